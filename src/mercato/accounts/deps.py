@@ -1,0 +1,93 @@
+"""Who is calling: session token from the ``Authorization: Bearer`` header or the cookie.
+
+A cookie-authenticated unsafe request must also carry the CSRF token (double
+submit: the ``mercato_csrf`` cookie echoed in ``X-CSRF-Token`` or a form field).
+Bearer-token clients are not exposed to CSRF and need no such header.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mercato.accounts import service
+from mercato.accounts.models import User
+from mercato.kit.errors import Forbidden, Unauthorized
+from mercato.kit.http import SAFE_METHODS, DbSession
+
+SESSION_COOKIE = "mercato_session"
+CSRF_COOKIE = "mercato_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass
+class Caller:
+    user: User
+    token: str
+    via_cookie: bool
+
+
+def _token_from(request: Request) -> tuple[str | None, bool]:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def csrf_ok(request: Request) -> bool:
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    if not expected:
+        return False
+    supplied = request.headers.get(CSRF_HEADER, "")
+    if not supplied:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            supplied = value if isinstance(value, str) else ""
+    return hmac.compare_digest(expected, supplied)
+
+
+async def optional_caller(request: Request, db: DbSession) -> Caller | None:
+    token, via_cookie = _token_from(request)
+    if not token:
+        return None
+    found = await service.resolve_token(db, token)
+    if found is None:
+        if not via_cookie:
+            raise Unauthorized("Your session has ended. Log in again.", code="invalid_session")
+        return None
+    if via_cookie and request.method not in SAFE_METHODS and not await csrf_ok(request):
+        raise Forbidden("The form expired. Reload the page and try again.", code="csrf_failed")
+    return Caller(user=found[1], token=token, via_cookie=via_cookie)
+
+
+async def required_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:
+    if caller is None:
+        raise Unauthorized("Log in to continue.", code="not_authenticated")
+    return caller
+
+
+async def optional_user(caller: Annotated[Caller | None, Depends(optional_caller)]) -> User | None:
+    return caller.user if caller else None
+
+
+async def required_user(caller: Annotated[Caller, Depends(required_caller)]) -> User:
+    return caller.user
+
+
+async def admin_user(user: Annotated[User, Depends(required_user)]) -> User:
+    if not user.is_admin:
+        raise Forbidden("Operators only.", code="admin_only")
+    return user
+
+
+CurrentCaller = Annotated[Caller, Depends(required_caller)]
+CurrentUser = Annotated[User, Depends(required_user)]
+MaybeUser = Annotated[User | None, Depends(optional_user)]
+AdminUser = Annotated[User, Depends(admin_user)]

@@ -1,0 +1,124 @@
+"""Every query of the accounts domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import Block, Follow, LoginFailure, Session, User
+
+
+async def user_by_id(db: AsyncSession, user_id: int) -> User | None:
+    return await db.get(User, user_id)
+
+
+async def user_by_email(db: AsyncSession, email: str) -> User | None:
+    result = await db.execute(select(User).where(User.email == email.lower()))
+    return result.scalar_one_or_none()
+
+
+async def user_by_handle(db: AsyncSession, handle: str) -> User | None:
+    result = await db.execute(select(User).where(User.handle == handle.lower()))
+    return result.scalar_one_or_none()
+
+
+async def active_session(db: AsyncSession, digest: str, now: datetime) -> tuple[Session, User] | None:
+    stmt = (
+        select(Session, User)
+        .join(User, User.id == Session.user_id)
+        .where(Session.token_digest == digest, Session.revoked_at.is_(None), Session.expires_at > now)
+    )
+    row = (await db.execute(stmt)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def revoke_sessions(db: AsyncSession, user_id: int, now: datetime, *, digest: str | None = None) -> int:
+    stmt = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).values(revoked_at=now)
+    if digest is not None:
+        stmt = stmt.where(Session.token_digest == digest)
+    result = await db.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_failures(db: AsyncSession, *, since: datetime, email: str | None = None, client: str | None = None) -> int:
+    stmt = select(func.count()).select_from(LoginFailure).where(LoginFailure.created_at > since)
+    if email is not None:
+        stmt = stmt.where(LoginFailure.email == email)
+    if client is not None:
+        stmt = stmt.where(LoginFailure.client == client)
+    return int((await db.execute(stmt)).scalar_one())
+
+
+async def clear_failures(db: AsyncSession, email: str, before: datetime) -> None:
+    await db.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    await db.execute(delete(LoginFailure).where(LoginFailure.created_at < before))
+
+
+async def follow_exists(db: AsyncSession, follower_id: int, followee_id: int) -> bool:
+    return await db.get(Follow, (follower_id, followee_id)) is not None
+
+
+async def block_exists(db: AsyncSession, blocker_id: int, blocked_id: int) -> bool:
+    return await db.get(Block, (blocker_id, blocked_id)) is not None
+
+
+async def either_blocked(db: AsyncSession, a: int, b: int) -> bool:
+    stmt = select(func.count()).select_from(Block).where(
+        ((Block.blocker_id == a) & (Block.blocked_id == b)) | ((Block.blocker_id == b) & (Block.blocked_id == a))
+    )
+    return int((await db.execute(stmt)).scalar_one()) > 0
+
+
+async def delete_follow(db: AsyncSession, follower_id: int, followee_id: int) -> bool:
+    result = await db.execute(
+        delete(Follow).where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def bump_follow_counts(db: AsyncSession, follower_id: int, followee_id: int, delta: int) -> None:
+    await db.execute(update(User).where(User.id == follower_id).values(following_count=User.following_count + delta))
+    await db.execute(update(User).where(User.id == followee_id).values(followers_count=User.followers_count + delta))
+
+
+async def delete_block(db: AsyncSession, blocker_id: int, blocked_id: int) -> bool:
+    result = await db.execute(delete(Block).where(Block.blocker_id == blocker_id, Block.blocked_id == blocked_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def list_follow_edges(
+    db: AsyncSession, user_id: int, *, direction: str, after: tuple[str, int] | None, limit: int
+) -> list[tuple[User, datetime]]:
+    """Followers (``direction="followers"``) or followees, newest first, keyset paged."""
+    if direction == "followers":
+        stmt = select(User, Follow.created_at).join(Follow, Follow.follower_id == User.id).where(
+            Follow.followee_id == user_id
+        )
+    else:
+        stmt = select(User, Follow.created_at).join(Follow, Follow.followee_id == User.id).where(
+            Follow.follower_id == user_id
+        )
+    if after is not None:
+        ts = datetime.fromisoformat(after[0])
+        stmt = stmt.where((Follow.created_at < ts) | ((Follow.created_at == ts) & (User.id < after[1])))
+    stmt = stmt.order_by(Follow.created_at.desc(), User.id.desc()).limit(limit + 1)
+    return [(row[0], row[1]) for row in (await db.execute(stmt)).all()]
+
+
+async def search_creators(db: AsyncSession, query: str, limit: int) -> list[User]:
+    pattern = f"%{query.lower()}%"
+    stmt = (
+        select(User)
+        .where(User.is_creator.is_(True))
+        .where(func.lower(User.handle).like(pattern) | func.lower(User.display_name).like(pattern))
+        .order_by(User.followers_count.desc(), User.id)
+        .limit(limit)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def top_creators(db: AsyncSession, limit: int) -> list[User]:
+    stmt = select(User).where(User.is_creator.is_(True)).order_by(User.followers_count.desc(), User.id).limit(limit)
+    return list((await db.execute(stmt)).scalars())

@@ -1,0 +1,92 @@
+"""The ASGI application: routers of every domain, error handling, static files, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from mercato import __version__
+from mercato.accounts import api as accounts_api
+from mercato.accounts import pages as accounts_pages
+from mercato.catalog import api as catalog_api
+from mercato.catalog import pages as catalog_pages
+from mercato.catalog import seller_pages
+from mercato.config import Settings, get_settings
+from mercato.demo import demo_logins
+from mercato.kit.db import Database
+from mercato.kit.http import SecurityHeaders, install_error_handlers
+from mercato.kit.migrate import upgrade
+from mercato.web import pages as web_pages
+from mercato.web.render import STATIC_DIR, render_error
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            upgrade(settings.database_url)
+        app.state.db = Database(settings.database_url)
+        async with app.state.db.unit_of_work(write=False) as session:
+            app.state.demo_logins = await demo_logins(session, settings)
+        app.state.redis = None
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            app.state.redis = Redis.from_url(settings.redis_url)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+
+    app = FastAPI(
+        title="Mercato API",
+        version=__version__,
+        description="Community commerce: shops, catalog, accounts. All amounts are integer minor units.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    install_error_handlers(app, render_error)
+    app.add_middleware(SecurityHeaders)
+    for router in (accounts_api.router, catalog_api.router, web_pages.router, accounts_pages.router,
+                   catalog_pages.router, seller_pages.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, Any] = {}
+        try:
+            async with request.app.state.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness reports, never raises
+            checks["database"] = f"error: {type(exc).__name__}"
+        if request.app.state.redis is not None:
+            try:
+                await request.app.state.redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:
+                checks["redis"] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
+
+    return app

@@ -1,0 +1,1 @@
+"""Shops, products, variants, images, categories, brands and the Shop Tab (PRODUCT.md C2)."""

@@ -1,0 +1,27 @@
+"""Catalog file parsers: WooCommerce CSV, Shopify CSV/JSON, PrestaShop CSV and Mercato's generic CSV.
+
+Pure functions from bytes to :class:`ParsedCatalog`; nothing here touches the
+database or the network (image URLs are recorded, never fetched). See
+docs/catalog-import.md.
+"""
+
+from .detect import detect_format, parse_catalog
+from .records import (
+    FORMATS,
+    CatalogFormatError,
+    ImportedProduct,
+    ImportedVariant,
+    ParsedCatalog,
+    RowIssue,
+)
+
+__all__ = [
+    "FORMATS",
+    "CatalogFormatError",
+    "ImportedProduct",
+    "ImportedVariant",
+    "ParsedCatalog",
+    "RowIssue",
+    "detect_format",
+    "parse_catalog",
+]

@@ -1,0 +1,288 @@
+"""Every query of the catalog domain, including full-text search on both databases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, literal_column, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.catalog.models import (
+    Brand,
+    Category,
+    Favourite,
+    ImportRun,
+    Product,
+    ProductImage,
+    Shop,
+    ShopMember,
+    Variant,
+)
+
+WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+async def shop_by_slug(db: AsyncSession, slug: str) -> Shop | None:
+    return (await db.execute(select(Shop).where(Shop.slug == slug.lower()))).scalar_one_or_none()
+
+
+async def membership(db: AsyncSession, shop_id: int, user_id: int) -> ShopMember | None:
+    return await db.get(ShopMember, (shop_id, user_id))
+
+
+async def shops_of_user(db: AsyncSession, user_id: int) -> list[tuple[Shop, str]]:
+    stmt = (
+        select(Shop, ShopMember.role)
+        .join(ShopMember, ShopMember.shop_id == Shop.id)
+        .where(ShopMember.user_id == user_id)
+        .order_by(Shop.name)
+    )
+    return [(row[0], row[1]) for row in (await db.execute(stmt)).all()]
+
+
+async def list_shops(db: AsyncSession, limit: int, after_id: int | None) -> list[Shop]:
+    stmt = select(Shop).order_by(Shop.id).limit(limit + 1)
+    if after_id is not None:
+        stmt = stmt.where(Shop.id > after_id)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def shop_members(db: AsyncSession, shop_id: int) -> list[ShopMember]:
+    stmt = select(ShopMember).where(ShopMember.shop_id == shop_id).order_by(ShopMember.created_at)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def category_by_slug(db: AsyncSession, slug: str) -> Category | None:
+    return (await db.execute(select(Category).where(Category.slug == slug))).scalar_one_or_none()
+
+
+async def brand_by_slug(db: AsyncSession, slug: str) -> Brand | None:
+    return (await db.execute(select(Brand).where(Brand.slug == slug))).scalar_one_or_none()
+
+
+async def all_categories(db: AsyncSession) -> list[Category]:
+    return list((await db.execute(select(Category).order_by(Category.path))).scalars())
+
+
+async def used_brands(db: AsyncSession) -> list[Brand]:
+    sub = select(Product.brand_id).where(Product.status == "active", Product.brand_id.is_not(None)).distinct()
+    return list((await db.execute(select(Brand).where(Brand.id.in_(sub)).order_by(Brand.name))).scalars())
+
+
+async def used_categories(db: AsyncSession) -> list[Category]:
+    sub = select(Product.category_id).where(Product.status == "active", Product.category_id.is_not(None))
+    return list((await db.execute(select(Category).where(Category.id.in_(sub.distinct())).order_by(Category.path))).scalars())
+
+
+async def product(db: AsyncSession, product_id: int) -> Product | None:
+    return await db.get(Product, product_id)
+
+
+async def product_by_external(db: AsyncSession, shop_id: int, external_id: str) -> Product | None:
+    stmt = select(Product).where(Product.shop_id == shop_id, Product.external_id == external_id)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def variants_of(db: AsyncSession, product_id: int) -> list[Variant]:
+    stmt = select(Variant).where(Variant.product_id == product_id).order_by(Variant.position, Variant.id)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def variant_by_sku(db: AsyncSession, shop_id: int, sku: str) -> Variant | None:
+    stmt = select(Variant).where(Variant.shop_id == shop_id, Variant.sku == sku)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def images_of(db: AsyncSession, product_id: int) -> list[ProductImage]:
+    stmt = select(ProductImage).where(ProductImage.product_id == product_id).order_by(
+        ProductImage.position, ProductImage.id
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def first_images(db: AsyncSession, product_ids: Sequence[int]) -> dict[int, ProductImage]:
+    """The cover image of each product (lowest position), in one query."""
+    if not product_ids:
+        return {}
+    stmt = (
+        select(ProductImage)
+        .where(ProductImage.product_id.in_(product_ids))
+        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
+    )
+    covers: dict[int, ProductImage] = {}
+    for image in (await db.execute(stmt)).scalars():
+        covers.setdefault(image.product_id, image)
+    return covers
+
+
+async def shops_by_ids(db: AsyncSession, ids: Sequence[int]) -> dict[int, Shop]:
+    if not ids:
+        return {}
+    return {s.id: s for s in (await db.execute(select(Shop).where(Shop.id.in_(set(ids))))).scalars()}
+
+
+async def favourite_ids(db: AsyncSession, user_id: int, product_ids: Sequence[int]) -> set[int]:
+    if not product_ids:
+        return set()
+    stmt = select(Favourite.product_id).where(Favourite.user_id == user_id, Favourite.product_id.in_(product_ids))
+    return set((await db.execute(stmt)).scalars())
+
+
+async def add_favourite(db: AsyncSession, user_id: int, product_id: int) -> bool:
+    if await db.get(Favourite, (user_id, product_id)) is not None:
+        return False
+    db.add(Favourite(user_id=user_id, product_id=product_id))
+    await db.flush()
+    await db.execute(
+        update(Product).where(Product.id == product_id).values(favourites_count=Product.favourites_count + 1)
+    )
+    return True
+
+
+async def remove_favourite(db: AsyncSession, user_id: int, product_id: int) -> bool:
+    result = await db.execute(
+        delete(Favourite).where(Favourite.user_id == user_id, Favourite.product_id == product_id)
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        await db.execute(
+            update(Product).where(Product.id == product_id).values(favourites_count=Product.favourites_count - 1)
+        )
+        return True
+    return False
+
+
+async def recount_shop_products(db: AsyncSession, shop_id: int) -> None:
+    count = select(func.count()).select_from(Product).where(Product.shop_id == shop_id, Product.status == "active")
+    await db.execute(update(Shop).where(Shop.id == shop_id).values(product_count=count.scalar_subquery()))
+
+
+async def import_runs(db: AsyncSession, shop_id: int, limit: int = 20) -> list[ImportRun]:
+    stmt = select(ImportRun).where(ImportRun.shop_id == shop_id).order_by(ImportRun.id.desc()).limit(limit)
+    return list((await db.execute(stmt)).scalars())
+
+
+# --- listing and search -------------------------------------------------------------------
+
+
+@dataclass
+class ProductQuery:
+    q: str | None = None
+    category: Category | None = None
+    brand_id: int | None = None
+    shop_id: int | None = None
+    statuses: tuple[str, ...] = ("active",)
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool = False
+    favourites_of: int | None = None
+    sort: str = "newest"
+    cursor: list[Any] | None = None
+    limit: int = 24
+
+
+def search_terms(q: str) -> list[str]:
+    return [w.lower() for w in WORD_RE.findall(q)][:12]
+
+
+def _fts_match(terms: list[str]) -> str:
+    return " ".join(f'"{t}"*' for t in terms)
+
+
+def _ts_query(terms: list[str]) -> str:
+    return " & ".join(f"{t}:*" for t in terms)
+
+
+_SORTS: dict[str, tuple[Any, bool]] = {
+    # name: (column, descending)
+    "newest": (Product.created_at, True),
+    "price_asc": (Product.min_price, False),
+    "price_desc": (Product.min_price, True),
+    "rating": (Product.rating_avg, True),
+    "popular": (Product.sold_count, True),
+    "saved": (Product.favourites_count, True),
+}
+
+
+def _keyset(column: Any, descending: bool, value: Any, last_id: int) -> ColumnElement[bool]:
+    if descending:
+        return or_(column < value, and_(column == value, Product.id < last_id))
+    return or_(column > value, and_(column == value, Product.id > last_id))
+
+
+async def search_products(db: AsyncSession, query: ProductQuery, dialect: str) -> tuple[list[Product], list[Any] | None]:
+    """One page of products and the cursor values of the next page (or ``None``)."""
+    stmt: Select[Any] = select(Product).where(Product.status.in_(query.statuses))
+    rank: Any = None
+    terms = search_terms(query.q) if query.q else []
+    if query.q and not terms:
+        return [], None
+    if terms:
+        if dialect == "sqlite":
+            fts = (
+                select(
+                    literal_column("rowid").label("pid"),
+                    literal_column("bm25(product_fts, 8.0, 1.0)").label("rank"),
+                )
+                .select_from(text("product_fts"))
+                .where(text("product_fts MATCH :match").bindparams(match=_fts_match(terms)))
+                .subquery()
+            )
+            stmt = stmt.join(fts, fts.c.pid == Product.id)
+            rank = fts.c.rank  # lower is better
+        else:
+            tsq = func.to_tsquery("simple", _ts_query(terms))
+            vector = literal_column("products.search_vector")
+            stmt = stmt.where(vector.op("@@")(tsq))
+            rank = -func.ts_rank(vector, tsq)  # lower is better, like bm25
+    if query.category is not None:
+        sub = select(Category.id).where(
+            or_(Category.id == query.category.id, Category.path.like(f"{query.category.path} > %"))
+        )
+        stmt = stmt.where(Product.category_id.in_(sub))
+    if query.brand_id is not None:
+        stmt = stmt.where(Product.brand_id == query.brand_id)
+    if query.shop_id is not None:
+        stmt = stmt.where(Product.shop_id == query.shop_id)
+    if query.min_price is not None:
+        stmt = stmt.where(Product.min_price >= query.min_price)
+    if query.max_price is not None:
+        stmt = stmt.where(Product.min_price <= query.max_price)
+    if query.in_stock:
+        stmt = stmt.where(Product.total_stock > 0)
+    if query.favourites_of is not None:
+        stmt = stmt.join(Favourite, and_(Favourite.product_id == Product.id, Favourite.user_id == query.favourites_of))
+
+    sort = query.sort if query.sort in _SORTS or (query.sort == "relevance" and rank is not None) else "newest"
+    if sort == "relevance":
+        offset = int(query.cursor[1]) if query.cursor and query.cursor[0] == "o" else 0
+        stmt = stmt.order_by(rank, Product.id).offset(offset).limit(query.limit + 1)
+        rows = list((await db.execute(stmt)).scalars())
+        nxt = ["o", offset + query.limit] if len(rows) > query.limit else None
+        return rows[: query.limit], nxt
+
+    column, descending = _SORTS[sort]
+    if query.cursor and len(query.cursor) == 3 and query.cursor[0] == sort:
+        value: Any = query.cursor[1]
+        if sort == "newest":
+            value = datetime.fromisoformat(str(value))
+        stmt = stmt.where(_keyset(column, descending, value, int(query.cursor[2])))
+    order = (column.desc(), Product.id.desc()) if descending else (column.asc(), Product.id.asc())
+    stmt = stmt.order_by(*order).limit(query.limit + 1)
+    rows = list((await db.execute(stmt)).scalars())
+    nxt_cursor: list[Any] | None = None
+    if len(rows) > query.limit:
+        last = rows[query.limit - 1]
+        last_value = getattr(last, column.key)
+        nxt_cursor = [sort, last_value.isoformat() if isinstance(last_value, datetime) else last_value, last.id]
+    return rows[: query.limit], nxt_cursor
+
+
+async def count_products(db: AsyncSession, shop_id: int, status: str | None = None) -> int:
+    stmt = select(func.count()).select_from(Product).where(Product.shop_id == shop_id)
+    if status:
+        stmt = stmt.where(Product.status == status)
+    return int((await db.execute(stmt)).scalar_one())

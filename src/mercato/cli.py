@@ -1,0 +1,185 @@
+"""The ``mercato`` command line: serve, migrate, demo, import-catalog, create-admin."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mercato.config import get_settings
+
+console = Console(stderr=True)
+
+
+@click.group()
+def main() -> None:
+    """Mercato: community commerce you can host yourself."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations (DATABASE_URL) up to the newest one."""
+    from mercato.kit.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    console.print(f"[green]Database is up to date[/] ({_safe_url(settings.database_url)})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="App processes (use PostgreSQL for >1)")
+@click.option("--demo/--no-demo", default=False, help="Seed the demo world first if the database is empty")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Migrate, optionally seed the demo world, and serve the web app and API."""
+    import uvicorn
+
+    from mercato.kit.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    if demo:
+        from mercato.demo import seed_if_empty
+
+        asyncio.run(seed_if_empty(settings, console))
+    console.print(f"[bold]Mercato[/] on http://{host}:{port}  ({_safe_url(settings.database_url)})")
+    uvicorn.run("mercato.asgi:app", host=host, port=port, workers=workers, proxy_headers=False,
+                log_level="warning", access_log=False)
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Seed even if the database already has users")
+def demo(force: bool) -> None:
+    """Seed the deterministic demo world (shops, products, creators, shoppers, follows)."""
+    from mercato.demo import seed, seed_if_empty
+    from mercato.kit.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    asyncio.run(seed(settings, console) if force else seed_if_empty(settings, console))
+
+
+@main.command("import-catalog")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--shop", "shop_slug", required=True, help="Slug of the shop that receives the products")
+@click.option("--format", "fmt", type=click.Choice(["woocommerce", "shopify_csv", "shopify_json", "generic_csv",
+                                                    "prestashop"]), default=None, help="Detected when omitted")
+@click.option("--combinations", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="PrestaShop combinations CSV that goes with FILE")
+@click.option("--show-rows/--no-show-rows", default=False, help="Print every row of the report")
+def import_catalog(file: Path, shop_slug: str, fmt: str | None, combinations: Path | None, show_rows: bool) -> None:
+    """Import a catalog FILE into a shop (idempotent), with a progress bar and a per-row report."""
+    from mercato.kit.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    code = asyncio.run(_import(settings.database_url, file, shop_slug, fmt, combinations, show_rows))
+    sys.exit(code)
+
+
+async def _import(url: str, file: Path, slug: str, fmt: str | None, combinations: Path | None, show_rows: bool) -> int:
+    from mercato.catalog import importing
+    from mercato.catalog import repository as repo
+    from mercato.kit.db import Database
+    from mercato.kit.errors import AppError
+
+    db = Database(url, pool=False)
+    try:
+        async with db.unit_of_work() as session:
+            shop = await repo.shop_by_slug(session, slug)
+            if shop is None:
+                console.print(f"[red]No shop with slug {slug!r}.[/]")
+                return 2
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=console) as progress:
+                task = progress.add_task(f"Importing {file.name}", total=None)
+
+                def advance(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                try:
+                    run = await importing.run_import(
+                        session, shop, file.read_bytes(), file.name, fmt=fmt,
+                        combinations=combinations.read_bytes() if combinations else None, progress=advance,
+                    )
+                except AppError as exc:
+                    console.print(f"[red]{exc.message}[/]")
+                    return 2
+            out = Console()
+            out.print(f"[bold]{file.name}[/] ({run.format}) → shop {shop.slug}: "
+                      f"[green]{run.created} created[/], [cyan]{run.updated} updated[/], "
+                      f"{run.unchanged} unchanged, [red]{run.rejected} rejected[/]")
+            for row in run.report:
+                if show_rows or row["outcome"] in ("rejected", "warning"):
+                    out.print(f"  row {row['row']:>4}  {row['outcome']:<9} {row['external_id'] or '':<24} "
+                              f"{row['reason'] or row['title'] or ''}", markup=False, highlight=False)
+            return 0
+    finally:
+        await db.dispose()
+
+
+@main.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", default="Operator", show_default=True)
+@click.option("--password", default=None, help="Prompted for when omitted (or read from MERCATO_ADMIN_PASSWORD)")
+def create_admin(email: str, display_name: str, password: str | None) -> None:
+    """Create an operator account, or grant the operator role to an existing one."""
+    import os
+
+    from mercato.kit.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    password = password or os.environ.get("MERCATO_ADMIN_PASSWORD")
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+    sys.exit(asyncio.run(_create_admin(settings.database_url, email, display_name, password)))
+
+
+async def _create_admin(url: str, email: str, display_name: str, password: str | None) -> int:
+    from pydantic import ValidationError
+
+    from mercato.accounts import repository as repo
+    from mercato.accounts import service
+    from mercato.accounts.schemas import RegisterIn
+    from mercato.kit.db import Database
+    from mercato.kit.errors import AppError
+
+    db = Database(url, pool=False)
+    try:
+        async with db.unit_of_work() as session:
+            user = await repo.user_by_email(session, email)
+            if user is None:
+                if not password:
+                    console.print("[red]A new operator needs a password (--password or MERCATO_ADMIN_PASSWORD).[/]")
+                    return 2
+                try:
+                    body = RegisterIn(email=email, password=password, display_name=display_name,
+                                      date_of_birth=date(1990, 1, 1))
+                    user = await service.register(session, body, get_settings())
+                except (ValidationError, AppError) as exc:
+                    console.print(f"[red]{exc}[/]")
+                    return 2
+            user.is_admin = True
+        console.print(f"[green]{email} is an operator.[/]")
+        return 0
+    finally:
+        await db.dispose()
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Settings read from the environment (``MERCATO_*``, ``DATABASE_URL``, ``REDIS_URL``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every tunable of the platform. Defaults give the embedded single-process setup."""
+
+    model_config = SettingsConfigDict(env_prefix="MERCATO_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'mercato.db'}",
+        validation_alias=AliasChoices("DATABASE_URL", "MERCATO_DATABASE_URL"),
+    )
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "MERCATO_REDIS_URL"))
+    media_dir: Path = ROOT / "var" / "media"
+    secure_cookies: bool = False
+    session_days: int = 30
+    # Login throttling: failures counted in a sliding window, per email and per client address.
+    login_window_seconds: int = 900
+    login_max_failures_per_email: int = 5
+    login_max_failures_per_ip: int = 50
+    minimum_age: int = 13
+    adult_age: int = 18
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_import_bytes: int = 20 * 1024 * 1024
+    page_size_default: int = 24
+    page_size_max: int = 100
+    demo_password: str = "mercato-demo"
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,313 @@
+"""The demo world: a deterministic set of shops, products with images, creators, shoppers and follows.
+
+Seeded by ``make run`` on an empty database so that a newcomer sees the product
+working. Everything is generated from a fixed random seed; product images are drawn
+with Pillow (shop colour, product name) and stored like real uploads.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import Follow, User
+from mercato.catalog import products as product_service
+from mercato.catalog import shops as shop_service
+from mercato.catalog.models import Favourite, Product, Shop, ShopMember
+from mercato.catalog.schemas import ProductIn, ShopIn, VariantIn
+from mercato.config import Settings
+from mercato.kit.db import Database
+from mercato.kit.images import store_image
+from mercato.kit.money import exponent
+from mercato.kit.security import hash_password
+
+DOMAIN = "demo.example.com"
+SEED = 2026
+
+
+@dataclass(frozen=True)
+class ShopPlan:
+    slug: str
+    name: str
+    currency: str
+    category: str
+    nouns: tuple[str, ...]
+    adjectives: tuple[str, ...]
+    options: dict[str, tuple[str, ...]]
+    price_range: tuple[int, int]  # in major units
+    brands: tuple[str, ...]
+    count: int
+
+
+SHOPS: tuple[ShopPlan, ...] = (
+    ShopPlan("glow-lab", "Glow Lab", "USD", "Beauty > Skincare",
+             ("Serum", "Moisturizer", "Cleanser", "Lip Tint", "Face Mist", "Eye Cream", "Sunscreen"),
+             ("Hydrating", "Vitamin C", "Dewy", "Calming", "Overnight", "Matte", "Rose"),
+             {"Size": ("30 ml", "50 ml")}, (9, 48), ("Glow Lab", "Dewdrop"), 19),
+    ShopPlan("stride-athletics", "Stride Athletics", "USD", "Sports > Running",
+             ("Running Shoes", "Leggings", "Sports Bra", "Track Jacket", "Water Bottle", "Yoga Mat"),
+             ("Featherlight", "Trail", "Tempo", "Seamless", "All-Weather", "Pro"),
+             {"Color": ("Black", "Coral", "Navy"), "Size": ("S", "M", "L")}, (15, 140), ("Stride", "Apex"), 19),
+    ShopPlan("nook-home", "Nook Home", "USD", "Home > Decor",
+             ("Scented Candle", "Ceramic Mug", "Throw Blanket", "Linen Pillow", "Plant Pot", "Table Lamp"),
+             ("Cozy", "Minimal", "Boho", "Stoneware", "Nordic", "Sunset"),
+             {"Color": ("Sand", "Sage", "Terracotta")}, (12, 95), ("Nook",), 19),
+    ShopPlan("pixel-gadgets", "Pixel Gadgets", "USD", "Electronics > Accessories",
+             ("Wireless Earbuds", "Power Bank", "Phone Case", "Ring Light", "Smart Watch Band", "USB-C Hub"),
+             ("Compact", "Magnetic", "Ultra", "Fast-Charge", "Clear", "Studio"),
+             {"Color": ("Black", "White", "Lilac")}, (9, 129), ("Pixel", "VoltOne"), 19),
+    ShopPlan("urban-thread", "Urban Thread", "USD", "Clothing > Tops",
+             ("Oversized Tee", "Hoodie", "Cargo Pants", "Denim Jacket", "Crewneck", "Bucket Hat"),
+             ("Vintage", "Heavyweight", "Washed", "Everyday", "Cropped", "Relaxed"),
+             {"Color": ("Black", "Cream", "Olive"), "Size": ("S", "M", "L", "XL")}, (18, 89), ("Urban Thread",), 19),
+    ShopPlan("little-sprouts", "Little Sprouts", "EUR", "Kids > Toys",
+             ("Stacking Blocks", "Plush Bunny", "Puzzle", "Bath Toy Set", "Play Tent", "Crayon Kit"),
+             ("Wooden", "Rainbow", "Organic", "Montessori", "Jumbo", "Pastel"),
+             {"Edition": ("Classic", "Deluxe")}, (8, 60), ("Sprouts",), 19),
+    ShopPlan("tokyo-snacks", "Tokyo Snack Box", "JPY", "Food > Snacks",
+             ("Matcha KitKat", "Senbei Crackers", "Mochi Box", "Ramune Soda", "Pocky Set", "Snack Box"),
+             ("Limited", "Seasonal", "Family", "Premium", "Kyoto", "Sakura"),
+             {"Pack": ("Single", "6-pack")}, (300, 4800), ("Tokyo Treats",), 18),
+    ShopPlan("desert-oud", "Desert Oud", "KWD", "Beauty > Fragrance",
+             ("Eau de Parfum", "Oud Oil", "Bakhoor", "Body Mist", "Gift Set"),
+             ("Royal", "Amber", "Midnight", "Saffron", "Velvet", "Musk"),
+             {"Volume": ("50 ml", "100 ml")}, (4, 45), ("Desert Oud",), 18),
+)
+
+CREATOR_NICHES = ["beauty", "fitness", "home", "tech", "fashion", "parenting", "food", "fragrance", "deals", "diy"]
+FIRST = ["Ava", "Leo", "Mia", "Noah", "Zoe", "Kai", "Luna", "Eli", "Ivy", "Max", "Nia", "Sam", "Aria", "Jay",
+         "Rosa", "Omar", "Yuki", "Finn", "Lena", "Theo", "Maya", "Ezra", "Sofia", "Arlo", "Chloe"]
+LAST = ["Rivera", "Chen", "Okafor", "Nguyen", "Silva", "Kowalski", "Haddad", "Kim", "Moreau", "Patel", "Jensen",
+        "Costa", "Tanaka", "Novak", "Ali", "Brooks"]
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def product_picture(title: str, shop_name: str, color: str, rng: random.Random) -> bytes:
+    """A square product shot stand-in: shop colour gradient, a shape and the product name."""
+    size = 800
+    base = tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
+    image = Image.new("RGB", (size, size), base)
+    draw = ImageDraw.Draw(image)
+    for y in range(size):
+        shade = 1 - 0.45 * y / size
+        draw.line([(0, y), (size, y)], fill=tuple(int(c * shade) for c in base))
+    cx, cy, r = size // 2, int(size * 0.4), rng.randint(140, 210)
+    shape = rng.choice(["circle", "square", "pill"])
+    light = (255, 255, 255)
+    if shape == "circle":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=light)
+    elif shape == "square":
+        draw.rounded_rectangle([cx - r, cy - r, cx + r, cy + r], radius=40, fill=light)
+    else:
+        draw.rounded_rectangle([cx - r // 2, cy - r, cx + r // 2, cy + r], radius=r // 2, fill=light)
+    draw.text((cx, cy), title[:1], fill=base, font=_font(160), anchor="mm")
+    words, lines, line = title.split(), [], ""
+    for word in words:
+        if len(line) + len(word) > 18:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    for i, text in enumerate(lines[:2]):
+        draw.text((cx, int(size * 0.74) + i * 62), text, fill=light, font=_font(54), anchor="mm")
+    draw.text((cx, size - 50), shop_name.upper(), fill=light, font=_font(30), anchor="mm")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def avatar_picture(initials: str, color: str) -> bytes:
+    image = Image.new("RGB", (256, 256), tuple(int(color[i:i + 2], 16) for i in (1, 3, 5)))
+    ImageDraw.Draw(image).text((128, 128), initials, fill=(255, 255, 255), font=_font(110), anchor="mm")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _price(rng: random.Random, plan: ShopPlan) -> int:
+    major = rng.uniform(*plan.price_range)
+    exp = exponent(plan.currency)
+    if exp == 0:
+        return int(round(major / 10) * 10)
+    return int(round(major) * 10**exp - (10**exp // 100 if exp else 0))  # 19.99-style prices
+
+
+async def is_seeded(session: AsyncSession) -> bool:
+    return int((await session.execute(select(func.count()).select_from(User))).scalar_one()) > 0
+
+
+async def demo_logins(session: AsyncSession, settings: Settings) -> dict[str, Any] | None:
+    """The log-ins shown on the sign-in page, when the demo world is loaded."""
+    wanted = [("shopper1", "shopper"), ("creator1", "creator"), ("seller1", "seller (owner of Glow Lab)"),
+              ("admin", "operator")]
+    emails = [f"{name}@{DOMAIN}" for name, _ in wanted]
+    found = set((await session.execute(select(User.email).where(User.email.in_(emails)))).scalars())
+    accounts = [{"email": f"{n}@{DOMAIN}", "role": r} for n, r in wanted if f"{n}@{DOMAIN}" in found]
+    return {"password": settings.demo_password, "accounts": accounts} if accounts else None
+
+
+async def seed_if_empty(settings: Settings, console: Console) -> bool:
+    db = Database(settings.database_url, pool=False)
+    try:
+        async with db.unit_of_work(write=False) as session:
+            if await is_seeded(session):
+                console.print("Database already has data: demo world not seeded.")
+                return False
+    finally:
+        await db.dispose()
+    await seed(settings, console)
+    return True
+
+
+async def seed(settings: Settings, console: Console) -> None:
+    rng = random.Random(SEED)
+    db = Database(settings.database_url, pool=False)
+    try:
+        async with db.unit_of_work() as session:
+            await _seed(session, settings, rng, console)
+    finally:
+        await db.dispose()
+
+
+async def _seed(session: AsyncSession, settings: Settings, rng: random.Random, console: Console) -> None:
+    password_hash = hash_password(settings.demo_password)
+
+    def person(email_name: str, display: str, born: date, **extra: Any) -> User:
+        fields: dict[str, Any] = {"niche_tags": [], "bio": "", **extra}
+        user = User(email=f"{email_name}@{DOMAIN}", password_hash=password_hash, display_name=display,
+                    date_of_birth=born, **fields)
+        session.add(user)
+        return user
+
+    admin = person("admin", "Mercato Operator", date(1985, 5, 1), is_admin=True)
+    sellers = [person(f"seller{i + 1}", f"{plan.name} Team", date(1980 + i, 3, 10)) for i, plan in enumerate(SHOPS)]
+    staff = person("staff1", "Glow Lab Staff", date(1995, 7, 7))
+    creators: list[User] = []
+    for i in range(20):
+        first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+        niches = rng.sample(CREATOR_NICHES, 2)
+        creators.append(person(
+            f"creator{i + 1}", f"{first} {last}", date(1990 + i % 12, 1 + i % 12, 1 + i % 27),
+            is_creator=True, handle=f"{first.lower()}.{niches[0]}", niche_tags=niches,
+            bio=f"{niches[0].capitalize()} finds and honest reviews. New drops every week ✨",
+        ))
+    shoppers = []
+    for i in range(100):
+        born = date(1975 + rng.randint(0, 35), rng.randint(1, 12), rng.randint(1, 28))
+        if i == 99:
+            born = date(2011, 6, 1)  # a teenage shopper: under-18 rules are visible in the demo
+        shoppers.append(person(f"shopper{i + 1}", f"{rng.choice(FIRST)} {rng.choice(LAST)}", born))
+    await session.flush()
+    del admin
+
+    for i, creator in enumerate(creators):
+        stored = store_image(
+            avatar_picture(creator.display_name[:1] + creator.display_name.split()[-1][:1],
+                           shop_service.PALETTE[i % len(shop_service.PALETTE)]),
+            settings.media_dir, f"avatars/{creator.id}", max_bytes=settings.max_image_bytes)
+        creator.avatar_path = stored.thumb_path
+
+    total = sum(plan.count for plan in SHOPS)
+    all_products: list[Product] = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Seeding the demo catalog", total=total)
+        for plan, owner in zip(SHOPS, sellers, strict=True):
+            shop = await shop_service.create_shop(session, owner, ShopIn(
+                name=plan.name, slug=plan.slug, currency=plan.currency,
+                description=f"{plan.name}: {plan.category.split(' > ')[-1].lower()} loved by creators.",
+                policies="Ships in 2 business days. Free returns within 30 days of delivery.",
+            ))
+            if plan.slug == "glow-lab":
+                session.add(ShopMember(shop_id=shop.id, user_id=staff.id, role="staff"))
+            titles: set[str] = set()
+            while len(titles) < plan.count:
+                titles.add(f"{rng.choice(plan.adjectives)} {rng.choice(plan.nouns)}")
+            for n, title in enumerate(sorted(titles)):
+                option_sets = list(plan.options.items())
+                combos: list[dict[str, str]] = [{}]
+                for name, values in option_sets:
+                    chosen = values if rng.random() < 0.8 else values[:1]
+                    combos = [{**c, name: v} for c in combos for v in chosen]
+                base = _price(rng, plan)
+                variants = []
+                for k, options in enumerate(combos):
+                    price = base + k * (10 ** exponent(plan.currency)) * (1 if "Size" in options else 0)
+                    on_sale = rng.random() < 0.3
+                    variants.append(VariantIn(
+                        sku=f"{plan.slug[:4].upper()}-{n + 1:03d}-{k + 1:02d}", options=options, price=price,
+                        compare_at_price=int(price * 1.25) if on_sale else None,
+                        stock=0 if rng.random() < 0.08 else rng.randint(1, 120),
+                        weight_grams=rng.randint(50, 1500),
+                    ))
+                category = plan.category if rng.random() < 0.7 else f"{plan.category.split(' > ')[0]} > {rng.choice(plan.nouns)}s"
+                product = await product_service.create_product(session, shop, ProductIn(
+                    title=title, status="active" if rng.random() > 0.04 else "draft",
+                    description=(f"{title} by {plan.name}. "
+                                 f"{rng.choice(['Loved on LIVE.', 'A creator favourite.', 'Back in stock.', 'New season.'])} "
+                                 f"Made to last, easy to love."),
+                    category=category, brand=rng.choice(plan.brands),
+                    tags=[plan.category.split(" > ")[0].lower(), title.split()[-1].lower()], variants=variants,
+                ))
+                await product_service.add_image(
+                    session, product, product_picture(title, plan.name, shop.color, rng), settings)
+                all_products.append(product)
+                progress.advance(task)
+
+    # The social graph: shoppers follow creators (popular ones more), creators follow each other.
+    weights = [1 / (i + 1) for i in range(len(creators))]
+    edges: set[tuple[int, int]] = set()
+    for shopper in shoppers:
+        for creator in rng.choices(creators, weights=weights, k=rng.randint(2, 9)):
+            edges.add((shopper.id, creator.id))
+        if rng.random() < 0.3:
+            other = rng.choice(shoppers)
+            if other.id != shopper.id:
+                edges.add((shopper.id, other.id))
+    for creator in creators:
+        for other in rng.sample(creators, 4):
+            if other.id != creator.id:
+                edges.add((creator.id, other.id))
+    session.add_all(Follow(follower_id=a, followee_id=b) for a, b in sorted(edges))
+    active = [p for p in all_products if p.status == "active"]
+    favourites: set[tuple[int, int]] = set()
+    for shopper in shoppers:
+        for product in rng.sample(active, rng.randint(0, 8)):
+            favourites.add((shopper.id, product.id))
+    session.add_all(Favourite(user_id=u, product_id=p) for u, p in sorted(favourites))
+    await session.flush()
+    await _recount(session)
+    console.print(f"[green]Demo world ready:[/] {len(SHOPS)} shops, {len(all_products)} products, "
+                  f"{len(creators)} creators, {len(shoppers)} shoppers, {len(edges)} follows, "
+                  f"{len(favourites)} favourites.")
+    console.print(f"Demo log-ins (password [bold]{settings.demo_password}[/]):")
+    for name, role in (("shopper1", "shopper"), ("shopper100", "shopper under 18"), ("creator1", "creator"),
+                       ("seller1", "seller, owner of Glow Lab"), ("staff1", "staff of Glow Lab"),
+                       ("admin", "operator")):
+        console.print(f"  {name}@{DOMAIN:<22} {role}")
+
+
+async def _recount(session: AsyncSession) -> None:
+    followers = select(func.count()).select_from(Follow).where(Follow.followee_id == User.id).scalar_subquery()
+    following = select(func.count()).select_from(Follow).where(Follow.follower_id == User.id).scalar_subquery()
+    await session.execute(update(User).values(followers_count=followers, following_count=following),
+                          execution_options={"synchronize_session": False})
+    favs = select(func.count()).select_from(Favourite).where(Favourite.product_id == Product.id).scalar_subquery()
+    await session.execute(update(Product).values(favourites_count=favs),
+                          execution_options={"synchronize_session": False})
+    count = select(func.count()).select_from(Product).where(
+        Product.shop_id == Shop.id, Product.status == "active").scalar_subquery()
+    await session.execute(update(Shop).values(product_count=count),
+                          execution_options={"synchronize_session": False})

@@ -1,0 +1,1 @@
+"""Shared infrastructure every domain builds on: database, money, errors, security."""

@@ -1,0 +1,1 @@
+"""The server-rendered web app: layout, shared templates, static assets."""

@@ -1,0 +1,74 @@
+// Mercato web app: small progressive enhancements. Pages work without this file.
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+// htmx requests carry the CSRF token as a header (the server also accepts the form field).
+document.addEventListener("htmx:configRequest", (event) => {
+  event.detail.headers["X-CSRF-Token"] = csrfToken();
+});
+
+// Variant picker: choosing option values selects the matching variant and shows its price and stock.
+function setupVariantPicker() {
+  const data = document.getElementById("variants-data");
+  const picker = document.getElementById("variant-picker");
+  if (!data || !picker) return;
+  const variants = JSON.parse(data.textContent || "[]");
+  const price = document.getElementById("price");
+  const compare = document.getElementById("compare");
+  const stock = document.getElementById("stock");
+  const sku = document.getElementById("sku");
+  const update = () => {
+    const chosen = {};
+    picker.querySelectorAll("input[data-option]:checked").forEach((input) => {
+      chosen[input.dataset.option] = input.value;
+    });
+    const match = variants.find((v) => Object.entries(chosen).every(([k, val]) => v.options[k] === val));
+    if (!match) {
+      stock.textContent = "This combination is not available";
+      stock.className = "stock out";
+      return;
+    }
+    price.textContent = match.price_display;
+    compare.textContent = match.compare_at_display || "";
+    if (match.stock <= 0) {
+      stock.textContent = "Out of stock";
+      stock.className = "stock out";
+    } else {
+      stock.textContent = match.stock <= 5 ? `Only ${match.stock} left` : "In stock";
+      stock.className = match.stock <= 5 ? "stock low" : "stock";
+    }
+    sku.textContent = match.sku ? `SKU ${match.sku}` : "";
+    picker.dataset.variant = String(match.id);
+  };
+  picker.addEventListener("change", update);
+  update();
+}
+
+// Product gallery: clicking or pressing Enter on a thumbnail shows it large.
+function setupGallery() {
+  const main = document.querySelector(".gallery .main-img");
+  document.querySelectorAll(".thumbs img").forEach((thumb) => {
+    const show = () => { if (main && thumb.dataset.full) main.src = thumb.dataset.full; };
+    thumb.addEventListener("click", show);
+    thumb.addEventListener("keydown", (e) => { if (e.key === "Enter") show(); });
+  });
+}
+
+// Disable submit buttons while a form is being sent (no double submits).
+function setupForms() {
+  document.querySelectorAll("form").forEach((form) => {
+    form.addEventListener("submit", () => {
+      const button = form.querySelector("button[type=submit], button:not([type])");
+      if (button && form.method.toLowerCase() === "post" && !form.hasAttribute("hx-post")) {
+        setTimeout(() => { button.disabled = true; button.setAttribute("aria-busy", "true"); }, 0);
+      }
+    });
+  });
+}
+
+setupVariantPicker();
+setupGallery();
+setupForms();

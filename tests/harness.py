@@ -1,0 +1,129 @@
+"""Throw-away servers for the test suite: PostgreSQL (initdb in a temporary folder on a free
+port) and Redis, started when their binaries exist, plus the app itself on a real socket."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def _as_user_prefix() -> tuple[list[str], str | None]:
+    """initdb refuses to run as root: run the server as the 'postgres' (or 'nobody') user then."""
+    if os.geteuid() != 0:
+        return [], None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            runner = shutil.which("runuser") or shutil.which("su")
+            if runner and runner.endswith("runuser"):
+                return [runner, "-u", name, "--"], name
+    raise RuntimeError("running as root and no unprivileged user to run PostgreSQL as")
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield an asyncpg URL of a fresh PostgreSQL cluster; everything is deleted afterwards."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        raise FileNotFoundError("PostgreSQL binaries (initdb, pg_ctl) not found")
+    prefix, user = _as_user_prefix()
+    root = Path(tempfile.mkdtemp(prefix="mercato-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    if user:
+        info = pwd.getpwnam(user)
+        for path in (root, sock):
+            os.chown(path, info.pw_uid, info.pw_gid)
+    port = free_port()
+    try:
+        subprocess.run([*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                        "--no-instructions"], check=True, capture_output=True)
+        options = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                   f"-c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB")
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"],
+                       check=True, capture_output=True)
+        psql = _pg_bin("psql")
+        createdb = _pg_bin("createdb")
+        if createdb:
+            subprocess.run([createdb, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "mercato"],
+                           check=True, capture_output=True)
+        elif psql:
+            subprocess.run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
+                            "CREATE DATABASE mercato"], check=True, capture_output=True)
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/mercato"
+    finally:
+        with contextlib.suppress(Exception):
+            subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True,
+                           timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str | None]:
+    binary = shutil.which("redis-server")
+    if not binary:
+        yield None
+        return
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+class LiveServer:
+    """The real app served by uvicorn on a free port, in a background thread."""
+
+    def __init__(self, app: object) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+                                access_log=False)  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the app did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
