@@ -1,7 +1,7 @@
 """accounts and catalog
 
 Revision ID: 0001_accounts_catalog
-Revises: 
+Revises:
 Create Date: 2026-11-22 03:03:06.961258
 """
 
@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = '0001_accounts_catalog'
 down_revision: str | None = None

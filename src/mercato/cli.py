@@ -104,10 +104,11 @@ async def _import(url: str, file: Path, slug: str, fmt: str | None, combinations
                 def advance(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
+                data = await asyncio.to_thread(file.read_bytes)
+                extra = await asyncio.to_thread(combinations.read_bytes) if combinations else None
                 try:
                     run = await importing.run_import(
-                        session, shop, file.read_bytes(), file.name, fmt=fmt,
-                        combinations=combinations.read_bytes() if combinations else None, progress=advance,
+                        session, shop, data, file.name, fmt=fmt, combinations=extra, progress=advance,
                     )
                 except AppError as exc:
                     console.print(f"[red]{exc.message}[/]")

@@ -83,6 +83,12 @@ SHOPS: tuple[ShopPlan, ...] = (
              {"Volume": ("50 ml", "100 ml")}, (4, 45), ("Desert Oud",), 18),
 )
 
+SUBCATEGORIES = {
+    "glow-lab": "Beauty > Makeup", "stride-athletics": "Sports > Yoga", "nook-home": "Home > Kitchen",
+    "pixel-gadgets": "Electronics > Audio", "urban-thread": "Clothing > Outerwear", "little-sprouts": "Kids > Baby",
+    "tokyo-snacks": "Food > Drinks", "desert-oud": "Beauty > Fragrance",
+}
+BLURBS = ["Loved on LIVE.", "A creator favourite.", "Back in stock.", "New season."]
 CREATOR_NICHES = ["beauty", "fitness", "home", "tech", "fashion", "parenting", "food", "fragrance", "deals", "diy"]
 FIRST = ["Ava", "Leo", "Mia", "Noah", "Zoe", "Kai", "Luna", "Eli", "Ivy", "Max", "Nia", "Sam", "Aria", "Jay",
          "Rosa", "Omar", "Yuki", "Finn", "Lena", "Theo", "Maya", "Ezra", "Sofia", "Arlo", "Chloe"]
@@ -96,14 +102,14 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def product_picture(title: str, shop_name: str, color: str, rng: random.Random) -> bytes:
     """A square product shot stand-in: shop colour gradient, a shape and the product name."""
-    size = 800
+    size = 640
     base = tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
     image = Image.new("RGB", (size, size), base)
     draw = ImageDraw.Draw(image)
     for y in range(size):
         shade = 1 - 0.45 * y / size
         draw.line([(0, y), (size, y)], fill=tuple(int(c * shade) for c in base))
-    cx, cy, r = size // 2, int(size * 0.4), rng.randint(140, 210)
+    cx, cy, r = size // 2, int(size * 0.4), rng.randint(110, 170)
     shape = rng.choice(["circle", "square", "pill"])
     light = (255, 255, 255)
     if shape == "circle":
@@ -112,7 +118,7 @@ def product_picture(title: str, shop_name: str, color: str, rng: random.Random) 
         draw.rounded_rectangle([cx - r, cy - r, cx + r, cy + r], radius=40, fill=light)
     else:
         draw.rounded_rectangle([cx - r // 2, cy - r, cx + r // 2, cy + r], radius=r // 2, fill=light)
-    draw.text((cx, cy), title[:1], fill=base, font=_font(160), anchor="mm")
+    draw.text((cx, cy), title[:1], fill=base, font=_font(128), anchor="mm")
     words, lines, line = title.split(), [], ""
     for word in words:
         if len(line) + len(word) > 18:
@@ -122,10 +128,10 @@ def product_picture(title: str, shop_name: str, color: str, rng: random.Random) 
             line = f"{line} {word}".strip()
     lines.append(line)
     for i, text in enumerate(lines[:2]):
-        draw.text((cx, int(size * 0.74) + i * 62), text, fill=light, font=_font(54), anchor="mm")
-    draw.text((cx, size - 50), shop_name.upper(), fill=light, font=_font(30), anchor="mm")
+        draw.text((cx, int(size * 0.74) + i * 50), text, fill=light, font=_font(44), anchor="mm")
+    draw.text((cx, size - 40), shop_name.upper(), fill=light, font=_font(24), anchor="mm")
     out = io.BytesIO()
-    image.save(out, "PNG")
+    image.save(out, "PNG", compress_level=1)
     return out.getvalue()
 
 
@@ -220,51 +226,52 @@ async def _seed(session: AsyncSession, settings: Settings, rng: random.Random, c
             settings.media_dir, f"avatars/{creator.id}", max_bytes=settings.max_image_bytes)
         creator.avatar_path = stored.thumb_path
 
-    total = sum(plan.count for plan in SHOPS)
+    shops: dict[str, Shop] = {}
+    work: list[tuple[ShopPlan, int, str]] = []
+    for plan, owner in zip(SHOPS, sellers, strict=True):
+        shops[plan.slug] = await shop_service.create_shop(session, owner, ShopIn(
+            name=plan.name, slug=plan.slug, currency=plan.currency,
+            description=f"{plan.name}: {plan.category.split(' > ')[-1].lower()} loved by creators.",
+            policies="Ships in 2 business days. Free returns within 30 days of delivery.",
+        ))
+        if plan.slug == "glow-lab":
+            session.add(ShopMember(shop_id=shops[plan.slug].id, user_id=staff.id, role="staff"))
+        titles: set[str] = set()
+        while len(titles) < plan.count:
+            titles.add(f"{rng.choice(plan.adjectives)} {rng.choice(plan.nouns)}")
+        work.extend((plan, n, title) for n, title in enumerate(sorted(titles)))
+    rng.shuffle(work)  # interleave shops, so "newest" is not one shop after another
+
     all_products: list[Product] = []
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Seeding the demo catalog", total=total)
-        for plan, owner in zip(SHOPS, sellers, strict=True):
-            shop = await shop_service.create_shop(session, owner, ShopIn(
-                name=plan.name, slug=plan.slug, currency=plan.currency,
-                description=f"{plan.name}: {plan.category.split(' > ')[-1].lower()} loved by creators.",
-                policies="Ships in 2 business days. Free returns within 30 days of delivery.",
-            ))
-            if plan.slug == "glow-lab":
-                session.add(ShopMember(shop_id=shop.id, user_id=staff.id, role="staff"))
-            titles: set[str] = set()
-            while len(titles) < plan.count:
-                titles.add(f"{rng.choice(plan.adjectives)} {rng.choice(plan.nouns)}")
-            for n, title in enumerate(sorted(titles)):
-                option_sets = list(plan.options.items())
-                combos: list[dict[str, str]] = [{}]
-                for name, values in option_sets:
-                    chosen = values if rng.random() < 0.8 else values[:1]
-                    combos = [{**c, name: v} for c in combos for v in chosen]
-                base = _price(rng, plan)
-                variants = []
-                for k, options in enumerate(combos):
-                    price = base + k * (10 ** exponent(plan.currency)) * (1 if "Size" in options else 0)
-                    on_sale = rng.random() < 0.3
-                    variants.append(VariantIn(
-                        sku=f"{plan.slug[:4].upper()}-{n + 1:03d}-{k + 1:02d}", options=options, price=price,
-                        compare_at_price=int(price * 1.25) if on_sale else None,
-                        stock=0 if rng.random() < 0.08 else rng.randint(1, 120),
-                        weight_grams=rng.randint(50, 1500),
-                    ))
-                category = plan.category if rng.random() < 0.7 else f"{plan.category.split(' > ')[0]} > {rng.choice(plan.nouns)}s"
-                product = await product_service.create_product(session, shop, ProductIn(
-                    title=title, status="active" if rng.random() > 0.04 else "draft",
-                    description=(f"{title} by {plan.name}. "
-                                 f"{rng.choice(['Loved on LIVE.', 'A creator favourite.', 'Back in stock.', 'New season.'])} "
-                                 f"Made to last, easy to love."),
-                    category=category, brand=rng.choice(plan.brands),
-                    tags=[plan.category.split(" > ")[0].lower(), title.split()[-1].lower()], variants=variants,
+        task = progress.add_task("Seeding the demo catalog", total=len(work))
+        for plan, n, title in work:
+            shop = shops[plan.slug]
+            combos: list[dict[str, str]] = [{}]
+            for name, values in plan.options.items():
+                chosen = values if rng.random() < 0.8 else values[:1]
+                combos = [{**c, name: v} for c in combos for v in chosen]
+            base = _price(rng, plan)
+            variants = []
+            for k, options in enumerate(combos):
+                price = base + k * (10 ** exponent(plan.currency)) * (1 if "Size" in options else 0)
+                variants.append(VariantIn(
+                    sku=f"{plan.slug[:4].upper()}-{n + 1:03d}-{k + 1:02d}", options=options, price=price,
+                    compare_at_price=int(price * 1.25) if rng.random() < 0.3 else None,
+                    stock=0 if rng.random() < 0.08 else rng.randint(1, 120),
+                    weight_grams=rng.randint(50, 1500),
                 ))
-                await product_service.add_image(
-                    session, product, product_picture(title, plan.name, shop.color, rng), settings)
-                all_products.append(product)
-                progress.advance(task)
+            product = await product_service.create_product(session, shop, ProductIn(
+                title=title, status="active" if rng.random() > 0.04 else "draft",
+                description=f"{title} by {plan.name}. {rng.choice(BLURBS)} Made to last, easy to love.",
+                category=plan.category if rng.random() < 0.7 else SUBCATEGORIES[plan.slug],
+                brand=rng.choice(plan.brands),
+                tags=[plan.category.split(" > ")[0].lower(), title.split()[-1].lower()], variants=variants,
+            ))
+            await product_service.add_image(
+                session, product, product_picture(title, plan.name, shop.color, rng), settings)
+            all_products.append(product)
+            progress.advance(task)
 
     # The social graph: shoppers follow creators (popular ones more), creators follow each other.
     weights = [1 / (i + 1) for i in range(len(creators))]

@@ -15,7 +15,7 @@ from mercato.accounts import repository as repo
 from mercato.accounts.models import Block, Follow, LoginFailure, Session, User
 from mercato.accounts.schemas import ProfileUpdateIn, RegisterIn
 from mercato.config import Settings
-from mercato.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from mercato.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from mercato.kit.security import hash_password, new_token, token_digest, verify_dummy, verify_password
 
 GENERIC_LOGIN_ERROR = "Email or password is incorrect."

@@ -80,3 +80,24 @@ async def browse(
     result.items = await product_cards(db, rows)
     result.next_cursor = encode_cursor(nxt) if nxt else None
     return result
+
+
+@dataclass
+class CategoryMenu:
+    """Top-level categories that hold active products, each with its used subcategories."""
+
+    root: Category
+    children: list[Category]
+
+
+async def category_menu(db: AsyncSession) -> list[CategoryMenu]:
+    by_path = {c.path: c for c in await repo.all_categories(db)}
+    menu: dict[int, CategoryMenu] = {}
+    for category in await repo.used_categories(db):
+        root = by_path.get(category.path.split(" > ")[0])
+        if root is None:
+            continue
+        entry = menu.setdefault(root.id, CategoryMenu(root=root, children=[]))
+        if category.id != root.id:
+            entry.children.append(category)
+    return sorted(menu.values(), key=lambda m: m.root.name)

@@ -124,6 +124,7 @@ async def run_import(
     total = len(parsed.products)
     for index, record in enumerate(parsed.products):
         first_row = record.source_rows[0] if record.source_rows else 0
+        reason: str | None = None
         try:
             async with db.begin_nested():
                 outcome = await _apply_product(db, shop, record, parsed.format)
@@ -131,8 +132,6 @@ async def run_import(
             outcome, reason = "rejected", exc.message
         except IntegrityError:
             outcome, reason = "rejected", "a SKU of this product is used twice or by another product"
-        else:
-            reason = None
         counts[outcome] += 1
         rows.append({"row": first_row, "external_id": record.external_id, "title": record.title,
                      "outcome": outcome, "reason": reason})

@@ -36,7 +36,7 @@ async def shop_tab(
     context = {
         "result": result, "q": q or "", "category": category or "", "brand": brand or "", "sort": result.sort,
         "in_stock": in_stock, "base_url": "/shop",
-        "categories": await repo.used_categories(db), "brands": await repo.used_brands(db),
+        "menu": await browsing.category_menu(db), "brands": await repo.used_brands(db),
         "sorts": browsing.SORTS,
     }
     if request.headers.get("hx-request") and cursor:

@@ -235,7 +235,7 @@ async def search_products(db: AsyncSession, query: ProductQuery, dialect: str) -
             rank = fts.c.rank  # lower is better
         else:
             tsq = func.to_tsquery("simple", _ts_query(terms))
-            vector = literal_column("products.search_vector")
+            vector: Any = literal_column("products.search_vector")
             stmt = stmt.where(vector.op("@@")(tsq))
             rank = -func.ts_rank(vector, tsq)  # lower is better, like bm25
     if query.category is not None:

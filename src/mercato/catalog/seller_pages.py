@@ -33,7 +33,8 @@ def _amount(text: str | None, currency: str, field: str, *, required: bool = Fal
     text = (text or "").strip()
     if not text:
         if required:
-            raise ValidationFailed(f"Enter a {field.replace('_', ' ')}.", code="missing_price", details={"field": field})
+            raise ValidationFailed(f"Enter a {field.replace('_', ' ')}.", code="missing_price",
+                                   details={"field": field})
         return None
     try:
         return parse_amount(text, currency)
@@ -103,7 +104,8 @@ async def create_shop(request: Request, user: CurrentUser, db: DbSession) -> Res
     form = await form_data(request)
     values = {k: form.get(k, "") for k in ("name", "slug", "description", "currency")}
     try:
-        shop = await shops.create_shop(db, user, ShopIn.model_validate({**values, "currency": values["currency"] or "USD"}))
+        body = ShopIn.model_validate({**values, "currency": values["currency"] or "USD"})
+        shop = await shops.create_shop(db, user, body)
     except FormErrors as exc:
         message, errors = error_messages(exc)
         await db.rollback()
@@ -143,7 +145,7 @@ async def create_product(request: Request, slug: str, user: CurrentUser, db: DbS
     try:
         body = ProductIn(
             title=form.get("title", ""), description=form.get("description", ""),
-            status=form.get("status", "draft"),  # type: ignore[arg-type]
+            status=form.get("status", "draft"),
             category=form.get("category") or None, brand=form.get("brand") or None,
             tags=[t for t in form.get("tags", "").replace(",", " ").split() if t],
             variants=[_variant_in(form, shop.currency)],
@@ -207,7 +209,7 @@ async def update_product(request: Request, slug: str, product_id: int, user: Cur
     async def action() -> None:
         body = ProductUpdate(
             title=form.get("title"), description=form.get("description", ""),
-            status=form.get("status") or None,  # type: ignore[arg-type]
+            status=form.get("status") or None,
             category=form.get("category", ""), brand=form.get("brand", ""),
             tags=[t for t in form.get("tags", "").replace(",", " ").split() if t],
         )
@@ -294,7 +296,9 @@ async def import_submit(request: Request, slug: str, user: CurrentUser, db: DbSe
     fmt = form.get("format") or None
     try:
         data = await read_capped(file, settings.max_import_bytes)
-        extra = await read_capped(combinations, settings.max_import_bytes) if combinations and combinations.filename else None
+        extra = None
+        if combinations is not None and combinations.filename:
+            extra = await read_capped(combinations, settings.max_import_bytes)
         if fmt is not None and fmt not in ("woocommerce", "shopify_csv", "shopify_json", "generic_csv", "prestashop"):
             raise ValidationFailed("Unknown format.", code="invalid_format")
         run = await importing.run_import(db, shop, data, file.filename or "upload", fmt=fmt, combinations=extra,

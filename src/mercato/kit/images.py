@@ -42,7 +42,7 @@ def store_image(data: bytes, media_dir: Path, folder: str, *, max_bytes: int) ->
             with Image.open(io.BytesIO(data)) as probe:
                 fmt = probe.format
                 probe.verify()
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if fmt not in ALLOWED_FORMATS:
                 raise ValidationFailed(
                     "Use a JPEG, PNG, WebP or GIF image.", code="unsupported_image_format", details={"format": fmt}
@@ -60,10 +60,10 @@ def store_image(data: bytes, media_dir: Path, folder: str, *, max_bytes: int) ->
     target.mkdir(parents=True, exist_ok=True)
     full = image.copy()
     full.thumbnail((MAX_SIDE, MAX_SIDE))
-    full.save(target / f"{digest}.webp", "WEBP", quality=86)
+    full.save(target / f"{digest}.webp", "WEBP", quality=86, method=2)
     thumb = image.copy()
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
-    thumb.save(target / f"{digest}-thumb.webp", "WEBP", quality=80)
+    thumb.save(target / f"{digest}-thumb.webp", "WEBP", quality=80, method=2)
     return StoredImage(
         path=f"{folder}/{digest}.webp",
         thumb_path=f"{folder}/{digest}-thumb.webp",

@@ -44,6 +44,7 @@ function setupVariantPicker() {
     picker.dataset.variant = String(match.id);
   };
   picker.addEventListener("change", update);
+  picker.addEventListener("submit", (event) => event.preventDefault());
   update();
 }
 
@@ -69,6 +70,18 @@ function setupForms() {
   });
 }
 
+// Demo log-ins on the sign-in page fill the form in one click.
+function setupDemoLogins() {
+  document.querySelectorAll(".demo-fill").forEach((button) => {
+    button.addEventListener("click", () => {
+      document.getElementById("email").value = button.dataset.email;
+      document.getElementById("password").value = button.dataset.password;
+      document.querySelector("form[action='/login'] button[type=submit]").focus();
+    });
+  });
+}
+
 setupVariantPicker();
+setupDemoLogins();
 setupGallery();
 setupForms();
