@@ -53,7 +53,7 @@ from typing import Any  # noqa: E402
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Order of the runs; the reference first, the Shop Tab listing last (its line ends the output).
-ENDPOINTS = ("bare_hello", "product_json", "listing_price_asc_pages", "search_serum", "shop_tab_listing")
+ENDPOINTS = ("bare_hello", "app_healthz", "product_json", "listing_price_asc_pages", "search_serum", "shop_tab_listing")
 
 
 def log(message: str) -> None:
@@ -191,7 +191,8 @@ def discover(port: int) -> dict[str, Workload]:
     with httpx.Client(base_url=base, timeout=30) as client:
 
         def pages(first: str, limit: int) -> list[str]:
-            out, path = [], first
+            out: list[str] = []
+            path = first
             while path and len(out) < limit:
                 resp = client.get(path)
                 resp.raise_for_status()
@@ -224,11 +225,14 @@ def discover(port: int) -> dict[str, Workload]:
     log(f"{len(ids)} active products, {len(price_pages)} price_asc pages")
     return {
         "bare_hello": Workload("bare_hello", ["/"], "GET / (bare Starlette)"),
+        # The app's floor: routing, middleware and a JSON answer without the database.
+        "app_healthz": Workload("app_healthz", ["/healthz"], "GET /healthz (app, no database)"),
         "product_json": Workload("product_json", product_paths, "GET /api/v1/products/{id}"),
         "listing_price_asc_pages": Workload("listing_price_asc_pages", price_pages,
                                             "GET /api/v1/products?limit=24&sort=price_asc[&cursor=…]"),
         "search_serum": Workload("search_serum", ["/api/v1/products?q=serum"], "GET /api/v1/products?q=serum"),
-        "shop_tab_listing": Workload("shop_tab_listing", ["/api/v1/products?limit=24"], "GET /api/v1/products?limit=24"),
+        "shop_tab_listing": Workload("shop_tab_listing", ["/api/v1/products?limit=24"],
+                                     "GET /api/v1/products?limit=24"),
     }
 
 
@@ -250,7 +254,7 @@ class Plan:
 
 @dataclass
 class ClientResult:
-    latencies: bytes = b""  # array('d') of seconds, requests started inside the measured window
+    latencies: bytes = b""  # array('d') of seconds, of the answers completed inside the measured window
     statuses: dict[int, int] = field(default_factory=dict)
     broken: int = 0  # connections lost or never answered
     cpu_s: float = 0.0  # CPU of this process during the measured window
@@ -297,7 +301,7 @@ async def _raw_client(plan: Plan, out: ClientResult, lat: array[float]) -> None:
 
         def on_message_complete(self) -> None:
             now = monotonic()
-            if self.t0 >= measure_at:
+            if measure_at <= now <= end_at:  # answers completed inside the window: an unbiased rate
                 lat.append(now - self.t0)
                 code = self.parser.get_status_code()
                 statuses[code] = statuses.get(code, 0) + 1
@@ -325,7 +329,7 @@ async def _raw_client(plan: Plan, out: ClientResult, lat: array[float]) -> None:
     await asyncio.sleep(max(0.0, plan.start_at - monotonic()))
     for conn in conns:
         conn.send()
-    _, pending = await asyncio.wait([c.done for c in conns], timeout=max(1.0, end_at - monotonic() + 10))
+    await asyncio.wait([c.done for c in conns], timeout=max(1.0, end_at - monotonic() + 10))
     for conn in conns:
         if not conn.done.done():
             conn.finish(broken=True)  # never answered: counted as an error
@@ -350,8 +354,9 @@ async def _httpx_client(plan: Plan, out: ClientResult, lat: array[float]) -> Non
                 except httpx.HTTPError:
                     out.broken += 1
                     return
-                if t0 >= plan.measure_at:
-                    lat.append(monotonic() - t0)
+                t1 = monotonic()
+                if plan.measure_at <= t1 <= plan.end_at:
+                    lat.append(t1 - t0)
                     out.statuses[resp.status_code] = out.statuses.get(resp.status_code, 0) + 1
                 i += plan.stride
 
@@ -362,6 +367,7 @@ async def _httpx_client(plan: Plan, out: ClientResult, lat: array[float]) -> Non
 def client_process(plan: Plan, conn: Any) -> None:
     """Entry point of a load-generator process: run the plan, send a ClientResult back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (inherited through fork)
     out = ClientResult()
     lat: array[float] = array("d")
     cpu: dict[str, float] = {}
@@ -393,7 +399,7 @@ def client_process(plan: Plan, conn: Any) -> None:
 
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
-        return float("nan")
+        return 0.0  # nothing answered: the errors count says so
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
@@ -459,12 +465,14 @@ def measure(server: Server, work: Workload, args: argparse.Namespace) -> dict[st
         "p50_ms": round(percentile(latencies, 0.50) * ms, 2),
         "p90_ms": round(percentile(latencies, 0.90) * ms, 2),
         "p99_ms": round(percentile(latencies, 0.99) * ms, 2),
-        "max_ms": round(latencies[-1] * ms, 2) if latencies else float("nan"),
+        "max_ms": round(latencies[-1] * ms, 2) if latencies else 0.0,
         "errors": errors,
         "requests": count,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "client_cpu_pct": round(100 * client_cpu / args.duration, 1),
         "server_cpu_pct": round(100 * (server_cpu_b - server_cpu_a) / args.duration, 1),
+        # CPU the server spent per answer: steadier than the rate on a machine shared with other work.
+        "server_cpu_ms_per_req": round(1000 * (server_cpu_b - server_cpu_a) / count, 3) if count else 0.0,
     }
 
 
@@ -474,12 +482,14 @@ def measure(server: Server, work: Workload, args: argparse.Namespace) -> dict[st
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--duration", type=float, default=12.0, help="measured seconds per endpoint")
-    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per endpoint (not measured)")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per endpoint (not measured)")
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections, each closed-loop")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (app and reference)")
     parser.add_argument("--database-url", default=None,
                         help="use this database (migrated; seeded only if empty) instead of a fresh SQLite file")
+    parser.add_argument("--app", default="mercato.asgi:app", dest="app_target",
+                        help="ASGI target of the app under test (to compare a variant with the same load)")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator implementation")
     parser.add_argument("--client-procs", type=int, default=1, help="load generator processes")
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS),
@@ -495,6 +505,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _loadavg() -> float:
+    """1-minute load average before a run: a busy machine explains a bad figure."""
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/loadavg") as fh:
+        return float(fh.read().split()[0])
+    return -1.0
+
+
 def _terminate(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)  # unwinds through the finally blocks: servers are stopped
 
@@ -502,6 +519,7 @@ def _terminate(signum: int, _frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)  # also when started in the background (SIGINT ignored there)
     tmp = Path(tempfile.mkdtemp(prefix="mercato-bench-http-"))
     servers: list[Server] = []
     started = time.monotonic()
@@ -514,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "MERCATO_REDIS_URL")}
         env.update({"DATABASE_URL": url, "MERCATO_MEDIA_DIR": str(media), "PYTHONDONTWRITEBYTECODE": "1"})
         log(f"starting uvicorn (workers={args.workers}, uvloop, httptools): app and bare reference")
-        app = start_server("app", "mercato.asgi:app", args.workers, env, tmp)
+        app = start_server("app", args.app_target, args.workers, env, tmp)
         servers.append(app)
         bare = start_server("bare", "benchmarks.bare_app:app", args.workers, env, tmp)
         servers.append(bare)
@@ -522,15 +540,18 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(bare, "/healthz")
         workloads = discover(app.port)
         lines: list[dict[str, Any]] = []
-        reference_rps = 0.0
+        reference_rps = reference_cpu = 0.0
         for name in args.endpoint_list:
             work = workloads[name]
             server = bare if name == "bare_hello" else app
             log(f"{name}: {work.label} — {args.warmup:g} s warm-up + {args.duration:g} s at "
                 f"concurrency {args.concurrency} ({args.client} client, {args.client_procs} process(es))")
+            load_before = _loadavg()
             result = measure(server, work, args)
             if name == "bare_hello":
                 reference_rps = result["rps"]
+                reference_cpu = result["server_cpu_ms_per_req"]
+            cpu_ratio = reference_cpu / result["server_cpu_ms_per_req"] if result["server_cpu_ms_per_req"] else 0.0
             line = {
                 "bench": "http", "endpoint": name, "rps": result["rps"], "p50_ms": result["p50_ms"],
                 "p99_ms": result["p99_ms"], "errors": result["errors"], "reference_rps": reference_rps,
@@ -540,11 +561,15 @@ def main(argv: list[str] | None = None) -> int:
                 "max_ms": result["max_ms"], "requests": result["requests"], "statuses": result["statuses"],
                 "duration_s": args.duration, "client": args.client, "client_procs": args.client_procs,
                 "client_cpu_pct": result["client_cpu_pct"], "server_cpu_pct": result["server_cpu_pct"],
+                "server_cpu_ms_per_req": result["server_cpu_ms_per_req"],
+                # The rate ratio if app and reference had had the same CPU: robust to a busy machine.
+                "cpu_ratio_to_limit": round(cpu_ratio, 3), "loadavg_before": load_before,
             }
             lines.append(line)
             log(f"  {result['rps']:>9.1f} req/s  p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  "
                 f"errors {result['errors']}  ratio {line['ratio_to_limit']:.3f}  "
-                f"cpu: server {result['server_cpu_pct']:.0f} %, client {result['client_cpu_pct']:.0f} %")
+                f"cpu: server {result['server_cpu_pct']:.0f} % ({result['server_cpu_ms_per_req']:.3f} ms/req), "
+                f"client {result['client_cpu_pct']:.0f} %")
             for server_ in servers:
                 if server_.proc.poll() is not None:
                     raise RuntimeError(f"{server_.name} died during the run:\n{server_.tail()}")
@@ -552,6 +577,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in lines:
             print(json.dumps(line), flush=True)
         return 1 if any(line["errors"] for line in lines) else 0
+    except SystemExit:
+        log("stopped by a signal: cleaning up")
+        raise
     except Exception as exc:
         log(f"failed: {type(exc).__name__}: {exc}")
         for server in servers:

@@ -5,6 +5,7 @@ the real app over real HTTP (uvicorn on a free port)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import os
 from collections.abc import Awaitable, Callable, Iterator
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # Real argon2id, with cheaper parameters so that hundreds of sign-ups stay quick.
 os.environ.setdefault("MERCATO_ARGON2_TIME_COST", "1")
 os.environ.setdefault("MERCATO_ARGON2_MEMORY_KIB", "8192")
+# Background jobs do not run inside the test server: tests run each job themselves, when they mean to.
+os.environ.setdefault("MERCATO_RUN_JOBS", "false")
 
 from mercato.config import Settings, get_settings  # noqa: E402
 from mercato.kit.db import Database  # noqa: E402
@@ -77,7 +80,14 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 
 
 def run_async(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    """Run a coroutine to completion from sync test code, even when this thread already runs an
+    event loop (Playwright's sync API keeps one): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
 
 
 async def _truncate(url: str) -> None:
@@ -86,8 +96,11 @@ async def _truncate(url: str) -> None:
         async with db.write_engine.begin() as conn:
             tables = [t.name for t in reversed(metadata.sorted_tables)]
             if db.is_sqlite:
+                # The ledger's append-only triggers stand down only while ledger_maintenance has a row.
+                await conn.execute(text("INSERT INTO ledger_maintenance (reason) VALUES ('test reset')"))
                 for name in tables:
                     await conn.execute(text(f'DELETE FROM "{name}"'))
+                await conn.execute(text("DELETE FROM ledger_maintenance"))
             else:
                 await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     finally:

@@ -10,12 +10,14 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 
@@ -127,3 +129,33 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+@contextlib.contextmanager
+def app_process(database_url: str, *, fault: str | None = None, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """The app in a process of its own (a real uvicorn), on the given database: for load tests
+    that must not share the test's interpreter, and for crash tests whose fault point kills it."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "MERCATO_IDEMPOTENCY_LOCK_SECONDS": "1",
+           "MERCATO_RUN_JOBS": "false", **(extra_env or {})}
+    env.pop("MERCATO_FAULT_POINT", None)
+    if fault:
+        env["MERCATO_FAULT_POINT"] = fault
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "mercato.asgi:app", "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning", "--no-access-log",
+                             "--timeout-keep-alive", "120", "--backlog", "4096"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("app process did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(timeout=30)

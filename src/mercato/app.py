@@ -19,9 +19,23 @@ from mercato.catalog import pages as catalog_pages
 from mercato.catalog import seller_pages
 from mercato.config import Settings, get_settings
 from mercato.demo import demo_logins
+from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
 from mercato.kit.http import SecurityHeaders, install_error_handlers
+from mercato.kit.jobs import JobRunner
 from mercato.kit.migrate import upgrade
+from mercato.ledger import api as ledger_api
+from mercato.ledger import pages as ledger_pages
+from mercato.ledger import tasks as ledger_tasks  # noqa: F401  (registers release_held_payouts)
+from mercato.orders import api as orders_api
+from mercato.orders import lifecycle as orders_lifecycle  # noqa: F401  (connects orders to payment hooks)
+from mercato.orders import pages as orders_pages
+from mercato.orders import tasks as orders_tasks  # noqa: F401  (registers expiry, returns and settlement jobs)
+from mercato.payments import api as payments_api
+from mercato.payments import pages as payments_pages
+from mercato.payments import tasks as payments_tasks  # noqa: F401  (registers the sandbox webhook job)
+from mercato.promotions import api as promotions_api
+from mercato.promotions import pages as promotions_pages
 from mercato.web import pages as web_pages
 from mercato.web.render import STATIC_DIR, render_error
 
@@ -41,9 +55,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             from redis.asyncio import Redis
 
             app.state.redis = Redis.from_url(settings.redis_url)
+        runner = JobRunner(app.state.db, settings)
+        if settings.run_jobs:
+            runner.start()
         try:
             yield
         finally:
+            await runner.stop()
             await app.state.db.dispose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
@@ -51,7 +69,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app = FastAPI(
         title="Mercato API",
         version=__version__,
-        description="Community commerce: shops, catalog, accounts. All amounts are integer minor units.",
+        description="Community commerce: accounts, catalog, cart, checkout, payments, orders and the ledger. "
+                    "All amounts are integer minor units.",
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
@@ -60,12 +79,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.settings = settings
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     install_error_handlers(app, render_error)
+    app.add_middleware(CatalogReadCache, ttl_seconds=settings.catalog_cache_seconds)
     app.add_middleware(SecurityHeaders)
-    for router in (accounts_api.router, catalog_api.router, web_pages.router, accounts_pages.router,
-                   catalog_pages.router, seller_pages.router):
-        app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -88,5 +103,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 checks["redis"] = f"error: {type(exc).__name__}"
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
+
+    # Order matters for speed: routes are tried in turn, so the hot JSON API comes first.
+    for router in (catalog_api.router, accounts_api.router, orders_api.router, payments_api.router,
+                   ledger_api.router, promotions_api.router, web_pages.router, accounts_pages.router,
+                   catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
+                   ledger_pages.router, promotions_pages.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
 
     return app

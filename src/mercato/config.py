@@ -34,9 +34,33 @@ class Settings(BaseSettings):
     max_import_bytes: int = 20 * 1024 * 1024
     page_size_default: int = 24
     page_size_max: int = 100
+    catalog_cache_seconds: float = 3.0  # anonymous catalog reads, see kit/cache.py (0 turns it off)
     demo_password: str = "mercato-demo"
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+
+    # --- buying loop (PRODUCT.md C3; TikTok Shop defaults) ---
+    reservation_ttl_seconds: int = 15 * 60
+    buyer_cancel_window_seconds: int = 60 * 60
+    return_window_days: int = 30
+    return_answer_hours: int = 48
+    review_window_days: int = 60
+    settlement_days: int = 7
+    payout_hold_hours: int = 48
+    platform_fee_bps: int = 600  # 6 % referral fee
+    max_cart_quantity: int = 99
+    idempotency_lock_seconds: int = 60
+    payment_provider: str = "sandbox"  # sandbox | stripe
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    # Standard Webhooks secret the sandbox provider signs its webhooks with ("whsec_" + base64).
+    sandbox_webhook_secret: str = "whsec_bWVyY2F0by1zYW5kYm94LXdlYmhvb2stc2VjcmV0LTAx"
+    sandbox_webhook_delay_seconds: float = 1.0
+    public_base_url: str = "http://127.0.0.1:8000"  # where providers reach this app (webhooks)
+    fault_point: str | None = None  # crash-safety tests only: see kit/faults.py
+    run_jobs: bool = True
+    job_interval_scale: float = 1.0  # tests shrink every job interval
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,6 +7,7 @@ with Pillow (shop colour, product name) and stored like real uploads.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 from dataclasses import dataclass
@@ -22,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.accounts.models import Follow, User
 from mercato.catalog import products as product_service
 from mercato.catalog import shops as shop_service
-from mercato.catalog.models import Favourite, Product, Shop, ShopMember
+from mercato.catalog.models import Favourite, Product, Shop, ShopMember, Variant
 from mercato.catalog.schemas import ProductIn, ShopIn, VariantIn
 from mercato.config import Settings
 from mercato.kit.db import Database
+from mercato.kit.errors import AppError
 from mercato.kit.images import store_image
 from mercato.kit.money import exponent
 from mercato.kit.security import hash_password
@@ -184,6 +186,8 @@ async def seed(settings: Settings, console: Console) -> None:
     try:
         async with db.unit_of_work() as session:
             await _seed(session, settings, rng, console)
+        async with db.unit_of_work() as session:
+            await _seed_commerce(session, settings, random.Random(SEED + 1), db, console)
     finally:
         await db.dispose()
 
@@ -303,7 +307,7 @@ async def _seed(session: AsyncSession, settings: Settings, rng: random.Random, c
     for name, role in (("shopper1", "shopper"), ("shopper100", "shopper under 18"), ("creator1", "creator"),
                        ("seller1", "seller, owner of Glow Lab"), ("staff1", "staff of Glow Lab"),
                        ("admin", "operator")):
-        console.print(f"  {name}@{DOMAIN:<22} {role}")
+        console.print(f"  {name + '@' + DOMAIN:<34} {role}")
 
 
 async def _recount(session: AsyncSession) -> None:
@@ -318,3 +322,113 @@ async def _recount(session: AsyncSession) -> None:
         Product.shop_id == Shop.id, Product.status == "active").scalar_subquery()
     await session.execute(update(Shop).values(product_count=count),
                           execution_options={"synchronize_session": False})
+
+
+TAX_RATES = {"US-CA": 725, "US-NY": 400, "US-TX": 625, "US-WA": 650, "DE": 1900, "GB": 2000, "JP": 1000}
+ADDRESSES = [
+    ("1 Market St", "San Francisco", "US-CA", "94105", "US"), ("350 5th Ave", "New York", "US-NY", "10118", "US"),
+    ("600 Congress Ave", "Austin", "US-TX", "78701", "US"), ("400 Broad St", "Seattle", "US-WA", "98109", "US"),
+    ("Unter den Linden 1", "Berlin", "DE", "10117", "DE"), ("1-1 Marunouchi", "Tokyo", "JP", "100-0005", "JP"),
+]
+
+
+async def _seed_commerce(session: AsyncSession, settings: Settings, rng: random.Random, database: Database,
+                         console: Console) -> None:
+    """Orders in every state, coupons, tax rates, shipping rules, reviews, a settled sale and a
+    payout — made through the same services the app uses, paid with the sandbox test card."""
+    from datetime import UTC, datetime, timedelta
+
+    from mercato.ledger import payouts
+    from mercato.orders import checkout as checkouts
+    from mercato.orders import lifecycle, payflow, pricing, refunds, reviews
+    from mercato.orders.models import Order
+    from mercato.orders.schemas import AddressIn, BuyNowItem, CardIn, CheckoutIn
+    from mercato.promotions.models import Coupon
+
+    for region, rate in TAX_RATES.items():
+        await pricing.set_tax_rate(session, region, rate, f"Sales tax {region}")
+    shops = list((await session.execute(select(Shop).order_by(Shop.id))).scalars())
+    for shop in shops:
+        unit = 10 ** exponent(shop.currency)
+        shop.shipping_fee = 5 * unit if exponent(shop.currency) else 500
+        shop.free_shipping_above = 50 * unit if exponent(shop.currency) else 5000
+    glow = next(s for s in shops if s.slug == "glow-lab")
+    session.add_all([
+        Coupon(scope="platform", code="WELCOME10", funded_by="platform", kind="percent", percent_bps=1000,
+               min_spend=0, per_user_limit=1, total_limit=500, active=True),
+        Coupon(scope=f"shop:{glow.id}", shop_id=glow.id, code="GLOW5", funded_by="seller", kind="amount",
+               amount=500, currency="USD", min_spend=2500, per_user_limit=2, active=True),
+    ])
+    await session.flush()
+    users = {u.email: u for u in (await session.execute(select(User))).scalars()}
+    owners = {shop.id: users[f"seller{i + 1}@{DOMAIN}"] for i, shop in enumerate(shops)}
+    buyers = [users[f"shopper{i}@{DOMAIN}"] for i in range(1, 61)]
+    products = list((await session.execute(select(Product).where(Product.status == "active")
+                                           .order_by(Product.id))).scalars())
+    card = CardIn(card_number="4242 4242 4242 4242", exp_month=12, exp_year=2030, cvc="123", name="Demo Buyer")
+    paid_orders: list[Order] = []
+    for n, buyer in enumerate(buyers):
+        line1, city, region, postal, country = ADDRESSES[n % len(ADDRESSES)]
+        address = await payflow.save_address(session, buyer, AddressIn(
+            name=buyer.display_name, line1=line1, city=city, region=region, postal_code=postal, country=country,
+            is_default=True))
+        chosen = rng.sample(products, rng.randint(1, 3))
+        items = []
+        for product in chosen:
+            variant = (await session.execute(select(Variant).where(
+                Variant.product_id == product.id, Variant.stock - Variant.reserved - Variant.allocated > 2)
+                .order_by(Variant.id).limit(1))).scalar_one_or_none()
+            if variant is not None:
+                items.append(BuyNowItem(variant_id=variant.id, quantity=rng.randint(1, 2)))
+        if not items:
+            continue
+        codes = ["WELCOME10"] if n % 5 == 0 else []
+        checkout = await checkouts.place(session, buyer, CheckoutIn(address_id=address.id, items=items,
+                                                                     coupon_codes=codes), settings)
+        if n % 12 == 11:
+            continue  # left unpaid: shows "awaiting payment" until its reservation expires
+        await payflow.pay_checkout(session, checkout, card, settings, database)
+        paid_orders.extend(await checkouts.orders_of_checkout(session, checkout.id))
+    now = datetime.now(UTC)
+    shipped = delivered = settled = reviewed = 0
+    for n, order in enumerate(o for o in paid_orders if o.status == "paid"):
+        owner = owners[order.shop_id]
+        if n % 4 == 3:
+            continue  # waiting to be shipped
+        await lifecycle.ship(session, order, owner, rng.choice(["UPS", "USPS", "DHL", "FedEx"]),
+                             f"1Z{rng.randint(10**9, 10**10 - 1)}")
+        shipped += 1
+        if n % 4 == 2:
+            continue
+        await lifecycle.deliver(session, order, owner)
+        delivered += 1
+        if n % 3 == 0:  # delivered more than the settlement period ago: settled below
+            order.delivered_at = now - timedelta(days=settings.settlement_days + 2)
+        for line in await lifecycle.lines_of(session, order.id):
+            if rng.random() < 0.6:
+                buyer = next(b for b in buyers if b.id == order.buyer_id)
+                await reviews.review_line(session, buyer, order, line.id, rng.choice([3, 4, 4, 5, 5, 5]),
+                                          rng.choice(REVIEW_TEXTS), settings)
+                reviewed += 1
+    await session.flush()
+    settled = await lifecycle.settle_due(session, settings)
+    returned = next((o for o in paid_orders if o.status == "delivered"), None)
+    if returned is not None:
+        buyer = next(b for b in buyers if b.id == returned.buyer_id)
+        line = (await lifecycle.lines_of(session, returned.id))[0]
+        await refunds.request_return(session, returned, buyer, "The colour is not what I expected.",
+                                     [(line.id, 1)], settings)
+    await payouts.set_payout_method(session, glow, account_holder="Glow Lab LLC", account_number="000123456789",
+                                    now=now - timedelta(days=3))
+    # With nothing settled for this shop yet, the Finance page just shows pending earnings.
+    with contextlib.suppress(AppError):
+        await payouts.request_payout(session, glow, "USD", owners[glow.id], settings)
+    console.print(f"[green]Demo orders:[/] {len(paid_orders)} paid ({shipped} shipped, {delivered} delivered, "
+                  f"{settled} settled), {reviewed} reviews, coupons WELCOME10 and GLOW5, tax rates for "
+                  f"{len(TAX_RATES)} regions.")
+
+
+REVIEW_TEXTS = [
+    "Exactly like in the video, love it!", "Arrived fast and well packed.", "Good quality for the price.",
+    "My second one — still great.", "Nice, but runs a little small.", "Bought it on a LIVE, no regrets.",
+]

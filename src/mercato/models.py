@@ -2,8 +2,17 @@
 
 from mercato.accounts import models as accounts_models
 from mercato.catalog import models as catalog_models
+from mercato.inventory import models as inventory_models
+from mercato.kit import models as kit_models
 from mercato.kit.db import Base
+from mercato.ledger import models as ledger_models
+from mercato.orders import models as orders_models
+from mercato.payments import models as payments_models
+from mercato.promotions import models as promotions_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "catalog_models", "metadata"]
+__all__ = [
+    "accounts_models", "catalog_models", "inventory_models", "kit_models", "ledger_models", "metadata",
+    "orders_models", "payments_models", "promotions_models",
+]

@@ -301,7 +301,9 @@ def _cookie_headers(session: str, csrf: str, header: str | None = None) -> dict[
     return headers
 
 
-def test_web_login_sets_an_http_only_session_cookie(web: httpx.Client, make_user: Callable[..., dict[str, Any]]) -> None:
+def test_web_login_sets_an_http_only_session_cookie(
+    web: httpx.Client, make_user: Callable[..., dict[str, Any]]
+) -> None:
     user = make_user("webby")
     response, _ = _web_login(web, "webby@example.com", user["password"])
     assert response.status_code == 303, response.text

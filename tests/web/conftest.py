@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import _truncate
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Error, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -25,6 +26,7 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
+DOCUMENT_STATUS_NOTE = re.compile(r"Failed to load resource: the server responded with a status of (\d{3})")
 
 
 @pytest.fixture
@@ -62,30 +64,83 @@ def browser() -> Iterator[Browser]:
         playwright.stop()
 
 
+class BrowserWatch:
+    """Console errors and uncaught page errors of one page.
+
+    One console error is expected and ignored: Chromium's "Failed to load resource: … status of 4xx" about
+    a page document itself, since the app answers a rejected form with its page re-rendered under 4xx
+    (422, 401, 403…). Subresources with a 4xx, and documents with a 5xx, still count.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.console_errors: list[tuple[str, str, str]] = []
+        self.page_errors: list[str] = []
+        self.client_error_documents: set[tuple[str, int]] = set()
+        page.on("response", self._on_response)
+        page.on("console", self._on_console)
+        page.on("pageerror", self._on_page_error)
+
+    def _on_response(self, response: Response) -> None:
+        if response.request.resource_type == "document" and 400 <= response.status < 500:
+            self.client_error_documents.add((response.url, response.status))
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append((self.page.url, message.text, str(message.location.get("url", ""))))
+
+    def _on_page_error(self, error: Error) -> None:
+        self.page_errors.append(f"uncaught page error on {self.page.url}: {error.name}: {error.message}")
+
+    def drain(self) -> list[str]:
+        """The problems reported so far (each only once)."""
+        problems = list(self.page_errors)
+        for on_page, text, url in self.console_errors:
+            status = DOCUMENT_STATUS_NOTE.match(text)
+            if status and (url, int(status.group(1))) in self.client_error_documents:
+                continue
+            problems.append(f"console error on {on_page}: {text} (source: {url or 'n/a'})")
+        self.page_errors.clear()
+        self.console_errors.clear()
+        return problems
+
+
+WATCH = pytest.StashKey[BrowserWatch]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail the test itself (not its teardown, so ``xfail`` applies) when its page reported errors."""
+    try:
+        result = yield
+    except BaseException:
+        watch = item.stash.get(WATCH, None)
+        problems = watch.drain() if watch else []
+        if problems:
+            item.add_report_section("call", "browser errors", "\n".join(problems))
+        raise
+    watch = item.stash.get(WATCH, None)
+    problems = watch.drain() if watch else []
+    assert not problems, "the browser reported errors:\n" + "\n".join(problems)
+    return result
+
+
 @pytest.fixture
-def page(browser: Browser, server: str) -> Iterator[Page]:
-    """A new phone-sized context on the live app; any console error or page error fails the test."""
+def page(request: pytest.FixtureRequest, browser: Browser, server: str) -> Iterator[Page]:
+    """A new phone-sized context on the live app; a console error or uncaught page error fails the test."""
     context = browser.new_context(base_url=server, viewport=PHONE, device_scale_factor=1, has_touch=True,
-                                  is_mobile=False, locale="en-US")
+                                  locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            location: dict[str, Any] = message.location
-            problems.append(f"console error at {tab.url}: {message.text} ({location.get('url', '')})")
-
-    def on_page_error(error: Error) -> None:
-        problems.append(f"uncaught page error at {tab.url}: {error.name}: {error.message}")
-
-    tab.on("console", on_console)
-    tab.on("pageerror", on_page_error)
+    watch = BrowserWatch(tab)
+    request.node.stash[WATCH] = watch
     try:
         yield tab
     finally:
         context.close()
-    assert not problems, "the browser reported errors:\n" + "\n".join(problems)
+        del request.node.stash[WATCH]
+    late = watch.drain()
+    assert not late, "the browser reported errors after the test:\n" + "\n".join(late)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from mercato.accounts.schemas import (
 from mercato.kit.errors import Unauthorized
 from mercato.kit.http import AppSettings, DbSession, client_address
 from mercato.kit.images import store_image
-from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from mercato.kit.pagination import Page, clamp_limit, cursor_datetime, cursor_int, decode_cursor, encode_cursor
 from mercato.kit.uploads import read_capped
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -154,7 +154,7 @@ async def _edges(
     target = await service.find_user(db, ref)
     size = clamp_limit(limit, settings.page_size_default, settings.page_size_max)
     after = decode_cursor(cursor)
-    key = (str(after[0]), int(after[1])) if after and len(after) == 2 else None
+    key = (cursor_datetime(after[0]).isoformat(), cursor_int(after[1])) if after and len(after) == 2 else None
     rows = await repo.list_follow_edges(db, target.id, direction=direction, after=key, limit=size)
     items = [public_user(u) for u, _ in rows[:size]]
     nxt = encode_cursor([rows[size - 1][1].isoformat(), rows[size - 1][0].id]) if len(rows) > size else None

@@ -18,7 +18,7 @@ from mercato.kit.errors import AppError
 from mercato.kit.http import AppSettings, DbSession, client_address
 from mercato.kit.images import store_image
 from mercato.kit.uploads import read_capped
-from mercato.web.forms import error_messages, form_data, require_csrf, safe_next
+from mercato.web.forms import error_messages, form_data, rollback, require_csrf, safe_next
 from mercato.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -113,8 +113,7 @@ async def me_submit(request: Request, user: CurrentUser, db: DbSession, settings
         await service.update_profile(db, user, body)
     except (ValidationError, AppError) as exc:
         message, errors = error_messages(exc)
-        await db.rollback()
-        await db.refresh(user)
+        await rollback(db, user)
         shops = await catalog_repo.shops_of_user(db, user.id)
         return render(request, "accounts/me.html", {"shops": shops, "errors": errors, "error": message,
                                                     "is_adult": service.is_adult(user, settings)},

@@ -11,7 +11,7 @@ from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.catalog import browse as browsing
 from mercato.catalog import importing, products, shops
 from mercato.catalog import repository as repo
-from mercato.catalog.models import ImportRun
+from mercato.catalog.models import Category, ImportRun
 from mercato.catalog.presenters import image_out, product_detail, shop_out, variant_out
 from mercato.catalog.schemas import (
     BrandOut,
@@ -35,7 +35,7 @@ from mercato.catalog.schemas import (
 from mercato.kit.errors import NotFound
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.images import store_image
-from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from mercato.kit.pagination import Page, clamp_limit, cursor_int, decode_cursor, encode_cursor
 from mercato.kit.uploads import read_capped
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
@@ -60,7 +60,7 @@ def _dialect(request: Request) -> str:
 async def list_shops(db: DbSession, settings: AppSettings, cursor: str | None = None, limit: Limit = None) -> Page[ShopOut]:
     size = clamp_limit(limit, settings.page_size_default, settings.page_size_max)
     after = decode_cursor(cursor)
-    rows = await repo.list_shops(db, size, int(after[0]) if after else None)
+    rows = await repo.list_shops(db, size, cursor_int(after[0]) if after else None)
     nxt = encode_cursor([rows[size - 1].id]) if len(rows) > size else None
     return Page[ShopOut](items=[shop_out(s) for s in rows[:size]], next_cursor=nxt)
 
@@ -167,9 +167,17 @@ async def get_product(product_id: int, db: DbSession, user: MaybeUser) -> Produc
 
 @router.get("/categories", response_model=list[CategoryOut])
 async def categories(db: DbSession) -> list[CategoryOut]:
-    """Categories that hold at least one active product."""
+    """Categories that hold at least one active product, directly or through a subcategory (so a
+    parent such as "Clothing" can be used as a filter: it includes its subcategories)."""
+    every = {c.id: c for c in await repo.all_categories(db)}  # ordered by path
+    keep: set[int] = set()
+    for used in await repo.used_categories(db):
+        node: Category | None = used
+        while node is not None and node.id not in keep:
+            keep.add(node.id)
+            node = every.get(node.parent_id) if node.parent_id is not None else None
     return [CategoryOut(id=c.id, name=c.name, slug=c.slug, path=c.path, parent_id=c.parent_id)
-            for c in await repo.used_categories(db)]
+            for c in every.values() if c.id in keep]
 
 
 @router.get("/brands", response_model=list[BrandOut])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.kit.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -35,6 +35,8 @@ class Shop(IdMixin, TimestampMixin, Base):
     rating_avg: Mapped[int] = mapped_column(default=0)  # hundredths of a star
     rating_count: Mapped[int] = mapped_column(default=0)
     product_count: Mapped[int] = mapped_column(default=0)
+    shipping_fee: Mapped[int] = mapped_column(BigInteger, default=0)  # flat, per order
+    free_shipping_above: Mapped[int | None] = mapped_column(BigInteger)  # items subtotal at or above: free
 
 
 class ShopMember(Base):
@@ -111,12 +113,22 @@ class Variant(IdMixin, TimestampMixin, Base):
     price: Mapped[int] = mapped_column(BigInteger)
     compare_at_price: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    stock: Mapped[int] = mapped_column(BigInteger, default=0)
+    stock: Mapped[int] = mapped_column(BigInteger, default=0)  # on hand
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)  # held by open checkouts (TTL)
+    allocated: Mapped[int] = mapped_column(BigInteger, default=0)  # paid, not yet shipped
     weight_grams: Mapped[int | None] = mapped_column()
     barcode: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(default=0)
 
-    __table_args__ = (UniqueConstraint("shop_id", "sku", name="uq_variants_shop_sku"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "sku", name="uq_variants_shop_sku"),
+        CheckConstraint("reserved >= 0 AND allocated >= 0", name="holds_not_negative"),
+        CheckConstraint("stock - reserved - allocated >= 0", name="never_oversold"),
+    )
+
+    @property
+    def available(self) -> int:
+        return self.stock - self.reserved - self.allocated
 
 
 class ProductImage(IdMixin, Base):

@@ -11,6 +11,7 @@ from mercato.catalog import products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.presenters import product_detail, shop_out
 from mercato.kit.http import AppSettings, DbSession, get_database
+from mercato.orders.reviews import reviews_of_product
 from mercato.web.forms import form_data, safe_next
 from mercato.web.render import redirect, render
 
@@ -57,6 +58,7 @@ async def product_page(request: Request, product_id: int, db: DbSession, user: M
         "p": detail, "is_member": is_member,
         "related": [c for c in related.items if c.id != product.id][:5],
         "variants_json": [v.model_dump() for v in detail.variants],
+        "reviews": await reviews_of_product(db, product.id),
     }, user=user)
 
 

@@ -49,8 +49,8 @@ def variant_out(variant: Variant) -> VariantOut:
         price=variant.price, compare_at_price=variant.compare_at_price, currency=variant.currency,
         price_display=format_money(variant.price, variant.currency),
         compare_at_display=format_money(variant.compare_at_price, variant.currency) if variant.compare_at_price else None,
-        stock=variant.stock,
-        in_stock=variant.stock > 0, weight_grams=variant.weight_grams,
+        stock=variant.stock, available=variant.available,
+        in_stock=variant.available > 0, weight_grams=variant.weight_grams,
     )
 
 

@@ -83,7 +83,7 @@ async def refresh_derived(db: AsyncSession, product: Product) -> None:
         product.min_price = min(v.price for v in variants)
         compares = [v.compare_at_price for v in variants if v.compare_at_price and v.compare_at_price > v.price]
         product.max_compare_at_price = max(compares) if compares else None
-        product.total_stock = sum(v.stock for v in variants)
+        product.total_stock = sum(v.available for v in variants)
         names: list[str] = []
         for v in variants:
             for name in v.options:
@@ -101,7 +101,9 @@ async def refresh_derived(db: AsyncSession, product: Product) -> None:
         " ".join(v.sku or "" for v in variants),
         plain_text(product.description)[:4000],
     ]
-    product.search_text = " ".join(w for w in words if w)
+    # Stored as plain words: PostgreSQL's parser would read the SKU "SER-10" as "ser" and the number
+    # "-10" (and "1.6MHz" as "1.6" + "mhz"), which the word-split query ("ser", "10") cannot match.
+    product.search_text = " ".join(repo.WORD_RE.findall(" ".join(w for w in words if w)))
     await db.flush()
 
 
@@ -241,6 +243,12 @@ async def update_variant(db: AsyncSession, variant: Variant, product: Product, d
     variant.price = price
     variant.compare_at_price = compare
     if data.stock is not None:
+        held = variant.reserved + variant.allocated
+        if data.stock < held:
+            raise Conflict(
+                f"{held} units are held by checkouts and paid orders; on-hand stock cannot go below that.",
+                code="stock_below_held", details={"field": "stock", "held": held},
+            )
         variant.stock = data.stock
     if data.weight_grams is not None:
         variant.weight_grams = data.weight_grams

@@ -22,6 +22,7 @@ from mercato.catalog.models import (
     ShopMember,
     Variant,
 )
+from mercato.kit.pagination import cursor_datetime, cursor_int
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -258,7 +259,8 @@ async def search_products(db: AsyncSession, query: ProductQuery, dialect: str) -
 
     sort = query.sort if query.sort in _SORTS or (query.sort == "relevance" and rank is not None) else "newest"
     if sort == "relevance":
-        offset = int(query.cursor[1]) if query.cursor and query.cursor[0] == "o" else 0
+        paged = query.cursor if query.cursor and len(query.cursor) == 2 and query.cursor[0] == "o" else None
+        offset = cursor_int(paged[1], maximum=10**6) if paged else 0
         stmt = stmt.order_by(rank, Product.id).offset(offset).limit(query.limit + 1)
         rows = list((await db.execute(stmt)).scalars())
         nxt = ["o", offset + query.limit] if len(rows) > query.limit else None
@@ -266,10 +268,8 @@ async def search_products(db: AsyncSession, query: ProductQuery, dialect: str) -
 
     column, descending = _SORTS[sort]
     if query.cursor and len(query.cursor) == 3 and query.cursor[0] == sort:
-        value: Any = query.cursor[1]
-        if sort == "newest":
-            value = datetime.fromisoformat(str(value))
-        stmt = stmt.where(_keyset(column, descending, value, int(query.cursor[2])))
+        value: Any = cursor_datetime(query.cursor[1]) if sort == "newest" else cursor_int(query.cursor[1])
+        stmt = stmt.where(_keyset(column, descending, value, cursor_int(query.cursor[2])))
     order = (column.desc(), Product.id.desc()) if descending else (column.asc(), Product.id.asc())
     stmt = stmt.order_by(*order).limit(query.limit + 1)
     rows = list((await db.execute(stmt)).scalars())

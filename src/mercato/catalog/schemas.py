@@ -129,7 +129,8 @@ class VariantOut(BaseModel):
     currency: str
     price_display: str
     compare_at_display: str | None
-    stock: int
+    stock: int  # on hand
+    available: int  # on hand − reserved by checkouts − allocated to paid orders
     in_stock: bool
     weight_grams: int | None
 

@@ -22,7 +22,7 @@ from mercato.kit.errors import AppError, ValidationFailed
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.money import MoneyError, exponent, parse_amount, to_decimal
 from mercato.kit.uploads import read_capped
-from mercato.web.forms import error_messages, form_data
+from mercato.web.forms import error_messages, form_data, rollback
 from mercato.web.render import redirect, render
 
 router = APIRouter(prefix="/seller", include_in_schema=False)
@@ -108,7 +108,7 @@ async def create_shop(request: Request, user: CurrentUser, db: DbSession) -> Res
         shop = await shops.create_shop(db, user, body)
     except FormErrors as exc:
         message, errors = error_messages(exc)
-        await db.rollback()
+        await rollback(db, user)
         return render(request, "seller/home.html", {"shops": await repo.shops_of_user(db, user.id), "values": values,
                                                     "errors": errors, "error": message}, user=user, status=422)
     return redirect(f"/seller/{shop.slug}")
@@ -156,7 +156,7 @@ async def create_product(request: Request, slug: str, user: CurrentUser, db: DbS
             await products.add_image(db, product, data, settings)
     except FormErrors as exc:
         message, errors = error_messages(exc)
-        await db.rollback()
+        await rollback(db, user, shop)
         return render(request, "seller/product_new.html", {**await _nav(db, user, shop), "values": form,
                                                            "errors": errors, "error": message},
                       user=user, status=exc.status if isinstance(exc, AppError) else 422)
@@ -194,8 +194,7 @@ async def _guarded(request: Request, db: AsyncSession, user: User, shop: Shop, p
         await action()
     except FormErrors as exc:
         message, _ = error_messages(exc)
-        await db.rollback()
-        await db.refresh(product)
+        await rollback(db, user, shop, product)
         return await _edit_page(request, db, user, shop, product, error=message,
                                 status=exc.status if isinstance(exc, AppError) else 422)
     return redirect(f"/seller/{shop.slug}/products/{product.id}?saved={saved}")
@@ -304,7 +303,7 @@ async def import_submit(request: Request, slug: str, user: CurrentUser, db: DbSe
         run = await importing.run_import(db, shop, data, file.filename or "upload", fmt=fmt, combinations=extra,
                                          user_id=user.id)
     except AppError as exc:
-        await db.rollback()
+        await rollback(db, user, shop)
         runs = [import_report(r) for r in await repo.import_runs(db, shop.id, 10)]
         return render(request, "seller/import.html", {**await _nav(db, user, shop), "runs": runs, "report": None,
                                                       "error": exc.message}, user=user, status=exc.status)
@@ -347,8 +346,7 @@ async def settings_submit(request: Request, slug: str, user: CurrentUser, db: Db
                                                          policies=form.get("policies", "")))
     except FormErrors as exc:
         message, _ = error_messages(exc)
-        await db.rollback()
-        await db.refresh(shop)
+        await rollback(db, user, shop)
         return render(request, "seller/settings.html", {**await _nav(db, user, shop), **await _members(db, shop),
                                                         "error": message}, user=user, status=422)
     return redirect(f"/seller/{shop.slug}/settings?saved=1")

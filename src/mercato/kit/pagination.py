@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -33,6 +34,34 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(value, list):
         raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
     return value
+
+
+# Cursor values are client-supplied: anything that is not what the server wrote is a 422, never a 500.
+_INT_MAX = 2**63 - 1
+
+
+def _invalid() -> ValidationFailed:
+    return ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+
+
+def cursor_int(value: Any, *, minimum: int = 0, maximum: int = _INT_MAX) -> int:
+    """An integer read from a decoded cursor, within a 64-bit range."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise _invalid()
+    return value
+
+
+def cursor_datetime(value: Any) -> datetime:
+    """A timezone-aware datetime read (as ISO text) from a decoded cursor."""
+    if not isinstance(value, str):
+        raise _invalid()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _invalid() from exc
+    if parsed.tzinfo is None:
+        raise _invalid()
+    return parsed
 
 
 def clamp_limit(limit: int | None, default: int, maximum: int) -> int:

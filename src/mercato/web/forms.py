@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import csrf_ok
 from mercato.kit.errors import AppError, Forbidden
@@ -41,3 +42,14 @@ def error_messages(exc: Exception) -> tuple[str, dict[str, str]]:
         field = details.get("field") if isinstance(details, dict) else None
         return exc.message, ({str(field): exc.message} if field else {})
     raise exc
+
+
+async def rollback(db: AsyncSession, *keep: object) -> None:
+    """Undo a failed form action before showing the form again.
+
+    A rollback expires everything the session holds; the objects the page still needs
+    (the caller, the shop, the order …) are loaded again here, not lazily in a template.
+    """
+    await db.rollback()
+    for obj in keep:
+        await db.refresh(obj)

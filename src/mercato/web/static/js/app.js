@@ -29,19 +29,25 @@ function setupVariantPicker() {
     if (!match) {
       stock.textContent = "This combination is not available";
       stock.className = "stock out";
+      document.querySelectorAll("#add-to-cart, #buy-now").forEach((button) => { button.disabled = true; });
       return;
     }
     price.textContent = match.price_display;
     compare.textContent = match.compare_at_display || "";
-    if (match.stock <= 0) {
+    if (match.available <= 0) {
       stock.textContent = "Out of stock";
       stock.className = "stock out";
     } else {
-      stock.textContent = match.stock <= 5 ? `Only ${match.stock} left` : "In stock";
-      stock.className = match.stock <= 5 ? "stock low" : "stock";
+      stock.textContent = match.available <= 5 ? `Only ${match.available} left` : "In stock";
+      stock.className = match.available <= 5 ? "stock low" : "stock";
     }
     sku.textContent = match.sku ? `SKU ${match.sku}` : "";
     picker.dataset.variant = String(match.id);
+    const chosenVariant = document.getElementById("buy-variant");
+    if (chosenVariant) chosenVariant.value = String(match.id);
+    document.querySelectorAll("#add-to-cart, #buy-now").forEach((button) => {
+      button.disabled = match.available <= 0;
+    });
   };
   picker.addEventListener("change", update);
   picker.addEventListener("submit", (event) => event.preventDefault());

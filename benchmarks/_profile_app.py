@@ -1,0 +1,216 @@
+"""The app with per-request accounting, for finding where a benchmark's server time goes.
+
+Not a benchmark: serve it instead of the app with ``--app benchmarks._profile_app:app``
+(``checkout.py`` and ``flash_sale.py`` take that option; use one worker). It wraps
+``mercato.asgi:app`` without changing it and, per route (method + path with numbers as
+``{n}``), accounts for every request:
+
+- wall time, and process CPU time (``time.process_time``: exact at concurrency 1, shared
+  between overlapping requests otherwise);
+- SQL statements (count and time from ``before_cursor_execute`` to ``after_cursor_execute``,
+  which includes aiosqlite's thread hop), per normalised statement text;
+- transactions begun, committed and rolled back;
+- on SQLite, the wait for the app's in-process write lock (``Database._write_lock``) and how
+  long the request then held it.
+
+At the lifespan's shutdown it writes ``$BENCH_PROFILE_DIR/requests-<pid>.json`` (the table above) and, with
+``BENCH_PROFILE_CPROFILE=1``, ``app-<pid>.prof`` plus ``app-<pid>.txt`` (cProfile of the
+event-loop thread, top functions by own and by cumulative time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextvars
+import cProfile
+import io
+import json
+import os
+import pstats
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from starlette.types import Message, Receive, Scope, Send
+
+from mercato.asgi import app as mercato_app
+
+OUT = Path(os.environ.get("BENCH_PROFILE_DIR", ".")).resolve()
+_current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("bench_request", default=None)
+_routes: dict[str, dict[str, Any]] = {}
+_NUMBER = re.compile(r"/\d+")
+_SPACES = re.compile(r"\s+")
+_profiler: cProfile.Profile | None = None
+_written = False
+if os.environ.get("BENCH_PROFILE_CPROFILE") == "1":
+    _profiler = cProfile.Profile()
+    _profiler.enable()
+
+
+def _route(method: str, path: str) -> str:
+    return f"{method} {_NUMBER.sub('/{n}', path)}"
+
+
+def _statement(sql: str) -> str:
+    text = _SPACES.sub(" ", sql).strip()
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+    if _current.get() is not None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+    rec = _current.get()
+    t0 = conn.info.pop("bench_t0", None)
+    if rec is None or t0 is None:
+        return
+    elapsed = time.perf_counter() - t0
+    rec["sql_n"] += 1
+    rec["sql_s"] += elapsed
+    slot = rec["stmts"].setdefault(_statement(statement), [0, 0.0])
+    slot[0] += 1
+    slot[1] += elapsed
+
+
+for _name in ("begin", "commit", "rollback", "savepoint"):
+
+    def _counter(conn: Any, *args: Any, _key: str = _name) -> None:
+        rec = _current.get()
+        if rec is not None:
+            rec[_key] += 1
+
+    event.listen(Engine, _name, _counter)
+
+
+class _TimedLock(asyncio.Lock):
+    """The app's SQLite write lock, timing the wait for it and how long it is held."""
+
+    async def acquire(self) -> bool:
+        t0 = time.perf_counter()
+        got = await super().acquire()
+        now = time.perf_counter()
+        rec = _current.get()
+        if rec is not None:
+            rec["lock_wait_s"] += now - t0
+            rec["lock_n"] += 1
+            rec["_held_since"] = now
+        return got
+
+    def release(self) -> None:
+        rec = _current.get()
+        if rec is not None and rec.get("_held_since"):
+            rec["lock_hold_s"] += time.perf_counter() - rec.pop("_held_since")
+        super().release()
+
+
+def _patch_lock() -> None:
+    db = getattr(mercato_app.state, "db", None)
+    if db is not None and getattr(db, "_write_lock", None) is not None and not isinstance(db._write_lock, _TimedLock):
+        db._write_lock = _TimedLock()
+
+
+def _new_record() -> dict[str, Any]:
+    return {"sql_n": 0, "sql_s": 0.0, "begin": 0, "commit": 0, "rollback": 0, "savepoint": 0, "lock_n": 0,
+            "lock_wait_s": 0.0, "lock_hold_s": 0.0, "stmts": {}}
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        # Written at the end of the lifespan: uvicorn re-raises SIGTERM after its graceful
+        # shutdown, so atexit handlers never run.
+        async def send_lifespan(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                _write()
+            await send(message)
+
+        await mercato_app(scope, receive, send_lifespan)
+        return
+    if scope["type"] != "http":
+        await mercato_app(scope, receive, send)
+        return
+    _patch_lock()
+    rec = _new_record()
+    status: list[int] = [0]
+
+    async def send_status(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = int(message["status"])
+        await send(message)
+
+    token = _current.set(rec)
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        await mercato_app(scope, receive, send_status)
+    finally:
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        _current.reset(token)
+        _account(f"{_route(scope['method'], scope['path'])} -> {status[0]}", rec, wall, cpu)
+
+
+def _account(key: str, rec: dict[str, Any], wall: float, cpu: float) -> None:
+    agg = _routes.get(key)
+    if agg is None:
+        agg = _routes[key] = {"n": 0, "walls": [], "cpu_s": 0.0, "stmts": defaultdict(lambda: [0, 0.0]),
+                              **{k: 0 for k in ("sql_n", "begin", "commit", "rollback", "savepoint", "lock_n")},
+                              **{k: 0.0 for k in ("sql_s", "lock_wait_s", "lock_hold_s")}}
+    agg["n"] += 1
+    agg["walls"].append(wall)
+    agg["cpu_s"] += cpu
+    for k in ("sql_n", "begin", "commit", "rollback", "savepoint", "lock_n", "sql_s", "lock_wait_s", "lock_hold_s"):
+        agg[k] += rec[k]
+    for text, (count, seconds) in rec["stmts"].items():
+        slot = agg["stmts"][text]
+        slot[0] += count
+        slot[1] += seconds
+
+
+def _report() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, agg in sorted(_routes.items(), key=lambda kv: -kv[1]["n"]):
+        n = agg["n"]
+        walls = sorted(agg["walls"])
+        stmts = sorted(agg["stmts"].items(), key=lambda kv: -kv[1][1])
+        out[key] = {
+            "requests": n,
+            "wall_ms_mean": round(1000 * sum(walls) / n, 3), "wall_ms_p50": round(1000 * walls[n // 2], 3),
+            "cpu_ms_mean": round(1000 * agg["cpu_s"] / n, 3),
+            "sql_per_request": round(agg["sql_n"] / n, 2), "sql_ms_mean": round(1000 * agg["sql_s"] / n, 3),
+            "transactions_begun": round(agg["begin"] / n, 2), "commits": round(agg["commit"] / n, 2),
+            "rollbacks": round(agg["rollback"] / n, 2), "savepoints": round(agg["savepoint"] / n, 2),
+            "write_lock_acquired": round(agg["lock_n"] / n, 2),
+            "write_lock_wait_ms_mean": round(1000 * agg["lock_wait_s"] / n, 3),
+            "write_lock_held_ms_mean": round(1000 * agg["lock_hold_s"] / n, 3),
+            "statements": [{"sql": text, "per_request": round(count / n, 2), "ms_per_request": round(1000 * s / n, 3)}
+                           for text, (count, s) in stmts],
+        }
+    return out
+
+
+def _write() -> None:
+    global _written
+    if _written:
+        return
+    _written = True
+    OUT.mkdir(parents=True, exist_ok=True)
+    pid = os.getpid()
+    (OUT / f"requests-{pid}.json").write_text(json.dumps(_report(), indent=1))
+    if _profiler is not None:
+        _profiler.disable()
+        _profiler.dump_stats(str(OUT / f"app-{pid}.prof"))
+        text = io.StringIO()
+        stats = pstats.Stats(_profiler, stream=text)
+        stats.sort_stats("tottime").print_stats(60)
+        stats.sort_stats("cumulative").print_stats(80)
+        (OUT / f"app-{pid}.txt").write_text(text.getvalue())
+
+
+atexit.register(_write)  # when the process ends without a lifespan shutdown

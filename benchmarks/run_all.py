@@ -1,0 +1,148 @@
+"""Run every benchmark, keep their JSON lines, print a short table with the goals of PERFORMANCE.md.
+
+    python benchmarks/run_all.py [--only NAME ...] [--timeout S] [--strict]
+
+Each benchmark is a script ``benchmarks/NAME.py`` with a ``__main__`` guard that prints
+progress on stderr and JSON lines on stdout. The lines of all of them go to
+``benchmarks/results/latest.jsonl`` (not committed). Add a new benchmark to BENCHMARKS and,
+if PERFORMANCE.md gives it a goal, a checker to GOALS.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# A benchmark here is named http.py: keep this folder off sys.path so it cannot shadow the stdlib.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+# The benchmarks that run, in order. Later issues extend this list.
+BENCHMARKS: list[str] = ["http"]
+
+RESULTS = HERE / "results" / "latest.jsonl"
+ROOT = HERE.parent
+
+
+def _http_goal(line: dict[str, Any]) -> tuple[str, str]:
+    """PERFORMANCE.md, bench http: ≥ 50 % of the bare rate and p99 ≤ 50 ms (and no errors)."""
+    if line.get("endpoint") == "bare_hello":
+        return "reference", ""
+    misses = []
+    if line.get("errors", 1) != 0:
+        misses.append(f"{line.get('errors')} errors")
+    if line.get("ratio_to_limit", 0) < 0.5:
+        misses.append(f"ratio {line.get('ratio_to_limit', 0):.3f} < 0.5")
+    if line.get("p99_ms", float("inf")) > 50:
+        misses.append(f"p99 {line.get('p99_ms')} ms > 50")
+    return ("yes", "") if not misses else ("no", "; ".join(misses))
+
+
+GOALS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {"http": _http_goal}
+
+
+def _subject(line: dict[str, Any]) -> str:
+    parts = [str(line[k]) for k in ("endpoint", "dataset", "backend") if k in line]
+    if "workers" in line:
+        parts.append(f"{line['workers']}w")
+    return " / ".join(parts) or "-"
+
+
+def _figures(line: dict[str, Any]) -> str:
+    keys = ("rps", "decisions_per_s", "orders_per_s", "frames_per_s", "events_per_s", "p50_ms", "p95_ms", "p99_ms",
+            "ratio_to_limit", "server_cpu_ms_per_req", "errors", "oversold", "recall_at_20", "ndcg_at_10", "rss_mib",
+            "freshness_p99_ms")
+    return "  ".join(f"{k}={line[k]}" for k in keys if k in line)
+
+
+def has_main_guard(path: Path) -> bool:
+    text = path.read_text(errors="replace")
+    return 'if __name__ == "__main__"' in text or "if __name__ == '__main__'" in text
+
+
+def run_one(name: str, timeout: float) -> tuple[list[dict[str, Any]], str]:
+    """Run benchmarks/NAME.py; stderr (progress) passes through, JSON lines of stdout are kept."""
+    script = HERE / f"{name}.py"
+    if not script.exists():
+        return [], f"{script} does not exist"
+    if not has_main_guard(script):
+        return [], f"{script.name} has no __main__ guard"
+    print(f"=== {name} ===", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return [], f"timed out after {timeout:.0f} s"
+    lines = []
+    for raw in proc.stdout.splitlines():
+        raw = raw.strip()
+        if raw.startswith("{"):
+            try:
+                lines.append(json.loads(raw))
+            except json.JSONDecodeError:
+                print(f"[run_all] {name}: not JSON: {raw[:120]}", file=sys.stderr)
+    print(f"[run_all] {name}: exit {proc.returncode}, {len(lines)} lines, {time.monotonic() - started:.0f} s",
+          file=sys.stderr, flush=True)
+    problem = "" if proc.returncode == 0 else f"exit code {proc.returncode}"
+    if not lines:
+        problem = problem or "printed no JSON line"
+    return lines, problem
+
+
+def table(lines: list[dict[str, Any]], failures: dict[str, str]) -> str:
+    rows = [("bench", "endpoint / backend", "figures", "goal met", "why not")]
+    for line in lines:
+        bench = str(line.get("bench", "?"))
+        check = GOALS.get(bench)
+        met, why = check(line) if check else ("-", "no goal coded")
+        rows.append((bench, _subject(line), _figures(line), met, why))
+    for name, problem in failures.items():
+        rows.append((name, "-", "FAILED: " + problem, "no", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for k, row in enumerate(rows):
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the benchmarks and compare them with the goals.")
+    parser.add_argument("--only", nargs="*", default=None, help=f"a subset of {', '.join(BENCHMARKS)}")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per benchmark")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is not met")
+    args = parser.parse_args(argv)
+    names = [n for n in BENCHMARKS if args.only is None or n in args.only]
+    for path in sorted(HERE.glob("*.py")):
+        if path.stem not in BENCHMARKS and path.name != Path(__file__).name and has_main_guard(path):
+            print(f"[run_all] note: {path.name} has a __main__ guard but is not in BENCHMARKS", file=sys.stderr)
+    all_lines: list[dict[str, Any]] = []
+    failures: dict[str, str] = {}
+    for name in names:
+        lines, problem = run_one(name, args.timeout)
+        all_lines.extend(lines)
+        if problem:
+            failures[name] = problem
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS, "w") as fh:
+        for line in all_lines:
+            fh.write(json.dumps(line) + "\n")
+    print(table(all_lines, failures))
+    print(f"\n{len(all_lines)} lines written to {RESULTS.relative_to(ROOT)}")
+    unmet = any(GOALS[str(line.get("bench"))](line)[0] == "no" for line in all_lines if str(line.get("bench")) in GOALS)
+    if failures:
+        return 2
+    return 1 if args.strict and unmet else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""``Idempotency-Key`` with Stripe's semantics (RELIABILITY.md R5, ENGINEERING.md rule 4).
+
+- same key + same request → the stored answer is replayed, nothing runs twice;
+- same key + another request body → ``422 idempotency_key_reused``;
+- the same key while the first request still runs → ``409 idempotency_in_progress``;
+- a request that failed with an error leaves no key behind, so it can be retried;
+- a key left ``in_progress`` by a crashed process is taken over after ``lock_seconds``.
+
+The key row is committed before the work starts (phase 1) and marked done in the *same
+transaction* as the work's effects (phase 2), so a stored answer always matches committed
+effects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.kit.errors import Conflict, ValidationFailed
+from mercato.kit.models import IdempotencyKey
+
+HEADER = "idempotency-key"
+MAX_KEY_LENGTH = 255
+
+
+def request_fingerprint(method: str, path: str, body: Any) -> str:
+    return hashlib.sha256(orjson.dumps([method, path, body], option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass
+class IdempotentCall:
+    """The state of one idempotent request; ``replay`` is set when the answer is already known."""
+
+    db: AsyncSession
+    row_id: int | None
+    replay: JSONResponse | None = None
+
+    async def done(self, status: int, body: Any) -> JSONResponse:
+        """Record the answer in the request's transaction and return it."""
+        if self.row_id is not None:
+            await self.db.execute(
+                update(IdempotencyKey).where(IdempotencyKey.id == self.row_id)
+                .values(status="done", response_status=status, response_body=body)
+            )
+        return JSONResponse(body, status_code=status)
+
+    async def abandon(self) -> None:
+        """After a failure: roll the work back and drop the key so that a retry runs again."""
+        await self.db.rollback()
+        if self.row_id is not None:
+            await self.db.execute(delete(IdempotencyKey).where(
+                IdempotencyKey.id == self.row_id, IdempotencyKey.status == "in_progress"))
+            await self.db.commit()
+
+
+async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lock_seconds: int = 60,
+                required: bool = False) -> IdempotentCall:
+    """Phase 1: claim the key (committed at once) or find the stored answer."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        if required:
+            raise ValidationFailed("This request needs an Idempotency-Key header.", code="idempotency_key_required")
+        return IdempotentCall(db=db, row_id=None)
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed("The Idempotency-Key must have 1–255 characters.", code="invalid_idempotency_key")
+    fingerprint = request_fingerprint(request.method, request.url.path, body)
+    now = datetime.now(UTC)
+    await db.commit()  # end whatever the auth lookup started; the claim stands on its own
+    row = IdempotencyKey(scope=scope, key=key, request_hash=fingerprint, status="in_progress", locked_at=now)
+    try:
+        # A savepoint, so that a duplicate key does not roll back (and expire) the whole session.
+        async with db.begin_nested():
+            db.add(row)
+    except IntegrityError:
+        await db.commit()
+    else:
+        await db.commit()
+        return IdempotentCall(db=db, row_id=row.id)
+    existing = (await db.execute(
+        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    )).scalar_one_or_none()
+    if existing is None:  # the other holder just abandoned it: try once more
+        return await begin(db, request, scope, body, lock_seconds=lock_seconds, required=required)
+    if existing.request_hash != fingerprint:
+        raise ValidationFailed("This Idempotency-Key was used with a different request.",
+                               code="idempotency_key_reused")
+    if existing.status == "done":
+        return IdempotentCall(db=db, row_id=None,
+                              replay=JSONResponse(existing.response_body, status_code=existing.response_status or 200,
+                                                  headers={"Idempotent-Replayed": "true"}))
+    stale = existing.locked_at < now - timedelta(seconds=lock_seconds)
+    if stale:
+        taken = await db.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.id == existing.id, IdempotencyKey.locked_at == existing.locked_at,
+                   IdempotencyKey.status == "in_progress")
+            .values(locked_at=now)
+        )
+        await db.commit()
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return IdempotentCall(db=db, row_id=existing.id)
+    raise Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress")

@@ -1,0 +1,245 @@
+"""Payout methods and payouts: a shop's available balance leaves the platform.
+
+A payout takes the whole available balance of one currency (so a clawback — an available
+balance below 0 after a refund of a settled order — is netted from it automatically) and
+moves it to ``payouts_in_transit``; sending it moves it out of the platform's cash. When the
+payout method was added or changed less than ``payout_hold_hours`` ago the payout is held
+(account-takeover protection) and :func:`release_held_payouts` sends it once the hold ends.
+
+Only the shop owner, 18 or older (PRODUCT.md C1), may set the method or request a payout.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts import repository as accounts_repo
+from mercato.accounts.models import User
+from mercato.accounts.service import require_adult
+from mercato.catalog import repository as catalog_repo
+from mercato.catalog import shops
+from mercato.catalog.models import Shop
+from mercato.config import Settings
+from mercato.kit import outbox
+from mercato.kit.db import utcnow
+from mercato.kit.errors import Conflict, ValidationFailed
+from mercato.kit.money import format_money, is_supported
+from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
+from mercato.ledger.models import LedgerAccount, Payout, PayoutMethod
+from mercato.ledger.service import Posting, balance, ensure_accounts, platform_account, post, shop_account
+
+_ACCOUNT_NUMBER = re.compile(r"^[A-Z0-9]{4,34}$")
+
+
+class PayoutProvider(Protocol):
+    """Sends money to a shop's payout method; returns the provider's reference.
+
+    ``idempotency_key`` is stable per payout, so a retry after a crash never pays twice.
+    """
+
+    name: str
+
+    async def send(self, *, idempotency_key: str, amount: int, currency: str, destination: str) -> str: ...
+
+
+class SandboxPayoutProvider:
+    """Always succeeds, moves no real money; references look like ``po_sandbox_…``."""
+
+    name = "sandbox"
+
+    async def send(self, *, idempotency_key: str, amount: int, currency: str, destination: str) -> str:
+        return f"po_sandbox_{secrets.token_hex(12)}"
+
+
+def payout_provider(settings: Settings) -> PayoutProvider:
+    return SandboxPayoutProvider()
+
+
+# --- payout methods ------------------------------------------------------------------------
+
+
+async def require_payout_owner(db: AsyncSession, shop: Shop, user: User, settings: Settings) -> None:
+    """Owner of the shop (403 ``owner_only`` / ``not_shop_member``) and an adult (403 ``age_restricted``)."""
+    await shops.require_member(db, user, shop, owner=True)
+    require_adult(user, settings, "receive payouts")
+
+
+async def payout_method(db: AsyncSession, shop_id: int) -> PayoutMethod | None:
+    return (await db.execute(select(PayoutMethod).where(PayoutMethod.shop_id == shop_id))).scalar_one_or_none()
+
+
+def mask_account(account_holder: str, account_number: str) -> tuple[str, str]:
+    """(holder, masked label); only the last four characters of the number are kept."""
+    holder = " ".join(account_holder.split())
+    if not 2 <= len(holder) <= 80:
+        raise ValidationFailed("Enter the account holder's name (2–80 characters).", code="invalid_account_holder",
+                               details={"field": "account_holder"})
+    number = re.sub(r"[\s-]", "", account_number).upper()
+    if not _ACCOUNT_NUMBER.match(number):
+        raise ValidationFailed("Enter an account number or IBAN of 4–34 letters and digits.",
+                               code="invalid_account_number", details={"field": "account_number"})
+    return holder, f"{holder} ····{number[-4:]}"
+
+
+async def set_payout_method(db: AsyncSession, shop: Shop, *, account_holder: str, account_number: str,
+                            now: datetime | None = None) -> PayoutMethod:
+    """Store the masked bank account (the full number never reaches the database) and when it
+    changed; payouts in the next ``payout_hold_hours`` are held."""
+    _, label = mask_account(account_holder, account_number)
+    now = now or utcnow()
+    method = await payout_method(db, shop.id)
+    if method is None:
+        method = PayoutMethod(shop_id=shop.id, kind="bank_account", label=label, changed_at=now)
+        db.add(method)
+    else:
+        method.kind, method.label, method.changed_at = "bank_account", label, now
+    await db.flush()
+    return method
+
+
+def hold_until(method: PayoutMethod, settings: Settings) -> datetime:
+    return method.changed_at + timedelta(hours=settings.payout_hold_hours)
+
+
+# --- payouts -------------------------------------------------------------------------------
+
+
+async def _lock_available(db: AsyncSession, shop_id: int, currency: str) -> None:
+    """Serialise payouts of one shop and currency: lock its available account (PostgreSQL;
+    SQLite writers are serialised by ``BEGIN IMMEDIATE``)."""
+    code = shop_account(shop_id, "available", currency)
+    await ensure_accounts(db, [code])
+    await db.execute(select(LedgerAccount.id).where(LedgerAccount.code == code).with_for_update())
+
+
+async def request_payout(db: AsyncSession, shop: Shop, currency: str, user: User, settings: Settings, *,
+                         now: datetime | None = None, provider: PayoutProvider | None = None) -> Payout:
+    """Pay out the whole available balance of ``currency``: sent at once, or held after a recent
+    change of the payout method. 409 ``nothing_to_pay_out`` when the balance is 0 or below."""
+    await require_payout_owner(db, shop, user, settings)
+    currency = currency.upper()
+    if not is_supported(currency):
+        raise ValidationFailed("Unsupported currency.", code="invalid_currency", details={"field": "currency"})
+    now = now or utcnow()
+    await _lock_available(db, shop.id, currency)
+    amount = await balance(db, shop_account(shop.id, "available", currency))
+    if amount <= 0:
+        raise Conflict("There is nothing to pay out in this currency.", code="nothing_to_pay_out",
+                       details={"available": amount, "currency": currency})
+    method = await payout_method(db, shop.id)
+    if method is None:
+        raise ValidationFailed("Add a payout method first.", code="no_payout_method")
+    payout = Payout(shop_id=shop.id, currency=currency, amount=amount, status="pending", requested_by=user.id,
+                    created_at=now)
+    db.add(payout)
+    await db.flush()
+    await post(db, kind="payout_request", reference=f"payout:{payout.id}", currency=currency, postings=[
+        Posting(shop_account(shop.id, "available", currency), amount),
+        Posting(shop_account(shop.id, "payouts_in_transit", currency), -amount),
+    ], memo=f"Payout #{payout.id} requested", shop_id=shop.id)
+    release_at = hold_until(method, settings)
+    if release_at > now:
+        payout.status = "held"
+        payout.release_at = release_at
+        payout.hold_reason = (f"The payout method changed less than {settings.payout_hold_hours} hours ago; "
+                              f"held until {release_at:%Y-%m-%d %H:%M} UTC.")
+        await db.flush()
+        await outbox.send_email(
+            db, user.email, f"Payout of {format_money(amount, currency)} on hold",
+            f"Your payout #{payout.id} from {shop.name} is held until {release_at:%Y-%m-%d %H:%M} UTC because "
+            "the payout method changed recently. If you did not change it, contact support.", "payout.held",
+        )
+        return payout
+    await _send(db, payout, method, provider or payout_provider(settings), now)
+    await outbox.send_email(
+        db, user.email, f"Payout of {format_money(amount, currency)} sent",
+        f"Your payout #{payout.id} from {shop.name} was sent to {method.label}.", "payout.sent",
+    )
+    return payout
+
+
+async def _send(db: AsyncSession, payout: Payout, method: PayoutMethod, provider: PayoutProvider,
+                now: datetime) -> None:
+    """Send through the provider and move the money out of the platform (status already claimed)."""
+    payout.provider_ref = await provider.send(idempotency_key=f"payout:{payout.id}", amount=payout.amount,
+                                              currency=payout.currency, destination=method.label)
+    payout.status = "sent"
+    payout.sent_at = now
+    payout.hold_reason = None
+    await db.flush()
+    await post(db, kind="payout_sent", reference=f"payout:{payout.id}", currency=payout.currency, postings=[
+        Posting(shop_account(payout.shop_id, "payouts_in_transit", payout.currency), payout.amount),
+        Posting(platform_account("cash", payout.currency), -payout.amount),
+    ], memo=f"Payout #{payout.id} sent ({payout.provider_ref})", shop_id=payout.shop_id)
+    await outbox.emit(db, "payout.sent", "payout", payout.id, {
+        "payout_id": payout.id, "shop_id": payout.shop_id, "amount": payout.amount, "currency": payout.currency,
+        "provider_ref": payout.provider_ref, "sent_at": now.isoformat(),
+    })
+
+
+async def release_held_payouts(db: AsyncSession, settings: Settings, *, now: datetime | None = None,
+                               provider: PayoutProvider | None = None, limit: int = 100) -> int:
+    """Send held payouts whose hold has ended; returns how many were sent.
+
+    Each payout is claimed by a guarded ``held → sent`` update (row count 1), so two runners
+    never send it twice. A payout whose method changed again during the hold waits longer.
+    """
+    now = now or utcnow()
+    provider = provider or payout_provider(settings)
+    due = list((await db.execute(
+        select(Payout).where(Payout.status == "held", Payout.release_at <= now).order_by(Payout.id).limit(limit)
+    )).scalars())
+    sent = 0
+    for payout in due:
+        method = await payout_method(db, payout.shop_id)
+        if method is None or hold_until(method, settings) > now:
+            extended = hold_until(method, settings) if method is not None else now + timedelta(
+                hours=settings.payout_hold_hours)
+            await db.execute(update(Payout).where(Payout.id == payout.id, Payout.status == "held")
+                             .values(release_at=extended))
+            continue
+        claimed = await db.execute(update(Payout).where(Payout.id == payout.id, Payout.status == "held")
+                                   .values(status="sent", sent_at=now))
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        await db.refresh(payout)
+        await _send(db, payout, method, provider, now)
+        owner = await _owner_email(db, payout.shop_id)
+        if owner:
+            await outbox.send_email(
+                db, owner, f"Payout of {format_money(payout.amount, payout.currency)} sent",
+                f"Your held payout #{payout.id} was released and sent to {method.label}.", "payout.sent",
+            )
+        sent += 1
+    return sent
+
+
+async def _owner_email(db: AsyncSession, shop_id: int) -> str | None:
+    for member in await catalog_repo.shop_members(db, shop_id):
+        if member.role == "owner":
+            owner = await accounts_repo.user_by_id(db, member.user_id)
+            return owner.email if owner else None
+    return None
+
+
+@dataclass(frozen=True)
+class PayoutPage:
+    items: list[Payout]
+    next_cursor: str | None
+
+
+async def list_payouts(db: AsyncSession, shop_id: int, cursor: str | None = None, limit: int = 20) -> PayoutPage:
+    after = decode_cursor(cursor)
+    stmt = select(Payout).where(Payout.shop_id == shop_id).order_by(Payout.id.desc()).limit(limit + 1)
+    if after:
+        stmt = stmt.where(Payout.id < cursor_int(after[0]))
+    rows = list((await db.execute(stmt)).scalars())
+    nxt = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return PayoutPage(items=rows[:limit], next_cursor=nxt)

@@ -1,0 +1,342 @@
+"""JSON routes of the buying loop: cart, addresses, checkout, payment, orders, returns, reviews."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from mercato.accounts.deps import AdminUser, CurrentUser
+from mercato.catalog import products as catalog_products
+from mercato.catalog import shops as catalog_shops
+from mercato.kit import idempotency
+from mercato.kit.errors import AppError, NotFound
+from mercato.kit.http import AppSettings, DbSession, get_database
+from mercato.kit.money import format_money
+from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from mercato.orders import cart as carts
+from mercato.orders import checkout as checkouts
+from mercato.orders import lifecycle, payflow, pricing, refunds, reviews
+from mercato.orders.models import Address, Order, ReturnRequest
+from mercato.orders.presenters import checkout_out, order_out, refund_out, return_out
+from mercato.orders.schemas import (
+    AddressIn,
+    AddressOut,
+    CardIn,
+    CartItemIn,
+    CartOut,
+    CartQuantityIn,
+    CheckoutIn,
+    CheckoutOut,
+    OrderOut,
+    RefundIn,
+    RefundOut,
+    ReturnAnswerIn,
+    ReturnIn,
+    ReturnOut,
+    ReviewIn,
+    ReviewOut,
+    ShipIn,
+    ShippingRulesIn,
+    TaxRateIn,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["orders"])
+Limit = Annotated[int | None, Query(ge=1)]
+
+
+async def run_idempotent(request: Request, db: DbSession, settings: AppSettings, scope: str, body: Any,
+                         work: Callable[[], Awaitable[tuple[int, Any]]]) -> Response:
+    """Wrap a money-moving request in ``Idempotency-Key`` handling (RELIABILITY.md R5)."""
+    call = await idempotency.begin(db, request, scope, body, lock_seconds=settings.idempotency_lock_seconds)
+    if call.replay is not None:
+        return call.replay
+    try:
+        status, payload = await work()
+    except AppError:
+        await call.abandon()
+        raise
+    return await call.done(status, payload)
+
+
+# --- cart ----------------------------------------------------------------------------------
+
+
+@router.get("/cart", response_model=CartOut)
+async def get_cart(user: CurrentUser, db: DbSession) -> CartOut:
+    """The cart across shops, priced now, with stock problems flagged per line."""
+    return await carts.view(db, user.id)
+
+
+@router.post("/cart/items", status_code=201, response_model=CartOut)
+async def add_to_cart(body: CartItemIn, user: CurrentUser, db: DbSession, settings: AppSettings) -> CartOut:
+    await carts.add_item(db, user, body.variant_id, body.quantity, settings.max_cart_quantity)
+    return await carts.view(db, user.id)
+
+
+@router.patch("/cart/items/{item_id}", response_model=CartOut)
+async def change_quantity(item_id: int, body: CartQuantityIn, user: CurrentUser, db: DbSession,
+                          settings: AppSettings) -> CartOut:
+    await carts.set_quantity(db, user, item_id, body.quantity, settings.max_cart_quantity)
+    return await carts.view(db, user.id)
+
+
+@router.delete("/cart/items/{item_id}", response_model=CartOut)
+async def remove_from_cart(item_id: int, user: CurrentUser, db: DbSession) -> CartOut:
+    await carts.remove_item(db, user, item_id)
+    return await carts.view(db, user.id)
+
+
+# --- addresses -----------------------------------------------------------------------------
+
+
+@router.get("/me/addresses", response_model=list[AddressOut])
+async def addresses(user: CurrentUser, db: DbSession) -> list[AddressOut]:
+    rows = (await db.execute(select(Address).where(Address.user_id == user.id).order_by(Address.id))).scalars()
+    return [AddressOut.model_validate(a, from_attributes=True) for a in rows]
+
+
+@router.post("/me/addresses", status_code=201, response_model=AddressOut)
+async def add_address(body: AddressIn, user: CurrentUser, db: DbSession) -> AddressOut:
+    return AddressOut.model_validate(await payflow.save_address(db, user, body), from_attributes=True)
+
+
+@router.delete("/me/addresses/{address_id}", status_code=204)
+async def delete_address(address_id: int, user: CurrentUser, db: DbSession) -> Response:
+    address = await db.get(Address, address_id)
+    if address is None or address.user_id != user.id:
+        raise NotFound("No such address.")
+    await db.delete(address)
+    return Response(status_code=204)
+
+
+# --- checkout and payment ------------------------------------------------------------------
+
+
+@router.post("/checkout/quote")
+async def quote(body: CheckoutIn, user: CurrentUser, db: DbSession, settings: AppSettings) -> dict[str, Any]:
+    """Totals before paying (orders per shop, shipping, coupons, tax); reserves nothing."""
+    priced = await checkouts.quote(db, user, body, settings)
+    return {
+        "orders": [{"shop_id": d.shop.id, "shop_name": d.shop.name, "currency": d.currency, "subtotal": d.subtotal,
+                    "seller_discount": d.seller_discount, "platform_discount": d.platform_discount,
+                    "shipping": d.shipping, "tax": d.tax, "total": d.total,
+                    "total_display": format_money(d.total, d.currency), "coupons": d.coupon_codes}
+                   for d in priced.orders],
+        "totals": priced.totals(), "totals_display": priced.totals_display(),
+    }
+
+
+@router.post("/checkouts", status_code=201, response_model=CheckoutOut)
+async def create_checkout(body: CheckoutIn, request: Request, user: CurrentUser, db: DbSession,
+                          settings: AppSettings) -> Response:
+    """Place the orders of the cart (or of ``items`` for buy-now): one order per shop, stock
+    reserved for the TTL. Accepts ``Idempotency-Key``."""
+
+    async def work() -> tuple[int, Any]:
+        checkout = await checkouts.place(db, user, body, settings)
+        return 201, (await checkout_out(db, checkout, settings)).model_dump(mode="json")
+
+    return await run_idempotent(request, db, settings, f"user:{user.id}:checkouts", body.model_dump(mode="json"),
+                                work)
+
+
+@router.get("/checkouts/{checkout_id}", response_model=CheckoutOut)
+async def get_checkout(checkout_id: int, user: CurrentUser, db: DbSession, settings: AppSettings) -> CheckoutOut:
+    return await checkout_out(db, await checkouts.get_checkout(db, user, checkout_id), settings)
+
+
+@router.post("/checkouts/{checkout_id}/pay", response_model=CheckoutOut,
+             responses={402: {"description": "The card was declined (code card_declined or insufficient_funds)"}})
+async def pay(checkout_id: int, body: CardIn, request: Request, user: CurrentUser, db: DbSession,
+              settings: AppSettings) -> Response:
+    """Pay every payment of the checkout with a card. Accepts ``Idempotency-Key``. A declined card
+    answers ``402`` and leaves the orders waiting (and the cart intact) for another card."""
+    checkout = await checkouts.get_checkout(db, user, checkout_id)
+    fingerprint = {"checkout": checkout_id, "card": payflow.card_fingerprint(body)}
+
+    async def work() -> tuple[int, Any]:
+        outcome = await payflow.pay_checkout(db, checkout, body, settings, get_database(request))
+        if outcome.declined is not None:
+            return 402, outcome.declined
+        return 200, (await checkout_out(db, checkout, settings)).model_dump(mode="json")
+
+    return await run_idempotent(request, db, settings, f"user:{user.id}:pay", fingerprint, work)
+
+
+# --- buyer: orders -------------------------------------------------------------------------
+
+
+@router.get("/orders", response_model=Page[OrderOut])
+async def my_orders(user: CurrentUser, db: DbSession, settings: AppSettings, cursor: str | None = None,
+                    limit: Limit = None) -> Page[OrderOut]:
+    size = clamp_limit(limit, 20, settings.page_size_max)
+    after = decode_cursor(cursor)
+    stmt = select(Order).where(Order.buyer_id == user.id).order_by(Order.id.desc()).limit(size + 1)
+    if after:
+        stmt = stmt.where(Order.id < int(after[0]))
+    rows = list((await db.execute(stmt)).scalars())
+    items = [await order_out(db, o, settings) for o in rows[:size]]
+    return Page[OrderOut](items=items, next_cursor=encode_cursor([rows[size - 1].id]) if len(rows) > size else None)
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut)
+async def get_order(order_id: int, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
+    return await order_out(db, await lifecycle.order_for_buyer(db, user, order_id), settings)
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderOut)
+async def cancel_order(order_id: int, request: Request, user: CurrentUser, db: DbSession,
+                       settings: AppSettings) -> Response:
+    """Buyer cancel: any time before payment, within 1 hour after. Refunds in full."""
+    order = await lifecycle.order_for_buyer(db, user, order_id)
+
+    async def work() -> tuple[int, Any]:
+        await lifecycle.cancel(db, order, user, by_seller=False, settings=settings)
+        return 200, (await order_out(db, order, settings)).model_dump(mode="json")
+
+    return await run_idempotent(request, db, settings, f"user:{user.id}:cancel", {"order": order_id}, work)
+
+
+@router.post("/orders/{order_id}/returns", status_code=201, response_model=ReturnOut)
+async def request_return(order_id: int, body: ReturnIn, user: CurrentUser, db: DbSession,
+                         settings: AppSettings) -> ReturnOut:
+    order = await lifecycle.order_for_buyer(db, user, order_id)
+    created = await refunds.request_return(db, order, user, body.reason,
+                                           [(line.line_id, line.quantity) for line in body.lines], settings)
+    return return_out(created, order.currency)
+
+
+@router.post("/orders/{order_id}/lines/{line_id}/review", status_code=201, response_model=ReviewOut)
+async def review(order_id: int, line_id: int, body: ReviewIn, user: CurrentUser, db: DbSession,
+                 settings: AppSettings) -> ReviewOut:
+    order = await lifecycle.order_for_buyer(db, user, order_id)
+    created = await reviews.review_line(db, user, order, line_id, body.rating, body.text, settings)
+    return ReviewOut(id=created.id, product_id=created.product_id, rating=created.rating, text=created.text,
+                     author=user.display_name, created_at=created.created_at)
+
+
+@router.get("/products/{product_id}/reviews", response_model=list[ReviewOut])
+async def product_reviews(product_id: int, db: DbSession) -> list[ReviewOut]:
+    await catalog_products.visible_product(db, None, product_id)
+    return [ReviewOut(id=r.id, product_id=r.product_id, rating=r.rating, text=r.text, author=name,
+                      created_at=r.created_at) for r, name in await reviews.reviews_of_product(db, product_id, 50)]
+
+
+# --- seller: orders, returns, refunds, shipping --------------------------------------------
+
+
+@router.get("/shops/{slug}/orders", response_model=Page[OrderOut])
+async def shop_orders(slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
+                      status: Annotated[str | None, Query(max_length=20)] = None, cursor: str | None = None,
+                      limit: Limit = None) -> Page[OrderOut]:
+    shop = await catalog_shops.member_shop(db, user, slug)
+    size = clamp_limit(limit, 20, settings.page_size_max)
+    after = decode_cursor(cursor)
+    stmt = select(Order).where(Order.shop_id == shop.id).order_by(Order.id.desc()).limit(size + 1)
+    if status:
+        stmt = stmt.where(Order.status == status)
+    if after:
+        stmt = stmt.where(Order.id < int(after[0]))
+    rows = list((await db.execute(stmt)).scalars())
+    items = [await order_out(db, o, settings, seller_view=True) for o in rows[:size]]
+    return Page[OrderOut](items=items, next_cursor=encode_cursor([rows[size - 1].id]) if len(rows) > size else None)
+
+
+@router.get("/seller/orders/{order_id}", response_model=OrderOut)
+async def seller_order(order_id: int, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
+    return await order_out(db, await lifecycle.order_for_seller(db, user, order_id), settings, seller_view=True)
+
+
+@router.post("/seller/orders/{order_id}/ship", response_model=OrderOut)
+async def ship(order_id: int, body: ShipIn, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
+    order = await lifecycle.order_for_seller(db, user, order_id)
+    await lifecycle.ship(db, order, user, body.carrier, body.tracking_number)
+    return await order_out(db, order, settings, seller_view=True)
+
+
+@router.post("/seller/orders/{order_id}/deliver", response_model=OrderOut)
+async def deliver(order_id: int, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
+    order = await lifecycle.order_for_seller(db, user, order_id)
+    await lifecycle.deliver(db, order, user)
+    return await order_out(db, order, settings, seller_view=True)
+
+
+@router.post("/seller/orders/{order_id}/cancel", response_model=OrderOut)
+async def seller_cancel(order_id: int, request: Request, user: CurrentUser, db: DbSession,
+                        settings: AppSettings) -> Response:
+    order = await lifecycle.order_for_seller(db, user, order_id)
+
+    async def work() -> tuple[int, Any]:
+        await lifecycle.cancel(db, order, user, by_seller=True, settings=settings)
+        return 200, (await order_out(db, order, settings, seller_view=True)).model_dump(mode="json")
+
+    return await run_idempotent(request, db, settings, f"shop:{order.shop_id}:cancel", {"order": order_id}, work)
+
+
+@router.post("/seller/orders/{order_id}/refunds", status_code=201, response_model=RefundOut)
+async def refund(order_id: int, body: RefundIn, request: Request, user: CurrentUser, db: DbSession,
+                 settings: AppSettings) -> Response:
+    """A full or partial refund of a paid order. Accepts ``Idempotency-Key``."""
+    order = await lifecycle.order_for_seller(db, user, order_id)
+
+    async def work() -> tuple[int, Any]:
+        created = await refunds.refund_order(db, order, body.amount, reason=body.reason, settings=settings,
+                                             actor=user)
+        return 201, refund_out(created, order.currency).model_dump(mode="json")
+
+    return await run_idempotent(request, db, settings, f"shop:{order.shop_id}:refunds",
+                                {"order": order_id, **body.model_dump()}, work)
+
+
+@router.get("/shops/{slug}/returns", response_model=list[ReturnOut])
+async def shop_returns(slug: str, user: CurrentUser, db: DbSession,
+                       status: Annotated[str | None, Query(max_length=12)] = None) -> list[ReturnOut]:
+    shop = await catalog_shops.member_shop(db, user, slug)
+    stmt = (select(ReturnRequest, Order.currency).join(Order, Order.id == ReturnRequest.order_id)
+            .where(Order.shop_id == shop.id).order_by(ReturnRequest.id.desc()).limit(200))
+    if status:
+        stmt = stmt.where(ReturnRequest.status == status)
+    return [return_out(row[0], row[1]) for row in (await db.execute(stmt)).all()]
+
+
+@router.post("/returns/{return_id}/approve", response_model=ReturnOut)
+async def approve_return(return_id: int, body: ReturnAnswerIn, user: CurrentUser, db: DbSession,
+                         settings: AppSettings) -> ReturnOut:
+    request_row, order = await refunds.return_for_seller(db, user, return_id)
+    await refunds.answer_return(db, request_row, order, approve=True, note=body.note, settings=settings, actor=user)
+    return return_out(request_row, order.currency)
+
+
+@router.post("/returns/{return_id}/refuse", response_model=ReturnOut)
+async def refuse_return(return_id: int, body: ReturnAnswerIn, user: CurrentUser, db: DbSession,
+                        settings: AppSettings) -> ReturnOut:
+    request_row, order = await refunds.return_for_seller(db, user, return_id)
+    await refunds.answer_return(db, request_row, order, approve=False, note=body.note, settings=settings, actor=user)
+    return return_out(request_row, order.currency)
+
+
+@router.put("/shops/{slug}/shipping")
+async def shipping_rules(slug: str, body: ShippingRulesIn, user: CurrentUser, db: DbSession) -> dict[str, Any]:
+    """The shop's flat shipping fee per order and the items subtotal from which shipping is free."""
+    shop = await catalog_shops.member_shop(db, user, slug)
+    shop.shipping_fee, shop.free_shipping_above = body.shipping_fee, body.free_shipping_above
+    await db.flush()
+    return {"shipping_fee": shop.shipping_fee, "free_shipping_above": shop.free_shipping_above}
+
+
+@router.get("/admin/tax-rates", response_model=list[TaxRateIn])
+async def list_tax_rates(admin: AdminUser, db: DbSession) -> list[TaxRateIn]:
+    return [TaxRateIn(region=r.region, rate_bps=r.rate_bps, label=r.label) for r in await pricing.tax_rates(db)]
+
+
+@router.put("/admin/tax-rates", response_model=TaxRateIn)
+async def put_tax_rate(body: TaxRateIn, admin: AdminUser, db: DbSession) -> TaxRateIn:
+    rate = await pricing.set_tax_rate(db, body.region, body.rate_bps, body.label)
+    return TaxRateIn(region=rate.region, rate_bps=rate.rate_bps, label=rate.label)
+
+
+__all__ = ["JSONResponse", "router"]

@@ -1,0 +1,214 @@
+"""Checkout: one order per shop, stock reserved with a TTL, coupons redeemed, payment intents
+created — all in one transaction, so a failure anywhere leaves nothing behind (service layer)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import User
+from mercato.catalog.models import Shop
+from mercato.config import Settings
+from mercato.inventory import service as inventory
+from mercato.kit.errors import Conflict, NotFound, ValidationFailed
+from mercato.kit.faults import checkpoint
+from mercato.kit.money import format_money
+from mercato.orders import cart as carts
+from mercato.orders import pricing
+from mercato.orders.models import Address, Checkout, Order, OrderEvent, OrderLine
+from mercato.orders.schemas import AddressIn, CheckoutIn
+from mercato.payments import service as payments
+from mercato.promotions import service as promotions
+
+
+@dataclass
+class DraftOrder:
+    shop: Shop
+    lines: list[carts.Line]
+    subtotal: int = 0
+    seller_discount: int = 0
+    platform_discount: int = 0
+    shipping: int = 0
+    tax: int = 0
+    seller_coupon_id: int | None = None
+    platform_coupon_id: int | None = None
+    coupon_codes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.seller_discount - self.platform_discount + self.shipping + self.tax
+
+    @property
+    def currency(self) -> str:
+        return self.shop.currency
+
+
+@dataclass
+class Quote:
+    orders: list[DraftOrder]
+    address: dict[str, Any]
+
+    def totals(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for order in self.orders:
+            out[order.currency] += order.total
+        return dict(out)
+
+    def totals_display(self) -> dict[str, str]:
+        return {cur: format_money(amount, cur) for cur, amount in self.totals().items()}
+
+
+async def resolve_address(db: AsyncSession, user: User, body: CheckoutIn) -> dict[str, Any]:
+    if body.address_id is not None:
+        address = await db.get(Address, body.address_id)
+        if address is None or address.user_id != user.id:
+            raise NotFound("No such address.", code="address_not_found")
+        return AddressIn.model_validate(address, from_attributes=True).model_dump()
+    if body.address is not None:
+        return body.address.model_dump()
+    default = (await db.execute(select(Address).where(Address.user_id == user.id)
+                                .order_by(Address.is_default.desc(), Address.id.desc()).limit(1))).scalar_one_or_none()
+    if default is None:
+        raise ValidationFailed("Add a shipping address.", code="address_required", details={"field": "address"})
+    return AddressIn.model_validate(default, from_attributes=True).model_dump()
+
+
+async def _wanted_lines(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings) -> list[carts.Line]:
+    if body.items is not None:
+        merged: dict[int, int] = defaultdict(int)
+        for item in body.items:
+            merged[item.variant_id] += item.quantity
+        lines = []
+        for variant_id, quantity in merged.items():
+            if quantity > settings.max_cart_quantity:
+                raise ValidationFailed(f"At most {settings.max_cart_quantity} of one item per order.",
+                                       code="quantity_too_large")
+            variant, product, shop = await carts._purchasable(db, variant_id)
+            lines.append(carts.Line(variant=variant, product=product, shop=shop, quantity=quantity))
+        return lines
+    return await carts.cart_lines(db, user.id)
+
+
+async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings, *,
+                redeem_for_checkout: int | None = None, lines: list[carts.Line] | None = None) -> Quote:
+    """Price a checkout: orders per shop, shipping, coupons, tax. Redeems coupons only when
+    ``redeem_for_checkout`` is given (inside :func:`place`)."""
+    if lines is None:
+        lines = await _wanted_lines(db, user, body, settings)
+    if not lines:
+        raise ValidationFailed("Your cart is empty.", code="cart_empty")
+    for line in lines:
+        problem = carts.line_problem(line)
+        if problem == "unavailable":
+            raise Conflict(f"{line.product.title} is no longer available.", code="product_unavailable",
+                           details={"variant_id": line.variant.id})
+    address = await resolve_address(db, user, body)
+    by_shop: dict[int, DraftOrder] = {}
+    for line in sorted(lines, key=lambda item: (item.shop.id, item.variant.id)):
+        draft = by_shop.setdefault(line.shop.id, DraftOrder(shop=line.shop, lines=[]))
+        draft.lines.append(line)
+        draft.subtotal += line.variant.price * line.quantity
+    drafts = list(by_shop.values())
+    codes = [c for c in (code.strip() for code in body.coupon_codes) if c]
+    if codes:
+        coupon_drafts = [promotions.OrderDraft(shop_id=d.shop.id, currency=d.currency, subtotal=d.subtotal)
+                         for d in drafts]
+        now = datetime.now(UTC)
+        if redeem_for_checkout is None:
+            applied = await promotions.preview_coupons(db, user_id=user.id, codes=codes, drafts=coupon_drafts,
+                                                       now=now)
+        else:
+            applied = await promotions.redeem_coupons(db, user_id=user.id, checkout_id=redeem_for_checkout,
+                                                      codes=codes, drafts=coupon_drafts, now=now)
+        for part in applied:
+            draft = by_shop[part.shop_id]
+            if part.funded_by == "seller":
+                draft.seller_discount += part.amount
+                draft.seller_coupon_id = part.coupon_id
+            else:
+                draft.platform_discount += part.amount
+                draft.platform_coupon_id = part.coupon_id
+            draft.coupon_codes.append(part.code)
+    rate = await pricing.tax_rate_bps(db, address["region"], address["country"])
+    for draft in drafts:
+        draft.shipping = pricing.shipping_fee(draft.shop, draft.subtotal)
+        draft.tax = pricing.tax_amount(draft.subtotal - draft.seller_discount - draft.platform_discount, rate)
+    return Quote(orders=drafts, address=address)
+
+
+async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings) -> Checkout:
+    """Create the checkout, its orders and payment intents, and reserve every unit.
+
+    Variants are reserved in primary-key order (rule 3); the first one short of stock aborts
+    the whole checkout with ``409 out_of_stock`` and the transaction rolls everything back.
+    """
+    lines = await _wanted_lines(db, user, body, settings)
+    # Fail fast (rule 3): take the stock first, in primary-key order, before any pricing work.
+    for line in sorted(lines, key=lambda item: item.variant.id):
+        if not await inventory.reserve(db, line.variant.id, line.quantity):
+            await db.refresh(line.variant)
+            raise Conflict(
+                f"{line.product.title} ({line.variant.title}): {carts._stock_message(line.variant.available)}",
+                code="out_of_stock", details={"variant_id": line.variant.id, "available": line.variant.available},
+            )
+    now = datetime.now(UTC)
+    checkout = Checkout(buyer_id=user.id, status="open", address={}, expires_at=now + timedelta(
+        seconds=settings.reservation_ttl_seconds), source="buy_now" if body.items is not None else "cart")
+    db.add(checkout)
+    await db.flush()
+    priced = await quote(db, user, body, settings, redeem_for_checkout=checkout.id, lines=lines)
+    if body.expected_totals is not None and body.expected_totals != priced.totals():
+        raise Conflict("Prices changed since you looked. Check the new totals and place the order again.",
+                       code="prices_changed", details={"totals": priced.totals()})
+    checkout.address = priced.address
+    checkpoint("checkout.after_reserve")
+    orders: list[Order] = []
+    for draft in priced.orders:
+        order = Order(
+            checkout_id=checkout.id, buyer_id=user.id, shop_id=draft.shop.id, status="awaiting_payment",
+            currency=draft.currency, subtotal=draft.subtotal, seller_discount=draft.seller_discount,
+            platform_discount=draft.platform_discount, shipping=draft.shipping, tax=draft.tax, total=draft.total,
+            address=priced.address, seller_coupon_id=draft.seller_coupon_id,
+            platform_coupon_id=draft.platform_coupon_id,
+        )
+        db.add(order)
+        await db.flush()
+        totals = [line.variant.price * line.quantity for line in draft.lines]
+        discounts = pricing.spread(draft.seller_discount + draft.platform_discount, totals)
+        for line, line_total, discount in zip(draft.lines, totals, discounts, strict=True):
+            row = OrderLine(order_id=order.id, product_id=line.product.id, variant_id=line.variant.id,
+                            title=line.product.title, variant_title=line.variant.title, sku=line.variant.sku,
+                            unit_price=line.variant.price, quantity=line.quantity, discount=discount,
+                            total=line_total - discount)
+            db.add(row)
+            await db.flush()
+            await inventory.hold_for_checkout(db, variant_id=line.variant.id, quantity=line.quantity,
+                                              checkout_id=checkout.id, order_line_id=row.id,
+                                              expires_at=checkout.expires_at)
+        db.add(OrderEvent(order_id=order.id, status="awaiting_payment", note="Order placed; stock reserved.",
+                          actor_id=user.id))
+        orders.append(order)
+    for currency, amount in sorted(priced.totals().items()):
+        intent = await payments.create_intent(db, checkout_id=checkout.id, buyer_id=user.id, currency=currency,
+                                              amount=amount, provider_name=settings.payment_provider)
+        for order in orders:
+            if order.currency == currency:
+                order.payment_intent_id = intent.id
+    await db.flush()
+    return checkout
+
+
+async def get_checkout(db: AsyncSession, user: User, checkout_id: int) -> Checkout:
+    checkout = await db.get(Checkout, checkout_id)
+    if checkout is None or checkout.buyer_id != user.id:
+        raise NotFound("No such checkout.")
+    return checkout
+
+
+async def orders_of_checkout(db: AsyncSession, checkout_id: int) -> list[Order]:
+    return list((await db.execute(select(Order).where(Order.checkout_id == checkout_id).order_by(Order.id))).scalars())

@@ -1,0 +1,375 @@
+"""Web pages of the buying loop: cart, checkout and payment, orders, and the Seller Center's
+orders and returns; plus the dev inbox of recorded emails."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.deps import CurrentUser
+from mercato.accounts.models import User
+from mercato.catalog import shops as catalog_shops
+from mercato.catalog.models import Shop
+from mercato.catalog.seller_pages import decimal_input
+from mercato.config import Settings
+from mercato.kit import outbox
+from mercato.kit.errors import AppError, ValidationFailed
+from mercato.kit.http import AppSettings, DbSession, get_database
+from mercato.kit.money import format_money
+from mercato.orders import cart as carts
+from mercato.orders import checkout as checkouts
+from mercato.orders import lifecycle, payflow, refunds, reviews
+from mercato.orders.models import Address, Order, ReturnRequest
+from mercato.orders.presenters import checkout_out, order_out, return_out
+from mercato.orders.schemas import AddressIn, BuyNowItem, CardIn, CheckoutIn
+from mercato.web.forms import error_messages, form_data, rollback
+from mercato.web.render import redirect, render
+
+router = APIRouter(include_in_schema=False)
+FormErrors = (ValidationError, AppError)
+TEST_CARDS = [
+    ("4242 4242 4242 4242", "succeeds"),
+    ("4000 0000 0000 0002", "is declined"),
+    ("4000 0000 0000 9995", "has insufficient funds"),
+    ("4000 0027 6000 3184", "asks for a confirmation step"),
+]
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return int(value or default)
+    except ValueError as exc:
+        raise ValidationFailed("Enter a whole number.", code="invalid_number") from exc
+
+
+# --- cart ----------------------------------------------------------------------------------
+
+
+@router.get("/cart", response_class=HTMLResponse)
+async def cart_page(request: Request, user: CurrentUser, db: DbSession) -> Response:
+    return render(request, "orders/cart.html", {"cart": await carts.view(db, user.id),
+                                                "error": request.query_params.get("error")}, user=user)
+
+
+@router.post("/cart/add")
+async def cart_add(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
+    form = await form_data(request)
+    variant_id, quantity = _int(form.get("variant_id")), _int(form.get("quantity"), 1)
+    if form.get("buy_now") and variant_id >= 1 and 1 <= quantity <= min(99, settings.max_cart_quantity):
+        # Buy now checks out this item alone and leaves the cart as it is (docs/orders.md).
+        return redirect(f"/checkout?item={variant_id}&qty={quantity}")
+    try:
+        await carts.add_item(db, user, variant_id, quantity, settings.max_cart_quantity)
+    except AppError as exc:
+        await rollback(db, user)
+        if request.headers.get("hx-request"):
+            return render(request, "orders/_cart_feedback.html", {"error": exc.message}, user=user, status=200)
+        return redirect(f"/cart?error={exc.message}")
+    if request.headers.get("hx-request"):
+        return render(request, "orders/_cart_feedback.html",
+                      {"added": True, "count": await carts.count(db, user.id)}, user=user)
+    return redirect("/cart")
+
+
+@router.post("/cart/items/{item_id}")
+async def cart_update(request: Request, item_id: int, user: CurrentUser, db: DbSession,
+                      settings: AppSettings) -> Response:
+    form = await form_data(request)
+    quantity = 0 if form.get("action") == "remove" else _int(form.get("quantity"), 1)
+    try:
+        await carts.set_quantity(db, user, item_id, quantity, settings.max_cart_quantity)
+    except AppError as exc:
+        await rollback(db, user)
+        return redirect(f"/cart?error={exc.message}")
+    return redirect("/cart")
+
+
+# --- checkout ------------------------------------------------------------------------------
+
+
+def _checkout_body(form: dict[str, str], item: int | None, qty: int) -> CheckoutIn:
+    items = [BuyNowItem(variant_id=item, quantity=qty)] if item else None
+    codes = [c for c in form.get("coupon_codes", "").replace(",", " ").split() if c]
+    address: AddressIn | None = None
+    address_id = _int(form.get("address_id")) if form.get("address_id") not in (None, "", "new") else None
+    if address_id is None and form.get("line1"):
+        address = AddressIn(name=form.get("name", ""), line1=form.get("line1", ""), line2=form.get("line2", ""),
+                            city=form.get("city", ""), region=form.get("region", ""),
+                            postal_code=form.get("postal_code", ""), country=form.get("country", ""),
+                            phone=form.get("phone", ""), is_default=True)
+    return CheckoutIn(address_id=address_id, address=address, coupon_codes=codes, items=items)
+
+
+async def _checkout_context(db: AsyncSession, user: User, settings: Settings, form: dict[str, str],
+                            item: int | None, qty: int) -> dict[str, Any]:
+    addresses = list((await db.execute(select(Address).where(Address.user_id == user.id)
+                                       .order_by(Address.is_default.desc(), Address.id.desc()))).scalars())
+    context: dict[str, Any] = {"addresses": addresses, "values": form, "item": item, "qty": qty, "quote": None,
+                               "errors": {}}
+    try:
+        body = _checkout_body(form, item, qty)
+        if addresses or body.address is not None:
+            context["quote"] = await checkouts.quote(db, user, body, settings)
+    except FormErrors as exc:
+        context["error"], context["errors"] = error_messages(exc)
+    return context
+
+
+@router.get("/checkout", response_class=HTMLResponse)
+async def checkout_page(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings,
+                        item: Annotated[int | None, Query(ge=1)] = None,
+                        qty: Annotated[int, Query(ge=1, le=99)] = 1) -> Response:
+    context = await _checkout_context(db, user, settings, dict(request.query_params), item, qty)
+    return render(request, "orders/checkout.html", context, user=user)
+
+
+@router.post("/checkout", response_class=HTMLResponse)
+async def checkout_submit(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
+    form = await form_data(request)
+    item = _int(form.get("item")) or None
+    qty = _int(form.get("qty"), 1)
+    if form.get("action") == "apply":
+        context = await _checkout_context(db, user, settings, form, item, qty)
+        return render(request, "orders/checkout.html", context, user=user)
+    try:
+        body = _checkout_body(form, item, qty)
+        if body.address is not None:
+            saved = await payflow.save_address(db, user, body.address)
+            body = body.model_copy(update={"address": None, "address_id": saved.id})
+        checkout = await checkouts.place(db, user, body, settings)
+    except FormErrors as exc:
+        await rollback(db, user)
+        context = await _checkout_context(db, user, settings, form, item, qty)
+        context["error"], context["errors"] = error_messages(exc)
+        return render(request, "orders/checkout.html", context, user=user,
+                      status=exc.status if isinstance(exc, AppError) else 422)
+    return redirect(f"/checkout/{checkout.id}/pay")
+
+
+@router.get("/checkout/{checkout_id}/pay", response_class=HTMLResponse)
+async def pay_page(request: Request, checkout_id: int, user: CurrentUser, db: DbSession,
+                   settings: AppSettings) -> Response:
+    checkout = await checkouts.get_checkout(db, user, checkout_id)
+    if checkout.status == "paid" and not request.headers.get("hx-request"):  # the poll gets "Paid!" in place
+        return redirect(f"/orders?placed={checkout.id}")
+    data = await checkout_out(db, checkout, settings)
+    template = "orders/_pay_status.html" if request.headers.get("hx-request") else "orders/pay.html"
+    return render(request, template, {"checkout": data, "cards": TEST_CARDS, "values": {}}, user=user)
+
+
+@router.post("/checkout/{checkout_id}/pay", response_class=HTMLResponse)
+async def pay_submit(request: Request, checkout_id: int, user: CurrentUser, db: DbSession,
+                     settings: AppSettings) -> Response:
+    checkout = await checkouts.get_checkout(db, user, checkout_id)
+    form = await form_data(request)
+    values = {"name": form.get("name", ""), "exp": form.get("exp", "")}
+    try:
+        month, _, year = form.get("exp", "").partition("/")
+        year_int = _int(year.strip()) if year.strip() else 0
+        card = CardIn(card_number=form.get("card_number", ""), exp_month=_int(month.strip()) if month.strip() else 0,
+                      exp_year=year_int + 2000 if 0 < year_int < 100 else year_int, cvc=form.get("cvc", ""),
+                      name=form.get("name", ""))
+        outcome = await payflow.pay_checkout(db, checkout, card, settings, get_database(request))
+    except FormErrors as exc:
+        await rollback(db, user, checkout)
+        message, errors = error_messages(exc)
+        data = await checkout_out(db, checkout, settings)
+        return render(request, "orders/pay.html", {"checkout": data, "cards": TEST_CARDS, "error": message,
+                                                   "errors": errors, "values": values}, user=user,
+                      status=exc.status if isinstance(exc, AppError) else 422)
+    if outcome.declined is not None:
+        data = await checkout_out(db, checkout, settings)
+        return render(request, "orders/pay.html", {"checkout": data, "cards": TEST_CARDS, "values": values,
+                                                   "error": outcome.declined["error"]["message"]},
+                      user=user, status=402)
+    data = await checkout_out(db, checkout, settings)
+    for payment in data.payments:
+        if payment.status == "requires_action" and payment.next_action:
+            url = str(payment.next_action.get("url", ""))
+            if url.startswith("/"):  # the sandbox's page links back here once answered
+                return redirect(f"{url}{'&' if '?' in url else '?'}return_to={quote(f'/checkout/{checkout.id}/pay')}")
+    if checkout.status == "paid":
+        return redirect(f"/orders?placed={checkout.id}")
+    return redirect(f"/checkout/{checkout.id}/pay")
+
+
+# --- buyer orders --------------------------------------------------------------------------
+
+
+@router.get("/orders", response_class=HTMLResponse)
+async def orders_page(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
+    rows = list((await db.execute(select(Order).where(Order.buyer_id == user.id).order_by(Order.id.desc())
+                                  .limit(100))).scalars())
+    return render(request, "orders/orders.html", {
+        "orders": [await order_out(db, o, settings) for o in rows],
+        "placed": request.query_params.get("placed")}, user=user)
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+async def order_page(request: Request, order_id: int, user: CurrentUser, db: DbSession,
+                     settings: AppSettings) -> Response:
+    order = await lifecycle.order_for_buyer(db, user, order_id)
+    return await _order_page(request, db, user, order, settings)
+
+
+async def _order_page(request: Request, db: AsyncSession, user: User, order: Order, settings: Settings,
+                      error: str | None = None, status: int = 200) -> Response:
+    returns = list((await db.execute(select(ReturnRequest).where(ReturnRequest.order_id == order.id)
+                                     .order_by(ReturnRequest.id))).scalars())
+    return render(request, "orders/order.html", {
+        "o": await order_out(db, order, settings), "returns": [return_out(r, order.currency) for r in returns],
+        "error": error, "saved": request.query_params.get("saved")}, user=user, status=status)
+
+
+@router.post("/orders/{order_id}/action", response_class=HTMLResponse)
+async def order_action(request: Request, order_id: int, user: CurrentUser, db: DbSession,
+                       settings: AppSettings) -> Response:
+    order = await lifecycle.order_for_buyer(db, user, order_id)
+    form = await form_data(request)
+    action = form.get("action")
+    try:
+        if action == "cancel":
+            await lifecycle.cancel(db, order, user, by_seller=False, settings=settings)
+        elif action == "return":
+            lines = [(int(key.removeprefix("return_qty_")), _int(value)) for key, value in form.items()
+                     if key.startswith("return_qty_") and _int(value) > 0]
+            if not lines:
+                raise ValidationFailed("Choose at least one item to return.", code="no_items")
+            await refunds.request_return(db, order, user, form.get("reason", ""), lines, settings)
+        elif action == "review":
+            await reviews.review_line(db, user, order, _int(form.get("line_id")), _int(form.get("rating")),
+                                      form.get("text", ""), settings)
+        else:
+            raise ValidationFailed("Unknown action.", code="unknown_action")
+    except FormErrors as exc:
+        await rollback(db, user, order)
+        message, _ = error_messages(exc)
+        return await _order_page(request, db, user, order, settings, error=message,
+                                 status=exc.status if isinstance(exc, AppError) else 422)
+    return redirect(f"/orders/{order.id}?saved={action}")
+
+
+# --- seller --------------------------------------------------------------------------------
+
+
+async def _seller_nav(db: AsyncSession, user: User, shop: Shop) -> dict[str, Any]:
+    from mercato.catalog import repository as catalog_repo
+    from mercato.catalog.presenters import shop_out
+
+    member = await catalog_repo.membership(db, shop.id, user.id)
+    return {"shop": shop_out(shop, member.role if member else None)}
+
+
+@router.get("/seller/{slug}/orders", response_class=HTMLResponse)
+async def seller_orders(request: Request, slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
+                        status: str | None = None) -> Response:
+    shop = await catalog_shops.member_shop(db, user, slug)
+    stmt = select(Order).where(Order.shop_id == shop.id).order_by(Order.id.desc()).limit(100)
+    if status:
+        stmt = stmt.where(Order.status == status)
+    rows = list((await db.execute(stmt)).scalars())
+    return render(request, "orders/seller_orders.html", {
+        **await _seller_nav(db, user, shop), "orders": [await order_out(db, o, settings, seller_view=True)
+                                                        for o in rows],
+        "status": status or "", "raw_shop": shop, "decimal_input": decimal_input}, user=user)
+
+
+@router.post("/seller/{slug}/shipping", response_class=HTMLResponse)
+async def seller_shipping(request: Request, slug: str, user: CurrentUser, db: DbSession) -> Response:
+    from mercato.kit.money import MoneyError, parse_amount
+
+    shop = await catalog_shops.member_shop(db, user, slug)
+    form = await form_data(request)
+    try:
+        shop.shipping_fee = parse_amount(form.get("shipping_fee") or "0", shop.currency)
+        free = form.get("free_shipping_above", "").strip()
+        shop.free_shipping_above = parse_amount(free, shop.currency) if free else None
+    except MoneyError:
+        await rollback(db, user, shop)
+        return redirect(f"/seller/{slug}/orders?error=shipping")
+    return redirect(f"/seller/{slug}/orders")
+
+
+@router.get("/seller/{slug}/orders/{order_id}", response_class=HTMLResponse)
+async def seller_order_page(request: Request, slug: str, order_id: int, user: CurrentUser, db: DbSession,
+                            settings: AppSettings) -> Response:
+    shop = await catalog_shops.member_shop(db, user, slug)
+    order = await lifecycle.order_for_seller(db, user, order_id)
+    return await _seller_order_page(request, db, user, shop, order, settings)
+
+
+async def _seller_order_page(request: Request, db: AsyncSession, user: User, shop: Shop, order: Order,
+                             settings: Settings, error: str | None = None, status: int = 200) -> Response:
+    returns = list((await db.execute(select(ReturnRequest).where(ReturnRequest.order_id == order.id)
+                                     .order_by(ReturnRequest.id))).scalars())
+    return render(request, "orders/seller_order.html", {
+        **await _seller_nav(db, user, shop), "o": await order_out(db, order, settings, seller_view=True),
+        "returns": [return_out(r, order.currency) for r in returns], "error": error,
+        "saved": request.query_params.get("saved")}, user=user, status=status)
+
+
+@router.post("/seller/{slug}/orders/{order_id}", response_class=HTMLResponse)
+async def seller_order_action(request: Request, slug: str, order_id: int, user: CurrentUser, db: DbSession,
+                              settings: AppSettings) -> Response:
+    from mercato.kit.money import MoneyError, parse_amount
+
+    shop = await catalog_shops.member_shop(db, user, slug)
+    order = await lifecycle.order_for_seller(db, user, order_id)
+    form = await form_data(request)
+    action = form.get("action", "")
+    try:
+        if action == "ship":
+            carrier, tracking = form.get("carrier", "").strip(), form.get("tracking_number", "").strip()
+            if len(carrier) < 2 or len(tracking) < 3:
+                raise ValidationFailed("Enter the carrier and the tracking number.", code="tracking_required")
+            await lifecycle.ship(db, order, user, carrier, tracking)
+        elif action == "deliver":
+            await lifecycle.deliver(db, order, user)
+        elif action == "cancel":
+            await lifecycle.cancel(db, order, user, by_seller=True, settings=settings)
+        elif action == "refund":
+            try:
+                amount = parse_amount(form.get("amount", ""), order.currency)
+            except MoneyError as exc:
+                raise ValidationFailed(f"Refund amount: {exc}.", code="invalid_amount") from exc
+            await refunds.refund_order(db, order, amount, reason=form.get("reason", ""), settings=settings, actor=user)
+        elif action in ("approve_return", "refuse_return"):
+            request_row, _ = await refunds.return_for_seller(db, user, _int(form.get("return_id")))
+            await refunds.answer_return(db, request_row, order, approve=action == "approve_return",
+                                        note=form.get("note", ""), settings=settings, actor=user)
+        else:
+            raise ValidationFailed("Unknown action.", code="unknown_action")
+    except FormErrors as exc:
+        await rollback(db, user, shop, order)
+        message, _ = error_messages(exc)
+        return await _seller_order_page(request, db, user, shop, order, settings, error=message,
+                                        status=exc.status if isinstance(exc, AppError) else 422)
+    return redirect(f"/seller/{slug}/orders/{order.id}?saved={action}")
+
+
+@router.get("/seller/{slug}/returns", response_class=HTMLResponse)
+async def seller_returns(request: Request, slug: str, user: CurrentUser, db: DbSession) -> Response:
+    shop = await catalog_shops.member_shop(db, user, slug)
+    rows = (await db.execute(select(ReturnRequest, Order.currency).join(Order, Order.id == ReturnRequest.order_id)
+                             .where(Order.shop_id == shop.id).order_by(ReturnRequest.id.desc()).limit(200))).all()
+    return render(request, "orders/seller_returns.html", {
+        **await _seller_nav(db, user, shop), "returns": [return_out(r, cur) for r, cur in rows]}, user=user)
+
+
+# --- dev inbox -----------------------------------------------------------------------------
+
+
+@router.get("/dev/inbox", response_class=HTMLResponse)
+async def dev_inbox(request: Request, user: CurrentUser, db: DbSession) -> Response:
+    """Emails Mercato recorded instead of sending: operators see all, everyone else their own."""
+    emails = await outbox.recent_emails(db, 100, None if user.is_admin else user.email)
+    return render(request, "orders/inbox.html", {"emails": emails}, user=user)
+
+
+__all__ = ["format_money", "router"]

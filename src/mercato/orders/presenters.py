@@ -1,0 +1,94 @@
+"""Turn orders, checkouts and returns into API bodies."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.catalog.models import Shop
+from mercato.config import Settings
+from mercato.kit.money import format_money
+from mercato.orders import lifecycle, reviews
+from mercato.orders.models import Checkout, Order, OrderEvent, Refund, ReturnRequest
+from mercato.orders.notify import order_number
+from mercato.orders.schemas import (
+    CheckoutOut,
+    OrderEventOut,
+    OrderLineOut,
+    OrderOut,
+    PaymentIntentBrief,
+    RefundOut,
+    ReturnOut,
+)
+from mercato.payments.models import PaymentIntent
+
+
+async def order_out(db: AsyncSession, order: Order, settings: Settings, *, seller_view: bool = False) -> OrderOut:
+    from datetime import UTC, datetime, timedelta
+
+    shop = await db.get(Shop, order.shop_id)
+    assert shop is not None
+    lines = await lifecycle.lines_of(db, order.id)
+    reviewed = await reviews.reviewed_line_ids(db, [line.id for line in lines])
+    history = list((await db.execute(select(OrderEvent).where(OrderEvent.order_id == order.id)
+                                     .order_by(OrderEvent.id))).scalars())
+    now = datetime.now(UTC)
+    delivered_recently = (order.status in ("delivered", "completed") and order.delivered_at is not None)
+    return OrderOut(
+        id=order.id, number=order_number(order.id), checkout_id=order.checkout_id, shop_id=shop.id,
+        shop_slug=shop.slug, shop_name=shop.name, buyer_id=order.buyer_id, status=order.status,
+        currency=order.currency, subtotal=order.subtotal, seller_discount=order.seller_discount,
+        platform_discount=order.platform_discount, shipping=order.shipping, tax=order.tax, total=order.total,
+        total_display=format_money(order.total, order.currency), refunded=order.refunded,
+        fee=order.fee if seller_view else None, address=dict(order.address), carrier=order.carrier,
+        tracking_number=order.tracking_number, payment_intent_id=order.payment_intent_id,
+        created_at=order.created_at, paid_at=order.paid_at, shipped_at=order.shipped_at,
+        delivered_at=order.delivered_at, cancelled_at=order.cancelled_at,
+        lines=[OrderLineOut(id=line.id, product_id=line.product_id, variant_id=line.variant_id, title=line.title,
+                            variant_title=line.variant_title, sku=line.sku, unit_price=line.unit_price,
+                            quantity=line.quantity, discount=line.discount, total=line.total,
+                            refunded_quantity=line.refunded_quantity, reviewed=line.id in reviewed)
+               for line in lines],
+        history=[OrderEventOut(status=e.status, note=e.note, created_at=e.created_at) for e in history],
+        can_cancel=lifecycle.buyer_can_cancel(order, settings, now),
+        can_return=bool(delivered_recently and order.delivered_at is not None
+                        and now - order.delivered_at <= timedelta(days=settings.return_window_days)
+                        and order.refunded < order.total),
+        can_review=bool(delivered_recently and order.delivered_at is not None
+                        and now - order.delivered_at <= timedelta(days=settings.review_window_days)),
+    )
+
+
+def intent_brief(intent: PaymentIntent) -> PaymentIntentBrief:
+    return PaymentIntentBrief(
+        id=intent.id, currency=intent.currency, amount=intent.amount,
+        amount_display=format_money(intent.amount, intent.currency), status=intent.status,
+        next_action=intent.next_action, last_error_code=intent.last_error_code,
+        last_error_message=intent.last_error_message)
+
+
+async def checkout_out(db: AsyncSession, checkout: Checkout, settings: Settings) -> CheckoutOut:
+    orders = list((await db.execute(select(Order).where(Order.checkout_id == checkout.id)
+                                    .order_by(Order.id))).scalars())
+    intents = list((await db.execute(select(PaymentIntent).where(PaymentIntent.checkout_id == checkout.id)
+                                     .order_by(PaymentIntent.id))).scalars())
+    totals: dict[str, int] = {}
+    for order in orders:
+        totals[order.currency] = totals.get(order.currency, 0) + order.total
+    return CheckoutOut(id=checkout.id, status=checkout.status, expires_at=checkout.expires_at,
+                       orders=[await order_out(db, o, settings) for o in orders],
+                       payments=[intent_brief(i) for i in intents], totals=totals)
+
+
+def return_out(request: ReturnRequest, currency: str) -> ReturnOut:
+    return ReturnOut(id=request.id, order_id=request.order_id, status=request.status, reason=request.reason,
+                     lines=list(request.lines), amount=request.amount,
+                     amount_display=format_money(request.amount, currency), created_at=request.created_at,
+                     answered_at=request.answered_at, answer_note=request.answer_note,
+                     auto_approved=request.auto_approved)
+
+
+def refund_out(refund: Refund, currency: str) -> RefundOut:
+    return RefundOut(id=refund.id, order_id=refund.order_id, amount=refund.amount,
+                     amount_display=format_money(refund.amount, currency), reason=refund.reason,
+                     created_at=refund.created_at)
