@@ -11,11 +11,17 @@ Not a benchmark: serve it instead of the app with ``--app benchmarks._profile_ap
   which includes aiosqlite's thread hop), per normalised statement text;
 - transactions begun, committed and rolled back;
 - on SQLite, the wait for the app's in-process write lock (``Database._write_lock``) and how
-  long the request then held it.
+  long the request then held it;
+- spans: wall and CPU time spent under chosen service functions (``SPANS``: auth,
+  idempotency, cart, checkout, pricing, reservation, presenters, payment, ledger, emails,
+  commits), which nest.
 
-At the lifespan's shutdown it writes ``$BENCH_PROFILE_DIR/requests-<pid>.json`` (the table above) and, with
-``BENCH_PROFILE_CPROFILE=1``, ``app-<pid>.prof`` plus ``app-<pid>.txt`` (cProfile of the
-event-loop thread, top functions by own and by cumulative time).
+At the lifespan's shutdown it writes ``$BENCH_PROFILE_DIR/requests-<pid>.json``.
+``BENCH_PROFILE_CPROFILE=1`` adds ``app-<pid>.prof`` / ``.txt`` from cProfile, which is exact
+about call counts but inflates coroutine-heavy code (each resumption of a task re-enters every
+frame of the middleware chain). A stack sampler (a thread reading ``sys._current_frames()``)
+does not work here: on Python 3.11 it does not see the code SQLAlchemy runs in its greenlets
+and reports the busy event loop as idle.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import asyncio
 import atexit
 import contextvars
 import cProfile
+import functools
+import importlib
 import io
 import json
 import os
@@ -120,7 +128,7 @@ def _patch_lock() -> None:
 
 def _new_record() -> dict[str, Any]:
     return {"sql_n": 0, "sql_s": 0.0, "begin": 0, "commit": 0, "rollback": 0, "savepoint": 0, "lock_n": 0,
-            "lock_wait_s": 0.0, "lock_hold_s": 0.0, "stmts": {}}
+            "lock_wait_s": 0.0, "lock_hold_s": 0.0, "stmts": {}, "spans": {}}
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -160,6 +168,7 @@ def _account(key: str, rec: dict[str, Any], wall: float, cpu: float) -> None:
     agg = _routes.get(key)
     if agg is None:
         agg = _routes[key] = {"n": 0, "walls": [], "cpu_s": 0.0, "stmts": defaultdict(lambda: [0, 0.0]),
+                              "spans": defaultdict(lambda: [0, 0.0, 0.0]),
                               **{k: 0 for k in ("sql_n", "begin", "commit", "rollback", "savepoint", "lock_n")},
                               **{k: 0.0 for k in ("sql_s", "lock_wait_s", "lock_hold_s")}}
     agg["n"] += 1
@@ -171,6 +180,11 @@ def _account(key: str, rec: dict[str, Any], wall: float, cpu: float) -> None:
         slot = agg["stmts"][text]
         slot[0] += count
         slot[1] += seconds
+    for label, (count, seconds, cpu_s) in rec["spans"].items():
+        span = agg["spans"][label]
+        span[0] += count
+        span[1] += seconds
+        span[2] += cpu_s
 
 
 def _report() -> dict[str, Any]:
@@ -189,10 +203,80 @@ def _report() -> dict[str, Any]:
             "write_lock_acquired": round(agg["lock_n"] / n, 2),
             "write_lock_wait_ms_mean": round(1000 * agg["lock_wait_s"] / n, 3),
             "write_lock_held_ms_mean": round(1000 * agg["lock_hold_s"] / n, 3),
+            "spans": [{"span": label, "calls": round(count / n, 2), "wall_ms": round(1000 * w / n, 3),
+                       "cpu_ms": round(1000 * c / n, 3)}
+                      for label, (count, w, c) in sorted(agg["spans"].items(), key=lambda kv: -kv[1][1])],
             "statements": [{"sql": text, "per_request": round(count / n, 2), "ms_per_request": round(1000 * s / n, 3)}
                            for text, (count, s) in stmts],
         }
     return out
+
+
+# --- spans: wall and CPU time under chosen service functions -----------------------------------
+
+# (module or class, attribute, label). Patched where callers look them up at call time
+# (module attributes, class methods, the payment hooks' handler list).
+SPANS = [
+    ("mercato.accounts.service", "resolve_token", "auth: accounts.service.resolve_token"),
+    ("mercato.kit.idempotency", "begin", "idempotency.begin (claim the key, commit)"),
+    ("mercato.kit.idempotency:IdempotentCall", "done", "idempotency done (store the answer)"),
+    ("mercato.kit.idempotency:IdempotentCall", "abandon", "idempotency abandon (rollback, delete, commit)"),
+    ("mercato.orders.cart", "add_item", "cart.add_item"),
+    ("mercato.orders.cart", "view", "cart.view (the 201 body)"),
+    ("mercato.orders.checkout", "place", "checkout.place"),
+    ("mercato.orders.checkout", "_wanted_lines", "checkout._wanted_lines (load variant/product/shop)"),
+    ("mercato.orders.checkout", "quote", "checkout.quote (pricing, address, tax)"),
+    ("mercato.inventory.service", "reserve", "inventory.reserve (guarded UPDATE)"),
+    ("mercato.payments.service", "create_intent", "payments.create_intent"),
+    ("mercato.orders.api", "checkout_out", "presenters.checkout_out (the response body)"),
+    ("mercato.orders.presenters", "order_out", "presenters.order_out"),
+    ("mercato.orders.payflow", "pay_checkout", "payflow.pay_checkout"),
+    ("mercato.payments.service", "confirm", "payments.confirm"),
+    ("mercato.payments.sandbox:SandboxProvider", "charge", "sandbox charge (savepoint on SQLite)"),
+    ("mercato.ledger.postings", "post_order_payment", "ledger postings.post_order_payment"),
+    ("mercato.orders.notify", "order_changed", "notify.order_changed (emails + outbox)"),
+    ("mercato.orders.cart", "remove_purchased", "cart.remove_purchased"),
+    ("sqlalchemy.ext.asyncio:AsyncSession", "commit", "AsyncSession.commit"),
+    ("sqlalchemy.ext.asyncio:AsyncSession", "rollback", "AsyncSession.rollback"),
+    ("sqlalchemy.ext.asyncio:AsyncSession", "flush", "AsyncSession.flush"),
+]
+
+
+def _timed(original: Any, label: str) -> Any:
+    if getattr(original, "_bench_label", None):
+        return original
+
+    @functools.wraps(original)
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        rec = _current.get()
+        if rec is None:
+            return await original(*args, **kwargs)
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            return await original(*args, **kwargs)
+        finally:
+            slot = rec["spans"].setdefault(label, [0, 0.0, 0.0])
+            slot[0] += 1
+            slot[1] += time.perf_counter() - t0
+            slot[2] += time.process_time() - c0
+
+    timed._bench_label = label  # type: ignore[attr-defined]
+    return timed
+
+
+def _install_spans() -> None:
+    for where, attr, label in SPANS:
+        module_name, _, class_name = where.partition(":")
+        owner: Any = importlib.import_module(module_name)
+        if class_name:
+            owner = getattr(owner, class_name)
+        setattr(owner, attr, _timed(getattr(owner, attr), label))
+    from mercato.payments import hooks
+
+    hooks._succeeded[:] = [_timed(h, f"payment hook {h.__module__}.{h.__name__}") for h in hooks._succeeded]
+
+
+_install_spans()
 
 
 def _write() -> None:

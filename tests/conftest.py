@@ -24,11 +24,11 @@ os.environ.setdefault("MERCATO_ARGON2_MEMORY_KIB", "8192")
 # Background jobs do not run inside the test server: tests run each job themselves, when they mean to.
 os.environ.setdefault("MERCATO_RUN_JOBS", "false")
 
-from mercato.config import Settings, get_settings  # noqa: E402
-from mercato.kit.db import Database  # noqa: E402
-from mercato.kit.migrate import upgrade  # noqa: E402
-from mercato.models import metadata  # noqa: E402
-from tests.harness import LiveServer, postgres_server, redis_server  # noqa: E402
+from mercato.config import Settings, get_settings
+from mercato.kit.db import Database
+from mercato.kit.migrate import upgrade
+from mercato.models import metadata
+from tests.harness import LiveServer, postgres_server, redis_server
 
 TEST_DB = os.environ.get("MERCATO_TEST_DB", "sqlite")
 REPO = Path(__file__).resolve().parents[1]
@@ -154,7 +154,9 @@ def auth(token: str) -> dict[str, str]:
 def make_user(api: httpx.Client) -> Callable[..., dict[str, Any]]:
     """Register an account over the API; returns the session body plus ``headers`` for it."""
 
-    def create(name: str | None = None, *, dob: str = "1990-01-01", password: str = "correct-horse-1") -> dict[str, Any]:
+    def create(
+        name: str | None = None, *, dob: str = "1990-01-01", password: str = "correct-horse-1"
+    ) -> dict[str, Any]:
         label = name or f"user{next(_counter)}"
         response = api.post("/api/v1/auth/register", json={
             "email": f"{label}@example.com", "password": password, "display_name": label.title(),

@@ -132,7 +132,9 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def app_process(database_url: str, *, fault: str | None = None, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def app_process(
+    database_url: str, *, fault: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """The app in a process of its own (a real uvicorn), on the given database: for load tests
     that must not share the test's interpreter, and for crash tests whose fault point kills it."""
     port = free_port()

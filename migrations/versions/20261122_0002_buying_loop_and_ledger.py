@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '0002_buying_loop_ledger'
 down_revision: str | None = '0001_accounts_catalog'
 branch_labels: str | Sequence[str] | None = None

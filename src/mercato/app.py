@@ -26,18 +26,21 @@ from mercato.kit.jobs import JobRunner
 from mercato.kit.migrate import upgrade
 from mercato.ledger import api as ledger_api
 from mercato.ledger import pages as ledger_pages
-from mercato.ledger import tasks as ledger_tasks  # noqa: F401  (registers release_held_payouts)
+from mercato.ledger import tasks as ledger_tasks
 from mercato.orders import api as orders_api
 from mercato.orders import lifecycle as orders_lifecycle  # noqa: F401  (connects orders to payment hooks)
 from mercato.orders import pages as orders_pages
-from mercato.orders import tasks as orders_tasks  # noqa: F401  (registers expiry, returns and settlement jobs)
+from mercato.orders import tasks as orders_tasks
 from mercato.payments import api as payments_api
 from mercato.payments import pages as payments_pages
-from mercato.payments import tasks as payments_tasks  # noqa: F401  (registers the sandbox webhook job)
+from mercato.payments import tasks as payments_tasks
 from mercato.promotions import api as promotions_api
 from mercato.promotions import pages as promotions_pages
 from mercato.web import pages as web_pages
 from mercato.web.render import STATIC_DIR, render_error
+
+#: Modules whose import registers scheduled jobs (see kit/jobs.py).
+JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks)
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:

@@ -126,6 +126,39 @@ async def _import(url: str, file: Path, slug: str, fmt: str | None, combinations
         await db.dispose()
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Run every job once and exit (for cron)")
+def jobs(once: bool) -> None:
+    """Run the scheduled jobs: reservation expiry, return auto-approval, settlement, held
+    payouts, sandbox webhooks. Safe beside app processes that run them too."""
+    from mercato.kit.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    asyncio.run(_jobs(settings.database_url, once))
+
+
+async def _jobs(url: str, once: bool) -> None:
+    from mercato.app import JOB_MODULES
+    from mercato.kit.db import Database
+    from mercato.kit.jobs import JobRunner, run_all_once
+
+    del JOB_MODULES  # imported for their registrations
+    settings = get_settings()
+    db = Database(url)
+    try:
+        if once:
+            for name, handled in (await run_all_once(db, settings)).items():
+                console.print(f"{name}: {handled}")
+            return
+        runner = JobRunner(db, settings)
+        runner.start()
+        console.print("Running jobs; Ctrl-C to stop.")
+        await asyncio.Event().wait()
+    finally:
+        await db.dispose()
+
+
 @main.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", "display_name", default="Operator", show_default=True)

@@ -31,9 +31,9 @@ PAY_URL = re.compile(r"/checkout/(\d+)/pay$")
 
 def shot(page: Page, name: str, focus: Locator | None = None) -> None:
     """What the phone shows (the viewport: a full-page capture misplaces the sticky top bar and the
-    fixed bottom navigation), scrolled to ``focus`` if given."""
+    fixed bottom navigation), with ``focus`` scrolled to the middle of the screen as far as the page allows."""
     if focus is not None:
-        focus.scroll_into_view_if_needed()
+        focus.evaluate("element => element.scrollIntoView({block: 'center'})")
     page.screenshot(path=SHOT.format(name))
 
 

@@ -18,7 +18,7 @@ from mercato.kit.errors import AppError
 from mercato.kit.http import AppSettings, DbSession, client_address
 from mercato.kit.images import store_image
 from mercato.kit.uploads import read_capped
-from mercato.web.forms import error_messages, form_data, rollback, require_csrf, safe_next
+from mercato.web.forms import error_messages, form_data, require_csrf, rollback, safe_next
 from mercato.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)

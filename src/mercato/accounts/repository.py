@@ -42,7 +42,9 @@ async def revoke_sessions(db: AsyncSession, user_id: int, now: datetime, *, dige
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def count_failures(db: AsyncSession, *, since: datetime, email: str | None = None, client: str | None = None) -> int:
+async def count_failures(
+    db: AsyncSession, *, since: datetime, email: str | None = None, client: str | None = None
+) -> int:
     stmt = select(func.count()).select_from(LoginFailure).where(LoginFailure.created_at > since)
     if email is not None:
         stmt = stmt.where(LoginFailure.email == email)

@@ -39,6 +39,7 @@ from mercato.kit.pagination import Page, clamp_limit, cursor_int, decode_cursor,
 from mercato.kit.uploads import read_capped
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
+FORMAT_PATTERN = "^(woocommerce|shopify_csv|shopify_json|generic_csv|prestashop)$"
 
 Limit = Annotated[int | None, Query(ge=1, description="Page size; capped at the server's maximum")]
 Money = Annotated[int | None, Query(ge=0, le=10**12)]
@@ -57,7 +58,9 @@ def _dialect(request: Request) -> str:
 
 
 @router.get("/shops", response_model=Page[ShopOut])
-async def list_shops(db: DbSession, settings: AppSettings, cursor: str | None = None, limit: Limit = None) -> Page[ShopOut]:
+async def list_shops(
+    db: DbSession, settings: AppSettings, cursor: str | None = None, limit: Limit = None
+) -> Page[ShopOut]:
     size = clamp_limit(limit, settings.page_size_default, settings.page_size_max)
     after = decode_cursor(cursor)
     rows = await repo.list_shops(db, size, cursor_int(after[0]) if after else None)
@@ -95,7 +98,8 @@ async def upload_logo(
 ) -> ShopOut:
     shop = await shops.member_shop(db, user, slug)
     data = await read_capped(file, settings.max_image_bytes, code="image_too_large")
-    shop.logo_path = store_image(data, settings.media_dir, f"shops/{shop.id}", max_bytes=settings.max_image_bytes).thumb_path
+    stored = store_image(data, settings.media_dir, f"shops/{shop.id}", max_bytes=settings.max_image_bytes)
+    shop.logo_path = stored.thumb_path
     await db.flush()
     return shop_out(shop)
 
@@ -300,7 +304,7 @@ async def import_catalog(
     slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
     file: Annotated[UploadFile, File(description="WooCommerce CSV, Shopify CSV, Shopify products.json, "
                                                  "PrestaShop CSV or the generic CSV")],
-    format: Annotated[str | None, Form(pattern="^(woocommerce|shopify_csv|shopify_json|generic_csv|prestashop)$")] = None,
+    format: Annotated[str | None, Form(pattern=FORMAT_PATTERN)] = None,
     combinations: Annotated[UploadFile | None, File(description="PrestaShop combinations CSV")] = None,
 ) -> ImportReportOut:
     """Import a catalog file; idempotent by external id / SKU, with a per-row report."""

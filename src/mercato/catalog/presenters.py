@@ -48,7 +48,8 @@ def variant_out(variant: Variant) -> VariantOut:
         id=variant.id, sku=variant.sku, title=variant.title, options=dict(variant.options or {}),
         price=variant.price, compare_at_price=variant.compare_at_price, currency=variant.currency,
         price_display=format_money(variant.price, variant.currency),
-        compare_at_display=format_money(variant.compare_at_price, variant.currency) if variant.compare_at_price else None,
+        compare_at_display=(format_money(variant.compare_at_price, variant.currency)
+                            if variant.compare_at_price else None),
         stock=variant.stock, available=variant.available,
         in_stock=variant.available > 0, weight_grams=variant.weight_grams,
     )

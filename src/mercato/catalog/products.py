@@ -48,7 +48,8 @@ async def category_for_path(db: AsyncSession, path: str | Sequence[str] | None) 
         slug = "--".join(slugify(n) for n in names[: depth + 1])[:200]
         found = await repo.category_by_slug(db, slug)
         if found is None:
-            found = Category(name=names[depth][:120], slug=slug, path=full[:500], parent_id=parent.id if parent else None)
+            found = Category(name=names[depth][:120], slug=slug, path=full[:500],
+                             parent_id=parent.id if parent else None)
             db.add(found)
             await db.flush()
         parent = found

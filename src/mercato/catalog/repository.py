@@ -76,7 +76,8 @@ async def used_brands(db: AsyncSession) -> list[Brand]:
 
 async def used_categories(db: AsyncSession) -> list[Category]:
     sub = select(Product.category_id).where(Product.status == "active", Product.category_id.is_not(None))
-    return list((await db.execute(select(Category).where(Category.id.in_(sub.distinct())).order_by(Category.path))).scalars())
+    stmt = select(Category).where(Category.id.in_(sub.distinct())).order_by(Category.path)
+    return list((await db.execute(stmt)).scalars())
 
 
 async def product(db: AsyncSession, product_id: int) -> Product | None:
@@ -158,7 +159,8 @@ async def remove_favourite(db: AsyncSession, user_id: int, product_id: int) -> b
 
 async def recount_shop_products(db: AsyncSession, shop_id: int) -> None:
     count = select(func.count()).select_from(Product).where(Product.shop_id == shop_id, Product.status == "active")
-    await db.execute(update(Shop).where(Shop.id == shop_id).values(product_count=count.scalar_subquery()))
+    await db.execute(update(Shop).where(Shop.id == shop_id).values(product_count=count.scalar_subquery())
+                     .execution_options(synchronize_session=False))
 
 
 async def import_runs(db: AsyncSession, shop_id: int, limit: int = 20) -> list[ImportRun]:
@@ -214,7 +216,9 @@ def _keyset(column: Any, descending: bool, value: Any, last_id: int) -> ColumnEl
     return or_(column > value, and_(column == value, Product.id > last_id))
 
 
-async def search_products(db: AsyncSession, query: ProductQuery, dialect: str) -> tuple[list[Product], list[Any] | None]:
+async def search_products(
+    db: AsyncSession, query: ProductQuery, dialect: str
+) -> tuple[list[Product], list[Any] | None]:
     """One page of products and the cursor values of the next page (or ``None``)."""
     stmt: Select[Any] = select(Product).where(Product.status.in_(query.statuses))
     rank: Any = None

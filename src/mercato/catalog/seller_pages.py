@@ -302,6 +302,7 @@ async def import_submit(request: Request, slug: str, user: CurrentUser, db: DbSe
             raise ValidationFailed("Unknown format.", code="invalid_format")
         run = await importing.run_import(db, shop, data, file.filename or "upload", fmt=fmt, combinations=extra,
                                          user_id=user.id)
+        await db.refresh(shop)
     except AppError as exc:
         await rollback(db, user, shop)
         runs = [import_report(r) for r in await repo.import_runs(db, shop.id, 10)]

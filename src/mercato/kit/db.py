@@ -90,8 +90,9 @@ def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEng
         _install_sqlite_hooks(engine.sync_engine, "BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
     if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 40)
+        kwargs.setdefault("pool_timeout", 120)
         kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 

@@ -144,18 +144,16 @@ async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
 async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings) -> Checkout:
     """Create the checkout, its orders and payment intents, and reserve every unit.
 
-    Variants are reserved in primary-key order (rule 3); the first one short of stock aborts
-    the whole checkout with ``409 out_of_stock`` and the transaction rolls everything back.
+    Variants are reserved last, in primary-key order (rule 3), with guarded updates; the first
+    one short of stock aborts the whole checkout with ``409 out_of_stock`` and the transaction
+    rolls everything back.
     """
     lines = await _wanted_lines(db, user, body, settings)
-    # Fail fast (rule 3): take the stock first, in primary-key order, before any pricing work.
-    for line in sorted(lines, key=lambda item: item.variant.id):
-        if not await inventory.reserve(db, line.variant.id, line.quantity):
-            await db.refresh(line.variant)
-            raise Conflict(
-                f"{line.product.title} ({line.variant.title}): {carts._stock_message(line.variant.available)}",
-                code="out_of_stock", details={"variant_id": line.variant.id, "available": line.variant.available},
-            )
+    # Fail fast on what is visibly sold out (a plain read, no lock); the guarded updates at the
+    # end decide for real. Reserving last keeps hot rows locked only until the commit.
+    for line in lines:
+        if line.variant.available < line.quantity:
+            raise _out_of_stock(line)
     now = datetime.now(UTC)
     checkout = Checkout(buyer_id=user.id, status="open", address={}, expires_at=now + timedelta(
         seconds=settings.reservation_ttl_seconds), source="buy_now" if body.items is not None else "cart")
@@ -166,7 +164,6 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
         raise Conflict("Prices changed since you looked. Check the new totals and place the order again.",
                        code="prices_changed", details={"totals": priced.totals()})
     checkout.address = priced.address
-    checkpoint("checkout.after_reserve")
     orders: list[Order] = []
     for draft in priced.orders:
         order = Order(
@@ -200,7 +197,21 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
             if order.currency == currency:
                 order.payment_intent_id = intent.id
     await db.flush()
+    # Take the stock in primary-key order (rule 3); the first variant short of stock aborts the
+    # whole checkout, and the transaction rolls everything above back.
+    for line in sorted(lines, key=lambda item: item.variant.id):
+        if not await inventory.reserve(db, line.variant.id, line.quantity):
+            await db.refresh(line.variant)
+            raise _out_of_stock(line)
+    checkpoint("checkout.after_reserve")
     return checkout
+
+
+def _out_of_stock(line: carts.Line) -> Conflict:
+    return Conflict(
+        f"{line.product.title} ({line.variant.title}): {carts._stock_message(line.variant.available)}",
+        code="out_of_stock", details={"variant_id": line.variant.id, "available": line.variant.available},
+    )
 
 
 async def get_checkout(db: AsyncSession, user: User, checkout_id: int) -> Checkout:
