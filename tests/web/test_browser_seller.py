@@ -26,11 +26,6 @@ def _png(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "seller/home.html: the shop address input has pattern=\"[a-z0-9][a-z0-9-]{1,58}[a-z0-9]\", which Chromium "
-    "compiles with the 'v' flag, where an unescaped '-' in a class is invalid: the console logs 'Pattern attribute "
-    "value … is not a valid regular expression' and the browser skips the check (fix: [a-z0-9][a-z0-9\\-]{1,58}"
-    "[a-z0-9])"))
 def test_open_a_shop_through_the_form(
     page: Page, log_in: Callable[[str, str], None], make_user: Callable[..., dict[str, Any]],
 ) -> None:
@@ -124,11 +119,6 @@ def test_add_a_product_with_an_image_and_sell_out(
         "Sold out")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "POST /seller/{slug}/import answers 500 (MissingGreenlet): importing.run_import ends with "
-    "repo.recount_shop_products, an ORM UPDATE of shops.product_count from a scalar subquery, which expires "
-    "shop.product_count in the session; import_submit then renders _nav -> presenters.shop_out(shop), whose "
-    "shop.product_count access triggers a synchronous lazy load"))
 def test_import_a_woocommerce_catalog_twice(
     page: Page, log_in: Callable[[str, str], None], make_shop: Callable[..., dict[str, Any]],
     make_user: Callable[..., dict[str, Any]],

@@ -108,10 +108,6 @@ def test_sign_up_search_and_save_a_product(
     expect(page.get_by_role("heading", name="Hydrating Serum")).to_have_count(0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "catalog/product.html names the variant radios opt-{{ loop.index0 }}-{{ name }} inside the variants loop, "
-    "so every value gets its own radio group: choosing Blue leaves Red checked and choosing Red again changes "
-    "nothing (the price stays $24.99)"))
 def test_variant_picker_switches_back_and_forth(
     page: Page, make_shop: Callable[..., dict[str, Any]], make_product: Callable[..., dict[str, Any]],
 ) -> None:

@@ -67,13 +67,28 @@ function setupGallery() {
 // Disable submit buttons while a form is being sent (no double submits).
 function setupForms() {
   document.querySelectorAll("form").forEach((form) => {
-    form.addEventListener("submit", () => {
-      const button = form.querySelector("button[type=submit], button:not([type])");
-      if (button && form.method.toLowerCase() === "post" && !form.hasAttribute("hx-post")) {
-        setTimeout(() => { button.disabled = true; button.setAttribute("aria-busy", "true"); }, 0);
-      }
+    form.addEventListener("submit", (event) => {
+      if (form.method.toLowerCase() !== "post" || form.hasAttribute("hx-post")) return;
+      if (form.dataset.sending === "1") { event.preventDefault(); return; }  // no double submits
+      form.dataset.sending = "1";
+      const button = event.submitter;
+      if (button) setTimeout(() => { button.disabled = true; button.setAttribute("aria-busy", "true"); }, 0);
     });
   });
+}
+
+// Typing a new address on the checkout selects "A new address".
+function setupAddressChoice() {
+  const fields = document.querySelector(".address-fields");
+  const choice = document.querySelector("input[name=address_id][value=new]");
+  if (!fields || !choice) return;
+  fields.addEventListener("input", () => { choice.checked = true; });
+}
+
+// Keep the active Seller Center tab in view on a phone.
+function revealActiveTab() {
+  const active = document.querySelector(".seller-nav a.active");
+  if (active && active.scrollIntoView) active.scrollIntoView({ block: "nearest", inline: "center" });
 }
 
 // Demo log-ins on the sign-in page fill the form in one click.
@@ -89,5 +104,7 @@ function setupDemoLogins() {
 
 setupVariantPicker();
 setupDemoLogins();
+setupAddressChoice();
+revealActiveTab();
 setupGallery();
 setupForms();
