@@ -23,6 +23,9 @@ os.environ.setdefault("MERCATO_ARGON2_TIME_COST", "1")
 os.environ.setdefault("MERCATO_ARGON2_MEMORY_KIB", "8192")
 # Background jobs do not run inside the test server: tests run each job themselves, when they mean to.
 os.environ.setdefault("MERCATO_RUN_JOBS", "false")
+# Each test empties the database behind the server's back, so the server must not answer from its
+# micro-cache of catalog reads (tests/kit/test_cache.py tests that cache on its own).
+os.environ.setdefault("MERCATO_CATALOG_CACHE_SECONDS", "0")
 
 from mercato.config import Settings, get_settings
 from mercato.kit.db import Database

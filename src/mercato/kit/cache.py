@@ -15,6 +15,7 @@ serialisation. Correctness rules:
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ class CatalogReadCache:
         ):
             if len(self.entries) >= MAX_ENTRIES:
                 self.entries.clear()
-            self.entries[key] = Entry(expires=now + self.ttl, status=200, headers=headers, body=b"".join(chunks))
+            # Jittered lifetimes: entries filled together do not all expire (and miss) together.
+            lifetime = self.ttl * random.uniform(0.75, 1.25)
+            self.entries[key] = Entry(expires=now + lifetime, status=200, headers=headers, body=b"".join(chunks))
 
     @staticmethod
     def _anonymous(scope: Scope) -> bool:
