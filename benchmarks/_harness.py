@@ -45,10 +45,10 @@ from benchmarks.http import (  # the process management of the http benchmark, r
 )
 
 __all__ = [
-    "ADDRESS", "CARD", "HOST", "ROOT", "HttpClient", "Server", "build_request", "create_buyers", "create_catalog",
-    "database_url", "free_port", "install_signal_handlers", "loadavg", "migrate", "ms", "percentile",
-    "run_client_processes", "run_db", "server_env", "shares", "split", "start_server", "stop_server",
-    "tree_cpu_seconds", "wait_ready",
+    "ADDRESS", "CARD", "HOST", "ROOT", "HttpClient", "Server", "build_request", "check_alive", "connection_ports",
+    "create_buyers", "create_catalog", "database_url", "free_port", "install_signal_handlers", "loadavg", "migrate",
+    "ms", "percentile", "run_client_processes", "run_db", "server_env", "servers_cpu_seconds", "shares", "split",
+    "start_app", "start_server", "stop_server", "tree_cpu_seconds", "wait_ready",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,6 +184,42 @@ def server_env(url: str, media_dir: Path, **extra: str) -> dict[str, str]:
     env.update({"DATABASE_URL": url, "MERCATO_MEDIA_DIR": str(media_dir), "PYTHONDONTWRITEBYTECODE": "1"})
     env.update(extra)
     return env
+
+
+def start_app(name: str, target: str, processes: int, env: dict[str, str], logdir: Path, into: list[Server],
+              shared_socket: bool = False) -> list[Server]:
+    """``processes`` app processes with the settings of the ``http`` benchmark; their servers
+    (also appended to ``into`` as they start, for the caller's cleanup).
+
+    By default each process is a one-worker uvicorn on a port of its own and the clients
+    spread their connections over the ports round-robin, as a load balancer would. With
+    ``shared_socket`` it is one ``uvicorn --workers N`` (one listening socket): the kernel then
+    hands connections opened at once to whichever worker accepts first, and on this machine
+    all 32 of a run's keep-alive connections have landed on one of two workers.
+    """
+    if shared_socket or processes == 1:
+        into.append(start_server(name, target, processes, env, logdir))
+        return into[-1:]
+    servers = []
+    for k in range(processes):
+        into.append(start_server(f"{name}{k + 1}", target, 1, env, logdir))
+        servers.append(into[-1])
+    return servers
+
+
+def servers_cpu_seconds(servers: list[Server]) -> float:
+    return sum(tree_cpu_seconds(s.proc.pid) for s in servers)
+
+
+def check_alive(servers: list[Server]) -> None:
+    for server in servers:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} died during the run:\n{server.tail()}")
+
+
+def connection_ports(ports: list[int], first: int, count: int) -> list[int]:
+    """Ports of connections ``first`` … ``first + count - 1``: round-robin over the processes."""
+    return [ports[(first + k) % len(ports)] for k in range(count)]
 
 
 # --- the raw HTTP client ----------------------------------------------------------------------

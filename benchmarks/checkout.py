@@ -7,8 +7,9 @@ What it does (see benchmarks/README.md and PERFORMANCE.md, bench ``checkout``):
 1. a fresh database (SQLite in a temporary folder, or a throw-away PostgreSQL cluster from
    ``tests/harness.py``), migrated; S shops × P one-variant products with plenty of stock made
    by the catalog's services; N buyers with bearer sessions written straight to the database;
-2. the app (``uvicorn mercato.asgi:app``, uvloop + httptools, N workers: 1 on SQLite, 2 on
-   PostgreSQL by default) as a separate process on a free loopback port;
+2. the app (``uvicorn mercato.asgi:app``, uvloop + httptools) as N separate processes (1 on
+   SQLite, 2 on PostgreSQL by default), each on a free loopback port of its own, the client
+   connections spread over them round-robin (``--shared-socket``: one ``uvicorn --workers N``);
 3. load-generator process(es) with C keep-alive connections, each running whole buying flows
    back to back (closed loop), every flow a different buyer and, C at a time, different
    products: ``POST /api/v1/cart/items`` → ``POST /api/v1/checkouts`` (address,
@@ -57,9 +58,8 @@ def log(message: str) -> None:
 
 @dataclass
 class FlowPlan:
-    port: int
+    ports: list[int]  # one per connection (round-robin over the app processes)
     buyers: list[tuple[int, str, int]]  # (buyer number, bearer token, variant id), in order
-    connections: int
     start_at: float  # time.monotonic() values (CLOCK_MONOTONIC: shared by every process)
     end_at: float  # no flow starts after this; flows under way finish
     mode: str  # "cart" or "buy_now"
@@ -84,15 +84,15 @@ async def flow_client(plan: FlowPlan) -> list[Flow]:
     import orjson
 
     monotonic = time.monotonic
-    port = plan.port
     queue = deque(plan.buyers)
     flows: list[Flow] = []
-    clients = [h.HttpClient(port, plan.timeout) for _ in range(plan.connections)]
+    clients = [h.HttpClient(port, plan.timeout) for port in plan.ports]
     for client in clients:
         await client.connect()
 
     async def one_flow(client: h.HttpClient, number: int, token: str, variant_id: int) -> Flow:
         auth = {"Authorization": f"Bearer {token}"}
+        port = client.port
         t0 = monotonic()
         steps = [0.0, 0.0, 0.0]
 
@@ -184,7 +184,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds before the window (not measured)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="uvicorn worker processes (default: 1 on SQLite, 2 on PostgreSQL)")
+                        help="app processes (default: 1 on SQLite, 2 on PostgreSQL)")
+    parser.add_argument("--shared-socket", action="store_true",
+                        help="one 'uvicorn --workers N' instead of N processes on their own ports (the kernel "
+                             "then spreads connections, often all onto one worker)")
     parser.add_argument("--buyers", type=int, default=6000,
                         help="buyers created (one flow each); the run ends early when they are used up")
     parser.add_argument("--shops", type=int, default=8, help="shops")
@@ -249,10 +252,12 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
         f"{time.monotonic() - t:.1f} s")
     extra = {"MERCATO_RUN_JOBS": "false"} if args.no_jobs else {}
     env = h.server_env(url, media, **extra)
-    log(f"starting {args.app_target} (workers={args.workers}, uvloop, httptools)")
-    app = h.start_server("app", args.app_target, args.workers, env, tmp)
-    servers.append(app)
-    h.wait_ready(app, "/healthz")
+    log(f"starting {args.app_target} ({args.workers} process(es){', shared socket' if args.shared_socket else ''}, "
+        f"uvloop, httptools)")
+    apps = h.start_app("app", args.app_target, args.workers, env, tmp, servers, args.shared_socket)
+    for app in apps:
+        h.wait_ready(app, "/healthz")
+    ports = [app.port for app in apps]
 
     procs = max(1, min(args.client_procs, args.concurrency))
     # Buyer n buys product n mod P·S: C flows under way at once touch C different products.
@@ -261,18 +266,21 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     start_at = time.monotonic() + 1.0 + 0.002 * args.concurrency
     measure_at = start_at + args.warmup
     end_at = measure_at + args.duration
-    plans = [FlowPlan(app.port, part, n, start_at, end_at, args.mode, run_id, args.timeout)
-             for part, n in zip(h.split(buyers, procs), h.shares(args.concurrency, procs), strict=True)]
+    plans = []
+    first = 0
+    for part, n in zip(h.split(buyers, procs), h.shares(args.concurrency, procs), strict=True):
+        plans.append(FlowPlan(h.connection_ports(ports, first, n), part, start_at, end_at, args.mode, run_id,
+                              args.timeout))
+        first += n
     cpu: dict[str, float] = {}
     load_before = h.loadavg()
     log(f"{args.concurrency} connections × whole flows ({args.mode}), {args.warmup:g} s warm-up + "
         f"{args.duration:g} s measured (load average {load_before})")
     results = h.run_client_processes(
         flow_client, plans, timeout=end_at - time.monotonic() + 3 * args.timeout + 30,
-        marks=[(measure_at, lambda: cpu.__setitem__("a", h.tree_cpu_seconds(app.proc.pid))),
-               (end_at, lambda: cpu.__setitem__("b", h.tree_cpu_seconds(app.proc.pid)))])
-    if app.proc.poll() is not None:
-        raise RuntimeError(f"the app died during the run:\n{app.tail()}")
+        marks=[(measure_at, lambda: cpu.__setitem__("a", h.servers_cpu_seconds(apps))),
+               (end_at, lambda: cpu.__setitem__("b", h.servers_cpu_seconds(apps)))])
+    h.check_alive(apps)
 
     flows: list[Flow] = []
     client_cpu = 0.0
@@ -316,6 +324,8 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
         "orders_per_s": round(len(measured) / window, 1), "p50_ms": _p(latencies, 0.50),
         "p99_ms": _p(latencies, 0.99), "errors": len(failed) + sum(p.startswith("client") for p in problems),
         "workers": args.workers, "concurrency": args.concurrency, "mode": args.mode,
+        "balancing": "one process" if args.workers == 1 else "uvicorn --workers (shared socket)"
+        if args.shared_socket else "round-robin connections over processes",
         "orders_measured": len(measured), "duration_s": round(window, 2), "warmup_s": args.warmup,
         "p90_ms": _p(latencies, 0.90), "max_ms": h.ms(latencies[-1]) if latencies else 0.0,
         "cart_p50_ms": _p(steps[0], 0.50), "cart_p99_ms": _p(steps[0], 0.99),

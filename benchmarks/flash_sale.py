@@ -8,10 +8,12 @@ What it does (see benchmarks/README.md and PERFORMANCE.md, bench ``flash_sale``)
    ``tests/harness.py``), migrated; one shop with the hot product (one variant, S units) and a
    warm-up product; N buyers (+ warm-up buyers) with bearer sessions written straight to the
    database; a ``counters`` table for the reference;
-2. two uvicorn processes with identical settings (uvloop, httptools, N workers: 1 on SQLite,
-   2 on PostgreSQL by default): the app and ``benchmarks/bare_counter_app.py``, which answers
-   each request with ONE guarded atomic ``UPDATE counters … WHERE taken < :stock`` on the same
-   database with the app's engine settings;
+2. uvicorn with identical settings (uvloop, httptools; N processes each, 1 on SQLite, 2 on
+   PostgreSQL by default, on ports of their own with the client connections spread
+   round-robin, or ``--shared-socket``: one ``uvicorn --workers N``) for the app and for
+   ``benchmarks/bare_counter_app.py``, which answers each request with ONE guarded atomic
+   ``UPDATE counters … WHERE taken < :stock`` on the same database with the app's engine
+   settings;
 3. the reference first, then the app: load-generator process(es) open C keep-alive
    connections and send N requests as fast as the answers come back (after a short warm-up
    on another SKU / counter); for the app every buyer sends ONE ``POST /api/v1/checkouts``
@@ -63,9 +65,8 @@ def log(message: str) -> None:
 
 @dataclass
 class SalePlan:
-    port: int
+    ports: list[int]  # one per connection (round-robin over the server processes)
     requests: list[bytes]  # one per buyer, sent in this order
-    connections: int
     start_at: float  # time.monotonic() (CLOCK_MONOTONIC: shared by every process)
     timeout: float
 
@@ -87,7 +88,7 @@ async def sale_client(plan: SalePlan) -> list[Answer]:
     monotonic = time.monotonic
     queue = deque(plan.requests)
     answers: list[Answer] = []
-    clients = [h.HttpClient(plan.port, plan.timeout) for _ in range(plan.connections)]
+    clients = [h.HttpClient(port, plan.timeout) for port in plan.ports]
     for client in clients:
         await client.connect()
 
@@ -116,17 +117,21 @@ class Phase:
     problems: list[str]
 
 
-def run_phase(server: h.Server, requests: list[bytes], args: argparse.Namespace) -> Phase:
+def run_phase(servers: list[h.Server], requests: list[bytes], args: argparse.Namespace) -> Phase:
     """Send ``requests`` over C connections from the client processes; every answer back."""
     procs = max(1, min(args.client_procs, args.concurrency))
     start_at = time.monotonic() + 0.5 + 0.003 * args.concurrency
-    plans = [SalePlan(server.port, part, n, start_at, args.timeout)
-             for part, n in zip(h.split(requests, procs), h.shares(args.concurrency, procs), strict=True)]
+    ports = [server.port for server in servers]
+    plans = []
+    first = 0
+    for part, n in zip(h.split(requests, procs), h.shares(args.concurrency, procs), strict=True):
+        plans.append(SalePlan(h.connection_ports(ports, first, n), part, start_at, args.timeout))
+        first += n
     cpu: dict[str, float] = {}
     results = h.run_client_processes(
         sale_client, plans, timeout=start_at - time.monotonic() + args.max_seconds,
-        marks=[(start_at, lambda: cpu.__setitem__("a", h.tree_cpu_seconds(server.proc.pid)))])
-    cpu_b = h.tree_cpu_seconds(server.proc.pid)
+        marks=[(start_at, lambda: cpu.__setitem__("a", h.servers_cpu_seconds(servers)))])
+    cpu_b = h.servers_cpu_seconds(servers)
     answers: list[Answer] = []
     problems: list[str] = []
     client_cpu = 0.0
@@ -136,8 +141,7 @@ def run_phase(server: h.Server, requests: list[bytes], args: argparse.Namespace)
             answers.extend(payload)
         else:
             problems.append(f"client: {payload}")
-    if server.proc.poll() is not None:
-        raise RuntimeError(f"{server.name} died during the run:\n{server.tail()}")
+    h.check_alive(servers)
     return Phase(answers, cpu_b - cpu.get("a", cpu_b), client_cpu, problems)
 
 
@@ -233,7 +237,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64,
                         help="keep-alive connections carrying the buyers' requests (closed loop)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="uvicorn worker processes, app and reference (default: 1 on SQLite, 2 on PostgreSQL)")
+                        help="processes of the app and of the reference (default: 1 on SQLite, 2 on PostgreSQL)")
+    parser.add_argument("--shared-socket", action="store_true",
+                        help="one 'uvicorn --workers N' each instead of N processes on their own ports (the "
+                             "kernel then spreads connections, often all onto one worker)")
     parser.add_argument("--warmup-requests", type=int, default=200,
                         help="requests on another SKU / counter before each measured phase")
     parser.add_argument("--client-procs", type=int, default=1, help="load generator processes")
@@ -288,17 +295,18 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     if args.no_jobs:
         extra["MERCATO_RUN_JOBS"] = "false"
     env = h.server_env(url, media, **extra)
-    log(f"starting uvicorn (workers={args.workers}, uvloop, httptools): {args.app_target} and the bare counter")
-    app = h.start_server("app", args.app_target, args.workers, env, tmp)
-    servers.append(app)
-    bare = h.start_server("bare", "benchmarks.bare_counter_app:app", args.workers, env, tmp)
-    servers.append(bare)
-    h.wait_ready(app, "/healthz")
-    h.wait_ready(bare, "/healthz")
+    log(f"starting uvicorn ({args.workers} process(es) each{', shared socket' if args.shared_socket else ''}, "
+        f"uvloop, httptools): {args.app_target} and the bare counter")
+    apps = h.start_app("app", args.app_target, args.workers, env, tmp, servers, args.shared_socket)
+    bares = h.start_app("bare", "benchmarks.bare_counter_app:app", args.workers, env, tmp, servers,
+                        args.shared_socket)
+    for server in servers:
+        h.wait_ready(server, "/healthz")
+    app_port, bare_port = apps[0].port, bares[0].port  # the Host header; any process answers
     run_id = uuid.uuid4().hex[:8]
 
     def take(counter_id: int, n: int) -> list[bytes]:
-        return [h.build_request("POST", f"/take/{counter_id}", bare.port, {"variant_id": counter_id, "quantity": 1},
+        return [h.build_request("POST", f"/take/{counter_id}", bare_port, {"variant_id": counter_id, "quantity": 1},
                                 {"Idempotency-Key": f"{run_id}-ref-{counter_id}-{i}"}) for i in range(n)]
 
     def buy(port: int, variant_id: int, who: list[str], label: str) -> list[bytes]:
@@ -310,20 +318,20 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     load_before = h.loadavg()
     log(f"reference: {args.buyers} requests over {args.concurrency} connections (load average {load_before})")
     if args.warmup_requests:
-        run_phase(bare, take(2, args.warmup_requests), args)
-    ref = summarize(run_phase(bare, take(1, args.buyers), args), 200, args.buyers)
+        run_phase(bares, take(2, args.warmup_requests), args)
+    ref = summarize(run_phase(bares, take(1, args.buyers), args), 200, args.buyers)
     log(f"  {ref['decisions_per_s']} decisions/s  p50 {ref['p50_ms']} ms  p99 {ref['p99_ms']} ms  "
         f"taken {ref['taken']}  errors {ref['errors']}  server CPU {ref['server_cpu_ms_per_decision']} ms/decision")
     if args.warmup_requests:
         log(f"app warm-up: {args.warmup_requests} buy requests on another SKU")
-        warm_phase = run_phase(app, buy(app.port, warm, warm_tokens, "warm"), args)
+        warm_phase = run_phase(apps, buy(app_port, warm, warm_tokens, "warm"), args)
         bad = sum(1 for a in warm_phase.answers if a[2] != 201)
         if bad:
             log(f"warning: {bad} warm-up answers were not 201: "
                 f"{Counter((a[2], a[3]) for a in warm_phase.answers if a[2] != 201).most_common(3)}")
     load_app = h.loadavg()
     log(f"the sale: {args.buyers} buyers, one buy each, {args.stock} units (load average {load_app})")
-    sale = summarize(run_phase(app, buy(app.port, hot, tokens, "sale"), args), 201, args.buyers)
+    sale = summarize(run_phase(apps, buy(app_port, hot, tokens, "sale"), args), 201, args.buyers)
     log(f"  {sale['decisions_per_s']} decisions/s  p50 {sale['p50_ms']} ms  p99 {sale['p99_ms']} ms  "
         f"reserved {sale['taken']}  refused {sale['refused']}  errors {sale['errors']}  "
         f"server CPU {sale['server_cpu_ms_per_decision']} ms/decision")
@@ -358,6 +366,8 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
         "ratio_to_limit": round(rate / ref_rate, 3) if ref_rate else 0.0,
         "errors": sale["errors"], "refused": sale["refused"], "statuses": sale["statuses"],
         "error_kinds": sale["error_kinds"], "workers": args.workers, "concurrency": args.concurrency,
+        "balancing": "one process" if args.workers == 1 else "uvicorn --workers (shared socket)"
+        if args.shared_socket else "round-robin connections over processes",
         "p90_ms": sale["p90_ms"], "max_ms": sale["max_ms"], "reserved_p50_ms": sale["taken_p50_ms"],
         "refused_p50_ms": sale["refused_p50_ms"], "sold_out_after_ms": sale["sold_out_after_ms"],
         "elapsed_s": sale["elapsed_s"], "reference_p50_ms": ref["p50_ms"], "reference_p99_ms": ref["p99_ms"],

@@ -3,9 +3,10 @@
     python benchmarks/run_all.py [--only NAME ...] [--timeout S] [--strict]
 
 Each benchmark is a script ``benchmarks/NAME.py`` with a ``__main__`` guard that prints
-progress on stderr and JSON lines on stdout. The lines of all of them go to
-``benchmarks/results/latest.jsonl`` (not committed). Add a new benchmark to BENCHMARKS and,
-if PERFORMANCE.md gives it a goal, a checker to GOALS.
+progress on stderr and JSON lines on stdout. An entry of BENCHMARKS may add arguments after
+the name (``"checkout --backend postgresql"``); ``--only NAME`` selects every entry of NAME.
+The lines of all of them go to ``benchmarks/results/latest.jsonl`` (not committed). Add a new
+benchmark to BENCHMARKS and, if PERFORMANCE.md gives it a goal, a checker to GOALS.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
-# The benchmarks that run, in order. Later issues extend this list.
-BENCHMARKS: list[str] = ["http"]
+# The benchmarks that run, in order: the script's name, optionally followed by its arguments.
+BENCHMARKS: list[str] = [
+    "http",
+    "checkout",
+    "checkout --backend postgresql",
+    "flash_sale",
+    "flash_sale --backend postgresql",
+]
 
 RESULTS = HERE / "results" / "latest.jsonl"
 ROOT = HERE.parent
@@ -45,7 +52,46 @@ def _http_goal(line: dict[str, Any]) -> tuple[str, str]:
     return ("yes", "") if not misses else ("no", "; ".join(misses))
 
 
-GOALS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {"http": _http_goal}
+def _checkout_goal(line: dict[str, Any]) -> tuple[str, str]:
+    """PERFORMANCE.md, bench checkout: ≥ 200 paid orders/s embedded (SQLite); PostgreSQL with 2 app
+    processes is reported. Every flow must succeed and the database must agree (verified)."""
+    misses = []
+    if line.get("errors", 1) != 0:
+        misses.append(f"{line.get('errors')} errors")
+    if line.get("verified") is not True:
+        misses.append("database check failed")
+    if line.get("backend") == "sqlite" and line.get("orders_per_s", 0) < 200:
+        misses.append(f"{line.get('orders_per_s')} orders/s < 200")
+    if misses:
+        return "no", "; ".join(misses)
+    return ("yes", "") if line.get("backend") == "sqlite" else ("-", "reported (no rate goal)")
+
+
+def _flash_sale_goal(line: dict[str, Any]) -> tuple[str, str]:
+    """PERFORMANCE.md, bench flash_sale: 0 oversold on every backend, ≥ 1,500 decisions/s on
+    SQLite, p99 ≤ 100 ms; no 5xx or other error, database verified."""
+    misses = []
+    if line.get("oversold", 1) != 0:
+        misses.append(f"{line.get('oversold')} oversold")
+    if line.get("errors", 1) != 0:
+        misses.append(f"{line.get('errors')} errors")
+    if line.get("verified") is not True:
+        misses.append("database check failed")
+    if line.get("backend") == "sqlite" and line.get("decisions_per_s", 0) < 1500:
+        misses.append(f"{line.get('decisions_per_s')} decisions/s < 1500")
+    if line.get("p99_ms", float("inf")) > 100:
+        misses.append(f"p99 {line.get('p99_ms')} ms > 100")
+    return ("yes", "") if not misses else ("no", "; ".join(misses))
+
+
+GOALS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
+    "http": _http_goal, "checkout": _checkout_goal, "flash_sale": _flash_sale_goal,
+}
+
+
+def _script(entry: str) -> str:
+    """The script name of a BENCHMARKS entry (its first word)."""
+    return entry.split()[0]
 
 
 def _subject(line: dict[str, Any]) -> str:
@@ -67,17 +113,18 @@ def has_main_guard(path: Path) -> bool:
     return 'if __name__ == "__main__"' in text or "if __name__ == '__main__'" in text
 
 
-def run_one(name: str, timeout: float) -> tuple[list[dict[str, Any]], str]:
-    """Run benchmarks/NAME.py; stderr (progress) passes through, JSON lines of stdout are kept."""
+def run_one(entry: str, timeout: float) -> tuple[list[dict[str, Any]], str]:
+    """Run benchmarks/NAME.py [ARGS]; stderr (progress) passes through, JSON lines of stdout are kept."""
+    name, *extra = entry.split()
     script = HERE / f"{name}.py"
     if not script.exists():
         return [], f"{script} does not exist"
     if not has_main_guard(script):
         return [], f"{script.name} has no __main__ guard"
-    print(f"=== {name} ===", file=sys.stderr, flush=True)
+    print(f"=== {entry} ===", file=sys.stderr, flush=True)
     started = time.monotonic()
     try:
-        proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        proc = subprocess.run([sys.executable, str(script), *extra], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                               timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return [], f"timed out after {timeout:.0f} s"
@@ -88,8 +135,8 @@ def run_one(name: str, timeout: float) -> tuple[list[dict[str, Any]], str]:
             try:
                 lines.append(json.loads(raw))
             except json.JSONDecodeError:
-                print(f"[run_all] {name}: not JSON: {raw[:120]}", file=sys.stderr)
-    print(f"[run_all] {name}: exit {proc.returncode}, {len(lines)} lines, {time.monotonic() - started:.0f} s",
+                print(f"[run_all] {entry}: not JSON: {raw[:120]}", file=sys.stderr)
+    print(f"[run_all] {entry}: exit {proc.returncode}, {len(lines)} lines, {time.monotonic() - started:.0f} s",
           file=sys.stderr, flush=True)
     problem = "" if proc.returncode == 0 else f"exit code {proc.returncode}"
     if not lines:
@@ -117,13 +164,15 @@ def table(lines: list[dict[str, Any]], failures: dict[str, str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks and compare them with the goals.")
-    parser.add_argument("--only", nargs="*", default=None, help=f"a subset of {', '.join(BENCHMARKS)}")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help=f"a subset of {', '.join(dict.fromkeys(_script(e) for e in BENCHMARKS))}")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per benchmark")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is not met")
     args = parser.parse_args(argv)
-    names = [n for n in BENCHMARKS if args.only is None or n in args.only]
+    names = [n for n in BENCHMARKS if args.only is None or _script(n) in args.only]
+    scripts = {_script(e) for e in BENCHMARKS}
     for path in sorted(HERE.glob("*.py")):
-        if path.stem not in BENCHMARKS and path.name != Path(__file__).name and has_main_guard(path):
+        if path.stem not in scripts and path.name != Path(__file__).name and has_main_guard(path):
             print(f"[run_all] note: {path.name} has a __main__ guard but is not in BENCHMARKS", file=sys.stderr)
     all_lines: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
