@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     max_import_bytes: int = 20 * 1024 * 1024
     page_size_default: int = 24
     page_size_max: int = 100
-    catalog_cache_seconds: float = 5.0  # anonymous catalog reads, see kit/cache.py (0 turns it off)
+    # Anonymous catalog reads are answered from a per-process cache for this long (kit/cache.py;
+    # 0 turns it off). Catalog writes in the same process empty it at once.
+    catalog_cache_seconds: float = 15.0
     demo_password: str = "mercato-demo"
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
