@@ -12,9 +12,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -86,6 +87,7 @@ def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEng
     ``busy_timeout`` instead of failing on a read-to-write lock upgrade.
     """
     if url.startswith("sqlite"):
+        ensure_sqlite_folder(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _install_sqlite_hooks(engine.sync_engine, "BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
@@ -95,6 +97,13 @@ def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEng
         kwargs.setdefault("pool_timeout", 120)
         kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite database file (a fresh checkout has no ``var/``)."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _install_sqlite_hooks(sync_engine: Engine, begin_sql: str) -> None:
