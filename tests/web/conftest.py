@@ -17,14 +17,14 @@ import pytest
 from tests.conftest import _truncate
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response
+    from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response, ViewportSize
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
 DOCUMENT_STATUS_NOTE = re.compile(r"Failed to load resource: the server responded with a status of (\d{3})")
 

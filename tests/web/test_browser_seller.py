@@ -163,3 +163,29 @@ def test_import_a_woocommerce_catalog_twice(
     expect(page.get_by_role("link", name="Hoodie with Logo")).to_be_visible()
     page.goto("/shop?q=hoodie")
     expect(page.locator("#grid").get_by_role("heading", name="Hoodie with Logo")).to_be_visible()
+
+
+@pytest.mark.parametrize("section", [
+    "products", "new",
+    "edit",
+    "import", "settings", "all",
+])
+def test_seller_pages_fit_a_phone_screen(
+    page: Page, section: str, log_in: Callable[[str, str], None], make_shop: Callable[..., dict[str, Any]],
+    make_product: Callable[..., dict[str, Any]],
+) -> None:
+    shop = make_shop("phone-shop")
+    product = make_product(shop, "Organic Cotton Tee", variants=[
+        {"sku": "TEE-RED", "options": {"Color": "Red"}, "price": 1999, "stock": 10},
+        {"sku": "TEE-BLUE", "options": {"Color": "Blue"}, "price": 2499, "stock": 3},
+    ])
+    log_in(shop["owner"]["user"]["email"], shop["owner"]["password"])
+    path = {
+        "products": "/seller/phone-shop", "new": "/seller/phone-shop/products/new",
+        "edit": f"/seller/phone-shop/products/{product['id']}", "import": "/seller/phone-shop/import",
+        "settings": "/seller/phone-shop/settings", "all": "/seller?all=1",
+    }[section]
+    page.goto(path)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, f"{path} is {width}px wide on a 390px screen"

@@ -153,3 +153,30 @@ def test_log_in_with_a_wrong_password_shows_the_generic_error(
     page.get_by_label("Password").fill("not-my-password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect.")
+
+
+def test_shopper_pages_fit_a_phone_screen(
+    page: Page, log_in: Callable[[str, str], None], make_user: Callable[..., dict[str, Any]],
+    make_shop: Callable[..., dict[str, Any]], make_product: Callable[..., dict[str, Any]],
+) -> None:
+    """No page scrolls sideways at 390 px, and the bottom tab bar is on screen."""
+    catalog = _catalog(make_shop, make_product)
+    anonymous = ["/", "/shop", "/shop?q=tee", "/live", "/login", "/signup", f"/products/{catalog['tee']['id']}",
+                 "/s/glow-and-go"]
+    for path in anonymous:
+        page.goto(path)
+        _assert_fits(page, path)
+    user = make_user("phone")
+    log_in("phone@example.com", user["password"])
+    for path in ["/", "/me", "/favourites", f"/products/{catalog['serum']['id']}"]:
+        page.goto(path)
+        _assert_fits(page, path)
+
+
+def _assert_fits(page: Page, path: str) -> None:
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+    tabs = page.get_by_role("navigation", name="Main")
+    expect(tabs).to_be_in_viewport()
+    for name in ("For You", "Shop", "LIVE", "Profile"):
+        expect(tabs.get_by_role("link", name=name)).to_be_visible()
