@@ -64,6 +64,34 @@ class Settings(BaseSettings):
     run_jobs: bool = True
     job_interval_scale: float = 1.0  # tests shrink every job interval
 
+    # --- videos (PRODUCT.md C4) ---
+    max_video_bytes: int = 200 * 1024 * 1024
+    max_video_seconds: int = 10 * 60
+    max_video_anchors: int = 6
+    max_caption_chars: int = 2200
+    max_comment_chars: int = 500
+    ffmpeg_binary: str = "ffmpeg"
+    ffprobe_binary: str = "ffprobe"
+
+    # --- For You feed (PRODUCT.md C5; docs/feed.md explains every weight) ---
+    feed_page_size: int = 10
+    feed_seen_window_hours: int = 72  # a seen (watched or skipped) video is not shown again within this
+    feed_affinity_half_life_hours: float = 72.0
+    feed_trending_half_life_hours: float = 6.0
+    feed_fresh_hours: int = 48  # videos younger than this with few impressions get exposure
+    feed_fresh_impressions: int = 200
+    feed_candidates_per_source: int = 200
+    feed_index_refresh_seconds: float = 2.0  # in-process index picks up new videos and scores
+    feed_weight_affinity: float = 1.0
+    feed_weight_creator: float = 0.8
+    feed_weight_following: float = 0.6
+    feed_weight_collaborative: float = 0.9
+    feed_weight_trending: float = 0.5
+    feed_weight_quality: float = 0.3
+    feed_weight_fresh: float = 0.4
+    feed_exploration_share: float = 0.1  # share of a page given to exploration
+    feed_personalised_default: bool = True
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -2,6 +2,8 @@
 
 from mercato.accounts import models as accounts_models
 from mercato.catalog import models as catalog_models
+from mercato.content import models as content_models
+from mercato.feed import models as feed_models
 from mercato.inventory import models as inventory_models
 from mercato.kit import models as kit_models
 from mercato.kit.db import Base
@@ -13,6 +15,6 @@ from mercato.promotions import models as promotions_models
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_models", "catalog_models", "inventory_models", "kit_models", "ledger_models", "metadata",
+    "accounts_models", "catalog_models", "content_models", "feed_models", "inventory_models", "kit_models", "ledger_models", "metadata",
     "orders_models", "payments_models", "promotions_models",
 ]

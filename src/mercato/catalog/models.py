@@ -90,6 +90,8 @@ class Product(IdMixin, TimestampMixin, Base):
     rating_avg: Mapped[int] = mapped_column(default=0)  # hundredths of a star
     rating_count: Mapped[int] = mapped_column(default=0)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The shop lets any creator anchor this product in videos (the affiliate issue refines it).
+    open_to_creators: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         UniqueConstraint("shop_id", "external_id", name="uq_products_shop_external"),

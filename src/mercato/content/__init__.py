@@ -1,0 +1,1 @@
+"""Shoppable videos and the community around them (PRODUCT.md C4)."""

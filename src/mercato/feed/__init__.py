@@ -1,0 +1,1 @@
+"""The For You and Following feeds, engagement signals and discovery (PRODUCT.md C5)."""
