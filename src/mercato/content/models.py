@@ -51,6 +51,7 @@ class Video(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_videos_creator", "creator_id", "created_at", "id"),
         Index("ix_videos_status_created", "status", "created_at", "id"),
+        Index("ix_videos_updated", "updated_at"),  # the feed index's incremental refresh (migration 0004)
         CheckConstraint("likes_count >= 0 AND saves_count >= 0 AND comments_count >= 0", name="counters_not_negative"),
     )
 

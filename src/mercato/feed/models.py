@@ -68,6 +68,9 @@ class VideoScore(Base):
     impressions: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # The feed's in-process index reads the rows changed since its last refresh (migration 0004).
+    __table_args__ = (Index("ix_video_scores_updated", "updated_at"),)
+
 
 class FeedPreference(Base):
     __tablename__ = "feed_preferences"
