@@ -18,7 +18,9 @@ from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
 from mercato.catalog import seller_pages
 from mercato.config import Settings, get_settings
+from mercato.content import api as content_api
 from mercato.demo import demo_logins
+from mercato.feed import api as feed_api
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
 from mercato.kit.http import SecurityHeaders, install_error_handlers
@@ -108,10 +110,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
 
     # Order matters for speed: routes are tried in turn, so the hot JSON API comes first.
-    for router in (catalog_api.router, accounts_api.router, orders_api.router, payments_api.router,
+    for router in (feed_api.router,
+                   catalog_api.router, content_api.router, accounts_api.router, orders_api.router, payments_api.router,
                    ledger_api.router, promotions_api.router, web_pages.router, accounts_pages.router,
                    catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
-                   ledger_pages.router, promotions_pages.router):
+                   ledger_pages.router, promotions_pages.router, content_api.share_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
