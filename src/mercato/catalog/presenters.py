@@ -98,4 +98,5 @@ async def product_detail(db: AsyncSession, product: Product, *, favourited: bool
         external_id=product.external_id, source=product.source,
         created_at=product.created_at, updated_at=product.updated_at,
         favourited=favourited,
+        open_to_creators=product.open_to_creators,
     )

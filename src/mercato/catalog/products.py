@@ -128,7 +128,7 @@ async def create_product(db: AsyncSession, shop: Shop, data: ProductIn) -> Produ
     product = Product(
         shop_id=shop.id, title=data.title, description=data.description, status=data.status,
         currency=shop.currency, tags=clean_tags(data.tags), attributes={}, option_names=[], image_urls=[],
-        source="manual",
+        source="manual", open_to_creators=data.open_to_creators,
     )
     category = await category_for_path(db, data.category)
     brand = await brand_for_name(db, data.brand)
@@ -205,6 +205,8 @@ async def update_product(db: AsyncSession, product: Product, data: ProductUpdate
         product.brand_id = brand.id if brand else None
     if data.tags is not None:
         product.tags = clean_tags(data.tags)
+    if data.open_to_creators is not None:
+        product.open_to_creators = data.open_to_creators
     await refresh_derived(db, product)
     await repo.recount_shop_products(db, product.shop_id)
     return product

@@ -106,6 +106,7 @@ class ProductIn(StrictBody):
     brand: str | None = Field(default=None, max_length=120)
     tags: list[str] = Field(default_factory=list, max_length=30)
     variants: list[VariantIn] = Field(min_length=1, max_length=100)
+    open_to_creators: bool = Field(default=False, description="Any creator may show it in their videos")
 
 
 class ProductUpdate(StrictBody):
@@ -115,6 +116,7 @@ class ProductUpdate(StrictBody):
     category: str | None = Field(default=None, max_length=300)
     brand: str | None = Field(default=None, max_length=120)
     tags: list[str] | None = Field(default=None, max_length=30)
+    open_to_creators: bool | None = None
 
 
 class VariantOut(BaseModel):
@@ -197,6 +199,7 @@ class ProductOut(ProductCard):
     created_at: datetime
     updated_at: datetime
     favourited: bool = False
+    open_to_creators: bool = False
 
 
 class ImportRowOut(BaseModel):
