@@ -171,11 +171,15 @@ async def seed_if_empty(settings: Settings, console: Console) -> bool:
     db = Database(settings.database_url, pool=False)
     try:
         async with db.unit_of_work(write=False) as session:
-            if await is_seeded(session):
-                console.print("Database already has data: demo world not seeded.")
-                return False
+            seeded = await is_seeded(session)
     finally:
         await db.dispose()
+    if seeded:
+        console.print("Database already has data: demo world not seeded.")
+        from mercato.demo_videos import seed_videos_if_missing
+
+        await seed_videos_if_missing(settings, console, SEED + 2)  # a demo world from before videos gains them
+        return False
     await seed(settings, console)
     return True
 
@@ -188,6 +192,9 @@ async def seed(settings: Settings, console: Console) -> None:
             await _seed(session, settings, rng, console)
         async with db.unit_of_work() as session:
             await _seed_commerce(session, settings, random.Random(SEED + 1), db, console)
+        from mercato.demo_videos import seed_videos
+
+        await seed_videos(db, settings, random.Random(SEED + 2), console)
     finally:
         await db.dispose()
 

@@ -1,0 +1,725 @@
+"""The demo world's videos: real, playable clips made with ffmpeg at seed time, and the
+community around them (likes, saves, threaded comments, shares, watch histories).
+
+Each clip is a short vertical product showcase (360×640, H.264/AAC, ``+faststart``): the
+product's generated picture drifting and zooming over a gradient in its shop's colour, with
+the product's name and price, and a soft chord so that unmuting does something. Clips are
+rendered concurrently (one ffmpeg per core) and named after what they show, so re-seeding
+reuses the files already in the media folder.
+
+Engagement goes through :func:`mercato.feed.signals.record_engagement`, event by event, so
+the demo shoppers' interest profiles and the videos' scores are exactly what live
+engagement would have produced: a demo shopper's For You feed is personalised at first
+log-in. Everything is drawn from a seeded ``random.Random`` (deterministic)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import secrets
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import Follow, User
+from mercato.catalog.models import Favourite, Product, ProductImage, Shop, ShopMember
+from mercato.config import Settings
+from mercato.content import media as content_media
+from mercato.content import service as content_service
+from mercato.content.models import (
+    Video,
+    VideoComment,
+    VideoHashtag,
+    VideoLike,
+    VideoMention,
+    VideoProduct,
+    VideoSave,
+    VideoShare,
+)
+from mercato.feed.models import FeedEvent
+from mercato.feed.signals import COMPLETION_SHARE, record_engagement
+from mercato.kit.db import Database
+from mercato.kit.money import exponent, format_money
+
+DOMAIN = "demo.example.com"
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+VIDEO_COUNT = 72
+WIDTH, HEIGHT, FPS = 360, 640, 24
+POSTER_AT = 1.25  # seconds: the title and price have faded in by then
+# Part of every clip's file name: bump it when the look of the clips changes, so that
+# re-seeding renders them again instead of reusing files of the old look.
+RENDER_VERSION = "1"
+OPEN_TO_CREATORS_SHARE = 0.85
+
+
+@dataclass(frozen=True)
+class Niche:
+    shops: tuple[str, ...]
+    hashtags: tuple[str, ...]
+    captions: tuple[str, ...]
+    comments: tuple[str, ...]
+
+
+GENERIC_CAPTIONS = (
+    "Honest review of the {title} from {shop}",
+    "Run, don't walk: the {title} is back in stock",
+    "Things I'd buy again: {title}",
+    "POV: you finally found the perfect {noun}",
+    "Unboxing the {title} from {shop}",
+)
+GENERIC_COMMENTS = (
+    "Need this!!", "Just ordered 🛒", "Adding to cart right now", "Is it worth the price?", "Where do I get this?",
+    "The colour 😍", "Saved for payday", "Ok you convinced me", "Does it ship to Canada?", "Love this video",
+)
+NICHES: dict[str, Niche] = {
+    "beauty": Niche(("glow-lab",), ("skincare", "glow", "beautytok", "selfcare", "glassskin", "makeup"),
+                    ("My skin has never been this happy — {title} from {shop}", "Morning routine with the {title}",
+                     "Glass skin in one step? Testing the {title}"),
+                    ("My skin is so dry, would this help?", "Is it good for sensitive skin?", "That glow though ✨",
+                     "Holy grail status")),
+    "fitness": Niche(("stride-athletics",), ("fitness", "gymtok", "running", "activewear", "workout"),
+                     ("Leg day essentials: the {title}", "Ran 10k in the {title} — here's the verdict",
+                      "Gym bag check featuring the {title}"),
+                     ("Do they run true to size?", "Perfect for marathon training", "Need these for the gym",
+                      "How's the grip?")),
+    "home": Niche(("nook-home",), ("homedecor", "cozyhome", "hometok", "interiordesign", "apartmentliving"),
+                  ("Cozy corner upgrade: {title}", "Small apartment, big vibes with the {title}",
+                   "Sunday reset with the {title} from {shop}"),
+                  ("My living room needs this", "So cozy 🕯️", "What colour is that?", "Aesthetic!!")),
+    "tech": Niche(("pixel-gadgets",), ("techtok", "gadgets", "desksetup", "unboxing", "techreview"),
+                  ("Desk setup upgrade: the {title}", "Gadget of the week: {title}",
+                   "Is the {title} worth it? Full review"),
+                  ("Does it work with iPhone?", "Battery life?", "My desk needs this", "Clean setup")),
+    "fashion": Niche(("urban-thread",), ("ootd", "streetwear", "fashiontok", "outfitinspo", "styletips"),
+                     ("3 ways to style the {title}", "Outfit of the day ft. the {title}",
+                      "Fit check: {title} from {shop}"),
+                     ("Fit is 🔥", "What size are you wearing?", "Need this in every colour", "Styling queen")),
+    "parenting": Niche(("little-sprouts",), ("momtok", "parenting", "kidstoys", "playtime", "toddlerlife"),
+                       ("Quiet time saver: the {title}", "My toddler hasn't put down the {title}",
+                        "Gift idea for little ones: {title}"),
+                       ("My kids would love this", "What age is it for?", "Perfect birthday gift",
+                        "Is it safe for toddlers?")),
+    "food": Niche(("tokyo-snacks",), ("foodtok", "snacks", "japanesesnacks", "tastetest", "asmr"),
+                  ("Taste test: the {title} from {shop}", "Rating the {title} out of 10",
+                   "Snack haul! Starting with the {title}"),
+                  ("I need to try this", "The crunch 🤤", "Is it very sweet?", "Ordering for movie night")),
+    "fragrance": Niche(("desert-oud",), ("perfumetok", "fragrance", "oud", "scentoftheday"),
+                       ("Scent of the day: the {title}", "Compliment magnet: {title} from {shop}",
+                        "Blind buy or not? The {title}"),
+                       ("How long does it last?", "Is it too strong for the office?", "Sounds divine",
+                        "Gift for my husband!")),
+    "deals": Niche(("glow-lab", "stride-athletics", "nook-home", "pixel-gadgets", "urban-thread", "little-sprouts",
+                    "tokyo-snacks", "desert-oud"),
+                   ("deals", "tiktokmademebuyit", "giftideas", "under20", "founditonmercato"),
+                   ("Deal alert: the {title}", "Mercato made me buy it: {title}", "Best find this week: {title}"),
+                   ("Is the deal still on?", "Bought two!", "Great price")),
+    "diy": Niche(("nook-home", "pixel-gadgets", "little-sprouts"),
+                 ("diy", "roommakeover", "lifehack", "weekendproject"),
+                 ("Weekend project with the {title}", "Room makeover part 2: {title}",
+                  "Life hack: what I do with the {title}"),
+                 ("Tutorial please!", "Genius idea", "Trying this weekend")),
+}
+SHOP_NICHE = {
+    "glow-lab": "beauty", "stride-athletics": "fitness", "nook-home": "home", "pixel-gadgets": "tech",
+    "urban-thread": "fashion", "little-sprouts": "parenting", "tokyo-snacks": "food", "desert-oud": "fragrance",
+}
+HOOKS = ("HONEST REVIEW", "NEW DROP", "CREATOR PICK", "BACK IN STOCK", "MUST HAVE", "TRENDING", "SHOP THE LOOK",
+         "BEST SELLER")
+REPLIES = ("It's linked in the product card 🛍️", "Yes! Ships in 2 days", "Thank you!! 💕", "Totally worth it",
+           "Check the size guide in the shop", "You'll love it")
+CHORDS = ((220.0, 277.18, 329.63), (196.0, 246.94, 293.66), (261.63, 329.63, 392.0), (174.61, 220.0, 261.63),
+          (246.94, 311.13, 369.99))
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Everything a clip shows; its file name is a digest of it (same spec → same file)."""
+
+    title: str
+    price: str
+    badge: str
+    shop: str
+    color: str
+    hook: str
+    image: str | None  # relative to the media folder
+    duration: float
+    motion: int
+    chord: tuple[float, float, float]
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps([RENDER_VERSION, self.title, self.price, self.badge, self.shop, self.color, self.hook,
+                           self.image, self.duration, self.motion, self.chord], ensure_ascii=False)
+        return "demo-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+    @property
+    def media_path(self) -> str:
+        return f"videos/{self.key}.mp4"
+
+    @property
+    def poster_path(self) -> str:
+        return f"videos/{self.key}.jpg"
+
+
+@dataclass(frozen=True)
+class Probe:
+    width: int
+    height: int
+    duration_ms: int
+    video_codec: str
+    audio_codec: str | None
+    size_bytes: int
+
+
+@dataclass
+class VideoPlan:
+    creator_id: int
+    niche: str
+    shop_slug: str
+    caption: str
+    hashtags: list[str]
+    mention_ids: list[int]
+    product_ids: list[int]
+    created_at: datetime
+    clip: ClipSpec
+
+
+@dataclass
+class World:
+    creators: list[User]
+    owners: dict[int, User]  # shop id → owner
+    shoppers: list[User]
+    shops: dict[str, Shop]
+    products: list[Product]  # active, by id
+    images: dict[int, str]  # product id → picture path
+    follows: dict[int, set[int]] = field(default_factory=dict)
+    favourites: dict[int, set[int]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+
+
+async def seed_videos(database: Database, settings: Settings, rng: random.Random, console: Console) -> int:
+    """Plan, render and record the demo videos and their engagement. Returns the number of videos."""
+    if not _exists(FONT):
+        raise RuntimeError(f"The demo videos need the DejaVu font at {FONT} (Debian/Ubuntu: fonts-dejavu-core).")
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with database.unit_of_work(write=False) as session:
+        world = await _load_world(session)
+        open_ids = {p.id for p in world.products if rng.random() < OPEN_TO_CREATORS_SHARE}
+        plans = _plan(world, open_ids, rng, now)
+    started = asyncio.get_running_loop().time()
+    probes, rendered = await render_clips([p.clip for p in plans], settings, console)
+    elapsed = asyncio.get_running_loop().time() - started
+    async with database.unit_of_work() as session:
+        await session.execute(update(Product).where(Product.id.in_(open_ids)).values(open_to_creators=True))
+        videos = await _write_videos(session, world, plans, probes, settings)
+        stats = await _engage(session, world, plans, videos, rng, now, settings, console)
+        await recount_videos(session)
+    console.print(f"[green]Demo videos:[/] {len(videos)} clips ({rendered} rendered in {elapsed:.1f} s, "
+                  f"{len(videos) - rendered} reused), {stats['impression']} views, {stats['like']} likes, "
+                  f"{stats['comment']} comments, {stats['save']} saves, {stats['share']} shares.")
+    return len(videos)
+
+
+async def seed_videos_if_missing(settings: Settings, console: Console, seed: int) -> bool:
+    """For a demo database seeded before videos existed: add them (only if it has none)."""
+    database = Database(settings.database_url, pool=False)
+    try:
+        async with database.unit_of_work(write=False) as session:
+            demo = (await session.execute(select(User.id).where(User.email == f"creator1@{DOMAIN}"))).scalar()
+            videos = int((await session.execute(select(func.count()).select_from(Video))).scalar_one())
+        if demo is None or videos:
+            return False
+        await seed_videos(database, settings, random.Random(seed), console)
+        return True
+    finally:
+        await database.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# Planning (pure, deterministic)
+
+
+async def _load_world(session: AsyncSession) -> World:
+    users = list((await session.execute(select(User).where(User.email.like(f"%@{DOMAIN}"))
+                                         .order_by(User.id))).scalars())
+    creators = [u for u in users if u.email.startswith("creator")]
+    shoppers = [u for u in users if u.email.startswith("shopper")]
+    by_id = {u.id: u for u in users}
+    shops = {s.slug: s for s in (await session.execute(select(Shop).order_by(Shop.id))).scalars()}
+    owners: dict[int, User] = {}
+    for member in (await session.execute(select(ShopMember).where(ShopMember.role == "owner")
+                                         .order_by(ShopMember.shop_id))).scalars():
+        if member.user_id in by_id:
+            owners[member.shop_id] = by_id[member.user_id]
+    products = list((await session.execute(select(Product).where(
+        Product.status == "active", Product.shop_id.in_([s.id for s in shops.values()])).order_by(Product.id)))
+        .scalars())
+    images: dict[int, str] = {}
+    rows = await session.execute(select(ProductImage.product_id, ProductImage.path)
+                                 .where(ProductImage.path.is_not(None))
+                                 .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id))
+    for product_id, path in rows:
+        if path:
+            images.setdefault(product_id, path)
+    world = World(creators, owners, shoppers, shops, products, images)
+    for follower, followee in await session.execute(select(Follow.follower_id, Follow.followee_id)):
+        world.follows.setdefault(follower, set()).add(followee)
+    for user_id, product_id in await session.execute(select(Favourite.user_id, Favourite.product_id)):
+        world.favourites.setdefault(user_id, set()).add(product_id)
+    return world
+
+
+def _price_text(product: Product) -> str:
+    text = format_money(product.min_price, product.currency)
+    if not text.isascii() and not all(ch in "€£¥" or ch.isascii() for ch in text):
+        # The font cannot shape right-to-left currency symbols: show the ISO code.
+        value = product.min_price / 10 ** exponent(product.currency)
+        text = f"{value:,.{exponent(product.currency)}f} {product.currency}"
+    return text
+
+
+def _plan(world: World, open_ids: set[int], rng: random.Random, now: datetime) -> list[VideoPlan]:
+    by_shop: dict[int, list[Product]] = defaultdict(list)
+    for product in world.products:
+        by_shop[product.shop_id].append(product)
+    # Posters: every creator twice, two videos per shop owner, the rest to popular creators.
+    posters: list[tuple[User, str | None]] = [(c, None) for c in world.creators for _ in range(2)]
+    posters += [(owner, slug) for slug, shop in world.shops.items() if (owner := world.owners.get(shop.id))
+                for _ in range(2)]
+    weights = [1 / (i + 1) ** 0.7 for i in range(len(world.creators))]
+    while len(posters) < VIDEO_COUNT and world.creators:
+        posters.append((rng.choices(world.creators, weights=weights)[0], None))
+    rng.shuffle(posters)
+    handles = {c.id: c.handle for c in world.creators if c.handle}
+    plans: list[VideoPlan] = []
+    for n, (user, own_slug) in enumerate(posters[:VIDEO_COUNT]):
+        if own_slug is not None:
+            niche = SHOP_NICHE.get(own_slug, "deals")
+            shop = world.shops[own_slug]
+            pool = by_shop[shop.id]  # a shop's own products: open to creators or not
+        else:
+            niche = rng.choice([t for t in user.niche_tags if t in NICHES] or ["deals"])
+            slugs = [s for s in NICHES[niche].shops if s in world.shops]
+            shop = world.shops[rng.choice(slugs)]
+            pool = [p for p in by_shop[shop.id] if p.id in open_ids]
+        if not pool:
+            continue
+        anchors = rng.sample(pool, min(len(pool), rng.choices([1, 2, 3], weights=[5, 3, 2])[0]))
+        star = anchors[0]
+        spec = ClipSpec(
+            title=star.title, price=_price_text(star),
+            badge="SALE" if star.max_compare_at_price and star.max_compare_at_price > star.min_price else "",
+            shop=shop.name, color=shop.color, hook=rng.choice(HOOKS), image=world.images.get(star.id),
+            duration=rng.choice([4.0, 4.5, 5.0, 5.5, 6.0]), motion=rng.randrange(3), chord=rng.choice(CHORDS),
+        )
+        caption_niche = NICHES[niche]
+        template = rng.choice(caption_niche.captions + GENERIC_CAPTIONS)
+        text = template.format(title=star.title, shop=shop.name, noun=star.title.split()[-1].lower())
+        tags = rng.sample(caption_niche.hashtags, rng.randint(2, min(4, len(caption_niche.hashtags))))
+        mentions: list[int] = []
+        others = [cid for cid in handles if cid != user.id]
+        if others and rng.random() < 0.3:
+            mentioned = rng.choice(others)
+            mentions.append(mentioned)
+            text += f" — thanks @{handles[mentioned]} for the tip"
+        caption = text + " " + " ".join(f"#{t}" for t in tags)
+        # Spread over the last 14 days, older first; the newest a couple of hours old.
+        age = timedelta(days=14) * (1 - (n + rng.random()) / VIDEO_COUNT) + timedelta(hours=2)
+        plans.append(VideoPlan(user.id, niche, shop.slug, caption, tags, mentions, [p.id for p in anchors],
+                               now - age, spec))
+    return plans
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _text_file(folder: Path, name: str, text: str) -> str:
+    path = folder / f"{name}.txt"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _wrap(title: str, width: int = 17) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for word in title.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return lines[:2]
+
+
+def background(color: str, folder: Path) -> Path:
+    """A vertical gradient in the shop's colour (drawn once per colour, looped by ffmpeg)."""
+    path = folder / f"bg-{color.lstrip('#')}.png"
+    if not path.exists():
+        base = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+        image = Image.new("RGB", (WIDTH, HEIGHT))
+        draw = ImageDraw.Draw(image)
+        for y in range(HEIGHT):
+            shade = 1.05 - 0.7 * y / HEIGHT
+            draw.line([(0, y), (WIDTH, y)], fill=tuple(max(0, min(255, int(c * shade))) for c in base))
+        image.save(path, "PNG", compress_level=1)
+    return path
+
+
+def ffmpeg_args(spec: ClipSpec, media_dir: Path, out_video: Path, out_poster: Path, texts: Path,
+                ffmpeg: str = "ffmpeg") -> list[str]:
+    """The one ffmpeg run that renders a clip and its poster frame. Still inputs are decoded
+    once and looped (cheaper than ``-loop 1``, which decodes the file again for every frame)."""
+    d = spec.duration
+    frames = round(d * FPS)
+    font = f"fontfile='{FONT}'"
+    hold = f"loop=loop={frames - 1}:size=1:start=0,setpts=N/{FPS}/TB"
+
+    def draw(name: str, text: str, size: int, y: str, extra: str = "") -> str:
+        path = _text_file(texts, f"{spec.key}-{name}", text)
+        return (f"drawtext={font}:textfile='{path}':expansion=none:fontcolor=white:fontsize={size}"
+                f":x=(w-tw)/2:y={y}{extra}")
+
+    inputs = ["-i", str(background(spec.color, texts))]
+    chain = [f"[0:v]{hold}[base]"]
+    a, b, c = spec.chord
+    envelope = f"min(1,t/0.4)*min(1,({d}-t)/0.6)"
+    audio = (f"aevalsrc='{envelope}*(0.10*sin(2*PI*{a}*t)*(0.7+0.3*sin(2*PI*0.5*t))"
+             f"+0.06*sin(2*PI*{b}*t)+0.06*sin(2*PI*{c}*t))':s=44100:d={d}")
+    image = media_dir / spec.image if spec.image else None
+    if image is not None and image.exists():
+        inputs += ["-i", str(image)]
+        grow = {0: f"256+44*t/{d}", 1: f"300-44*t/{d}", 2: "280"}[spec.motion]
+        x = {0: "(W-w)/2", 1: "(W-w)/2", 2: f"(W-w)/2+22*sin(2*PI*t/{d})"}[spec.motion]
+        chain.append(f"[1:v]pad=iw+16:ih+16:8:8:color=white,scale=400:-2,{hold},"
+                     f"scale=w='2*trunc(({grow})/2)':h=-2:eval=frame:flags=bilinear[img]")
+        chain.append(f"[base][img]overlay=x='{x}':y='300-h/2+5*sin(2*PI*t/{d})':eval=frame[bg]")
+        audio_index = 2
+    else:
+        chain.append("[base]null[bg]")
+        audio_index = 1
+    inputs += ["-f", "lavfi", "-i", audio]
+    lines = _wrap(spec.title)
+    top = 472 if len(lines) == 2 else 490
+    fade = "min(1,t/0.6)"
+    draws = [
+        draw("shop", spec.shop.upper(), 17, "34", ":fontcolor=white@0.9"),
+        draw("hook", spec.hook, 21, "66", ":box=1:boxcolor=black@0.3:boxborderw=8"),
+    ]
+    for i, line in enumerate(lines):
+        draws.append(draw(f"title{i}", line, 29, f"'{top + 36 * i}+max(0,24-48*t)'", f":alpha='{fade}'"))
+    price_y = top + 36 * len(lines) + 12
+    draws.append(draw("price", spec.price, 42 if len(spec.price) <= 8 else 34, str(price_y),
+                      ":box=1:boxcolor=black@0.35:boxborderw=10:alpha='min(1,max(0,(t-0.4)/0.5))'"))
+    if spec.badge:
+        draws.append(draw("badge", spec.badge, 20, "112", ":box=1:boxcolor=0xffd60a@0.95:boxborderw=6"
+                          ":fontcolor=black"))
+    poster_frame = int(POSTER_AT * FPS)
+    chain.append("[bg]" + ",".join(draws) + ",format=yuv420p,split=2[v][p]")
+    chain.append(f"[p]trim=start_frame={poster_frame}:end_frame={poster_frame + 1},setpts=PTS-STARTPTS[pf]")
+    return [
+        ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *inputs,
+        "-filter_complex", ";".join(chain), "-filter_threads", "1",
+        "-map", "[v]", "-map", f"{audio_index}:a",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-maxrate", "500k", "-bufsize", "1000k",
+        "-pix_fmt", "yuv420p", "-profile:v", "main", "-r", str(FPS), "-g", str(FPS * 2), "-threads", "1",
+        "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-movflags", "+faststart", "-shortest", "-f", "mp4",
+        str(out_video),
+        "-map", "[pf]", "-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1", str(out_poster),
+    ]
+
+
+def _exists(*paths: Path) -> bool:
+    return all(p.exists() for p in paths)
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def _commit_files(parts: dict[Path, Path], ok: bool) -> None:
+    """Move rendered ``.part`` files into place (``ok``), or remove them."""
+    for part, final in parts.items():
+        if ok:
+            part.replace(final)
+        part.unlink(missing_ok=True)
+
+
+async def _run(args: list[str]) -> bytes:
+    process = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.DEVNULL,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{Path(args[0]).name} failed ({process.returncode}): {err.decode(errors='replace')[-800:]}")
+    return out
+
+
+async def _probe(path: Path, settings: Settings) -> Probe:
+    """What the content domain's ffprobe check says about a clip (the upload path's own probe)."""
+    info = await content_media.probe(path, settings)
+    return Probe(width=info.width, height=info.height, duration_ms=info.duration_ms, video_codec=info.video_codec,
+                 audio_codec=info.audio_codec, size_bytes=_size(path))
+
+
+async def render_clips(specs: list[ClipSpec], settings: Settings, console: Console) -> tuple[dict[str, Probe], int]:
+    """Render every clip not already in the media folder, ``os.cpu_count()`` at a time.
+    Returns the probe of every clip (by key) and how many were rendered."""
+    media_dir = settings.media_dir
+    (media_dir / "videos").mkdir(parents=True, exist_ok=True)
+    unique = list({s.key: s for s in specs}.values())
+    limit = asyncio.Semaphore(os.cpu_count() or 1)
+    probes: dict[str, Probe] = {}
+    rendered = 0
+    with tempfile.TemporaryDirectory(prefix="mercato-demo-") as tmp, \
+            Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Rendering the demo videos", total=len(unique))
+
+        async def one(spec: ClipSpec) -> None:
+            nonlocal rendered
+            video, poster = media_dir / spec.media_path, media_dir / spec.poster_path
+            async with limit:
+                if not _exists(video, poster):
+                    part_video = video.with_name(video.name + ".part")
+                    part_poster = poster.with_name(poster.name + ".part")
+                    ok = False
+                    try:
+                        await _run(ffmpeg_args(spec, media_dir, part_video, part_poster, Path(tmp),
+                                               settings.ffmpeg_binary))
+                        ok = True
+                    finally:
+                        _commit_files({part_video: video, part_poster: poster}, ok)
+                    rendered += 1
+                probes[spec.key] = await _probe(video, settings)
+            progress.advance(task)
+
+        await asyncio.gather(*(one(s) for s in unique))
+    return probes, rendered
+
+
+# --------------------------------------------------------------------------------------------
+# Rows and engagement
+
+
+async def _write_videos(session: AsyncSession, world: World, plans: list[VideoPlan], probes: dict[str, Probe],
+                        settings: Settings) -> list[Video]:
+    """The video rows, with hashtags and mentions parsed from the caption and anchors checked
+    by the content rules (membership of the shop, or a product open to creators; active)."""
+    users = {u.id: u for u in world.creators + list(world.owners.values())}
+    handles = {c.handle.lower(): c.id for c in world.creators if c.handle}
+    videos: list[Video] = []
+    for plan in plans:
+        info = probes[plan.clip.key]
+        caption = content_service.check_caption(plan.caption, settings)
+        anchors = await content_service.check_anchors(session, users[plan.creator_id], plan.product_ids, settings)
+        video = Video(
+            creator_id=plan.creator_id, caption=caption, status="published",
+            media_path=plan.clip.media_path, original_path=None, poster_path=plan.clip.poster_path,
+            mime_type="video/mp4", container="mp4", video_codec=info.video_codec, audio_codec=info.audio_codec,
+            width=info.width, height=info.height, duration_ms=info.duration_ms, size_bytes=info.size_bytes,
+            created_at=plan.created_at, updated_at=plan.created_at,
+        )
+        session.add(video)
+        await session.flush()
+        session.add_all(VideoHashtag(video_id=video.id, tag=tag)
+                        for tag in content_service.caption_hashtags(caption))
+        mentioned = dict.fromkeys(handles[h] for h in content_service.caption_handles(caption) if h in handles)
+        session.add_all(VideoMention(video_id=video.id, user_id=uid) for uid in mentioned)
+        session.add_all(VideoProduct(video_id=video.id, product_id=pid, position=i) for i, pid in enumerate(anchors))
+        videos.append(video)
+    await session.flush()
+    return videos
+
+
+def _interests(world: World, shopper: User, rng: random.Random) -> list[str]:
+    """A shopper's two niches: those of the creators they follow and the shops they favour."""
+    creators = {c.id: c for c in world.creators}
+    shop_slug = {s.id: slug for slug, s in world.shops.items()}
+    product_shop = {p.id: p.shop_id for p in world.products}
+    counts: Counter[str] = Counter()
+    for followee in world.follows.get(shopper.id, set()):
+        if followee in creators:
+            counts.update(t for t in creators[followee].niche_tags if t in NICHES)
+    for product_id in world.favourites.get(shopper.id, set()):
+        slug = shop_slug.get(product_shop.get(product_id, -1))
+        if slug in SHOP_NICHE:
+            counts[SHOP_NICHE[slug]] += 1
+    ranked = sorted(NICHES, key=lambda n: (-counts[n], rng.random()))
+    return ranked[:2]
+
+
+@dataclass
+class Event:
+    """One engagement event of the demo timeline; ``comment``: index of the comment it makes
+    (``kind`` ``comment``) or answers (``reply``)."""
+
+    at: datetime
+    user_id: int
+    video: int  # index into the plans
+    kind: str
+    watch_ms: int = 0
+    body: str = ""
+    comment: int = -1
+    channel: str = ""
+
+
+def _after(rng: random.Random, at: datetime) -> datetime:
+    return at + timedelta(seconds=rng.uniform(1, 20))
+
+
+def _timeline(world: World, plans: list[VideoPlan], durations: list[int], rng: random.Random,
+              now: datetime) -> list[Event]:
+    """What the demo shoppers did over the last two weeks: a few app sessions each, in which
+    they watched (mostly) videos of their niches — all the way through, often twice — skipped
+    most others, and liked, saved, commented, shared and tapped products along the way.
+    A shopper has seen some, not all, of their niches' videos: their feed still has fresh ones."""
+    events: list[Event] = []
+    by_niche: dict[str, list[int]] = defaultdict(list)
+    for i, plan in enumerate(plans):
+        by_niche[plan.niche].append(i)
+        shop_niche = SHOP_NICHE.get(plan.shop_slug)
+        if shop_niche and shop_niche != plan.niche:
+            by_niche[shop_niche].append(i)  # a deal on a serum is a beauty video too
+    comments = 0
+    for shopper in world.shoppers:
+        niches = _interests(world, shopper, rng)
+        liked = sorted({i for n in niches for i in by_niche[n]})
+        own = rng.sample(liked, min(len(liked), 6, max(2, round(len(liked) * rng.uniform(0.25, 0.4)))))
+        rest = sorted(set(range(len(plans))) - set(liked))
+        other = rng.sample(rest, min(len(rest), rng.randint(1, 3)))
+        sessions = sorted(now - timedelta(days=14) * rng.random() for _ in range(rng.randint(2, 4)))
+        visits: dict[datetime, list[int]] = defaultdict(list)
+        for i in own + other:
+            fits = [s for s in sessions if s >= plans[i].created_at + timedelta(minutes=10)]
+            visits[rng.choice(fits) if fits else now - timedelta(minutes=rng.randint(5, 90))].append(i)
+        for start, watched in sorted(visits.items()):
+            rng.shuffle(watched)
+            at = start
+            for i in watched:
+                interested = i in own
+                duration = durations[i]
+                at += timedelta(seconds=rng.uniform(1, 6))
+                events.append(Event(at, shopper.id, i, "impression"))
+                if not interested and rng.random() < 0.6:
+                    watched_ms = rng.randint(300, 1800)
+                    at += timedelta(milliseconds=watched_ms)
+                    events.append(Event(at, shopper.id, i, "skip", watch_ms=watched_ms))
+                    continue
+                share = rng.choice([0.8, 1.0, 1.0, 1.4, 2.0]) if interested else rng.uniform(0.3, 1.0)
+                at += timedelta(milliseconds=int(duration * share))
+                events.append(Event(at, shopper.id, i, "watch", watch_ms=int(duration * share)))
+                p = 1.0 if interested else 0.15
+
+                if rng.random() < 0.5 * p:
+                    events.append(Event(_after(rng, at), shopper.id, i, "like"))
+                if rng.random() < 0.3 * p:
+                    events.append(Event(_after(rng, at), shopper.id, i, "product_click"))
+                if rng.random() < 0.15 * p:
+                    events.append(Event(_after(rng, at), shopper.id, i, "save"))
+                if rng.random() < 0.07 * p:
+                    events.append(Event(_after(rng, at), shopper.id, i, "share",
+                                        channel=rng.choice(["link", "link", "whatsapp", "instagram", "sms"])))
+                if rng.random() < 0.2 * p:
+                    said = _after(rng, at)
+                    events.append(Event(said, shopper.id, i, "comment", comment=comments,
+                                        body=rng.choice(NICHES[plans[i].niche].comments + GENERIC_COMMENTS)))
+                    answer = min(now - timedelta(seconds=30), said + timedelta(minutes=rng.uniform(5, 24 * 60)))
+                    if rng.random() < 0.45:  # the creator answers
+                        events.append(Event(answer, plans[i].creator_id, i, "reply", comment=comments,
+                                            body=rng.choice(REPLIES)))
+                    elif rng.random() < 0.2:  # another shopper chimes in
+                        other_shopper = rng.choice(world.shoppers)
+                        if other_shopper.id != shopper.id:
+                            events.append(Event(answer, other_shopper.id, i, "reply", comment=comments,
+                                                body=rng.choice(GENERIC_COMMENTS)))
+                    comments += 1
+    # Chronological: the decayed scores are built the way live traffic builds them.
+    events.sort(key=lambda e: e.at)
+    return [e for e in events if e.at < now]
+
+
+async def _engage(session: AsyncSession, world: World, plans: list[VideoPlan], videos: list[Video],
+                  rng: random.Random, now: datetime, settings: Settings, console: Console) -> Counter[str]:
+    """Play the timeline: each fact row (like, save, comment, share) and, for every event,
+    :func:`record_engagement` at the event's time."""
+    events = _timeline(world, plans, [v.duration_ms for v in videos], rng, now)
+    stats: Counter[str] = Counter()
+    made: dict[int, VideoComment] = {}
+    liked: set[tuple[int, int]] = set()
+    saved: set[tuple[int, int]] = set()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Demo shoppers watch, like and comment", total=len(events))
+        for event in events:
+            vid, uid, at = videos[event.video].id, event.user_id, event.at
+            kind = event.kind
+            if kind == "like":
+                if (uid, vid) in liked:
+                    continue
+                liked.add((uid, vid))
+                session.add(VideoLike(user_id=uid, video_id=vid, created_at=at))
+            elif kind == "save":
+                if (uid, vid) in saved:
+                    continue
+                saved.add((uid, vid))
+                session.add(VideoSave(user_id=uid, video_id=vid, created_at=at))
+            elif kind == "share":
+                session.add(VideoShare(video_id=vid, user_id=uid, token=secrets.token_urlsafe(12),
+                                       channel=event.channel, visits_count=rng.randint(0, 3), created_at=at))
+            elif kind == "comment":
+                made[event.comment] = VideoComment(video_id=vid, user_id=uid, body=event.body, created_at=at)
+                session.add(made[event.comment])
+            elif kind == "reply":
+                parent = made[event.comment]
+                if parent.id is None:
+                    await session.flush()
+                session.add(VideoComment(video_id=vid, user_id=uid, parent_id=parent.id, body=event.body,
+                                         created_at=at))
+                kind = "comment"
+            await record_engagement(session, user_id=uid, video_id=vid, kind=kind, watch_ms=event.watch_ms,
+                                    settings=settings, now=at)
+            stats[kind] += 1
+            progress.advance(task)
+    return stats
+
+
+async def recount_videos(session: AsyncSession) -> None:
+    """Every counter of every video from the facts: likes, saves, comments (replies included),
+    shares from their rows; views (impressions), product-card taps, completions and watch time
+    from the engagement log. Also each comment's ``replies_count``."""
+    await session.flush()
+
+    def count(model: type[VideoLike] | type[VideoSave] | type[VideoComment] | type[VideoShare]) -> Any:
+        return select(func.count()).select_from(model).where(model.video_id == Video.id).scalar_subquery()
+
+    def events(kind: str, *extra: Any) -> Any:
+        return (select(func.count()).select_from(FeedEvent)
+                .where(FeedEvent.video_id == Video.id, FeedEvent.kind == kind, *extra).scalar_subquery())
+
+    watch_total = (select(func.coalesce(func.sum(FeedEvent.watch_ms), 0))
+                   .where(FeedEvent.video_id == Video.id, FeedEvent.kind.in_(["watch", "skip"])).scalar_subquery())
+    await session.execute(update(Video).values(
+        likes_count=count(VideoLike), saves_count=count(VideoSave), comments_count=count(VideoComment),
+        shares_count=count(VideoShare), views_count=events("impression"),
+        product_clicks_count=events("product_click"),
+        completions_count=events("watch", FeedEvent.watch_ms >= COMPLETION_SHARE * Video.duration_ms),
+        watch_ms_total=watch_total,
+    ), execution_options={"synchronize_session": False})
+    reply = VideoComment.__table__.alias("reply")
+    await session.execute(update(VideoComment).values(
+        replies_count=select(func.count()).select_from(reply).where(reply.c.parent_id == VideoComment.id)
+        .scalar_subquery()), execution_options={"synchronize_session": False})
