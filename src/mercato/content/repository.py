@@ -345,15 +345,15 @@ async def add_comment(db: AsyncSession, video_id: int, user_id: int, body: str, 
 
 async def delete_comment(db: AsyncSession, item: VideoComment) -> int:
     """Delete a comment and (for a top-level one) its replies; returns how many rows went."""
-    ids = [item.id]
-    if item.parent_id is None:
-        ids += [int(r) for r in (await db.execute(
-            select(VideoComment.id).where(VideoComment.parent_id == item.id))).scalars()]
-    result = await db.execute(delete(VideoComment).where(VideoComment.id.in_(ids))
-                              .execution_options(synchronize_session=False))
-    gone = _rows(result)
-    if gone == 0:
+    gone = 0
+    if item.parent_id is None:  # replies first: rows removed by ON DELETE CASCADE are not counted
+        gone += _rows(await db.execute(delete(VideoComment).where(VideoComment.parent_id == item.id)
+                                       .execution_options(synchronize_session=False)))
+    mine = _rows(await db.execute(delete(VideoComment).where(VideoComment.id == item.id)
+                                  .execution_options(synchronize_session=False)))
+    if mine == 0:
         return 0
+    gone += mine
     if item.parent_id is not None:
         await db.execute(update(VideoComment).where(VideoComment.id == item.parent_id,
                                                     VideoComment.replies_count > 0)

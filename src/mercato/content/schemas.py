@@ -121,7 +121,7 @@ class SaveOut(BaseModel):
 
 
 class CommentIn(StrictBody):
-    body: str = Field(min_length=1, max_length=20000)
+    body: str = Field(max_length=20000)
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
