@@ -19,8 +19,10 @@ from mercato.catalog import pages as catalog_pages
 from mercato.catalog import seller_pages
 from mercato.config import Settings, get_settings
 from mercato.content import api as content_api
+from mercato.content import pages as content_pages
 from mercato.demo import demo_logins
 from mercato.feed import api as feed_api
+from mercato.feed import pages as feed_pages
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
 from mercato.kit.http import SecurityHeaders, install_error_handlers
@@ -114,7 +116,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                    catalog_api.router, content_api.router, accounts_api.router, orders_api.router, payments_api.router,
                    ledger_api.router, promotions_api.router, web_pages.router, accounts_pages.router,
                    catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
-                   ledger_pages.router, promotions_pages.router, content_api.share_router):
+                   ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
+                   content_api.share_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")

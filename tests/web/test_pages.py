@@ -141,7 +141,7 @@ def test_stored_and_reflected_xss_is_inert(
     assert product["title"] == XSS  # stored as typed: escaping is the pages' job
 
     pages = [
-        "/", "/shop", f"/shop?q={XSS}", f"/products/{product['id']}", "/s/mallory-shop", "/@mallory",
+        "/shop", f"/shop?q={XSS}", f"/products/{product['id']}", "/s/mallory-shop", "/@mallory",
         f"/s/mallory-shop?q={XSS}",
     ]
     for path in pages:
@@ -151,6 +151,10 @@ def test_stored_and_reflected_xss_is_inert(
         assert XSS_ESCAPED in html, f"{path} does not show the escaped text"
         for marker in RAW_MARKERS:
             assert marker not in html, f"{path} contains the raw {marker!r}"
+    # For You (no videos here) shows none of it raw either.
+    home = api.get("/").text
+    for marker in RAW_MARKERS:
+        assert marker not in home
     # The product's variant data for the picker is JSON inside <script>: it must not close that element.
     product_html = api.get(f"/products/{product['id']}").text
     data = re.search(r'<script type="application/json" id="variants-data">(.*?)</script>', product_html, re.S)
@@ -160,7 +164,7 @@ def test_stored_and_reflected_xss_is_inert(
 
 def test_empty_states(api: httpx.Client, make_user: MakeUser, make_shop: MakeShop) -> None:
     home = api.get("/")
-    assert home.status_code == 200 and "No products yet" in home.text
+    assert home.status_code == 200 and "No videos yet — upload the first one" in home.text
     shop_tab = api.get("/shop")
     assert shop_tab.status_code == 200 and "No products yet" in shop_tab.text
     no_match = api.get("/shop", params={"q": "unicorn saddle"})

@@ -14,6 +14,7 @@ from mercato.accounts import service
 from mercato.accounts.deps import SESSION_COOKIE, CurrentCaller, CurrentUser, MaybeUser
 from mercato.accounts.schemas import LoginIn, PasswordChangeIn, ProfileUpdateIn, RegisterIn
 from mercato.catalog import repository as catalog_repo
+from mercato.content import pages as content_pages
 from mercato.kit.errors import AppError
 from mercato.kit.http import AppSettings, DbSession, client_address
 from mercato.kit.images import store_image
@@ -157,9 +158,10 @@ async def _profile(request: Request, db: DbSession, viewer: MaybeUser, ref: str,
     if tab in ("followers", "following"):
         people = [u for u, _ in await repo.list_follow_edges(db, person.id, direction=tab, after=None, limit=60)][:60]
     shops = await catalog_repo.shops_of_user(db, person.id)
+    grid = await content_pages.profile_videos(db, viewer, person)
     return render(request, "accounts/profile.html", {
         "person": person, "following": following, "blocked": blocked, "tab": tab, "people": people,
-        "shops": shops, "today": date.today(),
+        "shops": shops, "today": date.today(), **grid,
     }, user=viewer)
 
 
