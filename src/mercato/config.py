@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     feed_fresh_impressions: int = 200
     feed_candidates_per_source: int = 200
     feed_index_refresh_seconds: float = 2.0  # in-process index picks up new videos and scores
+    feed_neighbours_refresh_seconds: float = 300.0  # collaborative neighbour table rebuilt in the background
+    feed_neighbours_days: int = 14  # engagement this recent feeds the neighbour table
+    feed_neighbours_events: int = 200_000  # at most this many recent engagement rows read per rebuild
     feed_weight_affinity: float = 1.0
     feed_weight_creator: float = 0.8
     feed_weight_following: float = 0.6

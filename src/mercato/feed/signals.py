@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,13 +172,6 @@ async def record_engagement(
 
     await add_video_score(db, [video_id], weight=weight, impressions=1 if kind == "impression" else 0,
                           now=now, settings=settings)
-    if kind == "watch":
-        await db.execute(
-            update(Video).where(Video.id == video_id).values(
-                views_count=Video.views_count + 1, watch_ms_total=Video.watch_ms_total + watch_ms,
-                completions_count=Video.completions_count + (1 if completed else 0),
-            ).execution_options(synchronize_session=False)
-        )
 
 
 async def affinity_keys(db: AsyncSession, video_id: int, creator_id: int) -> list[tuple[str, str, float]]:

@@ -1,0 +1,117 @@
+"""JSON routes of feeds and discovery: For You, Following, popular, engagement events,
+personalisation preferences and search (docs/feed.md)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.deps import CurrentUser, MaybeUser
+from mercato.feed import service
+from mercato.feed.engine import SessionFactory
+from mercato.feed.schemas import (
+    EventsAccepted,
+    EventsIn,
+    FeedPage,
+    PreferencesIn,
+    PreferencesOut,
+    SearchOut,
+    SearchType,
+)
+from mercato.kit.http import AppSettings, DbSession, get_database
+from mercato.kit.pagination import clamp_limit
+
+router = APIRouter(prefix="/api/v1", tags=["feed"])
+
+Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+Limit = Annotated[int | None, Query(ge=1, description="Page size; capped at the server's maximum")]
+
+
+def _reader(request: Request) -> SessionFactory:
+    database = get_database(request)
+
+    @contextlib.asynccontextmanager
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with database.unit_of_work(write=False) as db:
+            yield db
+
+    return session
+
+
+def _json(body: dict[str, Any]) -> Response:
+    # The page is built from plain dicts already shaped as FeedPage: serialised once, no second
+    # validation pass on the hot path.
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _page(result: service.FeedResult) -> Response:
+    return _json({"items": result.items, "next_cursor": result.next_cursor, "personalised": result.personalised})
+
+
+@router.get("/feed/foryou", response_model=FeedPage)
+async def for_you(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser,
+                  cursor: Cursor = None) -> Response:
+    """The For You feed: one page of ``feed_page_size`` videos, each with its reason. Anonymous
+    viewers get trending + fresh + exploration. Serving a page marks its videos as seen (they do
+    not come back within ``feed_seen_window_hours``)."""
+    result = await service.for_you(db, _reader(request), settings, user, cursor)
+    if result.served:
+        async with get_database(request).unit_of_work() as writer:
+            await service.mark_page_served(writer, settings, user, result.served)
+    return _page(result)
+
+
+@router.get("/feed/popular", response_model=FeedPage)
+async def popular(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser,
+                  cursor: Cursor = None) -> Response:
+    """The plain popularity ranking, the same for everyone (no personalisation, nothing recorded)."""
+    return _page(await service.popular(db, _reader(request), settings, user, cursor))
+
+
+@router.get("/feed/following", response_model=FeedPage)
+async def following(db: DbSession, settings: AppSettings, user: CurrentUser, cursor: Cursor = None,
+                    limit: Limit = None) -> Response:
+    """Videos of the creators the viewer follows, newest first."""
+    size = clamp_limit(limit, settings.feed_page_size, settings.page_size_max)
+    outs, nxt = await service.following(db, user, cursor, size)
+    items = [{"video": out, "reason": {"signal": "following", "text": service.following_reason(out)}}
+             for out in outs]
+    return _json({"items": items, "next_cursor": nxt, "personalised": False})
+
+
+@router.post("/feed/events", status_code=202, response_model=EventsAccepted)
+async def events(body: EventsIn, db: DbSession, settings: AppSettings, user: MaybeUser) -> EventsAccepted:
+    """Engagement the client observed (impression, watch with ``watch_ms``, skip, add_to_cart,
+    purchase), up to 100 per call; it reaches the viewer's profile and the videos' scores in this
+    transaction. Likes, comments, shares, saves and product clicks come from the content routes."""
+    return EventsAccepted(accepted=await service.record_events(db, settings, user, body.events))
+
+
+@router.get("/feed/preferences", response_model=PreferencesOut)
+async def get_preferences(db: DbSession, settings: AppSettings, user: CurrentUser) -> PreferencesOut:
+    return PreferencesOut(**await service.preferences(db, settings, user))
+
+
+@router.put("/feed/preferences", response_model=PreferencesOut)
+async def put_preferences(body: PreferencesIn, db: DbSession, settings: AppSettings,
+                          user: CurrentUser) -> PreferencesOut:
+    """``personalised: false`` turns personalisation off: For You becomes trending + fresh."""
+    return PreferencesOut(**await service.set_preferences(db, settings, user, body.personalised))
+
+
+@router.get("/search", response_model=SearchOut)
+async def search(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser,
+                 q: Annotated[str, Query(max_length=200)] = "", type: SearchType = "all",
+                 cursor: Cursor = None, limit: Limit = None) -> Response:
+    """Search videos (caption, hashtags), products (full text), creators (handle, name) and
+    hashtags (prefix, with counts). ``type=all`` gives a few of each and no cursor."""
+    size = clamp_limit(limit, settings.page_size_default, settings.page_size_max)
+    dialect = "sqlite" if get_database(request).is_sqlite else "postgresql"
+    return _json(await service.search(db, q=q, kind=type, cursor=cursor, limit=size, dialect=dialect,
+                                      viewer_id=user.id if user else None))

@@ -1,0 +1,254 @@
+"""Every query of the feed: the index loads (videos, scores, hashtags, anchored categories),
+the viewer's state on the request path (one round trip, every part on an index), the
+co-engagement log for the collaborative source, preferences, the Following feed and search.
+
+The feed reads the content and accounts tables (videos, hashtags, follows, blocks) for
+ranking; it writes only its own tables (and the video counters, through signals.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import Follow, User
+from mercato.catalog.models import Category, Product
+from mercato.content.models import Video, VideoHashtag, VideoProduct
+from mercato.feed.models import FeedPreference, VideoScore
+from mercato.feed.signals import POSITIVE_KINDS, dialect_insert
+from mercato.kit.db import UTCDateTime
+
+# --- the index --------------------------------------------------------------------------------
+
+
+@dataclass
+class VideoRow:
+    id: int
+    creator_id: int
+    created_ts: float
+    duration_ms: int
+    published: bool
+    updated_ts: float
+
+
+@dataclass
+class ScoreRow:
+    video_id: int
+    trending: float
+    engagement: float
+    impressions: int
+    updated_ts: float
+
+
+def as_ts(value: Any) -> float:
+    """Epoch seconds of a datetime column value (SQLite text in raw SQL, datetimes otherwise)."""
+    if value is None:
+        return 0.0
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return float(value.timestamp())
+
+
+async def video_rows(db: AsyncSession, *, after_id: int = 0, changed_since: datetime | None = None,
+                     limit: int = 5000) -> list[VideoRow]:
+    """Videos by id (a chunk of a full load), or those created/changed since a time."""
+    stmt = select(Video.id, Video.creator_id, Video.created_at, Video.duration_ms, Video.status, Video.updated_at)
+    if changed_since is not None:
+        stmt = stmt.where(or_(Video.updated_at >= changed_since, Video.id > after_id))
+    else:
+        stmt = stmt.where(Video.id > after_id)
+    stmt = stmt.order_by(Video.id).limit(limit)
+    return [VideoRow(int(r[0]), int(r[1]), as_ts(r[2]), int(r[3]), r[4] == "published", as_ts(r[5]))
+            for r in (await db.execute(stmt)).all()]
+
+
+async def score_rows(db: AsyncSession, *, video_ids: Sequence[int] | None = None,
+                     changed_since: datetime | None = None) -> list[ScoreRow]:
+    stmt = select(VideoScore.video_id, VideoScore.trending, VideoScore.engagement, VideoScore.impressions,
+                  VideoScore.updated_at)
+    if video_ids is not None:
+        stmt = stmt.where(VideoScore.video_id.in_(video_ids))
+    if changed_since is not None:
+        stmt = stmt.where(VideoScore.updated_at >= changed_since)
+    return [ScoreRow(int(r[0]), float(r[1]), float(r[2]), int(r[3]), as_ts(r[4]))
+            for r in (await db.execute(stmt)).all()]
+
+
+async def hashtags_of(db: AsyncSession, video_ids: Sequence[int]) -> list[tuple[int, str]]:
+    stmt = select(VideoHashtag.video_id, VideoHashtag.tag).where(VideoHashtag.video_id.in_(video_ids))
+    return [(int(v), str(t)) for v, t in (await db.execute(stmt)).all()]
+
+
+async def categories_of(db: AsyncSession, video_ids: Sequence[int]) -> list[tuple[int, int]]:
+    stmt = (select(VideoProduct.video_id, Product.category_id)
+            .join(Product, Product.id == VideoProduct.product_id)
+            .where(VideoProduct.video_id.in_(video_ids), Product.category_id.is_not(None)))
+    return [(int(v), int(c)) for v, c in (await db.execute(stmt)).all() if c is not None]
+
+
+async def category_names(db: AsyncSession) -> dict[int, str]:
+    return {int(i): str(n) for i, n in (await db.execute(select(Category.id, Category.name))).all()}
+
+
+async def max_video_id(db: AsyncSession) -> int:
+    found = (await db.execute(select(func.max(Video.id)))).scalar()
+    return int(found) if found is not None else 0
+
+
+_KINDS_SQL = ", ".join(f"'{k}'" for k in POSITIVE_KINDS)  # constants, never input
+_EVENTS_SQL = ("SELECT user_id, video_id FROM feed_events WHERE user_id IS NOT NULL AND created_at >= :since "  # noqa: S608
+               "AND kind IN (" + _KINDS_SQL + ") ORDER BY id DESC LIMIT :limit")
+_LIKES_SQL = ("SELECT user_id, video_id FROM video_likes WHERE created_at >= :since "
+              "ORDER BY created_at DESC LIMIT :limit")
+
+
+async def engagement_log(db: AsyncSession, since: datetime, limit: int) -> list[tuple[int, int]]:
+    """(user, video) pairs of recent positive engagement and likes, newest first — the
+    collaborative source's input (bounded: ``limit`` rows of each)."""
+    out: list[tuple[int, int]] = []
+    for sql in (_EVENTS_SQL, _LIKES_SQL):
+        stmt = text(sql).bindparams(bindparam("since", since, type_=UTCDateTime()), bindparam("limit", limit))
+        out.extend((int(u), int(v)) for u, v in (await db.execute(stmt)).all())
+    return out
+
+
+# --- the viewer -------------------------------------------------------------------------------
+
+
+@dataclass
+class ViewerRows:
+    personalised: bool | None = None  # None: no stored preference
+    affinities: list[tuple[str, str, float, float]] = field(default_factory=list)  # kind, key, stored, updated
+    follows: list[int] = field(default_factory=list)
+    blocked: list[int] = field(default_factory=list)
+    seen: list[int] = field(default_factory=list)
+    recent: list[int] = field(default_factory=list)
+
+
+_VIEWER_SQL = """
+SELECT 'p' AS part, '' AS k, CASE WHEN personalised THEN 1.0 ELSE 0.0 END AS s, NULL AS t
+  FROM feed_preferences WHERE user_id = :u
+UNION ALL
+SELECT * FROM (SELECT 'a', kind || ':' || key, score, CAST(updated_at AS VARCHAR(40)) FROM viewer_affinities
+               WHERE user_id = :u ORDER BY score DESC LIMIT :affinities) AS a
+UNION ALL
+SELECT * FROM (SELECT 'f', CAST(followee_id AS VARCHAR(20)), 0.0, NULL FROM follows
+               WHERE follower_id = :u LIMIT :follows) AS f
+UNION ALL
+SELECT 'b', CAST(blocked_id AS VARCHAR(20)), 0.0, NULL FROM blocks WHERE blocker_id = :u
+UNION ALL
+SELECT * FROM (SELECT 's', CAST(video_id AS VARCHAR(20)), 0.0, NULL FROM feed_seen
+               WHERE user_id = :u AND seen_at >= :seen_since ORDER BY seen_at DESC LIMIT :seen) AS s
+UNION ALL
+SELECT * FROM (SELECT 'r', CAST(video_id AS VARCHAR(20)), 0.0, NULL FROM feed_events
+               WHERE user_id = :u AND created_at >= :recent_since AND kind IN ({positive})
+               ORDER BY created_at DESC LIMIT :recent) AS r
+""".format(positive=", ".join(f"'{k}'" for k in POSITIVE_KINDS))  # noqa: S608 (constants, no input)
+# Every branch reads an index: feed_preferences, viewer_affinities, follows and blocks by their primary
+# keys, feed_seen by ix_feed_seen_user_time, feed_events by ix_feed_events_user.
+
+
+async def viewer_rows(db: AsyncSession, user_id: int, *, seen_since: datetime, recent_since: datetime,
+                      affinities: int = 300, follows: int = 1000, seen: int = 5000, recent: int = 30) -> ViewerRows:
+    """Everything the ranking needs about one viewer, in one statement."""
+    bind = text(_VIEWER_SQL).bindparams(
+        u=user_id, affinities=affinities, follows=follows, seen=seen, recent=recent,
+    ).bindparams(
+        # Typed so that SQLite compares with its stored text form and PostgreSQL gets timestamptz.
+        bindparam("seen_since", seen_since, type_=UTCDateTime()),
+        bindparam("recent_since", recent_since, type_=UTCDateTime()),
+    )
+    out = ViewerRows()
+    for part, key, score, ts in (await db.execute(bind)).all():
+        if part == "a":
+            kind, _, k = str(key).partition(":")
+            out.affinities.append((kind, k, float(score), as_ts(ts)))
+        elif part == "f":
+            out.follows.append(int(key))
+        elif part == "b":
+            out.blocked.append(int(key))
+        elif part == "s":
+            out.seen.append(int(key))
+        elif part == "r":
+            out.recent.append(int(key))
+        elif part == "p":
+            out.personalised = bool(score)
+    return out
+
+
+async def preference(db: AsyncSession, user_id: int) -> FeedPreference | None:
+    return await db.get(FeedPreference, user_id)
+
+
+async def set_preference(db: AsyncSession, user_id: int, personalised: bool, now: datetime) -> None:
+    stmt = dialect_insert(db, FeedPreference).values(user_id=user_id, personalised=personalised, updated_at=now)
+    stmt = stmt.on_conflict_do_update(index_elements=[FeedPreference.user_id],
+                                      set_={"personalised": personalised, "updated_at": now})
+    await db.execute(stmt)
+
+
+async def existing_video_ids(db: AsyncSession, ids: Sequence[int]) -> set[int]:
+    if not ids:
+        return set()
+    stmt = select(Video.id).where(Video.id.in_(set(ids)), Video.status == "published")
+    return {int(v) for v in (await db.execute(stmt)).scalars()}
+
+
+async def published_videos(db: AsyncSession, ids: Sequence[int]) -> dict[int, Video]:
+    if not ids:
+        return {}
+    stmt = select(Video).where(Video.id.in_(set(ids)), Video.status == "published")
+    return {v.id: v for v in (await db.execute(stmt)).scalars()}
+
+
+# --- the Following feed and search ----------------------------------------------------------
+
+
+async def following_videos(db: AsyncSession, user_id: int, limit: int,
+                           after: tuple[datetime, int] | None) -> list[Video]:
+    followees = select(Follow.followee_id).where(Follow.follower_id == user_id)
+    stmt = select(Video).where(Video.status == "published", Video.creator_id.in_(followees))
+    if after is not None:
+        stmt = stmt.where(or_(Video.created_at < after[0], and_(Video.created_at == after[0], Video.id < after[1])))
+    stmt = stmt.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit + 1)
+    return list((await db.execute(stmt)).scalars())
+
+
+def _like_pattern(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_videos(db: AsyncSession, q: str, tag: str | None, limit: int, offset: int) -> list[Video]:
+    """Published videos whose caption contains ``q`` or that carry a hashtag starting with
+    ``tag``; most engaged first."""
+    conditions: list[Any] = [func.lower(Video.caption).like(f"%{_like_pattern(q.lower())}%", escape="\\")]
+    if tag:
+        tagged = select(VideoHashtag.video_id).where(VideoHashtag.tag.like(f"{_like_pattern(tag)}%", escape="\\"))
+        conditions.append(Video.id.in_(tagged))
+    stmt = (select(Video).where(Video.status == "published", or_(*conditions))
+            .order_by((Video.likes_count + Video.comments_count + Video.shares_count).desc(), Video.id.desc())
+            .offset(offset).limit(limit + 1))
+    return list((await db.execute(stmt)).scalars())
+
+
+async def search_creators(db: AsyncSession, q: str, limit: int, offset: int) -> list[User]:
+    pattern = _like_pattern(q.lower())
+    stmt = (select(User).where(User.handle.is_not(None), or_(
+                func.lower(User.handle).like(f"{pattern}%", escape="\\"),
+                func.lower(User.display_name).like(f"%{pattern}%", escape="\\")))
+            .order_by(User.followers_count.desc(), User.id).offset(offset).limit(limit + 1))
+    return list((await db.execute(stmt)).scalars())
+
+
+async def search_hashtags(db: AsyncSession, prefix: str, limit: int, offset: int) -> list[tuple[str, int]]:
+    count = func.count().label("n")
+    stmt = (select(VideoHashtag.tag, count).join(Video, Video.id == VideoHashtag.video_id)
+            .where(VideoHashtag.tag.like(f"{_like_pattern(prefix)}%", escape="\\"), Video.status == "published")
+            .group_by(VideoHashtag.tag).order_by(count.desc(), VideoHashtag.tag).offset(offset).limit(limit + 1))
+    return [(str(t), int(n)) for t, n in (await db.execute(stmt)).all()]

@@ -1,0 +1,218 @@
+"""Feeds and discovery: For You, Following, the popularity ranking, engagement events,
+personalisation preferences and search. Services flush, never commit."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import User
+from mercato.catalog.browse import BrowseParams, browse
+from mercato.config import Settings
+from mercato.content.presenters import creator_out, video_outs
+from mercato.content.service import tag_href
+from mercato.feed import repository as repo
+from mercato.feed.engine import Pick, SessionFactory, index_for, viewer_from_rows
+from mercato.feed.schemas import EventIn
+from mercato.feed.scoring import REASONS
+from mercato.feed.signals import mark_served, record_engagement
+from mercato.kit.db import utcnow
+from mercato.kit.errors import ValidationFailed
+from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor
+
+SLACK = 5  # extra picks ranked in case some videos vanished since the index last looked
+OPT_OUT_NOTE = " · personalisation is off"
+
+
+@dataclass
+class FeedResult:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    personalised: bool
+    served: list[int]
+
+
+def _page_cursor(cursor: str | None) -> tuple[int, int | None]:
+    values = decode_cursor(cursor)
+    if values is None:
+        return 0, None
+    if len(values) != 2:
+        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+    return cursor_int(values[0], maximum=10_000), cursor_int(values[1], maximum=2**62)
+
+
+def reason_text(pick: Pick, video: dict[str, Any], *, opted_out: bool) -> str:
+    detail = pick.detail
+    if pick.signal in ("creator", "following"):
+        creator = video["creator"]
+        detail = f"@{creator['handle']}" if creator.get("handle") else str(creator["display_name"])
+    text = REASONS[pick.signal].format(detail=detail or "this")
+    return text + OPT_OUT_NOTE if opted_out else text
+
+
+async def for_you(db: AsyncSession, sessions: SessionFactory, settings: Settings, user: User | None,
+                  cursor: str | None) -> FeedResult:
+    """One page of the For You feed (see docs/feed.md). The caller marks ``served`` as seen
+    (:func:`mark_page_served`) in a unit of work of its own."""
+    page, seed = _page_cursor(cursor)
+    if seed is None:
+        seed = secrets.randbelow(2**62)
+    index = index_for(settings.database_url)
+    await index.ensure_fresh(sessions, settings)
+    now = utcnow()
+    rows = None
+    if user is not None:
+        rows = await repo.viewer_rows(
+            db, user.id, seen_since=now - timedelta(hours=settings.feed_seen_window_hours),
+            recent_since=now - timedelta(days=settings.feed_neighbours_days))
+    viewer = viewer_from_rows(user.id if user else None, rows, settings, now)
+    size = settings.feed_page_size
+    picks = index.rank(viewer, settings, page=page, seed=seed, now_ts=now.timestamp(), want=size + SLACK)
+    videos = await repo.published_videos(db, [p.video_id for p in picks])
+    gone = [p.video_id for p in picks if p.video_id not in videos]
+    if gone:
+        index.forget(gone)
+    kept: list[Pick] = []
+    for p in picks:
+        if p.video_id in videos and (not kept or kept[-1].creator_id != p.creator_id):
+            kept.append(p)
+        if len(kept) == size:
+            break
+    outs = await video_outs(db, [videos[p.video_id] for p in kept], user.id if user else None)
+    opted_out = user is not None and not viewer.personalised
+    items = [{"video": out, "reason": {"signal": p.signal, "text": reason_text(p, out, opted_out=opted_out)}}
+             for p, out in zip(kept, outs, strict=True)]
+    next_cursor = encode_cursor([page + 1, seed]) if items else None
+    return FeedResult(items=items, next_cursor=next_cursor, personalised=viewer.personalised,
+                      served=[p.video_id for p in kept])
+
+
+def following_reason(video: dict[str, Any]) -> str:
+    creator = video["creator"]
+    return REASONS["following"].format(
+        detail=f"@{creator['handle']}" if creator.get("handle") else str(creator["display_name"]))
+
+
+async def mark_page_served(db: AsyncSession, settings: Settings, user: User | None, video_ids: list[int]) -> None:
+    await mark_served(db, user_id=user.id if user else None, video_ids=video_ids, settings=settings)
+
+
+async def popular(db: AsyncSession, sessions: SessionFactory, settings: Settings, user: User | None,
+                  cursor: str | None) -> FeedResult:
+    """The plain popularity ranking (decayed trending + lifetime engagement), the same for
+    everyone: the non-personalised reference of the For You benchmark."""
+    offset, _ = _page_cursor(cursor)
+    index = index_for(settings.database_url)
+    await index.ensure_fresh(sessions, settings)
+    size = settings.feed_page_size
+    ids = index.popular(offset=offset, limit=size)
+    videos = await repo.published_videos(db, ids)
+    chosen = [videos[v] for v in ids if v in videos]
+    outs = await video_outs(db, chosen, user.id if user else None)
+    items = [{"video": out, "reason": {"signal": "quality", "text": REASONS["quality"]}} for out in outs]
+    nxt = encode_cursor([offset + size, 0]) if len(ids) == size else None
+    return FeedResult(items=items, next_cursor=nxt, personalised=False, served=[])
+
+
+async def following(db: AsyncSession, user: User, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]],
+                                                                                             str | None]:
+    values = decode_cursor(cursor)
+    after = None
+    if values is not None:
+        if len(values) != 2:
+            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+        after = (cursor_datetime(values[0]), cursor_int(values[1]))
+    rows = await repo.following_videos(db, user.id, limit, after)
+    nxt = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        nxt = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
+    return await video_outs(db, rows, user.id), nxt
+
+
+async def record_events(db: AsyncSession, settings: Settings, user: User | None, events: list[EventIn]) -> int:
+    """Client-reported engagement. Every video must exist and be published (else 422, nothing kept)."""
+    ids = {e.video_id for e in events}
+    known = await repo.existing_video_ids(db, list(ids))
+    unknown = sorted(ids - known)
+    if unknown:
+        raise ValidationFailed("Some videos do not exist.", code="unknown_video", details={"video_ids": unknown})
+    now = utcnow()
+    for event in events:
+        await record_engagement(db, user_id=user.id if user else None, video_id=event.video_id, kind=event.kind,
+                                watch_ms=event.watch_ms, settings=settings, now=now)
+    await db.flush()
+    return len(events)
+
+
+async def preferences(db: AsyncSession, settings: Settings, user: User) -> dict[str, bool]:
+    found = await repo.preference(db, user.id)
+    chosen = found.personalised if found is not None else settings.feed_personalised_default
+    return {"personalised": chosen, "default": settings.feed_personalised_default}
+
+
+async def set_preferences(db: AsyncSession, settings: Settings, user: User, personalised: bool) -> dict[str, bool]:
+    await repo.set_preference(db, user.id, personalised, utcnow())
+    return {"personalised": personalised, "default": settings.feed_personalised_default}
+
+
+# --- search -------------------------------------------------------------------------------------
+
+ALL_LIMITS = {"videos": 6, "products": 6, "creators": 5, "hashtags": 8}
+
+
+async def search(db: AsyncSession, *, q: str, kind: str, cursor: str | None, limit: int, dialect: str,
+                 viewer_id: int | None) -> dict[str, Any]:
+    """Videos (caption or hashtag), products (the Shop Tab's full-text search), creators (handle
+    or display name) and hashtags (by prefix, with their video counts)."""
+    q = " ".join(q.split())[:200]
+    if not q:
+        raise ValidationFailed("Type something to search for.", code="empty_query", details={"field": "q"})
+    tag = q.lstrip("#").lower().replace(" ", "") or None
+    single = kind != "all"
+    offset = 0
+    if single and kind != "products" and cursor:
+        values = decode_cursor(cursor)
+        if values is None or len(values) != 1:
+            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+        offset = cursor_int(values[0], maximum=10_000)
+    out: dict[str, Any] = {"query": q, "type": kind, "videos": [], "products": [], "creators": [], "hashtags": [],
+                           "next_cursor": None}
+
+    def n(part: str) -> int:
+        return limit if single else ALL_LIMITS[part]
+
+    def more(rows_count: int, part: str) -> None:
+        if single and rows_count > n(part):
+            out["next_cursor"] = encode_cursor([offset + n(part)])
+
+    if kind in ("all", "videos"):
+        vids = await repo.search_videos(db, q.lstrip("#"), tag, n("videos"), offset)
+        more(len(vids), "videos")
+        out["videos"] = await video_outs(db, vids[: n("videos")], viewer_id)
+    if kind in ("all", "products"):
+        result = await browse(db, BrowseParams(q=q.lstrip("#"), cursor=cursor if single else None,
+                                               limit=n("products")), dialect=dialect)
+        out["products"] = [card.model_dump(mode="json") for card in result.items]
+        if single:
+            out["next_cursor"] = result.next_cursor
+    if kind in ("all", "creators"):
+        users = await repo.search_creators(db, q.lstrip("@"), n("creators"), offset)
+        more(len(users), "creators")
+        out["creators"] = [creator_out(u) for u in users[: n("creators")]]
+    if kind in ("all", "hashtags") and tag:
+        tags = await repo.search_hashtags(db, tag, n("hashtags"), offset)
+        more(len(tags), "hashtags")
+        out["hashtags"] = [{"tag": t, "videos_count": c, "url": tag_href(t)} for t, c in tags[: n("hashtags")]]
+    return out
+
+
+__all__ = [
+    "FeedResult", "following", "following_reason", "for_you", "mark_page_served", "popular", "preferences",
+    "reason_text", "record_events", "search", "set_preferences",
+]
+

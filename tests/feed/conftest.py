@@ -1,0 +1,69 @@
+"""Feed test fixtures: videos inserted straight into the database (no media needed to rank).
+
+The server's in-process index refreshes on every request here (``feed_index_refresh_seconds``
+0), so a video or a score written by a test is visible to the very next feed request."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+os.environ.setdefault("MERCATO_FEED_INDEX_REFRESH_SECONDS", "0")
+
+from mercato.config import get_settings
+from mercato.content.models import Video, VideoHashtag
+from mercato.feed.models import VideoScore
+from mercato.feed.signals import Decay
+
+_n = itertools.count(1)
+
+
+@pytest.fixture
+def make_video(db_run: Callable[..., Any]) -> Callable[..., int]:
+    """``make_video(creator_id, tags=("cats",), age_hours=120, impressions=500, engagement=0.0)`` → id.
+
+    By default a video is old and well exposed (not "fresh"), with a neutral score; ``trending`` is
+    the current (decayed) value."""
+
+    def create(creator_id: int, tags: tuple[str, ...] = (), *, age_hours: float = 120.0, impressions: int = 500,
+               engagement: float = 0.0, trending: float = 0.0, duration_ms: int = 10_000,
+               caption: str | None = None) -> int:
+        async def write(db: AsyncSession) -> int:
+            at = datetime.now(UTC) - timedelta(hours=age_hours)
+            n = next(_n)
+            text = caption if caption is not None else f"clip {n} " + " ".join(f"#{t}" for t in tags)
+            video = Video(creator_id=creator_id, caption=text, media_path=f"videos/test-{n}.mp4",
+                          duration_ms=duration_ms, width=720, height=1280, created_at=at, updated_at=datetime.now(UTC))
+            db.add(video)
+            await db.flush()
+            db.add_all([VideoHashtag(video_id=video.id, tag=t) for t in tags])
+            now = datetime.now(UTC)
+            stored = Decay(get_settings().feed_trending_half_life_hours).stored_weight(trending, now)
+            db.add(VideoScore(video_id=video.id, trending=stored, engagement=engagement, impressions=impressions,
+                              updated_at=now))
+            await db.flush()
+            return int(video.id)
+
+        result: int = db_run(write)
+        return result
+
+    return create
+
+
+@pytest.fixture
+def count_rows(db_run: Callable[..., Any]) -> Callable[[Any], int]:
+    def count(model: Any) -> int:
+        async def go(db: AsyncSession) -> int:
+            return int((await db.execute(select(func.count()).select_from(model))).scalar_one())
+
+        result: int = db_run(go)
+        return result
+
+    return count
