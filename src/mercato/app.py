@@ -20,6 +20,7 @@ from mercato.catalog import seller_pages
 from mercato.config import Settings, get_settings
 from mercato.content import api as content_api
 from mercato.content import pages as content_pages
+from mercato.content import tasks as content_tasks
 from mercato.demo import demo_logins
 from mercato.feed import api as feed_api
 from mercato.feed import pages as feed_pages
@@ -44,7 +45,7 @@ from mercato.web import pages as web_pages
 from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
-JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks)
+JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks)
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:

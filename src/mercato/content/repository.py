@@ -211,9 +211,14 @@ async def anchor_exists(db: AsyncSession, video_id: int, product_id: int) -> boo
     return await db.get(VideoProduct, (video_id, product_id)) is not None
 
 
-async def file_paths_of_videos(db: AsyncSession, video_ids: Sequence[int]) -> list[str]:
-    stmt = select(Video.media_path, Video.original_path, Video.poster_path).where(Video.id.in_(set(video_ids)))
-    return [p for row in (await db.execute(stmt)).all() for p in row if p]
+async def paths_in_use(db: AsyncSession, paths: Sequence[str]) -> set[str]:
+    """Which of ``paths`` some video still refers to."""
+    if not paths:
+        return set()
+    used: set[str] = set()
+    for column in (Video.media_path, Video.poster_path, Video.original_path):
+        used |= {str(v) for v in (await db.execute(select(column).where(column.in_(list(paths))))).scalars()}
+    return used
 
 
 # --- viewer state ---------------------------------------------------------------------------

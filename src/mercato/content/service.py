@@ -227,7 +227,8 @@ async def delete_video(db: AsyncSession, user: User, video_id: int) -> list[str]
     paths = [p for p in (video.media_path, video.original_path, video.poster_path) if p]
     db.expunge(video)
     await repo.delete_video(db, video_id)
-    return paths
+    shared = await repo.paths_in_use(db, paths)  # the demo lets videos share a clip
+    return [p for p in paths if p not in shared]
 
 
 async def creator_videos(db: AsyncSession, viewer: User | None, ref: str, cursor: str | None, limit: int
