@@ -13,7 +13,7 @@ const heading = document.getElementById("product-sheet-title");
 let ctx = null;  // {video, product, variant, quantity, options, checkout, address}
 
 function show(...nodes) {
-  body.replaceChildren(...nodes);
+  body.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
   body.scrollTop = 0;
 }
 
