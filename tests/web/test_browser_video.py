@@ -16,7 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.feed.models import FeedEvent
 from tests.web.conftest import WATCH
 
 pytestmark = pytest.mark.browser
@@ -111,6 +114,7 @@ def fill_card(sheet: Locator, number: str) -> None:
 
 def test_watch_and_buy_without_leaving_the_video(
     page: Page, log_in: Callable[[str, str], None], api: httpx.Client, make_user: MakeUser, world: dict[str, Any],
+    db_run: Callable[..., Any],
 ) -> None:
     ada = make_user("ada")
     log_in("ada@example.com", ada["password"])  # lands on For You
@@ -193,6 +197,53 @@ def test_watch_and_buy_without_leaving_the_video(
     assert liked.value.status == 200, liked.value.text()
     expect(like).to_have_attribute("aria-pressed", "true")
     expect(like).to_contain_text("1")
+
+    # What the player saw went to the feed: impressions, a skip or a watch with its time, the purchase.
+    def kinds() -> set[str]:
+        async def read(session: AsyncSession) -> set[str]:
+            rows = await session.execute(select(FeedEvent.kind).where(FeedEvent.user_id == ada["user"]["id"]))
+            return set(rows.scalars())
+
+        found: set[str] = db_run(read)
+        return found
+
+    page.wait_for_timeout(3500)  # the player sends its events in small batches
+    assert {"impression", "add_to_cart", "purchase"} <= kinds()
+    assert kinds() & {"skip", "watch"}
+
+    # "Why you're seeing this" gives the reason and the personalisation switch.
+    page.locator(".slide.active").get_by_role("button", name="Why you're seeing this").click()
+    why = page.locator("#why-sheet")
+    expect(why.locator("#why-text")).not_to_be_empty()
+    switch = why.get_by_role("switch", name="Personalise my For You feed")
+    expect(switch).to_be_checked()
+    with page.expect_response(re.compile(r"/api/v1/feed/preferences$")) as saved:
+        switch.uncheck()
+    assert saved.value.request.method == "PUT" and saved.value.status == 200
+    assert api.get("/api/v1/feed/preferences", headers=ada["headers"]).json()["personalised"] is False
+    why.get_by_role("button", name="Close").click()
+
+    # Comments: post one, reply to it; the count follows.
+    page.locator(".slide.active").get_by_role("button", name="Comments").click()
+    comments = page.locator("#comments-sheet")
+    expect(comments.get_by_text("No comments yet")).to_be_visible()
+    comments.get_by_label("Add a comment").fill("Is the <b>blue</b> one soft too?")
+    comments.get_by_role("button", name="Post").click()
+    expect(comments.get_by_text("Is the <b>blue</b> one soft too?")).to_be_visible()
+    comments.get_by_role("button", name="Reply").first.click()
+    comments.get_by_label("Add a comment").fill("Answering myself: yes")
+    comments.get_by_role("button", name="Post").click()
+    expect(comments.locator(".replies").get_by_text("Answering myself: yes")).to_be_visible()
+    expect(comments.get_by_role("heading", name="2 comments")).to_be_visible()
+    shot(page, "9-comments")
+    comments.get_by_role("button", name="Close").click()
+    expect(page.locator(".slide.active").get_by_role("button", name="Comments")).to_contain_text("2")
+
+    # Share: a share link made for this video, shown to copy.
+    page.locator(".slide.active").get_by_role("button", name="Share").click()
+    share = page.locator("#share-sheet")
+    expect(share.get_by_label("Link to this video")).to_have_value(re.compile(r"^http://.+/share/\w+"))
+    assert api.get(f"/api/v1/videos/{watching}").json()["counts"]["shares"] == 1
     assert api.get(f"/api/v1/videos/{watching}", headers=ada["headers"]).json()["viewer"]["liked"] is True
 
 

@@ -21,8 +21,8 @@ function authorOf(comment) {
 function commentNode(comment, isReply) {
   const author = authorOf(comment);
   const name = author.handle ? `@${author.handle}` : (author.display_name || "Someone");
-  const canDelete = current.options.userId
-    && (author.id === current.options.userId || current.video.creator.id === current.options.userId);
+  const canDelete = typeof comment.can_delete === "boolean" ? comment.can_delete : Boolean(current.options.userId
+    && (author.id === current.options.userId || current.video.creator.id === current.options.userId));
   const node = el("li", { class: `comment${isReply ? " reply" : ""}`, dataset: { id: comment.id } },
     author.avatar_url ? el("img", { class: "avatar sm", src: author.avatar_url, alt: "" })
       : el("span", { class: "avatar sm initials", "aria-hidden": "true",
@@ -30,7 +30,7 @@ function commentNode(comment, isReply) {
     el("div", { class: "comment-main" },
       el("p", { class: "comment-head" },
         author.handle ? el("a", { href: `/@${author.handle}`, text: name }) : el("strong", { text: name }),
-        current.video.creator.id === author.id ? el("span", { class: "badge", text: "Creator" }) : null,
+        comment.by_creator || current.video.creator.id === author.id ? el("span", { class: "badge", text: "Creator" }) : null,
         el("span", { class: "muted small", text: timeAgo(comment.created_at) })),
       el("p", { class: "comment-body", text: comment.body }),
       el("p", { class: "comment-actions" },

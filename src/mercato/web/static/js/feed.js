@@ -36,7 +36,6 @@ function start() {
     api("POST", "/api/v1/feed/events", { events }, { keepalive }).catch(() => {});
   }
   function track(videoId, kind, watchMs = 0) {
-    if (!loggedIn) return;
     queue.push({ video_id: videoId, kind, watch_ms: Math.max(0, Math.round(watchMs)) });
     if (queue.length >= 8) flush();
     else { clearTimeout(flushTimer); flushTimer = setTimeout(flush, 3000); }
