@@ -20,6 +20,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -214,8 +215,13 @@ class World:
 
 async def seed_videos(database: Database, settings: Settings, rng: random.Random, console: Console) -> int:
     """Plan, render and record the demo videos and their engagement. Returns the number of videos."""
-    if not _exists(FONT):
-        raise RuntimeError(f"The demo videos need the DejaVu font at {FONT} (Debian/Ubuntu: fonts-dejavu-core).")
+    missing = [name for name, ok in ((settings.ffmpeg_binary, shutil.which(settings.ffmpeg_binary)),
+                                     (settings.ffprobe_binary, shutil.which(settings.ffprobe_binary)),
+                                     (str(FONT), _exists(FONT))) if not ok]
+    if missing:
+        console.print(f"[yellow]Demo videos skipped:[/] {', '.join(missing)} not found (Debian/Ubuntu: "
+                      "apt-get install ffmpeg fonts-dejavu-core); they are added on the next start.")
+        return 0
     now = datetime.now(UTC).replace(microsecond=0)
     async with database.unit_of_work(write=False) as session:
         world = await _load_world(session)
