@@ -128,8 +128,8 @@ class FeatureParams:
 
 @dataclass(frozen=True)
 class AlsParams:
-    """Defaults: the best of ``tune_als``'s grid on the validation split (and of a wider one:
-    factors 32–256, regularization 0.01–1, alpha 1–40, 15 or 30 iterations, BM25 or counts)."""
+    """Defaults: the best of ``tune_als``'s grid on the validation split (and of a wider one
+    over BM25 weights: factors 32–128, regularization 0.01–1, alpha 1 or 10, 15 or 30 iterations)."""
 
     factors: int = 64
     regularization: float = 0.1
