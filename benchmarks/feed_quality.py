@@ -454,6 +454,13 @@ def main(argv: list[str] | None = None) -> int:
         bar.add_task("fitting implicit-ALS", total=None)
         als = timed("als_s", timings, lambda: rank_als(split, als_params, args.threads, args.seed, args.with_repeats))
 
+    seen = split.train_counts[split.eval_users]
+    for name, ranked in (("For You", foryou), ("popularity", pop), ("implicit-ALS", als)):
+        # the protocol's promise, checked rather than assumed: no train item in any top 20
+        repeats = int((np.asarray(seen[np.arange(len(split.eval_users))[:, None], ranked.no_repeats].todense()) > 0)
+                      .sum())
+        if repeats:
+            raise SystemExit(f"{name} ranked {repeats} train items: the no-repeats protocol is broken")
     results: dict[str, tuple[float, float]] = {
         "foryou": evaluate(foryou.no_repeats, split.targets_new),
         "popularity": evaluate(pop.no_repeats, split.targets_new),

@@ -56,7 +56,7 @@ def test_top_k_orders_by_score_then_index() -> None:
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 
 
-def test_loader_cleaning_and_no_repeats_split(tmp_path: Path) -> None:
+def write_toy_days(tmp_path: Path) -> None:
     (tmp_path / "2011-01-01.csv").write_text(HEADER + "\n".join([
         "1,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2011-01-01 08:00:00,2.55,17850.0,United Kingdom",
         "1,71053,WHITE METAL LANTERN,6,2011-01-01 08:00:00,3.39,17850.0,United Kingdom",
@@ -71,6 +71,10 @@ def test_loader_cleaning_and_no_repeats_split(tmp_path: Path) -> None:
         "6,22960,JAM MAKING SET WITH JARS,1,2011-01-10 09:00:00,4.25,13047.0,United Kingdom",  # only a repeat
         "7,85123A,WHITE HANGING HEART T-LIGHT HOLDER,1,2011-01-10 10:00:00,2.55,99999.0,United Kingdom",  # no train
     ]) + "\n")
+
+
+def test_loader_cleaning_and_no_repeats_split(tmp_path: Path) -> None:
+    write_toy_days(tmp_path)
     data, stats = load_online_retail(tmp_path)
     assert (stats.rows, stats.kept, stats.no_customer, stats.cancellations, stats.non_product) == (10, 7, 1, 1, 1)
     assert data.item_codes == ["85123A", "71053", "22960"]
@@ -81,3 +85,27 @@ def test_loader_cleaning_and_no_repeats_split(tmp_path: Path) -> None:
     assert split.targets_new.toarray().tolist() == [[0, 0, 1]]
     assert split.targets_all.toarray().tolist() == [[0, 1, 1]]
     assert split.train_counts.toarray().tolist() == [[1, 1, 0], [0, 0, 1], [0, 0, 0]]
+
+
+def test_foryou_features_are_normalised_and_exclude_train_items(tmp_path: Path) -> None:
+    from benchmarks.feed_quality import FeatureParams, ForYouFeatures, foryou_scores, item_tags
+
+    from mercato.feed.scoring import SIGNALS, Weights
+
+    write_toy_days(tmp_path)
+    data, _ = load_online_retail(tmp_path)
+    split = temporal_split(data, np.datetime64("2011-01-05", "s"), 30)
+    feats = ForYouFeatures(split, item_tags(data.descriptions, data.item_codes),
+                           FeatureParams(affinity_half_life=72, trending_half_life=6, fresh_days=48,
+                                         collab_half_life=180, collab_neighbours=2))
+    users = np.arange(data.n_users, dtype=np.int64)
+    features, excluded = feats.block(users)
+    assert features.shape == (3, 3, len(SIGNALS))
+    assert excluded.tolist() == [[True, True, False], [False, False, True], [False, False, False]]
+    assert features.min() >= 0.0 and features.max() <= 1.0
+    assert not features[excluded].any()  # a bought item carries no signal
+    assert not features[:, :, [SIGNALS.index("creator"), SIGNALS.index("following")]].any()
+    # 13047's candidates 85123A and 71053 were each bought once, at the same time: both top the trend
+    assert features[1, :2, SIGNALS.index("trending")].tolist() == pytest.approx([1.0, 1.0])
+    scores = foryou_scores(features, excluded, Weights(1, 0, 0, 1, 1, 1, 1))
+    assert np.isneginf(scores[excluded]).all() and np.isfinite(scores[~excluded]).all()
