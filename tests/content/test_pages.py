@@ -207,3 +207,29 @@ def test_upload_page_offers_the_products_the_creator_may_anchor(
     assert f'name="product_ids" value="{open_one["id"]}"' in html
     assert 'data-max-anchors="6"' in html
     assert '<progress id="progress" max="100" value="0">' in html
+
+
+def test_grids_load_more(api: httpx.Client, creator: dict[str, Any], post_video: PostVideo,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from mercato.content import pages
+
+    monkeypatch.setattr(pages, "GRID_PAGE", 2)  # the app runs in this process (a server thread)
+    ids = [post_video(creator, f"clip {n} #daily")["id"] for n in range(3)]
+    profile = api.get("/@maya.makes").text
+    shown = [int(v) for v in re.findall(r'class="vtile" href="/videos/(\d+)"', profile)]
+    assert shown == ids[::-1][:2]  # newest first
+    more = re.search(r'hx-get="(/u/\d+/videos\?cursor=[^"]+)"', profile)
+    assert more, "no load-more link"
+    rest = api.get(more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert rest.status_code == 200 and "<html" not in rest.text  # a fragment for htmx
+    assert [int(v) for v in re.findall(r'href="/videos/(\d+)"', rest.text)] == ids[:1]
+    assert "hx-get" not in rest.text  # the end
+    # The hashtag page pages the same way, top and new.
+    for sort in ("top", "new"):
+        first = api.get(f"/tag/daily?sort={sort}").text
+        link = re.search(r'hx-get="(/tag/daily\?sort=' + sort + r'&amp;cursor=[^"]+)"', first)
+        assert link, sort
+        tail = api.get(link.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"}).text
+        assert len(re.findall(r'class="vtile"', first)) + len(re.findall(r'class="vtile"', tail)) == 3
+    # A forged cursor starts the hashtag page again instead of failing.
+    assert api.get("/tag/daily?sort=new&cursor=nonsense", follow_redirects=False).status_code in (303, 200)
