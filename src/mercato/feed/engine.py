@@ -108,6 +108,7 @@ class FeedIndex:
         self.fresh_pool: I64 = np.zeros(0, np.int64)
         self.alive_pos: I64 = np.zeros(0, np.int64)
         self._popular_order: I64 | None = None
+        self._top_cache: dict[tuple[int, object, int], tuple[int, I64]] = {}
         # Collaborative neighbours: sorted source ids, their neighbour ids and similarities.
         self.nb_src: I64 = np.zeros(0, np.int64)
         self.nb_dst: I64 = np.zeros(0, np.int64)
@@ -398,11 +399,24 @@ class FeedIndex:
                 continue
             per_key = max(10, k // len(best))
             for key in best:
-                members = index.get(key)  # type: ignore[call-overload]
-                if members:
-                    arr = np.array(members[-20_000:], dtype=np.int64)
-                    out.append(self._top(arr, self.popularity, per_key))
+                top = self._top_of(index, key, per_key)  # type: ignore[arg-type]
+                if len(top):
+                    out.append(top)
         return out
+
+    def _top_of(self, index: dict[object, list[int]], key: object, k: int) -> I64:
+        """The ``k`` most popular videos of one hashtag / category / creator, cached until the next
+        refresh (the request path never converts a long member list twice)."""
+        cache_key = (id(index), key, k)
+        hit = self._top_cache.get(cache_key)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        members = index.get(key)
+        top = self._top(np.array(members, dtype=np.int64), self.popularity, k) if members else np.zeros(0, np.int64)
+        if len(self._top_cache) > 50_000:
+            self._top_cache.clear()
+        self._top_cache[cache_key] = (self.version, top)
+        return top
 
     def _features(self, cand: I64, viewer: Viewer, settings: Settings, now_ts: float, personal: bool,
                   collab: dict[int, float]) -> F64:

@@ -200,6 +200,26 @@ async def existing_video_ids(db: AsyncSession, ids: Sequence[int]) -> set[int]:
     return {int(v) for v in (await db.execute(stmt)).scalars()}
 
 
+async def viewer_flags(db: AsyncSession, user_id: int, video_ids: Sequence[int], creator_ids: Sequence[int]
+                       ) -> tuple[set[int], set[int], set[int]]:
+    """(liked video ids, saved video ids, followed creator ids) among these, in one statement."""
+    from sqlalchemy import literal, union_all
+
+    from mercato.content.models import VideoLike, VideoSave
+
+    vids, cids = sorted(set(video_ids)), sorted(set(creator_ids))
+    stmt = union_all(
+        select(literal("l").label("k"), VideoLike.video_id.label("v"))
+        .where(VideoLike.user_id == user_id, VideoLike.video_id.in_(vids)),
+        select(literal("s"), VideoSave.video_id).where(VideoSave.user_id == user_id, VideoSave.video_id.in_(vids)),
+        select(literal("f"), Follow.followee_id).where(Follow.follower_id == user_id, Follow.followee_id.in_(cids)),
+    )
+    out: dict[str, set[int]] = {"l": set(), "s": set(), "f": set()}
+    for kind, value in (await db.execute(stmt)).all():
+        out[str(kind)].add(int(value))
+    return out["l"], out["s"], out["f"]
+
+
 async def published_videos(db: AsyncSession, ids: Sequence[int]) -> dict[int, Video]:
     if not ids:
         return {}

@@ -4,6 +4,7 @@ personalisation preferences and search. Services flush, never commit."""
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,6 +46,59 @@ def _page_cursor(cursor: str | None) -> tuple[int, int | None]:
     return cursor_int(values[0], maximum=10_000), cursor_int(values[1], maximum=2**62)
 
 
+class BodyCache:
+    """Per-process cache of the viewer-independent part of ``VideoOut`` bodies (built by
+    content.presenters.video_outs), kept ``feed_index_refresh_seconds`` like the index: counts
+    and captions on a feed page are at most that old. Whether each video is still published is
+    checked in the database on every request; the viewer's flags (liked, saved, following) are
+    read fresh in one statement."""
+
+    MAX_ENTRIES = 20_000
+
+    def __init__(self) -> None:
+        self.bodies: dict[int, tuple[float, dict[str, Any]]] = {}
+
+    async def bodies_for(self, db: AsyncSession, ids: list[int], viewer_id: int | None, ttl: float
+                         ) -> dict[int, dict[str, Any]]:
+        if ttl <= 0:
+            videos = await repo.published_videos(db, ids)
+            outs = await video_outs(db, [videos[i] for i in ids if i in videos], viewer_id)
+            return {int(o["id"]): o for o in outs}
+        published = await repo.existing_video_ids(db, ids)
+        now = time.monotonic()
+        misses = [i for i in ids if i in published and (i not in self.bodies or self.bodies[i][0] < now)]
+        if misses:
+            videos = await repo.published_videos(db, misses)
+            outs = await video_outs(db, [videos[i] for i in misses if i in videos], None)
+            if len(self.bodies) > self.MAX_ENTRIES:
+                self.bodies.clear()
+            for out in outs:
+                self.bodies[int(out["id"])] = (now + ttl, out)
+        found = {i: self.bodies[i][1] for i in ids if i in published and i in self.bodies}
+        liked: set[int] = set()
+        saved: set[int] = set()
+        followed: set[int] = set()
+        if viewer_id is not None and found:
+            liked, saved, followed = await repo.viewer_flags(
+                db, viewer_id, list(found), [int(b["creator"]["id"]) for b in found.values()])
+        result: dict[int, dict[str, Any]] = {}
+        for i, body in found.items():
+            creator_id = int(body["creator"]["id"])
+            result[i] = {**body, "viewer": {"liked": i in liked, "saved": i in saved,
+                                            "following": creator_id in followed and creator_id != viewer_id}}
+        return result
+
+
+_BODIES: dict[str, BodyCache] = {}
+
+
+def body_cache(database_url: str) -> BodyCache:
+    found = _BODIES.get(database_url)
+    if found is None:
+        found = _BODIES[database_url] = BodyCache()
+    return found
+
+
 def reason_text(pick: Pick, video: dict[str, Any], *, opted_out: bool) -> str:
     detail = pick.detail
     if pick.signal in ("creator", "following"):
@@ -72,17 +126,18 @@ async def for_you(db: AsyncSession, sessions: SessionFactory, settings: Settings
     viewer = viewer_from_rows(user.id if user else None, rows, settings, now)
     size = settings.feed_page_size
     picks = index.rank(viewer, settings, page=page, seed=seed, now_ts=now.timestamp(), want=size + SLACK)
-    videos = await repo.published_videos(db, [p.video_id for p in picks])
-    gone = [p.video_id for p in picks if p.video_id not in videos]
+    bodies = await body_cache(settings.database_url).bodies_for(
+        db, [p.video_id for p in picks], user.id if user else None, settings.feed_index_refresh_seconds)
+    gone = [p.video_id for p in picks if p.video_id not in bodies]
     if gone:
         index.forget(gone)
     kept: list[Pick] = []
     for p in picks:
-        if p.video_id in videos and (not kept or kept[-1].creator_id != p.creator_id):
+        if p.video_id in bodies and (not kept or kept[-1].creator_id != p.creator_id):
             kept.append(p)
         if len(kept) == size:
             break
-    outs = await video_outs(db, [videos[p.video_id] for p in kept], user.id if user else None)
+    outs = [bodies[p.video_id] for p in kept]
     opted_out = user is not None and not viewer.personalised
     items = [{"video": out, "reason": {"signal": p.signal, "text": reason_text(p, out, opted_out=opted_out)}}
              for p, out in zip(kept, outs, strict=True)]
@@ -110,9 +165,9 @@ async def popular(db: AsyncSession, sessions: SessionFactory, settings: Settings
     await index.ensure_fresh(sessions, settings)
     size = settings.feed_page_size
     ids = index.popular(offset=offset, limit=size)
-    videos = await repo.published_videos(db, ids)
-    chosen = [videos[v] for v in ids if v in videos]
-    outs = await video_outs(db, chosen, user.id if user else None)
+    bodies = await body_cache(settings.database_url).bodies_for(
+        db, ids, user.id if user else None, settings.feed_index_refresh_seconds)
+    outs = [bodies[v] for v in ids if v in bodies]
     items = [{"video": out, "reason": {"signal": "quality", "text": REASONS["quality"]}} for out in outs]
     nxt = encode_cursor([offset + size, 0]) if len(ids) == size else None
     return FeedResult(items=items, next_cursor=nxt, personalised=False, served=[])

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,6 +211,18 @@ async def add_affinities(db: AsyncSession, user_id: int, entries: Iterable[tuple
     await db.execute(stmt)
 
 
+def _score_upsert(db: AsyncSession, decay: Decay, now: datetime) -> Any:
+    stmt = dialect_insert(db, VideoScore)
+    return stmt.on_conflict_do_update(
+        index_elements=[VideoScore.video_id],
+        set_={"trending": decay.add_expression(VideoScore.trending, VideoScore.updated_at,
+                                               stmt.excluded.trending, now),
+              "engagement": VideoScore.engagement + stmt.excluded.engagement,
+              "impressions": VideoScore.impressions + stmt.excluded.impressions,
+              "updated_at": stmt.excluded.updated_at},
+    )
+
+
 async def add_video_score(db: AsyncSession, video_ids: Sequence[int], *, weight: float, impressions: int,
                           now: datetime, settings: Settings) -> None:
     """Trending (decayed, positive engagement only), cumulative engagement and impressions."""
@@ -220,23 +232,13 @@ async def add_video_score(db: AsyncSession, video_ids: Sequence[int], *, weight:
     trend = decay.stored_weight(max(0.0, weight), now)
     rows = [{"video_id": vid, "trending": trend, "engagement": weight, "impressions": impressions,
              "updated_at": now} for vid in sorted(set(video_ids))]
-    stmt = dialect_insert(db, VideoScore).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[VideoScore.video_id],
-        set_={"trending": decay.add_expression(VideoScore.trending, VideoScore.updated_at,
-                                               stmt.excluded.trending, now),
-              "engagement": VideoScore.engagement + stmt.excluded.engagement,
-              "impressions": VideoScore.impressions + stmt.excluded.impressions,
-              "updated_at": stmt.excluded.updated_at},
-    )
-    await db.execute(stmt)
+    # One statement, executed for each row (executemany): compiled once and cached.
+    await db.execute(_score_upsert(db, decay, now), rows)
 
 
-async def _upsert_seen(db: AsyncSession, rows: Sequence[tuple[int, int, int, bool, bool]], now: datetime) -> None:
-    values = [{"user_id": u, "video_id": v, "seen_at": now, "watch_ms": w, "completed": c, "skipped": s}
-              for u, v, w, c, s in sorted(rows)]
-    stmt = dialect_insert(db, FeedSeen).values(values)
-    stmt = stmt.on_conflict_do_update(
+def _seen_upsert(db: AsyncSession) -> Any:
+    stmt = dialect_insert(db, FeedSeen)
+    return stmt.on_conflict_do_update(
         index_elements=[FeedSeen.user_id, FeedSeen.video_id],
         set_={"seen_at": stmt.excluded.seen_at,
               "watch_ms": case((stmt.excluded.watch_ms > FeedSeen.watch_ms, stmt.excluded.watch_ms),
@@ -244,7 +246,12 @@ async def _upsert_seen(db: AsyncSession, rows: Sequence[tuple[int, int, int, boo
               "completed": or_(FeedSeen.completed, stmt.excluded.completed),
               "skipped": or_(FeedSeen.skipped, stmt.excluded.skipped)},
     )
-    await db.execute(stmt)
+
+
+async def _upsert_seen(db: AsyncSession, rows: Sequence[tuple[int, int, int, bool, bool]], now: datetime) -> None:
+    values = [{"user_id": u, "video_id": v, "seen_at": now, "watch_ms": w, "completed": c, "skipped": s}
+              for u, v, w, c, s in sorted(rows)]
+    await db.execute(_seen_upsert(db), values)
 
 
 async def mark_served(db: AsyncSession, *, user_id: int | None, video_ids: Sequence[int],
@@ -255,8 +262,8 @@ async def mark_served(db: AsyncSession, *, user_id: int | None, video_ids: Seque
         return
     settings = settings or get_settings()
     now = now or utcnow()
-    db.add_all([FeedEvent(user_id=user_id, video_id=v, kind="impression", watch_ms=0, created_at=now)
-                for v in video_ids])
+    await db.execute(insert(FeedEvent), [{"user_id": user_id, "video_id": v, "kind": "impression", "watch_ms": 0,
+                                          "created_at": now} for v in video_ids])
     if user_id is not None:
         await _upsert_seen(db, [(user_id, v, 0, False, False) for v in video_ids], now)
     await add_video_score(db, video_ids, weight=0.0, impressions=1, now=now, settings=settings)
