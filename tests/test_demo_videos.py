@@ -125,6 +125,7 @@ def test_posted_by_creators_and_shop_owners_with_captions_and_anchors(seeded: tu
         poster = got["users"][creator_id]
         posters.add(poster.email.split("@")[0].rstrip("0123456789"))
         assert poster.email.endswith("@demo.example.com")
+        assert poster.handle  # shop owners who post get one too: every video links to a profile
         for *_, product_id, status, shop_id, open_to_creators in rows:
             assert status == "active"
             assert open_to_creators or (creator_id, shop_id) in got["members"], (video_id, product_id)

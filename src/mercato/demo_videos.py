@@ -61,7 +61,7 @@ WIDTH, HEIGHT, FPS = 360, 640, 24
 POSTER_AT = 1.25  # seconds: the title and price have faded in by then
 # Part of every clip's file name: bump it when the look of the clips changes, so that
 # re-seeding renders them again instead of reusing files of the old look.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 OPEN_TO_CREATORS_SHARE = 0.85
 
 
@@ -232,6 +232,7 @@ async def seed_videos(database: Database, settings: Settings, rng: random.Random
     elapsed = asyncio.get_running_loop().time() - started
     async with database.unit_of_work() as session:
         await session.execute(update(Product).where(Product.id.in_(open_ids)).values(open_to_creators=True))
+        await _owner_handles(session, world, plans)
         videos = await _write_videos(session, world, plans, probes, settings)
         stats = await _engage(session, world, plans, videos, rng, now, settings, console)
         await recount_videos(session)
@@ -407,7 +408,7 @@ def ffmpeg_args(spec: ClipSpec, media_dir: Path, out_video: Path, out_poster: Pa
     a, b, c = spec.chord
     envelope = f"min(1,t/0.4)*min(1,({d}-t)/0.6)"
     audio = (f"aevalsrc='{envelope}*(0.10*sin(2*PI*{a}*t)*(0.7+0.3*sin(2*PI*0.5*t))"
-             f"+0.06*sin(2*PI*{b}*t)+0.06*sin(2*PI*{c}*t))':s=44100:d={d}")
+             f"+0.06*sin(2*PI*{b}*t)+0.06*sin(2*PI*{c}*t))':s=22050:d={d}")
     image = media_dir / spec.image if spec.image else None
     if image is not None and image.exists():
         inputs += ["-i", str(image)]
@@ -445,7 +446,7 @@ def ffmpeg_args(spec: ClipSpec, media_dir: Path, out_video: Path, out_poster: Pa
         "-map", "[v]", "-map", f"{audio_index}:a",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-maxrate", "500k", "-bufsize", "1000k",
         "-pix_fmt", "yuv420p", "-profile:v", "main", "-r", str(FPS), "-g", str(FPS * 2), "-threads", "1",
-        "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-movflags", "+faststart", "-shortest", "-f", "mp4",
+        "-c:a", "aac", "-b:a", "48k", "-ac", "1", "-movflags", "+faststart", "-shortest", "-f", "mp4",
         str(out_video),
         "-map", "[pf]", "-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1", str(out_poster),
     ]
@@ -490,6 +491,7 @@ async def render_clips(specs: list[ClipSpec], settings: Settings, console: Conso
     (media_dir / "videos").mkdir(parents=True, exist_ok=True)
     unique = list({s.key: s for s in specs}.values())
     limit = asyncio.Semaphore(os.cpu_count() or 1)
+    probing = asyncio.Semaphore(4 * (os.cpu_count() or 1))
     probes: dict[str, Probe] = {}
     rendered = 0
     with tempfile.TemporaryDirectory(prefix="mercato-demo-") as tmp, \
@@ -499,6 +501,7 @@ async def render_clips(specs: list[ClipSpec], settings: Settings, console: Conso
         async def one(spec: ClipSpec) -> None:
             nonlocal rendered
             video, poster = media_dir / spec.media_path, media_dir / spec.poster_path
+            fresh = False
             async with limit:
                 if not _exists(video, poster):
                     part_video = video.with_name(video.name + ".part")
@@ -511,7 +514,12 @@ async def render_clips(specs: list[ClipSpec], settings: Settings, console: Conso
                     finally:
                         _commit_files({part_video: video, part_poster: poster}, ok)
                     rendered += 1
-                probes[spec.key] = await _probe(video, settings)
+                    fresh = True
+            if fresh:  # checked by the content domain's own probe, as an upload would be
+                async with probing:
+                    probes[spec.key] = await _probe(video, settings)
+            else:  # made by this code under this very name (atomically): what the spec says
+                probes[spec.key] = Probe(WIDTH, HEIGHT, round(spec.duration * 1000), "h264", "aac", _size(video))
             progress.advance(task)
 
         await asyncio.gather(*(one(s) for s in unique))
@@ -550,6 +558,20 @@ async def _write_videos(session: AsyncSession, world: World, plans: list[VideoPl
         videos.append(video)
     await session.flush()
     return videos
+
+
+async def _owner_handles(session: AsyncSession, world: World, plans: list[VideoPlan]) -> None:
+    """Shop owners who post videos get a handle (their shop's slug without dashes, as brand
+    accounts have), so their videos link to a profile like any creator's."""
+    posting = {p.creator_id for p in plans}
+    for shop in world.shops.values():
+        owner = world.owners.get(shop.id)
+        if owner is None or owner.handle or owner.id not in posting:
+            continue
+        handle = shop.slug.replace("-", "")[:30]
+        taken = (await session.execute(select(User.id).where(User.handle == handle))).scalar()
+        if taken is None:
+            await session.execute(update(User).where(User.id == owner.id).values(handle=handle))
 
 
 def _interests(world: World, shopper: User, rng: random.Random) -> list[str]:
