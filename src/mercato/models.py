@@ -15,6 +15,6 @@ from mercato.promotions import models as promotions_models
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_models", "catalog_models", "content_models", "feed_models", "inventory_models", "kit_models", "ledger_models", "metadata",
-    "orders_models", "payments_models", "promotions_models",
+    "accounts_models", "catalog_models", "content_models", "feed_models", "inventory_models", "kit_models",
+    "ledger_models", "metadata", "orders_models", "payments_models", "promotions_models",
 ]
