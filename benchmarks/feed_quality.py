@@ -113,6 +113,7 @@ class FeatureParams:
     affinity_half_life: float
     trending_half_life: float
     fresh_days: float
+    fresh_buyers: int
     collab_half_life: float
     collab_neighbours: int
 
@@ -122,7 +123,7 @@ class FeatureParams:
         day = 24.0 / time_scale  # feed hours per day of data
         return cls(affinity_half_life=s.feed_affinity_half_life_hours / day,
                    trending_half_life=s.feed_trending_half_life_hours / day,
-                   fresh_days=s.feed_fresh_hours / day,
+                   fresh_days=s.feed_fresh_hours / day, fresh_buyers=s.feed_fresh_impressions,
                    collab_half_life=collab_half_life, collab_neighbours=collab_neighbours)
 
 
@@ -224,12 +225,14 @@ class ForYouFeatures:
         repeaters = np.asarray(repeat.sum(axis=0)).ravel()
         repeat_rate = np.divide(repeaters, buyers, out=np.zeros_like(buyers), where=buyers > 0)
         quality = np.log1p(buyers) * (1.0 + repeat_rate)
-        first_age = np.full(self.n_items, np.inf)
-        np.minimum.at(first_age, train.item, -age)  # -age: the earliest event has the most negative
-        first_age = -first_age
-        fresh = np.clip(1.0 - first_age / params.fresh_days, 0.0, 1.0)
-        fresh[~np.isfinite(first_age)] = 0.0
-        self.item_signals = {"trending": trending, "quality": quality, "fresh": fresh}
+        first_age = np.full(self.n_items, -np.inf)  # days since the item's first sale (-inf: never sold)
+        np.maximum.at(first_age, train.item, age)
+        # as the live feed: (1 − impressions ÷ feed_fresh_impressions) while younger than the fresh
+        # window; a retail item has no impressions, its buyers stand in for them
+        young = (first_age >= 0) & (first_age < params.fresh_days)
+        fresh = np.where(young, np.clip(1.0 - buyers / params.fresh_buyers, 0.0, 1.0), 0.0)
+        # as the live feed: trending on a log scale
+        self.item_signals = {"trending": np.log1p(trending), "quality": quality, "fresh": fresh}
 
     def block(self, users: NDArray[np.int64]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
         """(features (n, items, 7) normalised per user to [0, 1] over the user's candidates,

@@ -96,7 +96,7 @@ def test_foryou_features_are_normalised_and_exclude_train_items(tmp_path: Path) 
     data, _ = load_online_retail(tmp_path)
     split = temporal_split(data, np.datetime64("2011-01-05", "s"), 30)
     feats = ForYouFeatures(split, item_tags(data.descriptions, data.item_codes),
-                           FeatureParams(affinity_half_life=72, trending_half_life=6, fresh_days=48,
+                           FeatureParams(affinity_half_life=72, trending_half_life=6, fresh_days=48, fresh_buyers=200,
                                          collab_half_life=180, collab_neighbours=2))
     users = np.arange(data.n_users, dtype=np.int64)
     features, excluded = feats.block(users)
