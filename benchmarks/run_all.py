@@ -32,6 +32,8 @@ BENCHMARKS: list[str] = [
     "checkout --backend postgresql",
     "flash_sale",
     "flash_sale --backend postgresql",
+    "feed",
+    "feed_quality",
 ]
 
 RESULTS = HERE / "results" / "latest.jsonl"
@@ -84,8 +86,36 @@ def _flash_sale_goal(line: dict[str, Any]) -> tuple[str, str]:
     return ("yes", "") if not misses else ("no", "; ".join(misses))
 
 
+def _feed_goal(line: dict[str, Any]) -> tuple[str, str]:
+    """PERFORMANCE.md, bench feed: For You p50 ≤ 10 ms and p99 ≤ 50 ms at 300 requests/s."""
+    misses = []
+    if line.get("errors", 1) != 0:
+        misses.append(f"{line.get('errors')} errors")
+    if line.get("rps", 0) < 300:
+        misses.append(f"{line.get('rps')} rps < 300")
+    if line.get("p50_ms", float("inf")) > 10:
+        misses.append(f"p50 {line.get('p50_ms')} ms > 10")
+    if line.get("p99_ms", float("inf")) > 50:
+        misses.append(f"p99 {line.get('p99_ms')} ms > 50")
+    return ("yes", "") if not misses else ("no", "; ".join(misses))
+
+
+def _feed_quality_goal(line: dict[str, Any]) -> tuple[str, str]:
+    """PERFORMANCE.md, bench feed_quality: ≥ implicit-ALS on Recall@20 and NDCG@10, and ≥ 1.2×
+    popularity on both."""
+    misses = []
+    for metric in ("recall_at_20", "ndcg_at_10"):
+        ours = float(line.get(metric, 0))
+        if ours < float(line.get(f"als_{metric}", float("inf"))):
+            misses.append(f"{metric} {ours:.4f} < ALS {line.get(f'als_{metric}')}")
+        if ours < 1.2 * float(line.get(f"popularity_{metric}", float("inf"))):
+            misses.append(f"{metric} {ours:.4f} < 1.2 × popularity {line.get(f'popularity_{metric}')}")
+    return ("yes", "") if not misses else ("no", "; ".join(misses))
+
+
 GOALS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
-    "http": _http_goal, "checkout": _checkout_goal, "flash_sale": _flash_sale_goal,
+    "http": _http_goal, "checkout": _checkout_goal, "flash_sale": _flash_sale_goal, "feed": _feed_goal,
+    "feed_quality": _feed_quality_goal,
 }
 
 
