@@ -448,7 +448,7 @@ def ffmpeg_args(spec: ClipSpec, media_dir: Path, out_video: Path, out_poster: Pa
         "-pix_fmt", "yuv420p", "-profile:v", "main", "-r", str(FPS), "-g", str(FPS * 2), "-threads", "1",
         "-c:a", "aac", "-b:a", "48k", "-ac", "1", "-movflags", "+faststart", "-shortest", "-f", "mp4",
         str(out_video),
-        "-map", "[pf]", "-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1", str(out_poster),
+        "-map", "[pf]", "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "4", "-f", "image2", "-update", "1", str(out_poster),
     ]
 
 
