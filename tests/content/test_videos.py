@@ -203,3 +203,15 @@ def test_creator_grid_and_hashtag_pages(
     own = api.get("/api/v1/users/grid_maker/videos", headers=me["headers"]).json()["items"]
     assert ids[0] not in public and ids[0] in [v["id"] for v in own]
     assert [v["status"] for v in own if v["id"] == ids[0]] == ["removed"]
+
+
+def test_creator_name_and_profile_link_with_and_without_a_handle(
+    api: httpx.Client, make_user: Factory, post_video: Factory, set_handle: Callable[[dict[str, Any], str], None]
+) -> None:
+    plain, known = make_user(), make_user()
+    set_handle(known, "known.maker")
+    nameless = post_video(plain)["creator"]
+    assert nameless["handle"] is None
+    assert nameless["name"] == nameless["display_name"] and nameless["url"] == f"/u/{nameless['id']}"
+    handled = post_video(known)["creator"]
+    assert (handled["name"], handled["url"]) == ("@known.maker", "/@known.maker")

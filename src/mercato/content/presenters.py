@@ -50,8 +50,12 @@ async def product_cards(db: AsyncSession, products: Sequence[Product]) -> list[d
 
 
 def creator_out(user: User) -> dict[str, Any]:
+    """``name`` is what to show (``@handle``, or the display name of a user without a handle) and
+    ``url`` their profile page; clients never build either from a handle that may be missing."""
     return {
         "id": user.id, "handle": user.handle, "display_name": user.display_name,
+        "name": f"@{user.handle}" if user.handle else user.display_name,
+        "url": f"/@{user.handle}" if user.handle else f"/u/{user.id}",
         "avatar_url": media_url(user.avatar_path), "followers_count": user.followers_count,
     }
 

@@ -28,6 +28,8 @@ class CreatorOut(BaseModel):
     id: int
     handle: str | None
     display_name: str
+    name: str  # "@handle", or the display name of a user without a handle
+    url: str  # their profile page
     avatar_url: str | None
     followers_count: int
 

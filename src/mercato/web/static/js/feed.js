@@ -88,7 +88,7 @@ function start() {
     const mine = userId && creator.id === userId;
     const player = el("video", {
       class: "player", playsinline: true, muted: true, loop: true, preload: "none",
-      poster: video.poster_url || null, "aria-label": `Video by @${creator.handle}`,
+      poster: video.poster_url || null, "aria-label": `Video by ${creator.name}`,
       dataset: { src: video.media_url },
     });
     player.muted = true;
@@ -96,17 +96,17 @@ function start() {
     const products = video.products || [];
     const slide = el("article", {
       class: `slide${video.height > video.width * 1.1 ? " portrait" : ""}`, dataset: { index, video: video.id },
-      "aria-roledescription": "video", "aria-label": `@${creator.handle}: ${video.caption || "video"}`,
+      "aria-roledescription": "video", "aria-label": `${creator.name}: ${video.caption || "video"}`,
     },
     player,
     el("button", { type: "button", class: "tap-layer", "aria-label": "Pause", dataset: { action: "toggle" } }),
     el("span", { class: "paused-icon", "aria-hidden": "true" }, icon("play")),
     el("div", { class: "rail" },
       el("div", { class: "rail-creator" },
-        el("a", { href: `/@${creator.handle}`, class: "rail-avatar", "aria-label": `@${creator.handle}'s profile` },
+        el("a", { href: creator.url, class: "rail-avatar", "aria-label": `${creator.name}'s profile` },
           avatar(creator)),
         !mine && !viewer.following ? el("button", {
-          type: "button", class: "follow-btn", "aria-label": `Follow @${creator.handle}`,
+          type: "button", class: "follow-btn", "aria-label": `Follow ${creator.name}`,
           dataset: { action: "follow" }, text: "+",
         }) : null),
       railButton("like", "Like", counts.likes, viewer.liked),
@@ -119,7 +119,7 @@ function start() {
       }, icon("bag"), el("span", { class: "count", text: String(products.length) })) : null),
     el("div", { class: "meta" },
       el("p", { class: "meta-line" },
-        el("a", { href: `/@${creator.handle}`, class: "meta-handle", text: `@${creator.handle}` }),
+        el("a", { href: creator.url, class: "meta-handle", text: `${creator.name}` }),
         el("button", {
           type: "button", class: "why-btn", dataset: { action: "why" },
           "aria-label": item.reason ? "Why you're seeing this" : "More about this video",
@@ -245,7 +245,7 @@ function start() {
       state.impressed.add(video.id);
       track(video.id, "impression");
     }
-    live.textContent = `Video ${index + 1}: @${video.creator.handle}`;
+    live.textContent = `Video ${index + 1}: ${video.creator.name}`;
     if (state.slides.length - index <= 3) loadMore();
   }
 
@@ -318,7 +318,7 @@ function start() {
         const plus = other.querySelector(".follow-btn");
         if (plus) plus.remove();
       }
-      toast(`Following @${creator.handle}`);
+      toast(`Following ${creator.name}`);
     } catch (error) {
       button.disabled = false;
       toast(problem(error));
