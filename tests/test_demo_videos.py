@@ -156,7 +156,7 @@ def test_counters_match_the_facts(seeded: tuple[str, str]) -> None:
         counts = {
             "likes": await per_video(VideoLike), "saves": await per_video(VideoSave),
             "comments": await per_video(VideoComment), "shares": await per_video(VideoShare),
-            "views": await per_video(FeedEvent, FeedEvent.kind == "impression"),
+            "views": await per_video(FeedEvent, FeedEvent.kind == "watch"),
             "clicks": await per_video(FeedEvent, FeedEvent.kind == "product_click"),
         }
         reply = VideoComment.__table__.alias("reply")

@@ -23,6 +23,7 @@ from mercato.content import pages as content_pages
 from mercato.content import tasks as content_tasks
 from mercato.demo import demo_logins
 from mercato.feed import api as feed_api
+from mercato.feed import cache as feed_cache
 from mercato.feed import pages as feed_pages
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             yield
         finally:
             await runner.stop()
+            await feed_cache.close_writers()  # served feed pages still queued are written
             await app.state.db.dispose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()

@@ -742,7 +742,7 @@ async def recount_videos(session: AsyncSession) -> None:
                    .where(FeedEvent.video_id == Video.id, FeedEvent.kind.in_(["watch", "skip"])).scalar_subquery())
     await session.execute(update(Video).values(
         likes_count=count(VideoLike), saves_count=count(VideoSave), comments_count=count(VideoComment),
-        shares_count=count(VideoShare), views_count=events("impression"),
+        shares_count=count(VideoShare), views_count=events("watch"),  # a view is a watch event (feed.signals)
         product_clicks_count=events("product_click"),
         completions_count=events("watch", FeedEvent.watch_ms >= COMPLETION_SHARE * Video.duration_ms),
         watch_ms_total=watch_total,

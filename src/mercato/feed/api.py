@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.feed import service
+from mercato.feed.cache import served_writer
 from mercato.feed.engine import SessionFactory
 from mercato.feed.schemas import (
     EventsAccepted,
@@ -24,12 +25,14 @@ from mercato.feed.schemas import (
     SearchOut,
     SearchType,
 )
+from mercato.kit.db import utcnow
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.pagination import clamp_limit
 
 router = APIRouter(prefix="/api/v1", tags=["feed"])
 
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+LongCursor = Annotated[str | None, Query(max_length=4000, description="next_cursor of the previous page")]
 Limit = Annotated[int | None, Query(ge=1, description="Page size; capped at the server's maximum")]
 
 
@@ -56,14 +59,24 @@ def _page(result: service.FeedResult) -> Response:
 
 @router.get("/feed/foryou", response_model=FeedPage)
 async def for_you(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser,
-                  cursor: Cursor = None) -> Response:
+                  cursor: LongCursor = None) -> Response:
     """The For You feed: one page of ``feed_page_size`` videos, each with its reason. Anonymous
     viewers get trending + fresh + exploration. Serving a page marks its videos as seen (they do
-    not come back within ``feed_seen_window_hours``)."""
-    result = await service.for_you(db, _reader(request), settings, user, cursor)
+    not come back within ``feed_seen_window_hours``): the impressions are queued for the batch
+    writer (one transaction every ``feed_served_flush_seconds`` for every page served meanwhile),
+    and ``next_cursor`` carries the ids served in this session so the next page never repeats
+    them even before that write lands."""
+    database = get_database(request)
+    flush = settings.feed_served_flush_seconds
+    writer = served_writer(database, settings) if flush > 0 else None
+    pending = writer.pending(user.id) if writer is not None and user is not None else None
+    result = await service.for_you(db, _reader(request), settings, user, cursor, pending)
     if result.served:
-        async with get_database(request).unit_of_work() as writer:
-            await service.mark_page_served(writer, settings, user, result.served)
+        if writer is not None:
+            writer.add(user.id if user else None, result.served, utcnow())
+        else:
+            async with database.unit_of_work() as db_writer:
+                await service.mark_page_served(db_writer, settings, user, result.served)
     return _page(result)
 
 

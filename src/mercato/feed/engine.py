@@ -50,6 +50,8 @@ FULL_RELOAD_S = 900.0  # a full reload now and then drops videos deleted outrigh
 LOAD_CHUNK = 5000
 FOLLOW_FULL_HOURS = 24.0 * 7  # a followed creator's video keeps full strength this long
 COL = {name: i for i, name in enumerate(SIGNALS)}
+KEEP_RANKED = 300  # a logged-in viewer's cached list: the best this many …
+KEEP_POOL = 60  # … plus up to this many fresh and exploration candidates for the reserved slots
 
 SessionFactory = Callable[[], contextlib.AbstractAsyncContextManager[AsyncSession]]
 
@@ -67,6 +69,20 @@ class Viewer:
     blocked: set[int] = field(default_factory=set)
     seen: set[int] = field(default_factory=set)
     recent: list[int] = field(default_factory=list)  # videos recently engaged with, newest first
+
+
+@dataclass
+class Ranked:
+    """One viewer's scored candidates, best first (see :meth:`FeedIndex.candidates`)."""
+
+    cand: I64  # index positions
+    ids: I64  # their video ids (a position's id is checked again before use)
+    feats: F64
+    scores: F64
+    explore: set[int]  # positions drawn for exploration
+    personal: bool
+    viewer: Viewer
+    version: int  # the index generation it was computed from
 
 
 @dataclass
@@ -349,9 +365,17 @@ class FeedIndex:
     # --- ranking ------------------------------------------------------------------------------
 
     def rank(self, viewer: Viewer, settings: Settings, *, page: int, seed: int, now_ts: float,
-             want: int) -> list[Pick]:
+             want: int, exclude: set[int] | None = None) -> list[Pick]:
         """The next ``want`` picks for this viewer, best first (for anonymous viewers: the
         ``page``-th slice of one deterministic sequence)."""
+        ranked = self.candidates(viewer, settings, page=page, seed=seed, now_ts=now_ts)
+        return self.page_of(ranked, settings, page=page, seed=seed, want=want, exclude=exclude or set())
+
+    def candidates(self, viewer: Viewer, settings: Settings, *, page: int, seed: int, now_ts: float) -> Ranked:
+        """Candidate generation and scoring: every source, the viewer's filters (blocked
+        creators, own videos, seen set), features, scores, best first — for a logged-in viewer
+        bounded to the best ``KEEP_RANKED`` plus the fresh and exploration pools (the list
+        :class:`mercato.feed.cache.CandidateCache` keeps)."""
         # Anonymous pages are slices of one sequence: the same draws for every page of it.
         rng = np.random.default_rng([seed, 0 if viewer.user_id is None else page])
         weights = Weights.from_settings(settings)
@@ -377,15 +401,36 @@ class FeedIndex:
             cand = cand[~np.isin(self.creator[cand], np.fromiter(excluded_creators, np.int64))]
         if viewer.seen:
             cand = cand[~np.isin(self.ids[cand], np.fromiter(viewer.seen, np.int64))]
-        if len(cand) == 0:
-            return []
         feats = self._features(cand, viewer, settings, now_ts, personal, collab)
         scores = score(feats, weights)
         order = np.lexsort((self.ids[cand], -scores))  # ties: the older id first (deterministic)
         cand, feats, scores = cand[order], feats[order], scores[order]
         explore_set = set(explore.tolist())
-        return self._rerank(cand, feats, scores, weights, settings, page=page, want=want, rng=rng,
-                            explore_set=explore_set, personal=personal, viewer=viewer)
+        if viewer.user_id is not None and len(cand) > KEEP_RANKED:
+            keep = np.zeros(len(cand), bool)
+            keep[:KEEP_RANKED] = True
+            keep[np.flatnonzero(feats[:, COL["fresh"]] > 0)[:KEEP_POOL]] = True
+            keep[np.flatnonzero(np.isin(cand, explore))[:KEEP_POOL]] = True
+            cand, feats, scores = cand[keep], feats[keep], scores[keep]
+        return Ranked(cand=cand, ids=self.ids[cand].copy(), feats=feats, scores=scores, explore=explore_set,
+                      personal=personal, viewer=viewer, version=self.version)
+
+    def page_of(self, ranked: Ranked, settings: Settings, *, page: int, seed: int, want: int,
+                exclude: set[int]) -> list[Pick]:
+        """Re-ranking of a candidate list: drop what was served since (``exclude``) or died,
+        then reserved slots and creator diversity (see :meth:`_rerank`)."""
+        cand, feats, scores = ranked.cand, ranked.feats, ranked.scores
+        if ranked.version != self.version or exclude:
+            mask = self.alive[cand] & (self.ids[cand] == ranked.ids)  # a position is never reused, but be sure
+            if exclude:
+                mask &= ~np.isin(ranked.ids, np.fromiter(exclude, np.int64, len(exclude)))
+            cand, feats, scores = cand[mask], feats[mask], scores[mask]
+        if len(cand) == 0:
+            return []
+        viewer = ranked.viewer
+        rng = np.random.default_rng([seed, 0 if viewer.user_id is None else page])
+        return self._rerank(cand, feats, scores, Weights.from_settings(settings), settings, page=page, want=want,
+                            rng=rng, explore_set=ranked.explore, personal=ranked.personal, viewer=viewer)
 
     def _personal_sources(self, viewer: Viewer, k: int) -> list[I64]:
         out: list[I64] = []

@@ -220,6 +220,46 @@ async def viewer_flags(db: AsyncSession, user_id: int, video_ids: Sequence[int],
     return out["l"], out["s"], out["f"]
 
 
+@dataclass
+class LiveRow:
+    """What a feed page reads fresh for each video: still published, changed since cached,
+    counters and the viewer's flags."""
+
+    id: int
+    updated: Any  # the raw column value (compared for equality with the cached body's)
+    counts: dict[str, int]
+    creator_id: int
+    liked: bool
+    saved: bool
+    following: bool
+
+
+_LIVE_SQL = text("""
+SELECT v.id, v.updated_at, v.views_count, v.likes_count, v.comments_count, v.shares_count, v.saves_count,
+       v.creator_id,
+       EXISTS (SELECT 1 FROM video_likes l WHERE l.user_id = :u AND l.video_id = v.id),
+       EXISTS (SELECT 1 FROM video_saves s WHERE s.user_id = :u AND s.video_id = v.id),
+       EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :u AND f.followee_id = v.creator_id)
+  FROM videos v WHERE v.id IN :ids AND v.status = 'published'
+""").bindparams(bindparam("ids", expanding=True))
+
+
+async def live_rows(db: AsyncSession, ids: Sequence[int], viewer_id: int | None) -> dict[int, LiveRow]:
+    """One statement (primary keys only) for a page's videos; unpublished or missing ones are absent."""
+    if not ids:
+        return {}
+    result = await db.execute(_LIVE_SQL, {"ids": sorted(set(ids)), "u": viewer_id if viewer_id is not None else -1})
+    out: dict[int, LiveRow] = {}
+    for r in result.all():
+        out[int(r[0])] = LiveRow(
+            id=int(r[0]), updated=r[1],
+            counts={"views": int(r[2]), "likes": int(r[3]), "comments": int(r[4]), "shares": int(r[5]),
+                    "saves": int(r[6])},
+            creator_id=int(r[7]), liked=bool(r[8]), saved=bool(r[9]),
+            following=bool(r[10]) and viewer_id != int(r[7]))
+    return out
+
+
 async def published_videos(db: AsyncSession, ids: Sequence[int]) -> dict[int, Video]:
     if not ids:
         return {}

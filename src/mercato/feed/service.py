@@ -3,6 +3,7 @@ personalisation preferences and search. Services flush, never commit."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from mercato.config import Settings
 from mercato.content.presenters import creator_out, video_outs
 from mercato.content.service import tag_href
 from mercato.feed import repository as repo
+from mercato.feed.cache import candidates_for
 from mercato.feed.engine import Pick, SessionFactory, index_for, viewer_from_rows
 from mercato.feed.schemas import EventIn
 from mercato.feed.scoring import REASONS
-from mercato.feed.signals import mark_served, record_engagement
+from mercato.feed.signals import mark_served, record_engagement, touched
 from mercato.kit.db import utcnow
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor
@@ -47,16 +49,20 @@ def _page_cursor(cursor: str | None) -> tuple[int, int | None]:
 
 
 class BodyCache:
-    """Per-process cache of the viewer-independent part of ``VideoOut`` bodies (built by
-    content.presenters.video_outs), kept ``feed_index_refresh_seconds`` like the index: counts
-    and captions on a feed page are at most that old. Whether each video is still published is
-    checked in the database on every request; the viewer's flags (liked, saved, following) are
-    read fresh in one statement."""
+    """Per-process cache of the viewer-independent part of ``VideoOut`` bodies (caption parts,
+    creator, product cards — built by content.presenters.video_outs), kept
+    ``feed_body_cache_seconds``. Each page reads, in one statement for its ids
+    (:func:`repo.live_rows`): whether each video is still published, its ``updated_at`` (an edit
+    in any process rebuilds the body at once), its counters and the viewer's liked / saved /
+    following flags. Only the creator's and the products' details can be up to the TTL old."""
 
-    MAX_ENTRIES = 20_000
+    MAX_ENTRIES = 50_000
 
     def __init__(self) -> None:
-        self.bodies: dict[int, tuple[float, dict[str, Any]]] = {}
+        self.bodies: dict[int, tuple[float, Any, dict[str, Any]]] = {}  # id → (expires, updated_at, body)
+
+    def forget(self, video_id: int) -> None:
+        self.bodies.pop(video_id, None)
 
     async def bodies_for(self, db: AsyncSession, ids: list[int], viewer_id: int | None, ttl: float
                          ) -> dict[int, dict[str, Any]]:
@@ -64,28 +70,32 @@ class BodyCache:
             videos = await repo.published_videos(db, ids)
             outs = await video_outs(db, [videos[i] for i in ids if i in videos], viewer_id)
             return {int(o["id"]): o for o in outs}
-        published = await repo.existing_video_ids(db, ids)
+        live = await repo.live_rows(db, ids, viewer_id)
         now = time.monotonic()
-        misses = [i for i in ids if i in published and (i not in self.bodies or self.bodies[i][0] < now)]
+        misses = []
+        for i, row in live.items():
+            hit = self.bodies.get(i)
+            if hit is None or hit[0] < now or hit[1] != row.updated:
+                misses.append(i)
         if misses:
             videos = await repo.published_videos(db, misses)
             outs = await video_outs(db, [videos[i] for i in misses if i in videos], None)
-            if len(self.bodies) > self.MAX_ENTRIES:
-                self.bodies.clear()
+            if len(self.bodies) + len(outs) > self.MAX_ENTRIES:
+                self.bodies = {k: v for k, v in self.bodies.items() if v[0] >= now}
+                if len(self.bodies) + len(outs) > self.MAX_ENTRIES:
+                    self.bodies.clear()
             for out in outs:
-                self.bodies[int(out["id"])] = (now + ttl, out)
-        found = {i: self.bodies[i][1] for i in ids if i in published and i in self.bodies}
-        liked: set[int] = set()
-        saved: set[int] = set()
-        followed: set[int] = set()
-        if viewer_id is not None and found:
-            liked, saved, followed = await repo.viewer_flags(
-                db, viewer_id, list(found), [int(b["creator"]["id"]) for b in found.values()])
+                vid = int(out["id"])
+                if vid in live:
+                    self.bodies[vid] = (now + ttl, live[vid].updated, out)
         result: dict[int, dict[str, Any]] = {}
-        for i, body in found.items():
-            creator_id = int(body["creator"]["id"])
-            result[i] = {**body, "viewer": {"liked": i in liked, "saved": i in saved,
-                                            "following": creator_id in followed and creator_id != viewer_id}}
+        for i in ids:
+            found = live.get(i)
+            hit = self.bodies.get(i)
+            if found is None or hit is None:
+                continue
+            result[i] = {**hit[2], "counts": found.counts,
+                         "viewer": {"liked": found.liked, "saved": found.saved, "following": found.following}}
         return result
 
 
@@ -99,6 +109,62 @@ def body_cache(database_url: str) -> BodyCache:
     return found
 
 
+# --- the For You cursor -------------------------------------------------------------------------
+
+
+def pack_ids(ids: list[int]) -> str:
+    """Video ids in order, compactly: zig-zag varints of the differences, base64url."""
+    out = bytearray()
+    prev = 0
+    for v in ids:
+        d = v - prev
+        prev = v
+        z = (d << 1) ^ (d >> 63)
+        while True:
+            byte = z & 0x7F
+            z >>= 7
+            if z:
+                out.append(byte | 0x80)
+            else:
+                out.append(byte)
+                break
+    return base64.urlsafe_b64encode(bytes(out)).decode().rstrip("=")
+
+
+def unpack_ids(text: str, limit: int) -> list[int]:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError as exc:
+        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from exc
+    ids: list[int] = []
+    prev = z = shift = 0
+    for byte in raw:
+        z |= (byte & 0x7F) << shift
+        shift += 7
+        if shift > 63:
+            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+        if not byte & 0x80:
+            prev += (z >> 1) ^ -(z & 1)
+            if not 0 < prev < 2**62 or len(ids) >= limit:
+                raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+            ids.append(prev)
+            z = shift = 0
+    if shift:
+        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+    return ids
+
+
+def _foryou_cursor(cursor: str | None, limit: int) -> tuple[int, int | None, list[int]]:
+    """(page, seed, ids already served in this session) — the third part for logged-in viewers."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return 0, None, []
+    if len(values) not in (2, 3) or (len(values) == 3 and not isinstance(values[2], str)):
+        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+    served = unpack_ids(values[2], limit) if len(values) == 3 else []
+    return cursor_int(values[0], maximum=10_000), cursor_int(values[1], maximum=2**62), served
+
+
 def reason_text(pick: Pick, video: dict[str, Any], *, opted_out: bool) -> str:
     detail = pick.detail
     if pick.signal in ("creator", "following"):
@@ -109,25 +175,38 @@ def reason_text(pick: Pick, video: dict[str, Any], *, opted_out: bool) -> str:
 
 
 async def for_you(db: AsyncSession, sessions: SessionFactory, settings: Settings, user: User | None,
-                  cursor: str | None) -> FeedResult:
-    """One page of the For You feed (see docs/feed.md). The caller marks ``served`` as seen
-    (:func:`mark_page_served`) in a unit of work of its own."""
-    page, seed = _page_cursor(cursor)
+                  cursor: str | None, pending: set[int] | None = None) -> FeedResult:
+    """One page of the For You feed (see docs/feed.md, "The request path"). Reads only; the
+    caller queues ``served`` for the batch writer. ``pending``: ids served to this viewer by this
+    process and not yet written."""
+    size = settings.feed_page_size
+    page, seed, served_before = _foryou_cursor(cursor, settings.feed_cursor_served_max)
     if seed is None:
         seed = secrets.randbelow(2**62)
     index = index_for(settings.database_url)
     await index.ensure_fresh(sessions, settings)
     now = utcnow()
-    rows = None
-    if user is not None:
-        rows = await repo.viewer_rows(
-            db, user.id, seen_since=now - timedelta(hours=settings.feed_seen_window_hours),
-            recent_since=now - timedelta(days=settings.feed_neighbours_days))
-    viewer = viewer_from_rows(user.id if user else None, rows, settings, now)
-    size = settings.feed_page_size
-    picks = index.rank(viewer, settings, page=page, seed=seed, now_ts=now.timestamp(), want=size + SLACK)
+    cache = candidates_for(settings.database_url)
+    ranked = None
+    owner = user.created_at.isoformat() if user is not None else None
+    if user is not None and settings.feed_candidates_ttl_seconds > 0:
+        ranked = cache.get(user.id, owner)
+    if ranked is None:
+        built_at = time.monotonic()
+        rows = None
+        if user is not None:
+            rows = await repo.viewer_rows(
+                db, user.id, seen_since=now - timedelta(hours=settings.feed_seen_window_hours),
+                recent_since=now - timedelta(days=settings.feed_neighbours_days))
+        viewer = viewer_from_rows(user.id if user else None, rows, settings, now)
+        ranked = index.candidates(viewer, settings, page=page, seed=seed, now_ts=now.timestamp())
+        if user is not None:
+            cache.put(user.id, owner, ranked, settings.feed_candidates_ttl_seconds, built_at)
+    viewer = ranked.viewer
+    exclude = set(served_before) | (pending or set()) if user is not None else set()
+    picks = index.page_of(ranked, settings, page=page, seed=seed, want=size + SLACK, exclude=exclude)
     bodies = await body_cache(settings.database_url).bodies_for(
-        db, [p.video_id for p in picks], user.id if user else None, settings.feed_index_refresh_seconds)
+        db, [p.video_id for p in picks], user.id if user else None, settings.feed_body_cache_seconds)
     gone = [p.video_id for p in picks if p.video_id not in bodies]
     if gone:
         index.forget(gone)
@@ -141,9 +220,15 @@ async def for_you(db: AsyncSession, sessions: SessionFactory, settings: Settings
     opted_out = user is not None and not viewer.personalised
     items = [{"video": out, "reason": {"signal": p.signal, "text": reason_text(p, out, opted_out=opted_out)}}
              for p, out in zip(kept, outs, strict=True)]
-    next_cursor = encode_cursor([page + 1, seed]) if items else None
-    return FeedResult(items=items, next_cursor=next_cursor, personalised=viewer.personalised,
-                      served=[p.video_id for p in kept])
+    served = [p.video_id for p in kept]
+    next_cursor = None
+    if items:
+        if user is None:
+            next_cursor = encode_cursor([page + 1, seed])
+        else:
+            carried = (served_before + served)[-settings.feed_cursor_served_max:]
+            next_cursor = encode_cursor([page + 1, seed, pack_ids(carried)])
+    return FeedResult(items=items, next_cursor=next_cursor, personalised=viewer.personalised, served=served)
 
 
 def following_reason(video: dict[str, Any]) -> str:
@@ -212,6 +297,7 @@ async def preferences(db: AsyncSession, settings: Settings, user: User) -> dict[
 
 async def set_preferences(db: AsyncSession, settings: Settings, user: User, personalised: bool) -> dict[str, bool]:
     await repo.set_preference(db, user.id, personalised, utcnow())
+    touched(db, user.id)
     return {"personalised": personalised, "default": settings.feed_personalised_default}
 
 

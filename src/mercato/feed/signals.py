@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import case, insert, or_, select
+from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,6 +173,29 @@ async def record_engagement(
     await add_video_score(db, [video_id], weight=weight, impressions=1 if kind == "impression" else 0,
                           now=now, settings=settings)
 
+    if kind in ("watch", "skip"):
+        # The video's public counters: a view is a watch event; watch time counts watches and
+        # skips; a completion is a watch of ≥ 90 % (demo_videos.recount_videos agrees).
+        await db.execute(update(Video).where(Video.id == video_id).values(
+            views_count=Video.views_count + (1 if kind == "watch" else 0),
+            completions_count=Video.completions_count + (1 if completed else 0),
+            watch_ms_total=Video.watch_ms_total + watch_ms,
+        ).execution_options(synchronize_session=False))
+
+    if user_id is not None:
+        touched(db, user_id)
+
+
+def touched(db: AsyncSession, user_id: int) -> None:
+    """This viewer's ranking inputs changed in ``db``'s transaction: the process's cached
+    candidate list for them is dropped now and again once the transaction commits (so a
+    request racing the commit cannot keep a list built from the old state)."""
+    from mercato.feed import cache
+
+    cache.invalidate_viewer(user_id)
+    pending: set[int] = db.sync_session.info.setdefault(cache.TOUCHED_KEY, set())
+    pending.add(user_id)
+
 
 async def affinity_keys(db: AsyncSession, video_id: int, creator_id: int) -> list[tuple[str, str, float]]:
     """(kind, key, factor) of the affinities one engagement with the video touches."""
@@ -252,6 +275,39 @@ async def _upsert_seen(db: AsyncSession, rows: Sequence[tuple[int, int, int, boo
     values = [{"user_id": u, "video_id": v, "seen_at": now, "watch_ms": w, "completed": c, "skipped": s}
               for u, v, w, c, s in sorted(rows)]
     await db.execute(_seen_upsert(db), values)
+
+
+async def mark_served_batch(db: AsyncSession, pages: Sequence[tuple[int | None, Sequence[int], datetime]],
+                            settings: Settings | None = None) -> None:
+    """Many served pages at once (the batch writer's flush): one impression event per item, the
+    viewers' ``feed_seen`` rows and each video's impression count — three executemany
+    statements whatever the number of pages."""
+    if not pages:
+        return
+    settings = settings or get_settings()
+    events = [{"user_id": u, "video_id": v, "kind": "impression", "watch_ms": 0, "created_at": at}
+              for u, ids, at in pages for v in ids]
+    if not events:
+        return
+    await db.execute(insert(FeedEvent), events)
+    seen: dict[tuple[int, int], datetime] = {}
+    for u, ids, at in pages:
+        if u is not None:
+            for v in ids:
+                seen[(u, v)] = max(at, seen.get((u, v), at))
+    if seen:
+        values = [{"user_id": u, "video_id": v, "seen_at": at, "watch_ms": 0, "completed": False, "skipped": False}
+                  for (u, v), at in sorted(seen.items())]
+        await db.execute(_seen_upsert(db), values)
+    counts: dict[int, int] = {}
+    for _, ids, _ in pages:
+        for v in ids:
+            counts[v] = counts.get(v, 0) + 1
+    now = max(at for _, _, at in pages)
+    decay = Decay(settings.feed_trending_half_life_hours)
+    await db.execute(_score_upsert(db, decay, now), [
+        {"video_id": v, "trending": 0.0, "engagement": 0.0, "impressions": n, "updated_at": now}
+        for v, n in sorted(counts.items())])
 
 
 async def mark_served(db: AsyncSession, *, user_id: int | None, video_ids: Sequence[int],
