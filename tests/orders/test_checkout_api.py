@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog.models import Variant
 from mercato.inventory.models import Reservation
-from mercato.kit.models import EmailMessage, OutboxEvent
+from mercato.kit.models import EmailMessage, IdempotencyKey, OutboxEvent
 from mercato.ledger import service as ledger
 from mercato.orders.models import Checkout, Order
-from tests.orders.conftest import DECLINED, INSUFFICIENT, add, checkout, key, pay
+from tests.orders.conftest import ADDRESS, DECLINED, INSUFFICIENT, add, checkout, key, pay
 
 
 def variant_counts(db_run: Any, variant_id: int) -> tuple[int, int, int]:
@@ -208,3 +208,44 @@ def test_expired_reservations_are_released(api: httpx.Client, stocked: Callable[
 
     assert db_run(statuses) == ["expired"]
     assert api.get("/api/v1/cart", headers=shopper["headers"]).json()["item_count"] == 2
+
+
+def test_sold_out_buy_now_is_refused_before_the_write_path_and_keys_still_replay(
+    api: httpx.Client, stocked: Callable[..., dict[str, Any]], buyer: Callable[..., dict[str, Any]], db_run: Any,
+) -> None:
+    item = stocked(stock=1, title="Hot Sneaker")
+    lucky, late = buyer(), buyer()
+    body = {"items": [{"variant_id": item["variant_id"], "quantity": 1}], "address": ADDRESS}
+    lucky_key = key()
+    won = api.post("/api/v1/checkouts", headers={**lucky["headers"], **lucky_key}, json=body)
+    assert won.status_code == 201
+
+    late_key = key()
+    refused = api.post("/api/v1/checkouts", headers={**late["headers"], **late_key}, json=body)
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "out_of_stock" and error["details"] == {"variant_id": item["variant_id"], "available": 0}
+    assert "Hot Sneaker" in error["message"]
+
+    async def keys_and_checkouts(session: AsyncSession) -> tuple[int, int]:
+        keys = (await session.execute(select(func.count()).select_from(IdempotencyKey).where(
+            IdempotencyKey.key == late_key["Idempotency-Key"]))).scalar_one()
+        made = (await session.execute(select(func.count()).select_from(Checkout)
+                                      .where(Checkout.buyer_id == late["user"]["id"]))).scalar_one()
+        return int(keys), int(made)
+
+    assert db_run(keys_and_checkouts) == (0, 0)
+    # The winner's key replays its stored 201 although the item is now sold out (R5).
+    replay = api.post("/api/v1/checkouts", headers={**lucky["headers"], **lucky_key}, json=body)
+    assert replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true"
+    assert replay.json() == won.json()
+    # Everything the gate does not refuse is decided by the normal path.
+    too_many = {"items": [{"variant_id": item["variant_id"], "quantity": 1000}], "address": ADDRESS}
+    invalid = api.post("/api/v1/checkouts", headers=late["headers"], json=too_many)
+    assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "validation_error"
+    token = late["headers"]["Authorization"].removeprefix("Bearer ")
+    with httpx.Client(base_url=api.base_url, cookies={"mercato_session": token}) as browser_like:
+        no_csrf = browser_like.post("/api/v1/checkouts", json=body)
+    assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf_failed"
+    assert api.post("/api/v1/checkouts", json=body).status_code == 401
+    assert variant_counts(db_run, item["variant_id"]) == (1, 1, 0)

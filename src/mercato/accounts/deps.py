@@ -31,7 +31,7 @@ class Caller:
     via_cookie: bool
 
 
-def _token_from(request: Request) -> tuple[str | None, bool]:
+def token_from(request: Request) -> tuple[str | None, bool]:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip(), False
@@ -54,7 +54,7 @@ async def csrf_ok(request: Request) -> bool:
 
 
 async def optional_caller(request: Request, db: DbSession) -> Caller | None:
-    token, via_cookie = _token_from(request)
+    token, via_cookie = token_from(request)
     if not token:
         return None
     found = await service.resolve_token(db, token)

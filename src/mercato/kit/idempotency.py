@@ -62,6 +62,13 @@ class IdempotentCall:
             await self.db.commit()
 
 
+async def is_known(db: AsyncSession, scope: str, key: str) -> bool:
+    """Whether a key exists in ``scope`` (done or still running), read without claiming it."""
+    found = await db.execute(select(IdempotencyKey.id).where(IdempotencyKey.scope == scope,
+                                                             IdempotencyKey.key == key.strip()))
+    return found.first() is not None
+
+
 async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lock_seconds: int = 60,
                 required: bool = False) -> IdempotentCall:
     """Phase 1: claim the key (committed at once) or find the stored answer."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from mercato.accounts.deps import AdminUser, CurrentUser
+from mercato.accounts import service as accounts_service
+from mercato.accounts.deps import AdminUser, CurrentUser, csrf_ok, token_from
 from mercato.catalog import products as catalog_products
 from mercato.catalog import shops as catalog_shops
 from mercato.kit import idempotency
@@ -130,7 +131,27 @@ async def quote(body: CheckoutIn, user: CurrentUser, db: DbSession, settings: Ap
     }
 
 
-@router.post("/checkouts", status_code=201, response_model=CheckoutOut)
+async def sold_out_gate(request: Request, settings: AppSettings) -> None:
+    """Runs before the request's write unit of work is opened (FastAPI solves dependencies in
+    parameter order): a buy-now for something visibly sold out is refused from a read
+    transaction (``checkout.refuse_if_visibly_sold_out``) — in a flash sale that is nearly
+    every request, and none of them then waits for SQLite's single writer."""
+    token, via_cookie = token_from(request)
+    if not token or (via_cookie and not await csrf_ok(request)):
+        return
+    try:
+        body = CheckoutIn.model_validate_json(await request.body())
+    except ValueError:
+        return
+    async with get_database(request).unit_of_work(write=False) as db:
+        found = await accounts_service.resolve_token(db, token)
+        if found is not None:
+            await checkouts.refuse_if_visibly_sold_out(db, found[1].id, body, request.headers.get(idempotency.HEADER),
+                                                       settings)
+
+
+@router.post("/checkouts", status_code=201, response_model=CheckoutOut,
+             dependencies=[Depends(sold_out_gate)])
 async def create_checkout(body: CheckoutIn, request: Request, user: CurrentUser, db: DbSession,
                           settings: AppSettings) -> Response:
     """Place the orders of the cart (or of ``items`` for buy-now): one order per shop, stock

@@ -15,7 +15,8 @@ from mercato.accounts.models import User
 from mercato.catalog.models import Shop
 from mercato.config import Settings
 from mercato.inventory import service as inventory
-from mercato.kit.errors import Conflict, NotFound, ValidationFailed
+from mercato.kit import idempotency
+from mercato.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from mercato.kit.faults import checkpoint
 from mercato.kit.money import format_money
 from mercato.orders import cart as carts
@@ -205,6 +206,35 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
             raise _out_of_stock(line)
     checkpoint("checkout.after_reserve")
     return checkout
+
+
+async def refuse_if_visibly_sold_out(db: AsyncSession, user_id: int, body: CheckoutIn, idempotency_key: str | None,
+                                     settings: Settings) -> None:
+    """The flash-sale fast path: on a *read* transaction, before the write path is touched (on
+    SQLite: before the process's write lock), answer ``409 out_of_stock`` to a buy-now whose
+    item is visibly sold out — what :func:`place` would answer after four write transactions.
+
+    Only a refusal is decided here; everything else (including any problem with the request)
+    falls through to the normal path, which decides for real. A request whose Idempotency-Key
+    is already known falls through too, so that a replay returns its stored answer even after
+    the stock ran out (R5). The snapshot may be a moment old; a refusal is then the answer the
+    buyer would have had a moment earlier, never an oversell.
+    """
+    if body.items is None:
+        return
+    scope = f"user:{user_id}:checkouts"
+    if idempotency_key is not None and await idempotency.is_known(db, scope, idempotency_key):
+        return
+    wanted: dict[int, int] = defaultdict(int)
+    for item in body.items:
+        wanted[item.variant_id] += item.quantity
+    for variant_id, quantity in sorted(wanted.items()):
+        try:
+            variant, product, shop = await carts._purchasable(db, variant_id)
+        except AppError:
+            return
+        if variant.available < quantity <= settings.max_cart_quantity:
+            raise _out_of_stock(carts.Line(variant=variant, product=product, shop=shop, quantity=quantity))
 
 
 def _out_of_stock(line: carts.Line) -> Conflict:
