@@ -193,7 +193,7 @@ def seed(path: Path, args: argparse.Namespace) -> list[str]:
 
 @dataclass
 class Plan:
-    port: int
+    ports: list[int]  # one per app process; requests go round robin over them
     path: str
     tokens: list[str]
     rate: float
@@ -215,11 +215,14 @@ async def drive(plan: Plan) -> Outcome:
     """Open loop: request i is due at start + i / rate, sent then on an idle keep-alive
     connection (a new one when none is idle); latency from the due time to the full answer."""
     loop = asyncio.get_running_loop()
-    requests = [h.build_request("GET", plan.path, plan.port, headers={"Authorization": f"Bearer {t}"})
-                for t in plan.tokens]
-    idle = [h.HttpClient(plan.port, timeout=30) for _ in range(plan.connections)]
-    for client in idle:
+    ports = plan.ports
+    requests = [h.build_request("GET", plan.path, ports[i % len(ports)], headers={"Authorization": f"Bearer {t}"})
+                for i, t in enumerate(plan.tokens)]
+    idle: dict[int, list[h.HttpClient]] = {port: [] for port in ports}
+    for port in h.connection_ports(ports, 0, plan.connections):
+        client = h.HttpClient(port, timeout=30)
         await client.connect()
+        idle[port].append(client)
     out = Outcome()
     statuses: Counter[int] = Counter()
     start = loop.time() + 0.1
@@ -227,7 +230,9 @@ async def drive(plan: Plan) -> Outcome:
     total = int(plan.rate * (plan.warmup + plan.duration))
 
     async def one(i: int, due: float) -> None:
-        client = idle.pop() if idle else h.HttpClient(plan.port, timeout=30)
+        port = ports[(i % len(requests)) % len(ports)]
+        pool = idle[port]
+        client = pool.pop() if pool else h.HttpClient(port, timeout=30)
         try:
             status, _ = await client.call(requests[i % len(requests)])
             statuses[status] += 1
@@ -238,8 +243,8 @@ async def drive(plan: Plan) -> Outcome:
         except Exception:
             out.errors += 1
             client.close()
-            client = h.HttpClient(plan.port, timeout=30)
-        idle.append(client)
+            client = h.HttpClient(port, timeout=30)
+        pool.append(client)
 
     tasks = []
     for i in range(total):
@@ -252,21 +257,23 @@ async def drive(plan: Plan) -> Outcome:
         tasks.append(asyncio.create_task(one(i, due)))
         out.sent += 1
     await asyncio.gather(*tasks)
-    for client in idle:
-        client.close()
+    for pool in idle.values():
+        for client in pool:
+            client.close()
     out.statuses = dict(statuses)
     return out
 
 
-def measure(name: str, server: h.Server, path: str, tokens: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    plan = Plan(port=server.port, path=path, tokens=tokens, rate=args.rate, warmup=args.warmup,
+def measure(name: str, servers: list[h.Server], path: str, tokens: list[str], args: argparse.Namespace
+            ) -> dict[str, Any]:
+    plan = Plan(ports=[s.port for s in servers], path=path, tokens=tokens, rate=args.rate, warmup=args.warmup,
                 duration=args.duration, connections=args.connections)
-    cpu0 = h.tree_cpu_seconds(server.proc.pid)
+    cpu0 = h.servers_cpu_seconds(servers)
     load = h.loadavg()
     t0 = time.monotonic()
     [(outcome, client_cpu)] = h.run_client_processes(drive, [plan], timeout=args.warmup + args.duration + 120)
     wall = time.monotonic() - t0
-    cpu = h.tree_cpu_seconds(server.proc.pid) - cpu0
+    cpu = h.servers_cpu_seconds(servers) - cpu0
     if outcome[0] != "ok":
         raise RuntimeError(f"{name}: load generator failed: {outcome[1]}")
     result: Outcome = outcome[1]
@@ -313,23 +320,25 @@ def main(argv: list[str] | None = None) -> int:
         tokens = seed(tmp / "bench.db", args)
         log(f"seeded in {time.monotonic() - t0:.1f} s")
         env = h.server_env(url, tmp / "media", MERCATO_RUN_JOBS="false")
-        [server] = h.start_app("app", "mercato.asgi:app", 1, env, tmp, servers)
-        h.wait_ready(server, "/healthz")
+        servers = h.start_app("app", "mercato.asgi:app", args.workers, env, tmp, servers)
         import httpx
 
         t1 = time.monotonic()
-        warm = httpx.get(f"http://{h.HOST}:{server.port}/api/v1/feed/popular", timeout=120)
-        assert warm.status_code == 200, warm.text
-        log(f"index loaded by the first request in {time.monotonic() - t1:.1f} s")
+        for server in servers:  # each process loads its own copy of the index
+            h.wait_ready(server, "/healthz")
+            warm = httpx.get(f"http://{h.HOST}:{server.port}/api/v1/feed/popular", timeout=120)
+            assert warm.status_code == 200, warm.text
+        log(f"index loaded by the first request in {time.monotonic() - t1:.1f} s ({args.workers} process(es))")
         half = len(tokens) // 2
-        reference = measure("popular", server, "/api/v1/feed/popular", tokens[:half], args)
-        foryou = measure("foryou", server, "/api/v1/feed/foryou", tokens[half:], args)
-        h.check_alive([server])
+        reference = measure("popular", servers, "/api/v1/feed/popular", tokens[:half], args)
+        foryou = measure("foryou", servers, "/api/v1/feed/foryou", tokens[half:], args)
+        h.check_alive(servers)
         line = {
             "bench": "feed", "backend": "sqlite", "videos": args.videos, "interactions": args.interactions,
-            "viewers": args.viewers, "rps": args.rate, "p50_ms": foryou["p50_ms"], "p99_ms": foryou["p99_ms"],
-            "reference_p50_ms": reference["p50_ms"], "reference_p99_ms": reference["p99_ms"],
-            "p90_ms": foryou["p90_ms"], "max_ms": foryou["max_ms"], "errors": foryou["errors"] + reference["errors"],
+            "viewers": args.viewers, "processes": args.workers, "rps": args.rate, "p50_ms": foryou["p50_ms"],
+            "p99_ms": foryou["p99_ms"], "reference_p50_ms": reference["p50_ms"],
+            "reference_p99_ms": reference["p99_ms"], "p90_ms": foryou["p90_ms"], "max_ms": foryou["max_ms"],
+            "errors": foryou["errors"] + reference["errors"],
             "server_cpu_ms_per_req": foryou["server_cpu_ms_per_req"],
             "reference_server_cpu_ms_per_req": reference["server_cpu_ms_per_req"],
             "answers": foryou["answers"], "loadavg_before": foryou["loadavg_before"],

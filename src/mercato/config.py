@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     feed_candidates_per_source: int = 200
     feed_index_refresh_seconds: float = 2.0  # in-process index picks up new videos and scores
     feed_candidates_ttl_seconds: float = 5.0  # a viewer's ranked candidate list is reused this long
-    feed_body_cache_seconds: float = 30.0  # viewer-independent VideoOut parts (creator, products) cached
+    feed_body_cache_seconds: float = 60.0  # viewer-independent VideoOut parts (creator, products) cached
     feed_served_flush_seconds: float = 0.1  # served pages' impressions written in one batch this often
     feed_cursor_served_max: int = 200  # ids already served in this session carried in the For You cursor
     feed_neighbours_refresh_seconds: float = 300.0  # collaborative neighbour table rebuilt in the background

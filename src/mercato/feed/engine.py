@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import time
@@ -50,6 +51,8 @@ FULL_RELOAD_S = 900.0  # a full reload now and then drops videos deleted outrigh
 LOAD_CHUNK = 5000
 FOLLOW_FULL_HOURS = 24.0 * 7  # a followed creator's video keeps full strength this long
 COL = {name: i for i, name in enumerate(SIGNALS)}
+TAG_SLOTS = 8  # hashtags of a video that count for the affinity feature (its first 8, alphabetically)
+CAT_SLOTS = 4
 KEEP_RANKED = 300  # a logged-in viewer's cached list: the best this many …
 KEEP_POOL = 60  # … plus up to this many fresh and exploration candidates for the reserved slots
 
@@ -108,6 +111,11 @@ class FeedIndex:
         self.engagement: F64 = np.zeros(0)
         self.impressions: F64 = np.zeros(0)
         self.pos: dict[int, int] = {}
+        # Hashtags and categories of each position as small ids (0 = none), for vectorised features.
+        self.tag_ids: dict[str, int] = {}
+        self.cat_ids: dict[int, int] = {}
+        self.vtags: NDArray[np.int32] = np.zeros((0, TAG_SLOTS), np.int32)
+        self.vcats: NDArray[np.int32] = np.zeros((0, CAT_SLOTS), np.int32)
         self.tags: list[tuple[str, ...]] = []
         self.cats: list[tuple[int, ...]] = []
         self.by_tag: dict[str, list[int]] = {}
@@ -163,6 +171,11 @@ class FeedIndex:
         self.trend_updated = grown(self.trend_updated)  # type: ignore[assignment]
         self.engagement = grown(self.engagement)  # type: ignore[assignment]
         self.impressions = grown(self.impressions)  # type: ignore[assignment]
+        for name in ("vtags", "vcats"):
+            old = getattr(self, name)
+            wider = np.zeros((new, old.shape[1]), np.int32)
+            wider[: len(old)] = old
+            setattr(self, name, wider)
 
     def _put_videos(self, rows: list[repo.VideoRow], tags: list[tuple[int, str]], cats: list[tuple[int, int]]) -> None:
         self._grow(self.n + len(rows))
@@ -200,6 +213,12 @@ class FeedIndex:
                     self.by_cat.setdefault(c, []).append(p)
             self.tags[p] = vtags
             self.cats[p] = vcats
+            self.vtags[p] = 0
+            for slot, t in enumerate(vtags[:TAG_SLOTS]):
+                self.vtags[p, slot] = self.tag_ids.setdefault(t, len(self.tag_ids) + 1)
+            self.vcats[p] = 0
+            for slot, c in enumerate(vcats[:CAT_SLOTS]):
+                self.vcats[p, slot] = self.cat_ids.setdefault(c, len(self.cat_ids) + 1)
             self.max_id = max(self.max_id, row.id)
 
     def _put_scores(self, rows: list[repo.ScoreRow]) -> None:
@@ -292,6 +311,11 @@ class FeedIndex:
                     await fresh_index._load_all(db)
                     self._adopt(fresh_index)
                     self.full_at = mono
+                    # Hundreds of thousands of long-lived objects (member lists, tag tuples) would be
+                    # traversed by every full garbage collection (≈ 100 ms each, a few per second
+                    # under load): move everything alive now out of the collector's generations.
+                    # They are still freed by reference counting when the next full load drops them.
+                    gc.freeze()
                 else:
                     await self._load_changes(db, started)
             self.videos_since = self.scores_since = started - timedelta(seconds=REFRESH_OVERLAP_S)
@@ -301,8 +325,8 @@ class FeedIndex:
 
     def _adopt(self, other: FeedIndex) -> None:
         for name in ("n", "ids", "creator", "created", "alive", "trend_stored", "trend_updated", "engagement",
-                     "impressions", "pos", "tags", "cats", "by_tag", "by_cat", "by_creator", "category_names",
-                     "max_id"):
+                     "impressions", "pos", "tag_ids", "cat_ids", "vtags", "vcats", "tags", "cats", "by_tag", "by_cat",
+                     "by_creator", "category_names", "max_id"):
             setattr(self, name, getattr(other, name))
 
     async def _load_all(self, db: AsyncSession) -> None:
@@ -478,19 +502,18 @@ class FeedIndex:
         if viewer.tags or viewer.categories:
             tag_norm = max(AFFINITY_SCALE, max(viewer.tags.values(), default=0.0))
             cat_norm = max(AFFINITY_SCALE, max(viewer.categories.values(), default=0.0))
-            aff = np.zeros(len(cand))
-            tags, cats, vt, vc = self.tags, self.cats, viewer.tags, viewer.categories
-            for i, p in enumerate(cand.tolist()):
-                best = 0.0
-                for t in tags[p]:
-                    v = vt.get(t, 0.0) / tag_norm
-                    if v > best:
-                        best = v
-                for c in cats[p]:
-                    v = vc.get(c, 0.0) / cat_norm
-                    if v > best:
-                        best = v
-                aff[i] = best
+            tag_vals = np.zeros(len(self.tag_ids) + 1)
+            for t, v in viewer.tags.items():
+                i = self.tag_ids.get(t)
+                if i is not None:
+                    tag_vals[i] = v / tag_norm
+            cat_vals = np.zeros(len(self.cat_ids) + 1)
+            for c, v in viewer.categories.items():
+                i = self.cat_ids.get(c)
+                if i is not None:
+                    cat_vals[i] = v / cat_norm
+            aff = np.maximum(tag_vals[self.vtags[cand]].max(axis=1), cat_vals[self.vcats[cand]].max(axis=1))
+            aff = np.maximum(aff, 0.0)
             feats[:, COL["affinity"]] = np.minimum(aff, 1.0)
         creators = self.creator[cand]
         if viewer.creators:
@@ -507,9 +530,13 @@ class FeedIndex:
             recency = 1.0 / (1.0 + np.maximum(age_h - FOLLOW_FULL_HOURS, 0.0) / FOLLOW_FULL_HOURS)
             feats[:, COL["following"]] = np.where(followed, recency, 0.0)
         if collab:
-            top = max(collab.values())
-            ids = self.ids[cand].tolist()
-            feats[:, COL["collaborative"]] = [collab.get(v, 0.0) / top for v in ids]
+            keys = np.fromiter(collab.keys(), np.int64, len(collab))
+            vals = np.fromiter(collab.values(), np.float64, len(collab))
+            sort = np.argsort(keys)
+            keys, vals = keys[sort], vals[sort] / vals.max()
+            ids = self.ids[cand]
+            at = np.clip(np.searchsorted(keys, ids), 0, len(keys) - 1)
+            feats[:, COL["collaborative"]] = np.where(keys[at] == ids, vals[at], 0.0)
         return feats
 
     def _rerank(self, cand: I64, feats: F64, scores: F64, weights: Weights, settings: Settings, *, page: int,
