@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
@@ -51,18 +52,38 @@ def _page_cursor(cursor: str | None) -> tuple[int, int | None]:
 class BodyCache:
     """Per-process cache of the viewer-independent part of ``VideoOut`` bodies (caption parts,
     creator, product cards — built by content.presenters.video_outs), kept
-    ``feed_body_cache_seconds``. Each page reads, in one statement for its ids
-    (:func:`repo.live_rows`): whether each video is still published, its ``updated_at`` (an edit
-    in any process rebuilds the body at once), its counters and the viewer's liked / saved /
-    following flags. Only the creator's and the products' details can be up to the TTL old."""
+    ``feed_body_cache_seconds`` as serialised JSON (bytes: nothing for the garbage collector to
+    traverse). Each page reads, in one statement for its ids (:func:`repo.live_rows`): whether
+    each video is still published, its ``updated_at`` (an edit in any process rebuilds the body
+    at once), its counters and the viewer's liked / saved / following flags. Only the creator's
+    and the products' details can be up to the TTL old."""
 
-    MAX_ENTRIES = 50_000
+    MAX_ENTRIES = 100_000
 
     def __init__(self) -> None:
-        self.bodies: dict[int, tuple[float, Any, dict[str, Any]]] = {}  # id → (expires, updated_at, body)
+        self.bodies: dict[int, tuple[float, Any, bytes]] = {}  # id → (expires, updated_at, JSON)
 
     def forget(self, video_id: int) -> None:
         self.bodies.pop(video_id, None)
+
+    def _store(self, outs: list[dict[str, Any]], live: dict[int, repo.LiveRow], now: float, ttl: float) -> None:
+        if len(self.bodies) + len(outs) > self.MAX_ENTRIES:
+            self.bodies = {k: v for k, v in self.bodies.items() if v[0] >= now}
+            if len(self.bodies) + len(outs) > self.MAX_ENTRIES:
+                self.bodies.clear()
+        for out in outs:
+            vid = int(out["id"])
+            if vid in live:
+                self.bodies[vid] = (now + ttl, live[vid].updated, orjson.dumps(out))
+
+    async def _build(self, db: AsyncSession, ids: list[int], live: dict[int, repo.LiveRow], ttl: float) -> None:
+        videos = await repo.published_videos(db, ids)
+        outs = await video_outs(db, [videos[i] for i in ids if i in videos], None)
+        self._store(outs, live, time.monotonic(), ttl)
+
+    def _stale(self, i: int, row: repo.LiveRow, now: float) -> bool:
+        hit = self.bodies.get(i)
+        return hit is None or hit[0] < now or hit[1] != row.updated
 
     async def bodies_for(self, db: AsyncSession, ids: list[int], viewer_id: int | None, ttl: float
                          ) -> dict[int, dict[str, Any]]:
@@ -72,30 +93,19 @@ class BodyCache:
             return {int(o["id"]): o for o in outs}
         live = await repo.live_rows(db, ids, viewer_id)
         now = time.monotonic()
-        misses = []
-        for i, row in live.items():
-            hit = self.bodies.get(i)
-            if hit is None or hit[0] < now or hit[1] != row.updated:
-                misses.append(i)
+        misses = [i for i, row in live.items() if self._stale(i, row, now)]
         if misses:
-            videos = await repo.published_videos(db, misses)
-            outs = await video_outs(db, [videos[i] for i in misses if i in videos], None)
-            if len(self.bodies) + len(outs) > self.MAX_ENTRIES:
-                self.bodies = {k: v for k, v in self.bodies.items() if v[0] >= now}
-                if len(self.bodies) + len(outs) > self.MAX_ENTRIES:
-                    self.bodies.clear()
-            for out in outs:
-                vid = int(out["id"])
-                if vid in live:
-                    self.bodies[vid] = (now + ttl, live[vid].updated, out)
+            await self._build(db, misses, live, ttl)
         result: dict[int, dict[str, Any]] = {}
         for i in ids:
             found = live.get(i)
             hit = self.bodies.get(i)
             if found is None or hit is None:
                 continue
-            result[i] = {**hit[2], "counts": found.counts,
-                         "viewer": {"liked": found.liked, "saved": found.saved, "following": found.following}}
+            body = orjson.loads(hit[2])
+            body["counts"] = found.counts
+            body["viewer"] = {"liked": found.liked, "saved": found.saved, "following": found.following}
+            result[i] = body
         return result
 
 
@@ -205,8 +215,13 @@ async def for_you(db: AsyncSession, sessions: SessionFactory, settings: Settings
     viewer = ranked.viewer
     exclude = set(served_before) | (pending or set()) if user is not None else set()
     picks = index.page_of(ranked, settings, page=page, seed=seed, want=size + SLACK, exclude=exclude)
-    bodies = await body_cache(settings.database_url).bodies_for(
-        db, [p.video_id for p in picks], user.id if user else None, settings.feed_body_cache_seconds)
+    # Bodies of the page's picks; the spare picks only when some video vanished meanwhile.
+    bodies_of = body_cache(settings.database_url).bodies_for
+    viewer_id = user.id if user else None
+    bodies = await bodies_of(db, [p.video_id for p in picks[:size]], viewer_id, settings.feed_body_cache_seconds)
+    if len(bodies) < min(size, len(picks)) and len(picks) > size:
+        bodies.update(await bodies_of(db, [p.video_id for p in picks[size:]], viewer_id,
+                                      settings.feed_body_cache_seconds))
     gone = [p.video_id for p in picks if p.video_id not in bodies]
     if gone:
         index.forget(gone)
