@@ -3,19 +3,14 @@ personalisation preferences and search (docs/feed.md)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.feed import service
-from mercato.feed.cache import served_writer
-from mercato.feed.engine import SessionFactory
 from mercato.feed.schemas import (
     EventsAccepted,
     EventsIn,
@@ -25,7 +20,6 @@ from mercato.feed.schemas import (
     SearchOut,
     SearchType,
 )
-from mercato.kit.db import utcnow
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.pagination import clamp_limit
 
@@ -34,17 +28,6 @@ router = APIRouter(prefix="/api/v1", tags=["feed"])
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
 LongCursor = Annotated[str | None, Query(max_length=4000, description="next_cursor of the previous page")]
 Limit = Annotated[int | None, Query(ge=1, description="Page size; capped at the server's maximum")]
-
-
-def _reader(request: Request) -> SessionFactory:
-    database = get_database(request)
-
-    @contextlib.asynccontextmanager
-    async def session() -> AsyncIterator[AsyncSession]:
-        async with database.unit_of_work(write=False) as db:
-            yield db
-
-    return session
 
 
 def _json(body: dict[str, Any]) -> Response:
@@ -66,17 +49,7 @@ async def for_you(request: Request, db: DbSession, settings: AppSettings, user: 
     writer (one transaction every ``feed_served_flush_seconds`` for every page served meanwhile),
     and ``next_cursor`` carries the ids served in this session so the next page never repeats
     them even before that write lands."""
-    database = get_database(request)
-    flush = settings.feed_served_flush_seconds
-    writer = served_writer(database, settings) if flush > 0 else None
-    pending = writer.pending(user.id) if writer is not None and user is not None else None
-    result = await service.for_you(db, _reader(request), settings, user, cursor, pending)
-    if result.served:
-        if writer is not None:
-            writer.add(user.id if user else None, result.served, utcnow())
-        else:
-            async with database.unit_of_work() as db_writer:
-                await service.mark_page_served(db_writer, settings, user, result.served)
+    result = await service.serve_for_you(db, get_database(request), settings, user, cursor)
     return _page(result)
 
 
@@ -84,7 +57,7 @@ async def for_you(request: Request, db: DbSession, settings: AppSettings, user: 
 async def popular(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser,
                   cursor: Cursor = None) -> Response:
     """The plain popularity ranking, the same for everyone (no personalisation, nothing recorded)."""
-    return _page(await service.popular(db, _reader(request), settings, user, cursor))
+    return _page(await service.popular(db, service.read_sessions(get_database(request)), settings, user, cursor))
 
 
 @router.get("/feed/following", response_model=FeedPage)

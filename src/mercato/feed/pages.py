@@ -6,20 +6,16 @@ second request; ``/static/js/feed.js`` fetches the next pages from the API."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import MaybeUser
 from mercato.content.pages import register_templates
 from mercato.feed import service
-from mercato.feed.engine import SessionFactory
 from mercato.kit.errors import AppError
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.web.render import render
@@ -33,17 +29,6 @@ SEARCH_TABS = (("all", "Top"), ("videos", "Videos"), ("products", "Products"), (
                ("hashtags", "Hashtags"))
 
 
-def _reader(request: Request) -> SessionFactory:
-    database = get_database(request)
-
-    @contextlib.asynccontextmanager
-    async def session() -> AsyncIterator[AsyncSession]:
-        async with database.unit_of_work(write=False) as db:
-            yield db
-
-    return session
-
-
 def _player(request: Request, user: Any, settings: Any, **context: Any) -> HTMLResponse:
     return render(request, "feed/player.html", {"max_comment_chars": settings.max_comment_chars, **context},
                   user=user)
@@ -52,10 +37,7 @@ def _player(request: Request, user: Any, settings: Any, **context: Any) -> HTMLR
 @router.get("/", response_class=HTMLResponse)
 async def for_you(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser) -> Response:
     """For You: the full-screen vertical feed, first page embedded."""
-    result = await service.for_you(db, _reader(request), settings, user, None)
-    if result.served:
-        async with get_database(request).unit_of_work() as writer:
-            await service.mark_page_served(writer, settings, user, result.served)
+    result = await service.serve_for_you(db, get_database(request), settings, user, None)
     return _player(
         request, user, settings, feed_kind="foryou", feed_source=FOR_YOU_API, page_heading="For You",
         initial={"items": result.items, "next_cursor": result.next_cursor},

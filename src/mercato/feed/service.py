@@ -4,8 +4,10 @@ personalisation preferences and search. Services flush, never commit."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,12 +21,12 @@ from mercato.config import Settings
 from mercato.content.presenters import creator_out, video_outs
 from mercato.content.service import tag_href
 from mercato.feed import repository as repo
-from mercato.feed.cache import candidates_for
+from mercato.feed.cache import candidates_for, served_writer
 from mercato.feed.engine import Pick, SessionFactory, index_for, viewer_from_rows
 from mercato.feed.schemas import EventIn
 from mercato.feed.scoring import REASONS
 from mercato.feed.signals import mark_served, record_engagement, touched
-from mercato.kit.db import utcnow
+from mercato.kit.db import Database, utcnow
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor
 
@@ -182,6 +184,36 @@ def reason_text(pick: Pick, video: dict[str, Any], *, opted_out: bool) -> str:
         detail = f"@{creator['handle']}" if creator.get("handle") else str(creator["display_name"])
     text = REASONS[pick.signal].format(detail=detail or "this")
     return text + OPT_OUT_NOTE if opted_out else text
+
+
+def read_sessions(database: Database) -> SessionFactory:
+    """Read-only units of work for the engine's background refreshes (never the request's own)."""
+
+    @contextlib.asynccontextmanager
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with database.unit_of_work(write=False) as db:
+            yield db
+
+    return session
+
+
+async def serve_for_you(db: AsyncSession, database: Database, settings: Settings, user: User | None,
+                        cursor: str | None) -> FeedResult:
+    """A For You page as the API and the web page serve it: ranked on reads only, its
+    impressions queued for the batch writer (one transaction every ``feed_served_flush_seconds``
+    for every page served meanwhile; written at once when that setting is 0). ``next_cursor``
+    carries the ids served in this session, so the next page never repeats them even before
+    that write lands."""
+    writer = served_writer(database, settings) if settings.feed_served_flush_seconds > 0 else None
+    pending = writer.pending(user.id) if writer is not None and user is not None else None
+    result = await for_you(db, read_sessions(database), settings, user, cursor, pending)
+    if result.served:
+        if writer is not None:
+            writer.add(user.id if user else None, result.served, utcnow())
+        else:
+            async with database.unit_of_work() as db_writer:
+                await mark_page_served(db_writer, settings, user, result.served)
+    return result
 
 
 async def for_you(db: AsyncSession, sessions: SessionFactory, settings: Settings, user: User | None,
