@@ -26,6 +26,10 @@ os.environ.setdefault("MERCATO_RUN_JOBS", "false")
 # Each test empties the database behind the server's back, so the server must not answer from its
 # micro-cache of catalog reads (tests/kit/test_cache.py tests that cache on its own).
 os.environ.setdefault("MERCATO_CATALOG_CACHE_SECONDS", "0")
+# Served feed pages are written at once, not by the background batch writer: a batch landing
+# after the next test emptied the tables (ids restart) would mark that test's videos as seen.
+# tests/feed/test_request_path.py turns the batch writer on for the tests that are about it.
+os.environ.setdefault("MERCATO_FEED_SERVED_FLUSH_SECONDS", "0")
 
 from mercato.config import Settings, get_settings
 from mercato.kit.db import Database

@@ -177,3 +177,25 @@ def test_following_and_creator_reasons(
     assert len(followed) == 4
     assert all(item["reason"] == {"signal": "following", "text": f"You follow @{handle}"} for item in followed)
     assert all(item["video"]["viewer"]["following"] is True for item in followed)
+
+
+def test_blocks_hide_videos_both_ways(api: httpx.Client, make_user: Callable[..., Any],
+                                      make_video: Callable[..., int]) -> None:
+    viewer, blocked, blocker, other = make_user(), make_user(), make_user(), make_user()
+    for i in range(4):
+        make_video(blocked["user"]["id"], ("cats",), trending=50.0 + i)
+        make_video(blocker["user"]["id"], ("cats",), trending=40.0 + i)
+        make_video(other["user"]["id"], ("cats",), trending=float(i))
+    everyone = set(creators(page(api, make_user()["headers"])))
+    assert {blocked["user"]["id"], blocker["user"]["id"]} <= everyone
+    # The viewer blocks one creator; another creator blocks the viewer.
+    assert api.put(f"/api/v1/users/{blocked['user']['id']}/block", headers=viewer["headers"]).status_code in (200, 204)
+    assert api.put(f"/api/v1/users/{viewer['user']['id']}/block", headers=blocker["headers"]).status_code in (200, 204)
+    seen: set[int] = set()
+    body = page(api, viewer["headers"])
+    while body["items"]:
+        seen |= set(creators(body))
+        if not body["next_cursor"]:
+            break
+        body = page(api, viewer["headers"], body["next_cursor"])
+    assert seen == {other["user"]["id"]}

@@ -47,8 +47,16 @@ def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.fixture
+def batched(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The live server's settings with the served-impressions batch writer on (100 ms)."""
+    monkeypatch.setattr(settings, "feed_served_flush_seconds", 0.1)
+    return settings
+
+
 def test_the_served_page_is_written_by_the_batch_writer(
-    api: httpx.Client, make_user: Callable[..., Any], make_video: Callable[..., int], db_run: Callable[..., Any],
+    batched: Settings, api: httpx.Client, make_user: Callable[..., Any], make_video: Callable[..., int],
+    db_run: Callable[..., Any],
 ) -> None:
     makers = [make_user()["user"]["id"] for _ in range(3)]
     for i in range(15):
@@ -70,7 +78,8 @@ def test_the_served_page_is_written_by_the_batch_writer(
 
 
 def test_the_cursor_keeps_the_next_page_free_of_repeats_before_the_write_lands(
-    api: httpx.Client, make_user: Callable[..., Any], make_video: Callable[..., int], db_run: Callable[..., Any],
+    batched: Settings, api: httpx.Client, make_user: Callable[..., Any], make_video: Callable[..., int],
+    db_run: Callable[..., Any],
 ) -> None:
     makers = [make_user()["user"]["id"] for _ in range(4)]
     for i in range(40):

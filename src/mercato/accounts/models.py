@@ -59,6 +59,8 @@ class Block(Base):
     blocked_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    __table_args__ = (Index("ix_blocks_blocked", "blocked_id"),)
+
 
 class LoginFailure(IdMixin, Base):
     """A failed log-in, counted in a sliding window for throttling (never a permanent lock)."""

@@ -143,6 +143,8 @@ SELECT * FROM (SELECT 'f', CAST(followee_id AS VARCHAR(20)), 0.0, NULL FROM foll
 UNION ALL
 SELECT 'b', CAST(blocked_id AS VARCHAR(20)), 0.0, NULL FROM blocks WHERE blocker_id = :u
 UNION ALL
+SELECT 'b', CAST(blocker_id AS VARCHAR(20)), 0.0, NULL FROM blocks WHERE blocked_id = :u
+UNION ALL
 SELECT * FROM (SELECT 's', CAST(video_id AS VARCHAR(20)), 0.0, NULL FROM feed_seen
                WHERE user_id = :u AND seen_at >= :seen_since ORDER BY seen_at DESC LIMIT :seen) AS s
 UNION ALL
@@ -151,7 +153,8 @@ SELECT * FROM (SELECT 'r', CAST(video_id AS VARCHAR(20)), 0.0, NULL FROM feed_ev
                ORDER BY created_at DESC LIMIT :recent) AS r
 """.format(positive=", ".join(f"'{k}'" for k in POSITIVE_KINDS))  # noqa: S608 (constants, no input)
 # Every branch reads an index: feed_preferences, viewer_affinities, follows and blocks by their primary
-# keys, feed_seen by ix_feed_seen_user_time, feed_events by ix_feed_events_user.
+# keys (blocks the other way round by ix_blocks_blocked: creators who blocked the viewer are hidden
+# too), feed_seen by ix_feed_seen_user_time, feed_events by ix_feed_events_user.
 
 
 async def viewer_rows(db: AsyncSession, user_id: int, *, seen_since: datetime, recent_since: datetime,
