@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Real argon2id, with cheaper parameters so that hundreds of sign-ups stay quick.
@@ -30,6 +31,11 @@ os.environ.setdefault("MERCATO_CATALOG_CACHE_SECONDS", "0")
 # after the next test emptied the tables (ids restart) would mark that test's videos as seen.
 # tests/feed/test_request_path.py turns the batch writer on for the tests that are about it.
 os.environ.setdefault("MERCATO_FEED_SERVED_FLUSH_SECONDS", "0")
+# The feed's in-process index refreshes on every request, so what a test writes is ranked at once;
+# and since each test empties the database (user ids come back on PostgreSQL), no per-viewer
+# candidate lists across requests, except in the tests of that cache, which turn it on themselves.
+os.environ.setdefault("MERCATO_FEED_INDEX_REFRESH_SECONDS", "0")
+os.environ.setdefault("MERCATO_FEED_CANDIDATES_TTL_SECONDS", "0")
 
 from mercato.config import Settings, get_settings
 from mercato.kit.db import Database
@@ -100,18 +106,31 @@ def run_async(coro: Awaitable[T]) -> T:
 async def _truncate(url: str) -> None:
     db = Database(url, pool=False)
     try:
-        async with db.write_engine.begin() as conn:
-            tables = [t.name for t in reversed(metadata.sorted_tables)]
-            if db.is_sqlite:
-                # The ledger's append-only triggers stand down only while ledger_maintenance has a row.
-                await conn.execute(text("INSERT INTO ledger_maintenance (reason) VALUES ('test reset')"))
-                for name in tables:
-                    await conn.execute(text(f'DELETE FROM "{name}"'))
-                await conn.execute(text("DELETE FROM ledger_maintenance"))
-            else:
-                await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # The previous test's browser page may still send a last request while it closes (feed
+        # events on page hide); PostgreSQL may then pick the TRUNCATE as a deadlock victim: retry.
+        for attempt in range(5):
+            try:
+                await _empty_tables(db)
+                return
+            except DBAPIError as exc:
+                if "deadlock" not in str(exc).lower() or attempt == 4:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
     finally:
         await db.dispose()
+
+
+async def _empty_tables(db: Database) -> None:
+    async with db.write_engine.begin() as conn:
+        tables = [t.name for t in reversed(metadata.sorted_tables)]
+        if db.is_sqlite:
+            # The ledger's append-only triggers stand down only while ledger_maintenance has a row.
+            await conn.execute(text("INSERT INTO ledger_maintenance (reason) VALUES ('test reset')"))
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+            await conn.execute(text("DELETE FROM ledger_maintenance"))
+        else:
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

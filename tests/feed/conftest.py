@@ -1,13 +1,12 @@
 """Feed test fixtures: videos inserted straight into the database (no media needed to rank).
 
-The server's in-process index refreshes on every request here (``feed_index_refresh_seconds``
-0), so a video or a score written by a test is visible to the very next feed request; the
-per-viewer candidate cache is off unless a test turns it on (``feed_candidates_ttl_seconds``)."""
+The server's in-process index refreshes on every request in tests (``feed_index_refresh_seconds``
+0, set in tests/conftest.py), so a video or a score written by a test is visible to the very next
+feed request; the per-viewer candidate cache is off unless a test turns it on."""
 
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,11 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-os.environ.setdefault("MERCATO_FEED_INDEX_REFRESH_SECONDS", "0")
-# Each test empties the database (user ids come back on PostgreSQL): no per-viewer candidate lists
-# across requests, except in the tests of that cache, which turn it on for themselves.
-os.environ.setdefault("MERCATO_FEED_CANDIDATES_TTL_SECONDS", "0")
 
 from mercato.config import get_settings
 from mercato.content.models import Video, VideoHashtag

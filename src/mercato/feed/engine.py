@@ -445,7 +445,11 @@ class FeedIndex:
         then reserved slots and creator diversity (see :meth:`_rerank`)."""
         cand, feats, scores = ranked.cand, ranked.feats, ranked.scores
         if ranked.version != self.version or exclude:
-            mask = self.alive[cand] & (self.ids[cand] == ranked.ids)  # a position is never reused, but be sure
+            # A full reload rebuilds the arrays (they may shrink, positions may hold other videos):
+            # keep only positions that still exist and still hold the same, live video.
+            inside = cand < min(len(self.ids), len(self.alive))
+            mask = np.zeros(len(cand), dtype=bool)
+            mask[inside] = self.alive[cand[inside]] & (self.ids[cand[inside]] == ranked.ids[inside])
             if exclude:
                 mask &= ~np.isin(ranked.ids, np.fromiter(exclude, np.int64, len(exclude)))
             cand, feats, scores = cand[mask], feats[mask], scores[mask]
