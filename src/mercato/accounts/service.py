@@ -15,6 +15,7 @@ from mercato.accounts import repository as repo
 from mercato.accounts.models import Block, Follow, LoginFailure, Session, User
 from mercato.accounts.schemas import ProfileUpdateIn, RegisterIn
 from mercato.config import Settings
+from mercato.feed.signals import touched as feed_touched
 from mercato.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from mercato.kit.security import hash_password, new_token, token_digest, verify_dummy, verify_password
 
@@ -203,7 +204,9 @@ async def unfollow(db: AsyncSession, me: User, target: User) -> bool:
 
 
 async def block(db: AsyncSession, me: User, target: User) -> None:
-    """Blocking removes follows both ways and stops new ones."""
+    """Blocking removes follows both ways and stops new ones. Both people's For You candidate
+    lists cached by this process are dropped at once and again after the commit, so neither sees
+    the other's videos on their next page (other processes: within their cache's lifetime)."""
     if me.id == target.id:
         raise ValidationFailed("You cannot block yourself.", code="self_block")
     await unfollow(db, me, target)
@@ -211,7 +214,15 @@ async def block(db: AsyncSession, me: User, target: User) -> None:
     if not await repo.block_exists(db, me.id, target.id):
         db.add(Block(blocker_id=me.id, blocked_id=target.id))
         await db.flush()
+    _feeds_changed(db, me, target)
 
 
 async def unblock(db: AsyncSession, me: User, target: User) -> None:
-    await repo.delete_block(db, me.id, target.id)
+    if await repo.delete_block(db, me.id, target.id):
+        _feeds_changed(db, me, target)
+
+
+def _feeds_changed(db: AsyncSession, *people: User) -> None:
+    """Blocks filter the For You feed both ways: drop the cached candidate lists of both."""
+    for person in people:
+        feed_touched(db, person.id)
