@@ -21,6 +21,7 @@ from mercato.config import Settings, get_settings
 from mercato.content import api as content_api
 from mercato.content import pages as content_pages
 from mercato.content import tasks as content_tasks
+from mercato.content.serving import VideoFiles
 from mercato.demo import demo_logins
 from mercato.feed import api as feed_api
 from mercato.feed import cache as feed_cache
@@ -37,6 +38,7 @@ from mercato.orders import api as orders_api
 from mercato.orders import lifecycle as orders_lifecycle  # noqa: F401  (connects orders to payment hooks)
 from mercato.orders import pages as orders_pages
 from mercato.orders import tasks as orders_tasks
+from mercato.orders.flash_gate import SoldOutGate
 from mercato.payments import api as payments_api
 from mercato.payments import pages as payments_pages
 from mercato.payments import tasks as payments_tasks
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     install_error_handlers(app, render_error)
     app.add_middleware(CatalogReadCache, ttl_seconds=settings.catalog_cache_seconds)
+    app.add_middleware(SoldOutGate)  # orders/flash_gate.py: flash-sale refusals before routing
     app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
@@ -123,6 +126,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                    content_api.share_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Video files first: served only while their video may be seen by the caller (content/serving.py);
+    # product images and avatars stay plain static files.
+    app.mount("/media/videos", VideoFiles(settings.media_dir), name="video_media")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
 
     return app

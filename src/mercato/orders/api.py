@@ -20,7 +20,7 @@ from mercato.kit.money import format_money
 from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
-from mercato.orders import lifecycle, payflow, pricing, refunds, reviews
+from mercato.orders import flash_gate, lifecycle, payflow, pricing, refunds, reviews
 from mercato.orders.models import Address, Order, ReturnRequest
 from mercato.orders.presenters import checkout_out, order_out, refund_out, return_out
 from mercato.orders.schemas import (
@@ -135,7 +135,10 @@ async def sold_out_gate(request: Request, settings: AppSettings) -> None:
     """Runs before the request's write unit of work is opened (FastAPI solves dependencies in
     parameter order): a buy-now for something visibly sold out is refused from a read
     transaction (``checkout.refuse_if_visibly_sold_out``) — in a flash sale that is nearly
-    every request, and none of them then waits for SQLite's single writer."""
+    every request, and none of them then waits for SQLite's single writer. A request the
+    ASGI gate (``orders/flash_gate.py``) already read and let through is not read again."""
+    if request.scope.get(flash_gate.CHECKED):
+        return
     token, via_cookie = token_from(request)
     if not token or (via_cookie and not await csrf_ok(request)):
         return
