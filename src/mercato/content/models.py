@@ -52,6 +52,9 @@ class Video(IdMixin, TimestampMixin, Base):
         Index("ix_videos_creator", "creator_id", "created_at", "id"),
         Index("ix_videos_status_created", "status", "created_at", "id"),
         Index("ix_videos_updated", "updated_at"),  # the feed index's incremental refresh (migration 0004)
+        # /media/videos/… looks up the video a file belongs to on every request (migration 0007).
+        Index("ix_videos_media_path", "media_path"),
+        Index("ix_videos_poster_path", "poster_path"),
         CheckConstraint("likes_count >= 0 AND saves_count >= 0 AND comments_count >= 0", name="counters_not_negative"),
     )
 

@@ -211,6 +211,16 @@ async def anchor_exists(db: AsyncSession, video_id: int, product_id: int) -> boo
     return await db.get(VideoProduct, (video_id, product_id)) is not None
 
 
+async def videos_using_file(db: AsyncSession, path: str) -> list[tuple[str, int]]:
+    """``(status, creator_id)`` of every video whose served file or poster is ``path`` (the demo
+    lets videos share a clip). Both columns are indexed (migration 0007)."""
+    rows = await db.execute(
+        select(Video.status, Video.creator_id).where(Video.media_path == path)
+        .union_all(select(Video.status, Video.creator_id).where(Video.poster_path == path))
+    )
+    return [(str(status), int(creator)) for status, creator in rows]
+
+
 async def paths_in_use(db: AsyncSession, paths: Sequence[str]) -> set[str]:
     """Which of ``paths`` some video still refers to."""
     if not paths:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -175,6 +176,28 @@ async def _apply_caption(db: AsyncSession, video: Video, caption: str) -> None:
 def can_see(video: Video, viewer: User | None) -> bool:
     """Published videos are public; removed ones only for their creator and operators."""
     return video.status == "published" or (viewer is not None and (viewer.id == video.creator_id or viewer.is_admin))
+
+
+@dataclass(frozen=True)
+class FileAudience:
+    """Who may fetch a video file (rendition or poster): everyone while a video using it is
+    published; otherwise only the creators of the videos using it, and operators."""
+
+    public: bool
+    creator_ids: frozenset[int]
+
+    def admits(self, viewer: User | None) -> bool:
+        return self.public or (viewer is not None and (viewer.is_admin or viewer.id in self.creator_ids))
+
+
+async def file_audience(db: AsyncSession, path: str) -> FileAudience | None:
+    """The audience of the media file ``path`` (relative to ``media_dir``); None when no video
+    refers to it (a partial upload, an orphan, a deleted video's file): served to nobody."""
+    rows = await repo.videos_using_file(db, path)
+    if not rows:
+        return None
+    return FileAudience(public=any(status == "published" for status, _ in rows),
+                        creator_ids=frozenset(creator for _, creator in rows))
 
 
 async def visible_video(db: AsyncSession, video_id: int, viewer: User | None) -> Video:
