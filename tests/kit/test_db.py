@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
-from mercato.kit.db import Database
+from mercato.kit.db import Database, UTCDateTime, expand_lists
 
 
 def test_sqlite_database_in_a_folder_that_does_not_exist_yet(tmp_path: Path) -> None:
@@ -22,3 +23,45 @@ def test_sqlite_database_in_a_folder_that_does_not_exist_yet(tmp_path: Path) -> 
 
     assert asyncio.run(touch()) == 1
     assert path.is_file()
+
+
+def test_expand_lists_gives_each_list_item_a_parameter_of_its_own() -> None:
+    sql, params = expand_lists("SELECT 1 FROM t WHERE id IN :ids AND kind = :kind AND x IN :none",
+                               {"ids": [3, 1], "kind": "a", "none": []})
+    assert sql == "SELECT 1 FROM t WHERE id IN (:ids_0, :ids_1) AND kind = :kind AND x IN (NULL)"
+    assert params == {"ids_0": 3, "ids_1": 1, "kind": "a"}
+    # A name that merely starts like a list parameter is left alone.
+    assert expand_lists("a = :idsx OR b IN :ids", {"ids": (5,), "idsx": 1})[0] == "a = :idsx OR b IN (:ids_0)"
+
+
+def test_fast_reads_see_committed_rows_and_compare_datetimes_like_the_orm(tmp_path: Path) -> None:
+    """The SQLite fast path: its own read-only connection, datetime parameters in SQLAlchemy's
+    stored text form, every commit of another connection visible to the next statement."""
+    from datetime import UTC, datetime, timedelta
+
+    from mercato.kit.db import as_datetime
+
+    async def go() -> None:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}", pool=False)
+        try:
+            async with db.unit_of_work() as session:
+                await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, at DATETIME)"))
+            now = datetime.now(UTC)
+            for i in range(1, 4):
+                async with db.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO t (id, at) VALUES (:i, :at)").bindparams(
+                        bindparam("at", now - timedelta(hours=i), type_=UTCDateTime())), {"i": i})
+                rows = await db.reads.all("SELECT id, at FROM t WHERE id IN :ids AND at >= :since ORDER BY id",
+                                          {"ids": [1, 2, 3], "since": now - timedelta(hours=2, minutes=1)})
+                assert [r[0] for r in rows] == [1, 2][:i]
+            assert as_datetime(rows[0][1]) == now - timedelta(hours=1)
+            try:
+                await db.reads.all("DELETE FROM t")
+            except sqlite3.OperationalError as exc:
+                assert "readonly" in str(exc)
+            else:
+                raise AssertionError("the fast read connection must be read-only")
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from mercato.accounts.deps import CurrentUser, MaybeUser
+from mercato.accounts.deps import CurrentUser, MaybeReader, MaybeUser
 from mercato.feed import service
 from mercato.feed.schemas import (
     EventsAccepted,
@@ -41,7 +41,7 @@ def _page(result: service.FeedResult) -> Response:
 
 
 @router.get("/feed/foryou", response_model=FeedPage)
-async def for_you(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser,
+async def for_you(request: Request, settings: AppSettings, viewer: MaybeReader,
                   cursor: LongCursor = None) -> Response:
     """The For You feed: one page of ``feed_page_size`` videos, each with its reason. Anonymous
     viewers get trending + fresh + exploration. Serving a page marks its videos as seen (they do
@@ -49,15 +49,14 @@ async def for_you(request: Request, db: DbSession, settings: AppSettings, user: 
     writer (one transaction every ``feed_served_flush_seconds`` for every page served meanwhile),
     and ``next_cursor`` carries the ids served in this session so the next page never repeats
     them even before that write lands."""
-    result = await service.serve_for_you(db, get_database(request), settings, user, cursor)
+    result = await service.serve_for_you(get_database(request), settings, viewer, cursor)
     return _page(result)
 
 
 @router.get("/feed/popular", response_model=FeedPage)
-async def popular(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser,
-                  cursor: Cursor = None) -> Response:
+async def popular(request: Request, settings: AppSettings, viewer: MaybeReader, cursor: Cursor = None) -> Response:
     """The plain popularity ranking, the same for everyone (no personalisation, nothing recorded)."""
-    return _page(await service.popular(db, service.read_sessions(get_database(request)), settings, user, cursor))
+    return _page(await service.popular(get_database(request), settings, viewer, cursor))
 
 
 @router.get("/feed/following", response_model=FeedPage)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from mercato.accounts.deps import MaybeUser
+from mercato.accounts.deps import MaybeUser, Reader
 from mercato.content.pages import register_templates
 from mercato.feed import service
 from mercato.kit.errors import AppError
@@ -35,9 +35,10 @@ def _player(request: Request, user: Any, settings: Any, **context: Any) -> HTMLR
 
 
 @router.get("/", response_class=HTMLResponse)
-async def for_you(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser) -> Response:
+async def for_you(request: Request, settings: AppSettings, user: MaybeUser) -> Response:
     """For You: the full-screen vertical feed, first page embedded."""
-    result = await service.serve_for_you(db, get_database(request), settings, user, None)
+    reader = Reader(id=user.id, created_at=user.created_at) if user is not None else None
+    result = await service.serve_for_you(get_database(request), settings, reader, None)
     return _player(
         request, user, settings, feed_kind="foryou", feed_source=FOR_YOU_API, page_heading="For You",
         initial={"items": result.items, "next_cursor": result.next_cursor},

@@ -20,7 +20,7 @@ from mercato.catalog.models import Category, Product
 from mercato.content.models import Video, VideoHashtag, VideoProduct
 from mercato.feed.models import FeedPreference, VideoScore
 from mercato.feed.signals import POSITIVE_KINDS, dialect_insert
-from mercato.kit.db import UTCDateTime
+from mercato.kit.db import Reads, UTCDateTime
 
 # --- the index --------------------------------------------------------------------------------
 
@@ -157,18 +157,15 @@ SELECT * FROM (SELECT 'r', CAST(video_id AS VARCHAR(20)), 0.0, NULL FROM feed_ev
 # too), feed_seen by ix_feed_seen_user_time, feed_events by ix_feed_events_user.
 
 
-async def viewer_rows(db: AsyncSession, user_id: int, *, seen_since: datetime, recent_since: datetime,
+async def viewer_rows(reads: Reads, user_id: int, *, seen_since: datetime, recent_since: datetime,
                       affinities: int = 300, follows: int = 1000, seen: int = 5000, recent: int = 30) -> ViewerRows:
-    """Everything the ranking needs about one viewer, in one statement."""
-    bind = text(_VIEWER_SQL).bindparams(
-        u=user_id, affinities=affinities, follows=follows, seen=seen, recent=recent,
-    ).bindparams(
-        # Typed so that SQLite compares with its stored text form and PostgreSQL gets timestamptz.
-        bindparam("seen_since", seen_since, type_=UTCDateTime()),
-        bindparam("recent_since", recent_since, type_=UTCDateTime()),
-    )
+    """Everything the ranking needs about one viewer, in one statement on the fast read path."""
+    rows = await reads.all(_VIEWER_SQL, {
+        "u": user_id, "affinities": affinities, "follows": follows, "seen": seen, "recent": recent,
+        "seen_since": seen_since, "recent_since": recent_since,
+    })
     out = ViewerRows()
-    for part, key, score, ts in (await db.execute(bind)).all():
+    for part, key, score, ts in rows:
         if part == "a":
             kind, _, k = str(key).partition(":")
             out.affinities.append((kind, k, float(score), as_ts(ts)))
@@ -201,73 +198,6 @@ async def existing_video_ids(db: AsyncSession, ids: Sequence[int]) -> set[int]:
         return set()
     stmt = select(Video.id).where(Video.id.in_(set(ids)), Video.status == "published")
     return {int(v) for v in (await db.execute(stmt)).scalars()}
-
-
-async def viewer_flags(db: AsyncSession, user_id: int, video_ids: Sequence[int], creator_ids: Sequence[int]
-                       ) -> tuple[set[int], set[int], set[int]]:
-    """(liked video ids, saved video ids, followed creator ids) among these, in one statement."""
-    from sqlalchemy import literal, union_all
-
-    from mercato.content.models import VideoLike, VideoSave
-
-    vids, cids = sorted(set(video_ids)), sorted(set(creator_ids))
-    stmt = union_all(
-        select(literal("l").label("k"), VideoLike.video_id.label("v"))
-        .where(VideoLike.user_id == user_id, VideoLike.video_id.in_(vids)),
-        select(literal("s"), VideoSave.video_id).where(VideoSave.user_id == user_id, VideoSave.video_id.in_(vids)),
-        select(literal("f"), Follow.followee_id).where(Follow.follower_id == user_id, Follow.followee_id.in_(cids)),
-    )
-    out: dict[str, set[int]] = {"l": set(), "s": set(), "f": set()}
-    for kind, value in (await db.execute(stmt)).all():
-        out[str(kind)].add(int(value))
-    return out["l"], out["s"], out["f"]
-
-
-@dataclass
-class LiveRow:
-    """What a feed page reads fresh for each video: still published, changed since cached,
-    counters and the viewer's flags."""
-
-    id: int
-    updated: Any  # the raw column value (compared for equality with the cached body's)
-    counts: dict[str, int]
-    creator_id: int
-    liked: bool
-    saved: bool
-    following: bool
-
-
-_LIVE_SQL = text("""
-SELECT v.id, v.updated_at, v.views_count, v.likes_count, v.comments_count, v.shares_count, v.saves_count,
-       v.creator_id,
-       EXISTS (SELECT 1 FROM video_likes l WHERE l.user_id = :u AND l.video_id = v.id),
-       EXISTS (SELECT 1 FROM video_saves s WHERE s.user_id = :u AND s.video_id = v.id),
-       EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :u AND f.followee_id = v.creator_id)
-  FROM videos v WHERE v.id IN :ids AND v.status = 'published'
-""").bindparams(bindparam("ids", expanding=True))
-
-
-async def live_rows(db: AsyncSession, ids: Sequence[int], viewer_id: int | None) -> dict[int, LiveRow]:
-    """One statement (primary keys only) for a page's videos; unpublished or missing ones are absent."""
-    if not ids:
-        return {}
-    result = await db.execute(_LIVE_SQL, {"ids": sorted(set(ids)), "u": viewer_id if viewer_id is not None else -1})
-    out: dict[int, LiveRow] = {}
-    for r in result.all():
-        out[int(r[0])] = LiveRow(
-            id=int(r[0]), updated=r[1],
-            counts={"views": int(r[2]), "likes": int(r[3]), "comments": int(r[4]), "shares": int(r[5]),
-                    "saves": int(r[6])},
-            creator_id=int(r[7]), liked=bool(r[8]), saved=bool(r[9]),
-            following=bool(r[10]) and viewer_id != int(r[7]))
-    return out
-
-
-async def published_videos(db: AsyncSession, ids: Sequence[int]) -> dict[int, Video]:
-    if not ids:
-        return {}
-    stmt = select(Video).where(Video.id.in_(set(ids)), Video.status == "published")
-    return {v.id: v for v in (await db.execute(stmt)).scalars()}
 
 
 # --- the Following feed and search ----------------------------------------------------------

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts.deps import Reader
 from mercato.accounts.models import User
 from mercato.catalog.browse import BrowseParams, browse
 from mercato.config import Settings
 from mercato.content.presenters import creator_out, video_outs
 from mercato.content.service import tag_href
 from mercato.feed import repository as repo
+from mercato.feed.bodies import body_cache
 from mercato.feed.cache import candidates_for, served_writer
 from mercato.feed.engine import Pick, SessionFactory, index_for, viewer_from_rows
 from mercato.feed.schemas import EventIn
@@ -49,76 +50,6 @@ def _page_cursor(cursor: str | None) -> tuple[int, int | None]:
     if len(values) != 2:
         raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
     return cursor_int(values[0], maximum=10_000), cursor_int(values[1], maximum=2**62)
-
-
-class BodyCache:
-    """Per-process cache of the viewer-independent part of ``VideoOut`` bodies (caption parts,
-    creator, product cards — built by content.presenters.video_outs), kept
-    ``feed_body_cache_seconds`` as serialised JSON (bytes: nothing for the garbage collector to
-    traverse). Each page reads, in one statement for its ids (:func:`repo.live_rows`): whether
-    each video is still published, its ``updated_at`` (an edit in any process rebuilds the body
-    at once), its counters and the viewer's liked / saved / following flags. Only the creator's
-    and the products' details can be up to the TTL old."""
-
-    MAX_ENTRIES = 100_000
-
-    def __init__(self) -> None:
-        self.bodies: dict[int, tuple[float, Any, bytes]] = {}  # id → (expires, updated_at, JSON)
-
-    def forget(self, video_id: int) -> None:
-        self.bodies.pop(video_id, None)
-
-    def _store(self, outs: list[dict[str, Any]], live: dict[int, repo.LiveRow], now: float, ttl: float) -> None:
-        if len(self.bodies) + len(outs) > self.MAX_ENTRIES:
-            self.bodies = {k: v for k, v in self.bodies.items() if v[0] >= now}
-            if len(self.bodies) + len(outs) > self.MAX_ENTRIES:
-                self.bodies.clear()
-        for out in outs:
-            vid = int(out["id"])
-            if vid in live:
-                self.bodies[vid] = (now + ttl, live[vid].updated, orjson.dumps(out))
-
-    async def _build(self, db: AsyncSession, ids: list[int], live: dict[int, repo.LiveRow], ttl: float) -> None:
-        videos = await repo.published_videos(db, ids)
-        outs = await video_outs(db, [videos[i] for i in ids if i in videos], None)
-        self._store(outs, live, time.monotonic(), ttl)
-
-    def _stale(self, i: int, row: repo.LiveRow, now: float) -> bool:
-        hit = self.bodies.get(i)
-        return hit is None or hit[0] < now or hit[1] != row.updated
-
-    async def bodies_for(self, db: AsyncSession, ids: list[int], viewer_id: int | None, ttl: float
-                         ) -> dict[int, dict[str, Any]]:
-        if ttl <= 0:
-            videos = await repo.published_videos(db, ids)
-            outs = await video_outs(db, [videos[i] for i in ids if i in videos], viewer_id)
-            return {int(o["id"]): o for o in outs}
-        live = await repo.live_rows(db, ids, viewer_id)
-        now = time.monotonic()
-        misses = [i for i, row in live.items() if self._stale(i, row, now)]
-        if misses:
-            await self._build(db, misses, live, ttl)
-        result: dict[int, dict[str, Any]] = {}
-        for i in ids:
-            found = live.get(i)
-            hit = self.bodies.get(i)
-            if found is None or hit is None:
-                continue
-            body = orjson.loads(hit[2])
-            body["counts"] = found.counts
-            body["viewer"] = {"liked": found.liked, "saved": found.saved, "following": found.following}
-            result[i] = body
-        return result
-
-
-_BODIES: dict[str, BodyCache] = {}
-
-
-def body_cache(database_url: str) -> BodyCache:
-    found = _BODIES.get(database_url)
-    if found is None:
-        found = _BODIES[database_url] = BodyCache()
-    return found
 
 
 # --- the For You cursor -------------------------------------------------------------------------
@@ -197,7 +128,7 @@ def read_sessions(database: Database) -> SessionFactory:
     return session
 
 
-async def serve_for_you(db: AsyncSession, database: Database, settings: Settings, user: User | None,
+async def serve_for_you(database: Database, settings: Settings, viewer: Reader | None,
                         cursor: str | None) -> FeedResult:
     """A For You page as the API and the web page serve it: ranked on reads only, its
     impressions queued for the batch writer (one transaction every ``feed_served_flush_seconds``
@@ -205,55 +136,56 @@ async def serve_for_you(db: AsyncSession, database: Database, settings: Settings
     carries the ids served in this session, so the next page never repeats them even before
     that write lands."""
     writer = served_writer(database, settings) if settings.feed_served_flush_seconds > 0 else None
-    pending = writer.pending(user.id) if writer is not None and user is not None else None
-    result = await for_you(db, read_sessions(database), settings, user, cursor, pending)
+    pending = writer.pending(viewer.id) if writer is not None and viewer is not None else None
+    result = await for_you(database, settings, viewer, cursor, pending)
     if result.served:
         if writer is not None:
-            writer.add(user.id if user else None, result.served, utcnow())
+            writer.add(viewer.id if viewer else None, result.served, utcnow())
         else:
             async with database.unit_of_work() as db_writer:
-                await mark_page_served(db_writer, settings, user, result.served)
+                await mark_served(db_writer, user_id=viewer.id if viewer else None, video_ids=result.served,
+                                  settings=settings)
     return result
 
 
-async def for_you(db: AsyncSession, sessions: SessionFactory, settings: Settings, user: User | None,
-                  cursor: str | None, pending: set[int] | None = None) -> FeedResult:
-    """One page of the For You feed (see docs/feed.md, "The request path"). Reads only; the
-    caller queues ``served`` for the batch writer. ``pending``: ids served to this viewer by this
-    process and not yet written."""
+async def for_you(database: Database, settings: Settings, viewer_of: Reader | None, cursor: str | None,
+                  pending: set[int] | None = None) -> FeedResult:
+    """One page of the For You feed (see docs/feed.md, "The request path"). Reads only, all on
+    the database's fast read path (no ORM, no unit of work); the caller queues ``served`` for
+    the batch writer. ``pending``: ids served to this viewer by this process and not yet written."""
     size = settings.feed_page_size
     page, seed, served_before = _foryou_cursor(cursor, settings.feed_cursor_served_max)
     if seed is None:
         seed = secrets.randbelow(2**62)
     index = index_for(settings.database_url)
-    await index.ensure_fresh(sessions, settings)
+    await index.ensure_fresh(read_sessions(database), settings)
     now = utcnow()
     cache = candidates_for(settings.database_url)
     ranked = None
-    owner = user.created_at.isoformat() if user is not None else None
-    if user is not None and settings.feed_candidates_ttl_seconds > 0:
-        ranked = cache.get(user.id, owner)
+    user_id = viewer_of.id if viewer_of is not None else None
+    owner = viewer_of.created_at.isoformat() if viewer_of is not None else None
+    if user_id is not None and settings.feed_candidates_ttl_seconds > 0:
+        ranked = cache.get(user_id, owner)
     if ranked is None:
         built_at = time.monotonic()
         rows = None
-        if user is not None:
+        if user_id is not None:
             rows = await repo.viewer_rows(
-                db, user.id, seen_since=now - timedelta(hours=settings.feed_seen_window_hours),
+                database.reads, user_id, seen_since=now - timedelta(hours=settings.feed_seen_window_hours),
                 recent_since=now - timedelta(days=settings.feed_neighbours_days))
-        viewer = viewer_from_rows(user.id if user else None, rows, settings, now)
-        ranked = index.candidates(viewer, settings, page=page, seed=seed, now_ts=now.timestamp())
-        if user is not None:
-            cache.put(user.id, owner, ranked, settings.feed_candidates_ttl_seconds, built_at)
+        ranked = index.candidates(viewer_from_rows(user_id, rows, settings, now), settings, page=page, seed=seed,
+                                  now_ts=now.timestamp())
+        if user_id is not None:
+            cache.put(user_id, owner, ranked, settings.feed_candidates_ttl_seconds, built_at)
     viewer = ranked.viewer
-    exclude = set(served_before) | (pending or set()) if user is not None else set()
+    exclude = set(served_before) | (pending or set()) if user_id is not None else set()
     picks = index.page_of(ranked, settings, page=page, seed=seed, want=size + SLACK, exclude=exclude)
     # Bodies of the page's picks; the spare picks only when some video vanished meanwhile.
     bodies_of = body_cache(settings.database_url).bodies_for
-    viewer_id = user.id if user else None
-    bodies = await bodies_of(db, [p.video_id for p in picks[:size]], viewer_id, settings.feed_body_cache_seconds)
+    ttl = settings.feed_body_cache_seconds
+    bodies = await bodies_of(database.reads, [p.video_id for p in picks[:size]], user_id, ttl)
     if len(bodies) < min(size, len(picks)) and len(picks) > size:
-        bodies.update(await bodies_of(db, [p.video_id for p in picks[size:]], viewer_id,
-                                      settings.feed_body_cache_seconds))
+        bodies.update(await bodies_of(database.reads, [p.video_id for p in picks[size:]], user_id, ttl))
     gone = [p.video_id for p in picks if p.video_id not in bodies]
     if gone:
         index.forget(gone)
@@ -264,13 +196,13 @@ async def for_you(db: AsyncSession, sessions: SessionFactory, settings: Settings
         if len(kept) == size:
             break
     outs = [bodies[p.video_id] for p in kept]
-    opted_out = user is not None and not viewer.personalised
+    opted_out = user_id is not None and not viewer.personalised
     items = [{"video": out, "reason": {"signal": p.signal, "text": reason_text(p, out, opted_out=opted_out)}}
              for p, out in zip(kept, outs, strict=True)]
     served = [p.video_id for p in kept]
     next_cursor = None
     if items:
-        if user is None:
+        if user_id is None:
             next_cursor = encode_cursor([page + 1, seed])
         else:
             carried = (served_before + served)[-settings.feed_cursor_served_max:]
@@ -284,21 +216,16 @@ def following_reason(video: dict[str, Any]) -> str:
         detail=f"@{creator['handle']}" if creator.get("handle") else str(creator["display_name"]))
 
 
-async def mark_page_served(db: AsyncSession, settings: Settings, user: User | None, video_ids: list[int]) -> None:
-    await mark_served(db, user_id=user.id if user else None, video_ids=video_ids, settings=settings)
-
-
-async def popular(db: AsyncSession, sessions: SessionFactory, settings: Settings, user: User | None,
-                  cursor: str | None) -> FeedResult:
+async def popular(database: Database, settings: Settings, viewer: Reader | None, cursor: str | None) -> FeedResult:
     """The plain popularity ranking (decayed trending + lifetime engagement), the same for
     everyone: the non-personalised reference of the For You benchmark."""
     offset, _ = _page_cursor(cursor)
     index = index_for(settings.database_url)
-    await index.ensure_fresh(sessions, settings)
+    await index.ensure_fresh(read_sessions(database), settings)
     size = settings.feed_page_size
     ids = index.popular(offset=offset, limit=size)
     bodies = await body_cache(settings.database_url).bodies_for(
-        db, ids, user.id if user else None, settings.feed_index_refresh_seconds)
+        database.reads, ids, viewer.id if viewer else None, settings.feed_body_cache_seconds)
     outs = [bodies[v] for v in ids if v in bodies]
     items = [{"video": out, "reason": {"signal": "quality", "text": REASONS["quality"]}} for out in outs]
     nxt = encode_cursor([offset + size, 0]) if len(ids) == size else None
@@ -400,7 +327,7 @@ async def search(db: AsyncSession, *, q: str, kind: str, cursor: str | None, lim
 
 
 __all__ = [
-    "FeedResult", "following", "following_reason", "for_you", "mark_page_served", "popular", "preferences",
+    "FeedResult", "following", "following_reason", "for_you", "popular", "preferences",
     "reason_text", "record_events", "search", "set_preferences",
 ]
 

@@ -27,7 +27,8 @@ def get_database(request: Request) -> Database:
     return db
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool (a thread hop per request).
     settings: Settings = request.app.state.settings
     return settings
 
