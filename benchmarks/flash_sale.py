@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
@@ -246,6 +247,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-procs", type=int, default=1, help="load generator processes")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per request")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="seconds allowed per phase")
+    parser.add_argument("--redis", action="store_true",
+                        help="start a throw-away redis-server and give the app REDIS_URL: the flash-sale gate's "
+                             "in-flight claims then live in Redis (orders/flash_claims.py)")
     parser.add_argument("--no-jobs", action="store_true", help="MERCATO_RUN_JOBS=false (no background jobs)")
     parser.add_argument("--app", default="mercato.asgi:app", dest="app_target",
                         help="ASGI target (e.g. benchmarks._profile_app:app to profile the server)")
@@ -265,9 +269,17 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[h.Server] = []
     try:
         log(f"starting a fresh {args.backend} database")
-        with h.database_url(args.backend, tmp) as url:
+        with h.database_url(args.backend, tmp) as url, contextlib.ExitStack() as stack:
+            redis_url = None
+            if args.redis:
+                from tests.harness import redis_server
+
+                redis_url = stack.enter_context(redis_server())
+                if redis_url is None:
+                    raise RuntimeError("--redis: no redis-server binary on PATH")
+                log(f"throw-away Redis at {redis_url}")
             try:
-                return run(args, url, tmp, servers, started)
+                return run(args, url, tmp, servers, started, redis_url)
             finally:
                 for server in servers:
                     h.stop_server(server)
@@ -285,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], started: float) -> int:
+def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], started: float,
+        redis_url: str | None) -> int:
     media = tmp / "media"
     t = time.monotonic()
     hot, warm, tokens, warm_tokens = prepare(url, args, media)
@@ -295,6 +308,8 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     if args.no_jobs:
         extra["MERCATO_RUN_JOBS"] = "false"
     env = h.server_env(url, media, **extra)
+    if redis_url:
+        env["REDIS_URL"] = redis_url  # the bare counter ignores it
     log(f"starting uvicorn ({args.workers} process(es) each{', shared socket' if args.shared_socket else ''}, "
         f"uvloop, httptools): {args.app_target} and the bare counter")
     apps = h.start_app("app", args.app_target, args.workers, env, tmp, servers, args.shared_socket)
@@ -360,7 +375,8 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     rate, ref_rate = sale["decisions_per_s"], ref["decisions_per_s"]
     ref_cpu, cpu = ref["server_cpu_ms_per_decision"], sale["server_cpu_ms_per_decision"]
     line = {
-        "bench": "flash_sale", "backend": args.backend, "buyers": args.buyers, "stock": args.stock,
+        "bench": "flash_sale", "backend": args.backend, "redis": bool(redis_url), "buyers": args.buyers,
+        "stock": args.stock,
         "orders": sale["taken"], "oversold": oversold, "decisions_per_s": rate, "p50_ms": sale["p50_ms"],
         "p99_ms": sale["p99_ms"], "reference_decisions_per_s": ref_rate,
         "ratio_to_limit": round(rate / ref_rate, 3) if ref_rate else 0.0,

@@ -1,15 +1,20 @@
 """R1: 2,000 concurrent buyers over real HTTP for 100 units → exactly 100 paid orders,
-1,900 clean 409s, stock never below zero — on SQLite and on PostgreSQL."""
+1,900 clean 409s, stock never below zero — on SQLite and on PostgreSQL, with the flash-sale
+gate's in-flight claims in process memory (one app process, no Redis) and in Redis (two app
+processes sharing them)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,8 +55,13 @@ def create_buyers(db_run: Any, count: int) -> list[str]:
     return tokens
 
 
+@pytest.mark.parametrize("gate", ["one process, no redis", "two processes, redis"])
 def test_no_oversell_with_2000_concurrent_buyers(api: httpx.Client, clean_db: str,
-                                                 stocked: Callable[..., dict[str, Any]], db_run: Any) -> None:
+                                                 stocked: Callable[..., dict[str, Any]], db_run: Any,
+                                                 backend: tuple[str, str | None, Path], gate: str) -> None:
+    redis_url = backend[1]
+    if gate.endswith(", redis") and redis_url is None:
+        pytest.skip("no redis-server binary")
     item = stocked(price=1500, stock=STOCK, title="Hot Drop Sneaker")
     tokens = create_buyers(db_run, BUYERS)
     variant_id = item["variant_id"]
@@ -81,23 +91,31 @@ def test_no_oversell_with_2000_concurrent_buyers(api: httpx.Client, clean_db: st
             lowest_available.append(product["variants"][0]["available"])
             await asyncio.sleep(0.05)
 
-    async def run(server: str) -> Counter[str]:
-        # All 2,000 buyers are launched at once; 200 connections carry their requests.
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async def run(servers: list[str]) -> Counter[str]:
+        # All 2,000 buyers are launched at once; 200 connections carry their requests, spread
+        # over the app processes.
+        limits = httpx.Limits(max_connections=200 // len(servers), max_keepalive_connections=200 // len(servers))
         timeout = httpx.Timeout(120, pool=None)
-        async with httpx.AsyncClient(base_url=server, timeout=timeout, limits=limits) as client:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=s, timeout=timeout, limits=limits))
+                       for s in servers]
             gate = asyncio.Semaphore(200)
             stop = asyncio.Event()
-            watcher = asyncio.create_task(watch(client, stop))
+            watcher = asyncio.create_task(watch(clients[0], stop))
             try:
-                outcomes = await asyncio.gather(*(buyer(client, t, n, gate) for n, t in enumerate(tokens)))
+                outcomes = await asyncio.gather(*(buyer(clients[n % len(clients)], t, n, gate)
+                                                  for n, t in enumerate(tokens)))
             finally:
                 stop.set()
                 await watcher
         return Counter(outcomes)
 
-    with app_process(clean_db) as server:  # a server process of its own: the clients here load this one
-        outcomes = asyncio.run(run(server))
+    env = {"REDIS_URL": redis_url or ""} if gate.endswith(", redis") else {"REDIS_URL": ""}
+    with contextlib.ExitStack() as stack:
+        # Server processes of their own: the clients here load them, not the test's interpreter.
+        servers = [stack.enter_context(app_process(clean_db, extra_env=env))
+                   for _ in range(2 if gate.startswith("two") else 1)]
+        outcomes = asyncio.run(run(servers))
     assert outcomes == Counter({"paid": STOCK, "409": BUYERS - STOCK})
     assert min(lowest_available) >= 0
 

@@ -17,11 +17,11 @@ Contract (the gate only ever *refuses*; everything else goes on to the real rout
 - it refuses when the committed snapshot shows fewer units than wanted: the answer the buyer
   would have had a moment earlier, never an oversell — the guarded update in
   :func:`mercato.inventory.service.reserve` alone decides who gets a unit;
-- with Redis configured, a buy that passes also takes an in-flight claim
-  (:mod:`mercato.orders.flash_claims`): units admitted towards the write path but not yet
-  committed count as taken, so once every remaining unit is claimed further buyers are refused
-  here instead of queueing for the database (see that module for why it never refuses for long
-  by mistake);
+- a buy that passes also takes an in-flight claim (:mod:`mercato.orders.flash_claims`; in Redis
+  when Redis is configured, so every process shares them, else in this process): units admitted
+  towards the write path but not yet committed count as taken, so once every remaining unit is
+  claimed further buyers are refused here instead of queueing for the database only to be
+  refused there (see that module for why it never refuses for long by mistake);
 - anything unexpected (a database error, a busy SQLite file, a body it does not understand)
   goes on to the route, which decides for real.
 
@@ -33,7 +33,9 @@ less than aiosqlite's thread hop alone. On PostgreSQL it runs on the app's engin
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato.kit.db import Database
 from mercato.kit.security import token_digest
+from mercato.orders import flash_claims
 from mercato.orders.schemas import CheckoutIn
 
 PATH = "/api/v1/checkouts"
@@ -59,7 +62,7 @@ FACTS_SQL = """
 SELECT s.user_id,
        (SELECT 1 FROM idempotency_keys k
          WHERE k.scope = 'user:' || CAST(s.user_id AS TEXT) || ':checkouts' AND k.key = :key) AS key_known,
-       v.stock - v.reserved - v.allocated AS available, v.title, p.title, p.status
+       v.stock - v.reserved - v.allocated AS available, v.title, p.title, p.status, v.created_at
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 LEFT JOIN variants v ON v.id = :variant_id
@@ -80,6 +83,7 @@ class BuyFacts:
     variant_title: str
     product_title: str
     product_status: str
+    variant_created: str  # with the id: names the variant's in-flight claims
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,8 @@ class FactsReader:
             return None
         return BuyFacts(user_id=int(row[0]), key_known=row[1] is not None,
                         available=None if row[2] is None else int(row[2]), variant_title=row[3] or "",
-                        product_title=row[4] or "", product_status=row[5] or "")
+                        product_title=row[4] or "", product_status=row[5] or "",
+                        variant_created=str(row[6]))
 
     def close(self) -> None:
         if self._sqlite is not None:
@@ -229,6 +234,8 @@ class SoldOutGate:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._reader: FactsReader | None = None
+        self._local = flash_claims.LocalClaims()
+        self._redis: flash_claims.RedisClaims | None = None
 
     def reader(self, database: Database) -> FactsReader:
         if self._reader is None or self._reader.database is not database:
@@ -264,8 +271,33 @@ class SoldOutGate:
             await _answer(send, 409, out_of_stock_body(buy.variant_id, facts.product_title, facts.variant_title,
                                                        facts.available))
             return
+        claims = self.claims(state)
+        variant = f"{buy.variant_id}:{facts.variant_created}"
+        holder = f"{facts.user_id}:{buy.key if buy.key is not None else uuid.uuid4().hex}"
+        try:
+            outcome = await claims.claim(variant, holder, facts.available, buy.quantity)
+        except Exception:  # Redis unreachable: the route decides, as without the gate
+            outcome = flash_claims.ALREADY_HELD
+        if outcome >= 0:
+            await _answer(send, 409, out_of_stock_body(buy.variant_id, facts.product_title, facts.variant_title,
+                                                       outcome))
+            return
         scope[CHECKED] = True
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            if outcome == flash_claims.ADMITTED:
+                with contextlib.suppress(Exception):
+                    await claims.release(variant, holder)
+
+    def claims(self, state: Any) -> flash_claims.Claims:
+        """Redis claims when Redis is configured (shared by every process), else this process's."""
+        redis = getattr(state, "redis", None)
+        if redis is None:
+            return self._local
+        if self._redis is None or self._redis.redis is not redis:
+            self._redis = flash_claims.RedisClaims(redis)
+        return self._redis
 
 
 async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
