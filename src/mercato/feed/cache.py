@@ -126,6 +126,9 @@ class ServedWriter:
         self.interval = interval
         self.queue: list[tuple[int | None, list[int], datetime]] = []
         self.in_flight: list[tuple[int | None, list[int], datetime]] = []
+        # Per viewer, the ids in ``queue`` / ``in_flight`` (what :meth:`pending` answers, without a scan).
+        self.queued_ids: dict[int, set[int]] = {}
+        self.in_flight_ids: dict[int, set[int]] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._closed = False
@@ -134,6 +137,8 @@ class ServedWriter:
 
     def add(self, user_id: int | None, video_ids: list[int], at: datetime) -> None:
         self.queue.append((user_id, list(video_ids), at))
+        if user_id is not None:
+            self.queued_ids.setdefault(user_id, set()).update(video_ids)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         if len(self.queue) >= self.MAX_QUEUED:
@@ -141,12 +146,7 @@ class ServedWriter:
 
     def pending(self, user_id: int) -> set[int]:
         """Ids served to this viewer by this process and not yet written."""
-        out: set[int] = set()
-        for part in (self.in_flight, self.queue):
-            for u, ids, _ in part:
-                if u == user_id:
-                    out.update(ids)
-        return out
+        return self.in_flight_ids.get(user_id, set()) | self.queued_ids.get(user_id, set())
 
     async def _run(self) -> None:
         while self.queue and not self._closed:
@@ -159,6 +159,7 @@ class ServedWriter:
         if not self.queue:
             return
         self.in_flight, self.queue = self.queue, []
+        self.in_flight_ids, self.queued_ids = self.queued_ids, {}
         try:
             await self.write(self.in_flight)
             self.batches += 1
@@ -167,6 +168,7 @@ class ServedWriter:
             log.exception("writing %d served feed pages failed", len(self.in_flight))
         finally:
             self.in_flight = []
+            self.in_flight_ids = {}
 
     async def close(self) -> None:
         """Write what is queued (the app's shutdown)."""

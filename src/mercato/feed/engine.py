@@ -59,6 +59,21 @@ KEEP_POOL = 60  # … plus up to this many fresh and exploration candidates for 
 SessionFactory = Callable[[], contextlib.AbstractAsyncContextManager[AsyncSession]]
 
 
+def member(values: I64, keys: I64) -> NDArray[np.bool_]:
+    """``np.isin(values, keys)`` for a few thousand candidates: a binary search in the sorted
+    keys, without ``np.isin``'s per-call set-up (≈ 50–100 µs each, several per page)."""
+    if len(keys) == 0 or len(values) == 0:
+        return np.zeros(len(values), dtype=bool)
+    keys = np.sort(keys)
+    at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    found: NDArray[np.bool_] = keys[at] == values
+    return found
+
+
+def id_array(ids: set[int] | list[int]) -> I64:
+    return np.fromiter(ids, np.int64, len(ids))
+
+
 @dataclass
 class Viewer:
     """The viewer's state, read from the database on each request."""
@@ -111,6 +126,7 @@ class FeedIndex:
         self.engagement: F64 = np.zeros(0)
         self.impressions: F64 = np.zeros(0)
         self.pos: dict[int, int] = {}
+        self.id_pos: I64 = np.full(0, -1, np.int64)  # the same as an array indexed by video id (-1: none)
         # Hashtags and categories of each position as small ids (0 = none), for vectorised features.
         self.tag_ids: dict[str, int] = {}
         self.cat_ids: dict[int, int] = {}
@@ -179,6 +195,11 @@ class FeedIndex:
 
     def _put_videos(self, rows: list[repo.VideoRow], tags: list[tuple[int, str]], cats: list[tuple[int, int]]) -> None:
         self._grow(self.n + len(rows))
+        top_id = max((r.id for r in rows), default=0)
+        if top_id >= len(self.id_pos):
+            wider = np.full(max(top_id + 1, len(self.id_pos) * 2, 1024), -1, np.int64)
+            wider[: len(self.id_pos)] = self.id_pos
+            self.id_pos = wider
         tag_map: dict[int, list[str]] = {}
         for vid, tag in tags:
             tag_map.setdefault(vid, []).append(tag)
@@ -192,6 +213,7 @@ class FeedIndex:
                 p = self.n
                 self.n += 1
                 self.pos[row.id] = p
+                self.id_pos[row.id] = p
                 self.tags.append(())
                 self.cats.append(())
             elif self.creator[p] != row.creator_id:  # the id was reused (a test database emptied)
@@ -325,8 +347,8 @@ class FeedIndex:
 
     def _adopt(self, other: FeedIndex) -> None:
         for name in ("n", "ids", "creator", "created", "alive", "trend_stored", "trend_updated", "engagement",
-                     "impressions", "pos", "tag_ids", "cat_ids", "vtags", "vcats", "tags", "cats", "by_tag", "by_cat",
-                     "by_creator", "category_names", "max_id"):
+                     "impressions", "pos", "id_pos", "tag_ids", "cat_ids", "vtags", "vcats", "tags", "cats", "by_tag",
+                     "by_cat", "by_creator", "category_names", "max_id"):
             setattr(self, name, getattr(other, name))
 
     async def _load_all(self, db: AsyncSession) -> None:
@@ -373,17 +395,32 @@ class FeedIndex:
         self.nb_src, self.nb_dst, self.nb_sim = src, dst, sim
         self.neighbours_at = time.monotonic()
 
-    def neighbours_of(self, video_ids: list[int]) -> dict[int, float]:
-        """Summed similarity of the neighbours of ``video_ids`` (more recent ones weigh more)."""
-        out: dict[int, float] = {}
-        if len(self.nb_src) == 0:
-            return out
-        for rank, vid in enumerate(video_ids):
-            lo = int(np.searchsorted(self.nb_src, vid, "left"))
-            hi = int(np.searchsorted(self.nb_src, vid, "right"))
-            recency = 1.0 / (1.0 + 0.1 * rank)
-            for d, s in zip(self.nb_dst[lo:hi].tolist(), self.nb_sim[lo:hi].tolist(), strict=True):
-                out[d] = out.get(d, 0.0) + s * recency
+    def neighbours_of(self, video_ids: list[int]) -> tuple[I64, F64] | None:
+        """Summed similarity of the neighbours of ``video_ids`` (more recent ones weigh more), as
+        (neighbour ids sorted, sums); None when there are none."""
+        if len(self.nb_src) == 0 or not video_ids:
+            return None
+        sources = id_array(video_ids)
+        lo = np.searchsorted(self.nb_src, sources, "left")
+        hi = np.searchsorted(self.nb_src, sources, "right")
+        lengths = hi - lo
+        total = int(lengths.sum())
+        if total == 0:
+            return None
+        # Every neighbour row of every source, and its source's recency weight.
+        starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
+        rows = starts + np.arange(total)
+        recency = np.repeat(1.0 / (1.0 + 0.1 * np.arange(len(sources))), lengths)
+        keys, inverse = np.unique(self.nb_dst[rows], return_inverse=True)
+        sums = np.bincount(inverse, weights=self.nb_sim[rows] * recency, minlength=len(keys))
+        return keys.astype(np.int64), sums.astype(np.float64)
+
+    def positions_of(self, video_ids: I64) -> I64:
+        """Index positions of these video ids (-1 where unknown)."""
+        ids = video_ids[(video_ids >= 0) & (video_ids < len(self.id_pos))]
+        out = np.full(len(video_ids), -1, dtype=np.int64)
+        inside = (video_ids >= 0) & (video_ids < len(self.id_pos))
+        out[inside] = self.id_pos[ids]
         return out
 
     # --- ranking ------------------------------------------------------------------------------
@@ -409,22 +446,26 @@ class FeedIndex:
                    if len(self.alive_pos) else np.zeros(0, np.int64))
         fresh = self.fresh_pool[: k]
         sources = [self.trending_top, fresh, explore]
-        collab: dict[int, float] = {}
+        collab: tuple[I64, F64] | None = None
         if personal:
             sources += self._personal_sources(viewer, k)
             collab = self.neighbours_of(viewer.recent)
-            if collab:
-                best = sorted(collab.items(), key=lambda kv: -kv[1])[:k]
-                sources.append(np.array([self.pos[v] for v, _ in best if v in self.pos], dtype=np.int64))
-        cand = np.unique(np.concatenate([s.astype(np.int64) for s in sources])) if sources else np.zeros(0, np.int64)
-        cand = cand[self.alive[cand]]
+            if collab is not None:
+                best = collab[0][np.argsort(-collab[1], kind="stable")[:k]]
+                at = self.positions_of(best)
+                sources.append(at[at >= 0])
+        # The union of the sources, alive only: a mark per position (cheaper than np.unique here).
+        marks = np.zeros(self.n, dtype=bool)
+        for source in sources:
+            marks[source] = True
+        cand = np.flatnonzero(marks & self.alive[: self.n]).astype(np.int64)
         excluded_creators = set(viewer.blocked)
         if viewer.user_id is not None:
             excluded_creators.add(viewer.user_id)
         if excluded_creators:
-            cand = cand[~np.isin(self.creator[cand], np.fromiter(excluded_creators, np.int64))]
+            cand = cand[~member(self.creator[cand], id_array(excluded_creators))]
         if viewer.seen:
-            cand = cand[~np.isin(self.ids[cand], np.fromiter(viewer.seen, np.int64))]
+            cand = cand[~member(self.ids[cand], id_array(viewer.seen))]
         feats = self._features(cand, viewer, settings, now_ts, personal, collab)
         scores = score(feats, weights)
         order = np.lexsort((self.ids[cand], -scores))  # ties: the older id first (deterministic)
@@ -434,7 +475,7 @@ class FeedIndex:
             keep = np.zeros(len(cand), bool)
             keep[:KEEP_RANKED] = True
             keep[np.flatnonzero(feats[:, COL["fresh"]] > 0)[:KEEP_POOL]] = True
-            keep[np.flatnonzero(np.isin(cand, explore))[:KEEP_POOL]] = True
+            keep[np.flatnonzero(member(cand, explore))[:KEEP_POOL]] = True
             cand, feats, scores = cand[keep], feats[keep], scores[keep]
         return Ranked(cand=cand, ids=self.ids[cand].copy(), feats=feats, scores=scores, explore=explore_set,
                       personal=personal, viewer=viewer, version=self.version)
@@ -451,7 +492,7 @@ class FeedIndex:
             mask = np.zeros(len(cand), dtype=bool)
             mask[inside] = self.alive[cand[inside]] & (self.ids[cand[inside]] == ranked.ids[inside])
             if exclude:
-                mask &= ~np.isin(ranked.ids, np.fromiter(exclude, np.int64, len(exclude)))
+                mask &= ~member(ranked.ids, id_array(exclude))
             cand, feats, scores = cand[mask], feats[mask], scores[mask]
         if len(cand) == 0:
             return []
@@ -492,7 +533,7 @@ class FeedIndex:
         return top
 
     def _features(self, cand: I64, viewer: Viewer, settings: Settings, now_ts: float, personal: bool,
-                  collab: dict[int, float]) -> F64:
+                  collab: tuple[I64, F64] | None) -> F64:
         feats = np.zeros((len(cand), len(SIGNALS)))
         if self.max_trend > 0:
             feats[:, COL["trending"]] = np.log1p(self.trend_now[cand]) / math.log1p(self.max_trend)
@@ -529,15 +570,12 @@ class FeedIndex:
             at = np.clip(np.searchsorted(keys, creators), 0, len(keys) - 1)
             feats[:, COL["creator"]] = np.where(keys[at] == creators, np.clip(vals[at] / norm, 0.0, 1.0), 0.0)
         if viewer.follows:
-            followed = np.isin(creators, np.fromiter(viewer.follows, np.int64))
+            followed = member(creators, id_array(viewer.follows))
             # Full strength for a week, then fading (half after two weeks).
             recency = 1.0 / (1.0 + np.maximum(age_h - FOLLOW_FULL_HOURS, 0.0) / FOLLOW_FULL_HOURS)
             feats[:, COL["following"]] = np.where(followed, recency, 0.0)
-        if collab:
-            keys = np.fromiter(collab.keys(), np.int64, len(collab))
-            vals = np.fromiter(collab.values(), np.float64, len(collab))
-            sort = np.argsort(keys)
-            keys, vals = keys[sort], vals[sort] / vals.max()
+        if collab is not None and len(collab[0]):
+            keys, vals = collab[0], collab[1] / collab[1].max()  # keys sorted (np.unique)
             ids = self.ids[cand]
             at = np.clip(np.searchsorted(keys, ids), 0, len(keys) - 1)
             feats[:, COL["collaborative"]] = np.where(keys[at] == ids, vals[at], 0.0)
@@ -692,9 +730,12 @@ def viewer_from_rows(user_id: int | None, rows: repo.ViewerRows | None, settings
     personalised = rows.personalised if rows.personalised is not None else settings.feed_personalised_default
     viewer = Viewer(user_id=user_id, personalised=personalised, follows=set(rows.follows),
                     blocked=set(rows.blocked), seen=set(rows.seen), recent=list(dict.fromkeys(rows.recent)))
+    if not rows.affinities:
+        return viewer
     decay = Decay(settings.feed_affinity_half_life_hours)
-    for kind, key, stored, updated_ts in rows.affinities:
-        value = decay.value(stored, datetime.fromtimestamp(updated_ts, UTC) if updated_ts else None, now)
+    values = decay.values(np.array([a[2] for a in rows.affinities], dtype=np.float64),
+                          np.array([a[3] for a in rows.affinities], dtype=np.float64), now.timestamp()).tolist()
+    for (kind, key, _, _), value in zip(rows.affinities, values, strict=True):
         if value <= 0:
             continue
         if kind == "tag":

@@ -132,26 +132,33 @@ class ViewerRows:
 
 
 _VIEWER_SQL = """
-SELECT 'p' AS part, '' AS k, CASE WHEN personalised THEN 1.0 ELSE 0.0 END AS s, NULL AS t
+SELECT 'p' AS part, '' AS k, CASE WHEN personalised THEN 1.0 ELSE 0.0 END AS s, CAST(NULL AS DOUBLE PRECISION) AS t
   FROM feed_preferences WHERE user_id = :u
 UNION ALL
-SELECT * FROM (SELECT 'a', kind || ':' || key, score, CAST(updated_at AS VARCHAR(40)) FROM viewer_affinities
+SELECT * FROM (SELECT 'a', kind || ':' || key, score, {updated_epoch} FROM viewer_affinities
                WHERE user_id = :u ORDER BY score DESC LIMIT :affinities) AS a
 UNION ALL
-SELECT * FROM (SELECT 'f', CAST(followee_id AS VARCHAR(20)), 0.0, NULL FROM follows
+SELECT * FROM (SELECT 'f', CAST(followee_id AS VARCHAR(20)), 0.0, 0.0 FROM follows
                WHERE follower_id = :u LIMIT :follows) AS f
 UNION ALL
-SELECT 'b', CAST(blocked_id AS VARCHAR(20)), 0.0, NULL FROM blocks WHERE blocker_id = :u
+SELECT 'b', CAST(blocked_id AS VARCHAR(20)), 0.0, 0.0 FROM blocks WHERE blocker_id = :u
 UNION ALL
-SELECT 'b', CAST(blocker_id AS VARCHAR(20)), 0.0, NULL FROM blocks WHERE blocked_id = :u
+SELECT 'b', CAST(blocker_id AS VARCHAR(20)), 0.0, 0.0 FROM blocks WHERE blocked_id = :u
 UNION ALL
-SELECT * FROM (SELECT 's', CAST(video_id AS VARCHAR(20)), 0.0, NULL FROM feed_seen
+SELECT * FROM (SELECT 's', CAST(video_id AS VARCHAR(20)), 0.0, 0.0 FROM feed_seen
                WHERE user_id = :u AND seen_at >= :seen_since ORDER BY seen_at DESC LIMIT :seen) AS s
 UNION ALL
-SELECT * FROM (SELECT 'r', CAST(video_id AS VARCHAR(20)), 0.0, NULL FROM feed_events
+SELECT * FROM (SELECT 'r', CAST(video_id AS VARCHAR(20)), 0.0, 0.0 FROM feed_events
                WHERE user_id = :u AND created_at >= :recent_since AND kind IN ({positive})
                ORDER BY created_at DESC LIMIT :recent) AS r
-""".format(positive=", ".join(f"'{k}'" for k in POSITIVE_KINDS))  # noqa: S608 (constants, no input)
+"""
+_POSITIVE = ", ".join(f"'{k}'" for k in POSITIVE_KINDS)
+# The affinity's updated_at as epoch seconds, computed by the database (no datetime parsing per row).
+_VIEWER_SQL_BY_DIALECT = {
+    "sqlite": _VIEWER_SQL.format(positive=_POSITIVE, updated_epoch="(julianday(updated_at) - 2440587.5) * 86400.0"),
+    "postgresql": _VIEWER_SQL.format(positive=_POSITIVE,
+                                     updated_epoch="CAST(EXTRACT(EPOCH FROM updated_at) AS DOUBLE PRECISION)"),
+}
 # Every branch reads an index: feed_preferences, viewer_affinities, follows and blocks by their primary
 # keys (blocks the other way round by ix_blocks_blocked: creators who blocked the viewer are hidden
 # too), feed_seen by ix_feed_seen_user_time, feed_events by ix_feed_events_user.
@@ -160,7 +167,7 @@ SELECT * FROM (SELECT 'r', CAST(video_id AS VARCHAR(20)), 0.0, NULL FROM feed_ev
 async def viewer_rows(reads: Reads, user_id: int, *, seen_since: datetime, recent_since: datetime,
                       affinities: int = 300, follows: int = 1000, seen: int = 5000, recent: int = 30) -> ViewerRows:
     """Everything the ranking needs about one viewer, in one statement on the fast read path."""
-    rows = await reads.all(_VIEWER_SQL, {
+    rows = await reads.all(_VIEWER_SQL_BY_DIALECT["sqlite" if reads.is_sqlite else "postgresql"], {
         "u": user_id, "affinities": affinities, "follows": follows, "seen": seen, "recent": recent,
         "seen_since": seen_since, "recent_since": recent_since,
     })
@@ -168,7 +175,7 @@ async def viewer_rows(reads: Reads, user_id: int, *, seen_since: datetime, recen
     for part, key, score, ts in rows:
         if part == "a":
             kind, _, k = str(key).partition(":")
-            out.affinities.append((kind, k, float(score), as_ts(ts)))
+            out.affinities.append((kind, k, float(score), float(ts) if ts is not None else 0.0))
         elif part == "f":
             out.follows.append(int(key))
         elif part == "b":
