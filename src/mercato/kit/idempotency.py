@@ -22,7 +22,8 @@ import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.errors import Conflict, ValidationFailed
@@ -69,6 +70,13 @@ async def is_known(db: AsyncSession, scope: str, key: str) -> bool:
     return found.first() is not None
 
 
+def _insert_if_absent(db: AsyncSession) -> Any:
+    """The dialect's ``INSERT`` with ``ON CONFLICT`` (SQLite and PostgreSQL spell it alike)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(IdempotencyKey)
+    return sqlite_insert(IdempotencyKey)
+
+
 async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lock_seconds: int = 60,
                 required: bool = False) -> IdempotentCall:
     """Phase 1: claim the key (committed at once) or find the stored answer."""
@@ -83,16 +91,16 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
     fingerprint = request_fingerprint(request.method, request.url.path, body)
     now = datetime.now(UTC)
     await db.commit()  # end whatever the auth lookup started; the claim stands on its own
-    row = IdempotencyKey(scope=scope, key=key, request_hash=fingerprint, status="in_progress", locked_at=now)
-    try:
-        # A savepoint, so that a duplicate key does not roll back (and expire) the whole session.
-        async with db.begin_nested():
-            db.add(row)
-    except IntegrityError:
-        await db.commit()
-    else:
-        await db.commit()
-        return IdempotentCall(db=db, row_id=row.id)
+    # One statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate key
+    # returns no row and rolls nothing back (no savepoint, no ORM flush on the hot path).
+    claimed = (await db.execute(
+        _insert_if_absent(db).values(scope=scope, key=key, request_hash=fingerprint, status="in_progress",
+                                     locked_at=now, created_at=now)
+        .on_conflict_do_nothing(index_elements=["scope", "key"]).returning(IdempotencyKey.id)
+    )).scalar_one_or_none()
+    await db.commit()
+    if claimed is not None:
+        return IdempotentCall(db=db, row_id=int(claimed))
     existing = (await db.execute(
         select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
     )).scalar_one_or_none()
