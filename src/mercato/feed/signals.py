@@ -35,14 +35,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.config import Settings, get_settings
 from mercato.content.models import Video, VideoHashtag, VideoProduct
 from mercato.feed.models import FeedEvent, FeedSeen, VideoScore, ViewerAffinity
-from mercato.kit.db import utcnow
+from mercato.kit.db import sqlite_stamp, utcnow
 
 KINDS = frozenset({
     "impression", "watch", "skip", "like", "unlike", "share", "comment", "save", "product_click",
@@ -277,34 +277,57 @@ async def _upsert_seen(db: AsyncSession, rows: Sequence[tuple[int, int, int, boo
     await db.execute(_seen_upsert(db), values)
 
 
+_SEEN_SERVED_SQLITE = (
+    "INSERT INTO feed_seen (user_id, video_id, seen_at, watch_ms, completed, skipped) VALUES (?, ?, ?, 0, 0, 0) "
+    "ON CONFLICT (user_id, video_id) DO UPDATE SET seen_at = excluded.seen_at"
+)
+# Impressions add no trending weight, but a row last updated in the previous era is rescaled to
+# this one (and one two eras old dropped) exactly as :meth:`Decay.add_expression` does.
+_SCORES_SERVED_SQLITE = (
+    "INSERT INTO video_scores (video_id, trending, engagement, impressions, updated_at) VALUES (?, 0.0, 0.0, ?, ?) "
+    "ON CONFLICT (video_id) DO UPDATE SET "
+    "trending = CASE WHEN video_scores.updated_at >= ? THEN video_scores.trending "
+    "WHEN video_scores.updated_at >= ? THEN video_scores.trending * ? ELSE 0.0 END, "
+    "impressions = video_scores.impressions + excluded.impressions, updated_at = excluded.updated_at"
+)
+
+
 async def mark_served_batch(db: AsyncSession, pages: Sequence[tuple[int | None, Sequence[int], datetime]],
                             settings: Settings | None = None) -> None:
-    """Many served pages at once (the batch writer's flush): one impression event per item, the
-    viewers' ``feed_seen`` rows and each video's impression count — three executemany
-    statements whatever the number of pages."""
-    if not pages:
-        return
+    """Served feed pages (the batch writer's flush, or one page when it is off): the viewers'
+    ``feed_seen`` rows and each video's impression count, in two executemany statements whatever
+    the number of pages. Served impressions are aggregated, not logged row by row in
+    ``feed_events`` (ten rows a page with two indexes each would be most of the cost of serving
+    the feed); impressions a client reports through ``POST /feed/events`` are logged."""
     settings = settings or get_settings()
-    events = [{"user_id": u, "video_id": v, "kind": "impression", "watch_ms": 0, "created_at": at}
-              for u, ids, at in pages for v in ids]
-    if not events:
-        return
-    await db.execute(insert(FeedEvent), events)
     seen: dict[tuple[int, int], datetime] = {}
-    for u, ids, at in pages:
-        if u is not None:
-            for v in ids:
-                seen[(u, v)] = max(at, seen.get((u, v), at))
-    if seen:
-        values = [{"user_id": u, "video_id": v, "seen_at": at, "watch_ms": 0, "completed": False, "skipped": False}
-                  for (u, v), at in sorted(seen.items())]
-        await db.execute(_seen_upsert(db), values)
     counts: dict[int, int] = {}
-    for _, ids, _ in pages:
+    for u, ids, at in pages:
         for v in ids:
             counts[v] = counts.get(v, 0) + 1
+            if u is not None:
+                seen[(u, v)] = max(at, seen.get((u, v), at))
+    if not counts:
+        return
     now = max(at for _, _, at in pages)
     decay = Decay(settings.feed_trending_half_life_hours)
+    if db.get_bind().dialect.name == "sqlite":
+        # The driver's executemany with plain tuples: SQLAlchemy's per-row parameter processing
+        # cost more than SQLite's own work here.
+        conn = await db.connection()
+        if seen:
+            await conn.exec_driver_sql(_SEEN_SERVED_SQLITE, [(u, v, sqlite_stamp(at))
+                                                             for (u, v), at in sorted(seen.items())])
+        era = decay.era_start(now.timestamp())
+        this_era, previous_era = (sqlite_stamp(datetime.fromtimestamp(t, UTC)) for t in (era, era - decay.era_s))
+        stamp = sqlite_stamp(now)
+        await conn.exec_driver_sql(_SCORES_SERVED_SQLITE, [
+            (v, n, stamp, this_era, previous_era, 2.0 ** -ERA_HALF_LIVES) for v, n in sorted(counts.items())])
+        return
+    if seen:
+        await db.execute(_seen_upsert(db), [
+            {"user_id": u, "video_id": v, "seen_at": at, "watch_ms": 0, "completed": False, "skipped": False}
+            for (u, v), at in sorted(seen.items())])
     await db.execute(_score_upsert(db, decay, now), [
         {"video_id": v, "trending": 0.0, "engagement": 0.0, "impressions": n, "updated_at": now}
         for v, n in sorted(counts.items())])
@@ -312,14 +335,6 @@ async def mark_served_batch(db: AsyncSession, pages: Sequence[tuple[int | None, 
 
 async def mark_served(db: AsyncSession, *, user_id: int | None, video_ids: Sequence[int],
                       settings: Settings | None = None, now: datetime | None = None) -> None:
-    """A feed page was served: one impression per item (log, seen, impressions) in three
-    statements, whatever the page size."""
-    if not video_ids:
-        return
-    settings = settings or get_settings()
-    now = now or utcnow()
-    await db.execute(insert(FeedEvent), [{"user_id": user_id, "video_id": v, "kind": "impression", "watch_ms": 0,
-                                          "created_at": now} for v in video_ids])
-    if user_id is not None:
-        await _upsert_seen(db, [(user_id, v, 0, False, False) for v in video_ids], now)
-    await add_video_score(db, video_ids, weight=0.0, impressions=1, now=now, settings=settings)
+    """A feed page was served: :func:`mark_served_batch` for one page."""
+    if video_ids:
+        await mark_served_batch(db, [(user_id, video_ids, now or utcnow())], settings)

@@ -79,6 +79,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
+    # A private page cache of 16 MiB instead of 2 MiB (per pooled connection) and reads through memory
+    # mapping: writes to big tables (the feed's impressions) re-read fewer index pages from the OS.
+    cur.execute(f"PRAGMA cache_size=-{POOLED_CACHE_KIB}")
+    cur.execute(f"PRAGMA mmap_size={READS_MMAP_BYTES}")
     cur.close()
 
 
@@ -124,8 +128,14 @@ def _install_sqlite_hooks(sync_engine: Engine, begin_sql: str) -> None:
 
 READS_MMAP_BYTES = 1 << 30  # address space only; pages are shared with the OS cache
 READS_CACHE_KIB = 65_536
+POOLED_CACHE_KIB = 16_384
 SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a datetime on SQLite (UTC, naive)
 _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)\b")
+
+
+def sqlite_stamp(value: datetime) -> str:
+    """A datetime as SQLAlchemy stores it on SQLite (for plain SQL on the driver)."""
+    return value.astimezone(UTC).strftime(SQLITE_STAMP)
 
 
 def expand_lists(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -192,7 +202,7 @@ class Reads:
         if self._path is not None:
             for key, value in values.items():
                 if isinstance(value, datetime):
-                    values[key] = value.astimezone(UTC).strftime(SQLITE_STAMP)
+                    values[key] = sqlite_stamp(value)
             with self._lock:
                 return self._connection().execute(sql, values).fetchall()
         async with self._database.engine.connect() as conn:
