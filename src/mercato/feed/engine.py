@@ -149,6 +149,7 @@ class FeedIndex:
         self.alive_pos: I64 = np.zeros(0, np.int64)
         self._popular_order: I64 | None = None
         self._top_cache: dict[tuple[int, object, int], tuple[int, I64]] = {}
+        self._member_arrays: dict[tuple[int, object], tuple[list[int], I64]] = {}
         # Collaborative neighbours: sorted source ids, their neighbour ids and similarities.
         self.nb_src: I64 = np.zeros(0, np.int64)
         self.nb_dst: I64 = np.zeros(0, np.int64)
@@ -243,15 +244,14 @@ class FeedIndex:
                 self.vcats[p, slot] = self.cat_ids.setdefault(c, len(self.cat_ids) + 1)
             self.max_id = max(self.max_id, row.id)
 
-    def _put_scores(self, rows: list[repo.ScoreRow]) -> None:
-        for row in rows:
-            p = self.pos.get(row.video_id)
-            if p is None:
-                continue
-            self.trend_stored[p] = row.trending
-            self.trend_updated[p] = row.updated_ts
-            self.engagement[p] = row.engagement
-            self.impressions[p] = row.impressions
+    def _put_scores(self, scores: repo.Scores) -> None:
+        at = self.positions_of(scores.video_id)
+        known = at >= 0
+        p = at[known]
+        self.trend_stored[p] = scores.trending[known]
+        self.trend_updated[p] = scores.updated_ts[known]
+        self.engagement[p] = scores.engagement[known]
+        self.impressions[p] = scores.impressions[known]
 
     def _derive(self, settings: Settings, now_ts: float) -> None:
         n = self.n
@@ -526,11 +526,23 @@ class FeedIndex:
         if hit is not None and hit[0] == self.version:
             return hit[1]
         members = index.get(key)
-        top = self._top(np.array(members, dtype=np.int64), self.popularity, k) if members else np.zeros(0, np.int64)
+        top = self._top(self._members(index, key, members), self.popularity, k) if members else np.zeros(0, np.int64)
         if len(self._top_cache) > 50_000:
             self._top_cache.clear()
         self._top_cache[cache_key] = (self.version, top)
         return top
+
+    def _members(self, index: dict[object, list[int]], key: object, members: list[int]) -> I64:
+        """A member list as an array, converted again only when the list grew (lists only grow
+        between full reloads, which replace them)."""
+        hit = self._member_arrays.get((id(index), key))
+        if hit is not None and hit[0] is members and len(hit[1]) == len(members):
+            return hit[1]
+        arr = np.array(members, dtype=np.int64)
+        if len(self._member_arrays) > 50_000:
+            self._member_arrays.clear()
+        self._member_arrays[(id(index), key)] = (members, arr)
+        return arr
 
     def _features(self, cand: I64, viewer: Viewer, settings: Settings, now_ts: float, personal: bool,
                   collab: tuple[I64, F64] | None) -> F64:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import and_, bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import Follow, User
 from mercato.catalog.models import Category, Product
 from mercato.content.models import Video, VideoHashtag, VideoProduct
-from mercato.feed.models import FeedPreference, VideoScore
+from mercato.feed.models import FeedPreference
 from mercato.feed.signals import POSITIVE_KINDS, dialect_insert
 from mercato.kit.db import Reads, UTCDateTime
 
@@ -36,48 +38,62 @@ class VideoRow:
 
 
 @dataclass
-class ScoreRow:
-    video_id: int
-    trending: float
-    engagement: float
-    impressions: int
-    updated_ts: float
+class Scores:
+    """``video_scores`` rows as arrays (the index applies them vectorised)."""
+
+    video_id: NDArray[np.int64]
+    trending: NDArray[np.float64]
+    engagement: NDArray[np.float64]
+    impressions: NDArray[np.float64]
+    updated_ts: NDArray[np.float64]
 
 
-def as_ts(value: Any) -> float:
-    """Epoch seconds of a datetime column value (SQLite text in raw SQL, datetimes otherwise)."""
-    if value is None:
-        return 0.0
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return float(value.timestamp())
+def epoch_sql(db: AsyncSession, column: str) -> str:
+    """SQL for a datetime column as epoch seconds (no datetime parsing in Python per row)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
+    return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
 async def video_rows(db: AsyncSession, *, after_id: int = 0, changed_since: datetime | None = None,
                      limit: int = 5000) -> list[VideoRow]:
-    """Videos by id (a chunk of a full load), or those created/changed since a time."""
-    stmt = select(Video.id, Video.creator_id, Video.created_at, Video.duration_ms, Video.status, Video.updated_at)
+    """Videos by id (a chunk of a full load), or those created/changed since a time (two indexed
+    branches: ``ix_videos_updated`` and the primary key)."""
+    columns = (f"id, creator_id, {epoch_sql(db, 'created_at')}, duration_ms, status, "
+               f"{epoch_sql(db, 'updated_at')}")
+    sql = f"SELECT {columns} FROM videos WHERE id > :after"  # noqa: S608 (column names only)
     if changed_since is not None:
-        stmt = stmt.where(or_(Video.updated_at >= changed_since, Video.id > after_id))
-    else:
-        stmt = stmt.where(Video.id > after_id)
-    stmt = stmt.order_by(Video.id).limit(limit)
-    return [VideoRow(int(r[0]), int(r[1]), as_ts(r[2]), int(r[3]), r[4] == "published", as_ts(r[5]))
+        sql = (f"SELECT {columns} FROM videos WHERE id IN (SELECT id FROM videos WHERE id > :after "  # noqa: S608
+               "UNION ALL SELECT id FROM videos WHERE updated_at >= :since)")
+    stmt = text(sql + " ORDER BY id LIMIT :limit").bindparams(after=after_id, limit=limit)
+    if changed_since is not None:
+        stmt = stmt.bindparams(bindparam("since", changed_since, type_=UTCDateTime()))
+    return [VideoRow(int(r[0]), int(r[1]), float(r[2] or 0.0), int(r[3]), r[4] == "published", float(r[5] or 0.0))
             for r in (await db.execute(stmt)).all()]
 
 
 async def score_rows(db: AsyncSession, *, video_ids: Sequence[int] | None = None,
-                     changed_since: datetime | None = None) -> list[ScoreRow]:
-    stmt = select(VideoScore.video_id, VideoScore.trending, VideoScore.engagement, VideoScore.impressions,
-                  VideoScore.updated_at)
+                     changed_since: datetime | None = None) -> Scores:
+    sql = (f"SELECT video_id, trending, engagement, impressions, {epoch_sql(db, 'updated_at')} "  # noqa: S608
+           "FROM video_scores WHERE 1 = 1")
+    params: dict[str, Any] = {}
     if video_ids is not None:
-        stmt = stmt.where(VideoScore.video_id.in_(video_ids))
+        sql += " AND video_id IN :ids"
+        params["ids"] = list(video_ids)
     if changed_since is not None:
-        stmt = stmt.where(VideoScore.updated_at >= changed_since)
-    return [ScoreRow(int(r[0]), float(r[1]), float(r[2]), int(r[3]), as_ts(r[4]))
-            for r in (await db.execute(stmt)).all()]
+        sql += " AND updated_at >= :since"
+    stmt = text(sql)
+    if video_ids is not None:
+        stmt = stmt.bindparams(bindparam("ids", expanding=True))
+    if changed_since is not None:
+        stmt = stmt.bindparams(bindparam("since", changed_since, type_=UTCDateTime()))
+    rows = (await db.execute(stmt, params)).all()
+    if not rows:
+        empty = np.zeros(0)
+        return Scores(np.zeros(0, np.int64), empty, empty, empty, empty)
+    arr = np.array([tuple(r) for r in rows], dtype=np.float64)  # plain tuples: numpy probes Row objects slowly
+    return Scores(video_id=arr[:, 0].astype(np.int64), trending=arr[:, 1], engagement=arr[:, 2],
+                  impressions=arr[:, 3], updated_ts=arr[:, 4])
 
 
 async def hashtags_of(db: AsyncSession, video_ids: Sequence[int]) -> list[tuple[int, str]]:
