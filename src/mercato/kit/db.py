@@ -128,6 +128,7 @@ def _install_sqlite_hooks(sync_engine: Engine, begin_sql: str) -> None:
 
 READS_MMAP_BYTES = 1 << 30  # address space only; pages are shared with the OS cache
 READS_CACHE_KIB = 65_536
+READS_BUSY_S = 0.1
 POOLED_CACHE_KIB = 16_384
 SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a datetime on SQLite (UTC, naive)
 _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)\b")
@@ -185,10 +186,17 @@ class Reads:
     def is_sqlite(self) -> bool:
         return self._database.is_sqlite
 
+    @property
+    def available(self) -> bool:
+        """False for an in-memory SQLite database (no file another connection could open)."""
+        return not self._database.is_sqlite or self._path is not None
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             assert self._path is not None
-            conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=5)
+            # A WAL reader is practically never busy; if it is (a recovery after a crash), fail within
+            # 0.1 s rather than hold the event loop.
+            conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=READS_BUSY_S)
             conn.execute("PRAGMA query_only=ON")
             # Reads through the OS page cache by memory mapping, and a larger private page cache:
             # a viewer's scattered rows cost ≈ 0.3 ms instead of ≈ 0.5 ms (100,000-video benchmark).

@@ -25,16 +25,16 @@ Contract (the gate only ever *refuses*; everything else goes on to the real rout
 - anything unexpected (a database error, a busy SQLite file, a body it does not understand)
   goes on to the route, which decides for real.
 
-On SQLite the read runs inline on the event loop through a plain ``sqlite3`` connection in
+The read goes through the database's fast read path (``Database.reads``, kit/db.py): on
+SQLite inline on the event loop through the process's read-only ``sqlite3`` connection in
 autocommit mode (every statement sees the latest commit; WAL readers never wait for the
-writer) with ``busy_timeout`` 0, so it can never block the loop: a point read costs ≈ 20–40 µs,
-less than aiosqlite's thread hop alone. On PostgreSQL it runs on the app's engine.
+writer): a point read costs ≈ 20–40 µs, less than aiosqlite's thread hop alone. On PostgreSQL
+it runs on the app's engine.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,7 +42,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import make_url, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato.kit.db import Database
@@ -69,8 +68,6 @@ LEFT JOIN variants v ON v.id = :variant_id
 LEFT JOIN products p ON p.id = v.product_id
 WHERE s.token_digest = :digest AND s.revoked_at IS NULL AND s.expires_at > :now
 """
-# sqlite3 takes named parameters as :name too; the timestamp is compared as SQLAlchemy stores it.
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass(frozen=True)
@@ -147,55 +144,26 @@ def parse_buy(scope: Scope, body: bytes, max_quantity: int) -> BuyRequest | None
 
 
 class FactsReader:
-    """Runs :data:`FACTS_SQL`: inline ``sqlite3`` on SQLite, the app's engine on PostgreSQL."""
+    """Runs :data:`FACTS_SQL` on the database's fast read path (:class:`mercato.kit.db.Reads`:
+    inline ``sqlite3`` on SQLite, the app's engine on PostgreSQL)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._sqlite: sqlite3.Connection | None = None
-        self._sqlite_path: str | None = None
-        if database.is_sqlite:
-            path = make_url(database.url).database
-            if path and path != ":memory:" and not path.startswith("file:"):
-                self._sqlite_path = path
-        self._stmt = text(FACTS_SQL)
 
     @property
     def usable(self) -> bool:
-        return not self.database.is_sqlite or self._sqlite_path is not None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._sqlite is None:
-            assert self._sqlite_path is not None
-            conn = sqlite3.connect(self._sqlite_path, timeout=0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA query_only=1")
-            self._sqlite = conn
-        return self._sqlite
+        return self.database.reads.available
 
     async def read(self, buy: BuyRequest) -> BuyFacts | None:
-        now = datetime.now(UTC)
-        if self.database.is_sqlite:
-            params: dict[str, Any] = {"key": buy.key, "variant_id": buy.variant_id, "digest": buy.digest,
-                                      "now": now.strftime(_SQLITE_TIME)}
-            try:
-                row = self._connection().execute(FACTS_SQL, params).fetchone()
-            except sqlite3.Error:
-                self.close()
-                raise
-        else:
-            async with self.database.engine.connect() as conn:
-                row = (await conn.execute(self._stmt, {"key": buy.key, "variant_id": buy.variant_id,
-                                                       "digest": buy.digest, "now": now})).first()
-        if row is None:
+        rows = await self.database.reads.all(FACTS_SQL, {"key": buy.key, "variant_id": buy.variant_id,
+                                                         "digest": buy.digest, "now": datetime.now(UTC)})
+        if not rows:
             return None
+        row = rows[0]
         return BuyFacts(user_id=int(row[0]), key_known=row[1] is not None,
                         available=None if row[2] is None else int(row[2]), variant_title=row[3] or "",
                         product_title=row[4] or "", product_status=row[5] or "",
                         variant_created=str(row[6]))
-
-    def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, list[Message], bool]:
@@ -239,8 +207,6 @@ class SoldOutGate:
 
     def reader(self, database: Database) -> FactsReader:
         if self._reader is None or self._reader.database is not database:
-            if self._reader is not None:
-                self._reader.close()
             self._reader = FactsReader(database)
         return self._reader
 
