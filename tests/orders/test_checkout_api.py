@@ -249,3 +249,26 @@ def test_sold_out_buy_now_is_refused_before_the_write_path_and_keys_still_replay
     assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf_failed"
     assert api.post("/api/v1/checkouts", json=body).status_code == 401
     assert variant_counts(db_run, item["variant_id"]) == (1, 1, 0)
+
+
+def test_placed_and_paid_bodies_match_a_fresh_read(
+    api: httpx.Client, stocked: Callable[..., dict[str, Any]], buyer: Callable[..., dict[str, Any]],
+) -> None:
+    """The 201 body of a checkout is built from the rows just written and the pay answer from the
+    session's objects: both must equal what GET /checkouts/{id} reads back."""
+    tote = stocked(price=2500, stock=10)
+    mug = stocked(price=1200, stock=4, title="Stoneware Mug")
+    shopper = buyer()
+    add(api, shopper, tote["variant_id"], 2)
+    add(api, shopper, mug["variant_id"], 1)
+    created = checkout(api, shopper)
+    assert created.status_code == 201, created.text
+    checkout_id = created.json()["id"]
+    read = api.get(f"/api/v1/checkouts/{checkout_id}", headers=shopper["headers"])
+    assert read.status_code == 200
+    assert created.json() == read.json()
+    paid = pay(api, shopper, checkout_id)
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["status"] == "paid"
+    again = api.get(f"/api/v1/checkouts/{checkout_id}", headers=shopper["headers"])
+    assert paid.json() == again.json()

@@ -23,9 +23,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.kit.db import utcnow
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import is_supported
 from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
@@ -121,12 +124,6 @@ def check_postings(currency: str, postings: list[Posting]) -> None:
         raise _unbalanced(f"The lines sum to {total}, not 0.", {"sum": total})
 
 
-async def _transaction_exists(db: AsyncSession, kind: str, reference: str) -> bool:
-    found = await db.execute(select(LedgerTransaction.id).where(
-        LedgerTransaction.kind == kind, LedgerTransaction.reference == reference))
-    return found.first() is not None
-
-
 async def find_transaction(db: AsyncSession, kind: str, reference: str) -> LedgerTransaction | None:
     return (await db.execute(select(LedgerTransaction).where(
         LedgerTransaction.kind == kind, LedgerTransaction.reference == reference))).scalar_one_or_none()
@@ -165,23 +162,23 @@ async def post(db: AsyncSession, *, kind: str, reference: str, currency: str, po
                memo: str = "", order_id: int | None = None, shop_id: int | None = None) -> LedgerTransaction | None:
     """Write one balanced transaction; ``None`` (and nothing written) if ``(kind, reference)`` exists.
 
-    Idempotent under concurrency too: the transaction row is inserted in a savepoint, so the
-    loser of a race on the unique ``(kind, reference)`` backs out cleanly and keeps its
+    Idempotent under concurrency too: the transaction row is inserted with ``ON CONFLICT
+    (kind, reference) DO NOTHING``, so the loser of a race writes nothing and keeps its
     session usable.
     """
     check_postings(currency, postings)
-    if await _transaction_exists(db, kind, reference):
-        return None
     accounts = await ensure_accounts(db, [line.account for line in postings])
-    txn = LedgerTransaction(kind=kind, reference=reference, memo=memo, order_id=order_id, shop_id=shop_id)
-    try:
-        async with db.begin_nested():
-            db.add(txn)
-            await db.flush()
-    except IntegrityError:
-        if await _transaction_exists(db, kind, reference):
-            return None
-        raise
+    # One statement: INSERT … ON CONFLICT (kind, reference) DO NOTHING RETURNING the row. An
+    # existing transaction (a retry, or the winner of a race, which PostgreSQL waits for)
+    # returns nothing and leaves the session usable — no read first, no savepoint.
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    txn = (await db.execute(
+        insert(LedgerTransaction)
+        .values(kind=kind, reference=reference, memo=memo, order_id=order_id, shop_id=shop_id, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["kind", "reference"]).returning(LedgerTransaction)
+    )).scalar_one_or_none()
+    if txn is None:
+        return None
     for line in postings:
         db.add(LedgerEntry(transaction_id=txn.id, account_id=accounts[line.account].id, amount=line.amount,
                            currency=currency))

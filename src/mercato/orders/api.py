@@ -22,7 +22,7 @@ from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
 from mercato.orders import flash_gate, lifecycle, payflow, pricing, refunds, reviews
 from mercato.orders.models import Address, Order, ReturnRequest
-from mercato.orders.presenters import checkout_out, order_out, refund_out, return_out
+from mercato.orders.presenters import checkout_out, order_out, placed_checkout_out, refund_out, return_out
 from mercato.orders.schemas import (
     AddressIn,
     AddressOut,
@@ -146,6 +146,8 @@ async def sold_out_gate(request: Request, settings: AppSettings) -> None:
         body = CheckoutIn.model_validate_json(await request.body())
     except ValueError:
         return
+    if body.items is None:  # a cart checkout: nothing to refuse here, so no read transaction
+        return
     async with get_database(request).unit_of_work(write=False) as db:
         found = await accounts_service.resolve_token(db, token)
         if found is not None:
@@ -161,8 +163,11 @@ async def create_checkout(body: CheckoutIn, request: Request, user: CurrentUser,
     reserved for the TTL. Accepts ``Idempotency-Key``."""
 
     async def work() -> tuple[int, Any]:
-        checkout = await checkouts.place(db, user, body, settings)
-        return 201, (await checkout_out(db, checkout, settings)).model_dump(mode="json")
+        placed = checkouts.Placed()
+        checkout = await checkouts.place(db, user, body, settings, placed)
+        # Built from the rows just written (no reads back); same body as checkout_out.
+        return 201, placed_checkout_out(checkout, placed.orders, placed.shops, placed.lines, placed.events,
+                                        placed.intents, settings).model_dump(mode="json")
 
     return await run_idempotent(request, db, settings, f"user:{user.id}:checkouts", body.model_dump(mode="json"),
                                 work)

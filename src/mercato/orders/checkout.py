@@ -24,6 +24,7 @@ from mercato.orders import pricing
 from mercato.orders.models import Address, Checkout, Order, OrderEvent, OrderLine
 from mercato.orders.schemas import AddressIn, CheckoutIn
 from mercato.payments import service as payments
+from mercato.payments.models import PaymentIntent
 from mercato.promotions import service as promotions
 
 
@@ -142,7 +143,19 @@ async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     return Quote(orders=drafts, address=address)
 
 
-async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings) -> Checkout:
+@dataclass
+class Placed:
+    """What :func:`place` wrote, for building the answer without reading it back."""
+
+    orders: list[Order] = field(default_factory=list)
+    shops: dict[int, Shop] = field(default_factory=dict)
+    lines: dict[int, list[OrderLine]] = field(default_factory=dict)
+    events: dict[int, list[OrderEvent]] = field(default_factory=dict)
+    intents: list[PaymentIntent] = field(default_factory=list)
+
+
+async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings,
+                placed: Placed | None = None) -> Checkout:
     """Create the checkout, its orders and payment intents, and reserve every unit.
 
     Variants are reserved last, in primary-key order (rule 3), with guarded updates; the first
@@ -176,6 +189,7 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
         )
         db.add(order)
         await db.flush()
+        written: list[OrderLine] = []
         totals = [line.variant.price * line.quantity for line in draft.lines]
         discounts = pricing.spread(draft.seller_discount + draft.platform_discount, totals)
         for line, line_total, discount in zip(draft.lines, totals, discounts, strict=True):
@@ -185,19 +199,29 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                             total=line_total - discount)
             db.add(row)
             await db.flush()
+            written.append(row)
             await inventory.hold_for_checkout(db, variant_id=line.variant.id, quantity=line.quantity,
                                               checkout_id=checkout.id, order_line_id=row.id,
                                               expires_at=checkout.expires_at)
-        db.add(OrderEvent(order_id=order.id, status="awaiting_payment", note="Order placed; stock reserved.",
-                          actor_id=user.id))
+        event = OrderEvent(order_id=order.id, status="awaiting_payment", note="Order placed; stock reserved.",
+                           actor_id=user.id)
+        db.add(event)
         orders.append(order)
+        if placed is not None:
+            placed.shops[draft.shop.id] = draft.shop
+            placed.lines[order.id] = written
+            placed.events[order.id] = [event]
     for currency, amount in sorted(priced.totals().items()):
         intent = await payments.create_intent(db, checkout_id=checkout.id, buyer_id=user.id, currency=currency,
                                               amount=amount, provider_name=settings.payment_provider)
         for order in orders:
             if order.currency == currency:
                 order.payment_intent_id = intent.id
+        if placed is not None:
+            placed.intents.append(intent)
     await db.flush()
+    if placed is not None:
+        placed.orders = orders
     # Take the stock in primary-key order (rule 3); the first variant short of stock aborts the
     # whole checkout, and the transaction rolls everything above back.
     for line in sorted(lines, key=lambda item: item.variant.id):

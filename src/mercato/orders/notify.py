@@ -26,10 +26,11 @@ def order_payload(order: Order, **extra: Any) -> dict[str, Any]:
 async def _owner_email(db: AsyncSession, shop_id: int) -> str | None:
     from sqlalchemy import select
 
-    owner_id = (await db.execute(select(ShopMember.user_id).where(ShopMember.shop_id == shop_id,
-                                                                  ShopMember.role == "owner"))).scalar_one_or_none()
-    owner = await db.get(User, owner_id) if owner_id else None
-    return owner.email if owner else None
+    # One joined statement instead of the membership row and then the user.
+    email: str | None = (await db.execute(
+        select(User.email).join(ShopMember, ShopMember.user_id == User.id)
+        .where(ShopMember.shop_id == shop_id, ShopMember.role == "owner"))).scalar_one_or_none()
+    return email
 
 
 async def order_changed(db: AsyncSession, order: Order, topic: str, *, buyer_subject: str | None = None,

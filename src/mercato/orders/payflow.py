@@ -71,7 +71,8 @@ async def pay_checkout(db: AsyncSession, checkout: Checkout, card: CardIn, setti
             break
     await db.flush()
     checkpoint("pay.before_commit")
-    await db.refresh(checkout)
+    # No refresh of ``checkout``: the payment hooks change it through this session's identity
+    # map (the same object), so it is already current.
     return outcome
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,7 +12,7 @@ from mercato.catalog.models import Shop
 from mercato.config import Settings
 from mercato.kit.money import format_money
 from mercato.orders import lifecycle, reviews
-from mercato.orders.models import Checkout, Order, OrderEvent, Refund, ReturnRequest
+from mercato.orders.models import Checkout, Order, OrderEvent, OrderLine, Refund, ReturnRequest
 from mercato.orders.notify import order_number
 from mercato.orders.schemas import (
     CheckoutOut,
@@ -24,14 +27,21 @@ from mercato.payments.models import PaymentIntent
 
 
 async def order_out(db: AsyncSession, order: Order, settings: Settings, *, seller_view: bool = False) -> OrderOut:
-    from datetime import UTC, datetime, timedelta
-
     shop = await db.get(Shop, order.shop_id)
     assert shop is not None
     lines = await lifecycle.lines_of(db, order.id)
-    reviewed = await reviews.reviewed_line_ids(db, [line.id for line in lines])
+    # A line can only be reviewed once its order was delivered (reviews.review_line), and
+    # ``delivered_at`` is never cleared: an undelivered order needs no look-up.
+    reviewed = (await reviews.reviewed_line_ids(db, [line.id for line in lines])
+                if order.delivered_at is not None else set())
     history = list((await db.execute(select(OrderEvent).where(OrderEvent.order_id == order.id)
                                      .order_by(OrderEvent.id))).scalars())
+    return order_body(order, shop, lines, reviewed, history, settings, seller_view=seller_view)
+
+
+def order_body(order: Order, shop: Shop, lines: Sequence[OrderLine], reviewed: set[int],
+               history: Sequence[OrderEvent], settings: Settings, *, seller_view: bool = False) -> OrderOut:
+    """The body of an order from its rows (``lines`` and ``history`` in id order)."""
     now = datetime.now(UTC)
     delivered_recently = (order.status in ("delivered", "completed") and order.delivered_at is not None)
     return OrderOut(
@@ -77,6 +87,20 @@ async def checkout_out(db: AsyncSession, checkout: Checkout, settings: Settings)
         totals[order.currency] = totals.get(order.currency, 0) + order.total
     return CheckoutOut(id=checkout.id, status=checkout.status, expires_at=checkout.expires_at,
                        orders=[await order_out(db, o, settings) for o in orders],
+                       payments=[intent_brief(i) for i in intents], totals=totals)
+
+
+def placed_checkout_out(checkout: Checkout, orders: Sequence[Order], shops: dict[int, Shop],
+                        lines: dict[int, list[OrderLine]], events: dict[int, list[OrderEvent]],
+                        intents: Sequence[PaymentIntent], settings: Settings) -> CheckoutOut:
+    """:func:`checkout_out` of a checkout just placed, from the rows the request wrote (no reads):
+    new orders have no reviews, and their lines and history are exactly what was written."""
+    totals: dict[str, int] = {}
+    for order in orders:
+        totals[order.currency] = totals.get(order.currency, 0) + order.total
+    return CheckoutOut(id=checkout.id, status=checkout.status, expires_at=checkout.expires_at,
+                       orders=[order_body(o, shops[o.shop_id], lines[o.id], set(), events[o.id], settings)
+                               for o in orders],
                        payments=[intent_brief(i) for i in intents], totals=totals)
 
 

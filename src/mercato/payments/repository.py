@@ -30,13 +30,14 @@ async def intent_by_provider_ref(db: AsyncSession, provider: str, provider_ref: 
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
-async def claim_attempt(db: AsyncSession, intent_id: int, *, attempts: int, from_statuses: tuple[str, ...]) -> bool:
+async def claim_attempt(db: AsyncSession, intent_id: int, *, attempts: int, from_statuses: tuple[str, ...],
+                        now: datetime | None = None) -> bool:
     """Start attempt ``attempts + 1`` unless another request got there first (guarded update)."""
     result = await db.execute(
         update(PaymentIntent)
         .where(PaymentIntent.id == intent_id, PaymentIntent.attempts == attempts,
                PaymentIntent.status.in_(from_statuses))
-        .values(attempts=attempts + 1, status="processing", updated_at=utcnow())
+        .values(attempts=attempts + 1, status="processing", updated_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
@@ -108,6 +109,22 @@ async def mark_inbox_processed(db: AsyncSession, inbox_id: int) -> None:
 
 
 # --- sandbox provider state ------------------------------------------------------------------
+
+
+async def insert_sandbox_charge(db: AsyncSession, *, idempotency_key: str, reference: str, amount: int, currency: str,
+                                card_last4: str, status: str, action_token: str | None) -> SandboxCharge | None:
+    """Insert-if-absent by key; the new charge, or ``None`` when the key was charged already."""
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(SandboxCharge)
+        .values(idempotency_key=idempotency_key, reference=reference, amount=amount, currency=currency,
+                card_last4=card_last4, status=status, refunded=0, action_token=action_token, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(SandboxCharge)
+    )
+    charge: SandboxCharge | None = (await db.execute(stmt)).scalar_one_or_none()
+    return charge
 
 
 async def sandbox_charge_by_key(db: AsyncSession, idempotency_key: str) -> SandboxCharge | None:

@@ -37,7 +37,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mercato.config import Settings
@@ -164,21 +163,18 @@ class SandboxProvider:
         validate_card(card)
         currency = currency.upper()
         async with self._own_transaction() as session:
-            charge = await repo.sandbox_charge_by_key(session, idempotency_key)
+            # Insert-if-absent by key in one statement (INSERT … ON CONFLICT DO NOTHING RETURNING):
+            # a key charged before (a retry) or concurrently (that charge wins) inserts nothing,
+            # and the stored charge is read instead.
+            status = outcome_for(card.digits)
+            charge = await repo.insert_sandbox_charge(
+                session, idempotency_key=idempotency_key, reference=reference, amount=amount, currency=currency,
+                card_last4=card.last4, status=status,
+                action_token=secrets.token_urlsafe(24) if status == "requires_action" else None)
             if charge is None:
-                status = outcome_for(card.digits)
-                charge = SandboxCharge(
-                    idempotency_key=idempotency_key, reference=reference, amount=amount, currency=currency,
-                    card_last4=card.last4, status=status, refunded=0,
-                    action_token=secrets.token_urlsafe(24) if status == "requires_action" else None,
-                )
-                try:
-                    async with session.begin_nested():
-                        session.add(charge)
-                except IntegrityError:  # the same key, charged concurrently: that charge wins
-                    charge = await repo.sandbox_charge_by_key(session, idempotency_key)
-                    if charge is None:
-                        raise
+                charge = await repo.sandbox_charge_by_key(session, idempotency_key)
+                if charge is None:
+                    raise RuntimeError("sandbox charge key conflicted but no charge was found")
             if (charge.amount, charge.currency, charge.reference) != (amount, currency, reference):
                 return ChargeResult(status="error", error_code="idempotency_key_reused",
                                     error_message="This idempotency key was used for another charge.")

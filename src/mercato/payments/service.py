@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy import null
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mercato.config import Settings
+from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money, is_supported
 from mercato.payments import hooks, sandbox
@@ -121,11 +123,16 @@ async def confirm(db: AsyncSession, intent: PaymentIntent, card: CardInput, *, p
                        details={"status": intent.status})
     await db.flush()
     attempt = intent.attempts + 1
-    if not await repo.claim_attempt(db, intent.id, attempts=intent.attempts, from_statuses=CONFIRMABLE):
+    now = utcnow()
+    if not await repo.claim_attempt(db, intent.id, attempts=intent.attempts, from_statuses=CONFIRMABLE, now=now):
         await db.refresh(intent)
         raise Conflict("This payment is being confirmed by another request.", code="payment_in_progress",
                        details={"status": intent.status})
-    await db.refresh(intent)
+    # The guarded update matched the row as we hold it, so we know what it now says: set it
+    # on the object instead of reading the row back.
+    set_committed_value(intent, "attempts", attempt)
+    set_committed_value(intent, "status", "processing")
+    set_committed_value(intent, "updated_at", now)
     key = idempotency_key_for(intent.id, attempt)
     repo.add_event(db, intent.id, "attempted", {"attempt": attempt, "idempotency_key": key,
                                                 "card_brand": card.brand if card.digits else None,
