@@ -272,3 +272,76 @@ def test_placed_and_paid_bodies_match_a_fresh_read(
     assert paid.json()["status"] == "paid"
     again = api.get(f"/api/v1/checkouts/{checkout_id}", headers=shopper["headers"])
     assert paid.json() == again.json()
+
+
+def test_ended_sessions_and_missing_csrf_are_refused_before_anything_is_written(
+    api: httpx.Client, stocked: Callable[..., dict[str, Any]], buyer: Callable[..., dict[str, Any]],
+    db_run: Any,
+) -> None:
+    """The caller is resolved on the read path before the write unit of work opens: a cookie
+    write without the CSRF token is 403, an expired or revoked bearer session 401, on the cart,
+    checkout and pay routes alike — and none of them changes anything."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from mercato.accounts.models import Session as UserSession
+    from mercato.orders.models import CartItem
+    from mercato.payments.models import PaymentIntent
+
+    item = stocked(price=900, stock=5)
+    shopper = buyer()
+    assert add(api, shopper, item["variant_id"], 1).status_code == 201
+    placed = checkout(api, shopper)
+    assert placed.status_code == 201, placed.text
+    checkout_id = placed.json()["id"]
+    calls = [
+        ("/api/v1/cart/items", {"variant_id": item["variant_id"], "quantity": 1}),
+        ("/api/v1/checkouts", {"address": ADDRESS}),
+        (f"/api/v1/checkouts/{checkout_id}/pay",
+         {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}),
+    ]
+
+    async def state(session: AsyncSession) -> tuple[int, ...]:
+        counts = []
+        for model in (CartItem, Checkout, Order, IdempotencyKey, OutboxEvent):
+            counts.append(int((await session.execute(select(func.count()).select_from(model))).scalar_one()))
+        attempts = (await session.execute(select(func.sum(PaymentIntent.attempts)))).scalar_one()
+        counts.append(int(attempts or 0))
+        return tuple(counts)
+
+    before = db_run(state)
+    before_stock = variant_counts(db_run, item["variant_id"])
+    token = shopper["headers"]["Authorization"].removeprefix("Bearer ")
+    with httpx.Client(base_url=api.base_url, cookies={"mercato_session": token, "mercato_csrf": "c" * 20}) as browser:
+        for path, body in calls:
+            for headers in ({}, {"X-CSRF-Token": "d" * 20}):
+                refused = browser.post(path, json=body, headers={**headers, **key()})
+                assert refused.status_code == 403, (path, refused.text)
+                assert refused.json()["error"]["code"] == "csrf_failed"
+
+    async def expire(session: AsyncSession) -> None:
+        await session.execute(update(UserSession).where(UserSession.user_id == shopper["user"]["id"])
+                              .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+    db_run(expire)
+    for path, body in calls:
+        refused = api.post(path, json=body, headers={**shopper["headers"], **key()})
+        assert refused.status_code == 401, (path, refused.text)
+        assert refused.json()["error"]["code"] == "invalid_session"
+        # A dead cookie session is anonymous: "log in to continue".
+        with httpx.Client(base_url=api.base_url, cookies={"mercato_session": token}) as browser:
+            anonymous = browser.post(path, json=body)
+        assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "not_authenticated"
+
+    async def revive_then_revoke(session: AsyncSession) -> None:
+        await session.execute(update(UserSession).where(UserSession.user_id == shopper["user"]["id"])
+                              .values(expires_at=datetime.now(UTC) + timedelta(days=1),
+                                      revoked_at=datetime.now(UTC)))
+
+    db_run(revive_then_revoke)
+    for path, body in calls:
+        refused = api.post(path, json=body, headers={**shopper["headers"], **key()})
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_session"
+    assert db_run(state) == before
+    assert variant_counts(db_run, item["variant_id"]) == before_stock
