@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -179,10 +180,10 @@ async def post(db: AsyncSession, *, kind: str, reference: str, currency: str, po
     )).scalar_one_or_none()
     if txn is None:
         return None
-    for line in postings:
-        db.add(LedgerEntry(transaction_id=txn.id, account_id=accounts[line.account].id, amount=line.amount,
-                           currency=currency))
-    await db.flush()
+    # All lines in one executemany (no RETURNING: nothing needs their ids).
+    await db.execute(sa_insert(LedgerEntry), [
+        {"transaction_id": txn.id, "account_id": accounts[line.account].id, "amount": line.amount,
+         "currency": currency, "created_at": txn.created_at} for line in postings])
     return txn
 
 

@@ -66,7 +66,10 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
             await refunds.refund_order(db, order, order.total, reason="Paid after the reservation expired",
                                        settings=settings, allow_unpaid=True)
             continue
-        if not await transition(db, order, ("awaiting_payment",), "paid", note="Payment received.", paid_at=now):
+        split = payment_split(order, settings.platform_fee_bps)
+        # The fee is stored by the same guarded update that marks the order paid.
+        if not await transition(db, order, ("awaiting_payment",), "paid", note="Payment received.", paid_at=now,
+                                fee=split.fee):
             continue
         for line in await lines_of(db, order.id):
             if not await inventory.allocate(db, line.variant_id, line.quantity):
@@ -81,8 +84,6 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
                                                    Reservation.order_line_id.in_(
                                                        select(OrderLine.id).where(OrderLine.order_id == order.id)))
                          .values(status="allocated"))
-        split = payment_split(order, settings.platform_fee_bps)
-        order.fee = split.fee
         await postings.post_order_payment(db, order_id=order.id, shop_id=order.shop_id, currency=order.currency,
                                           split=split)
         await notify.order_changed(db, order, "order.paid", buyer_subject="Thanks for your order",
