@@ -12,7 +12,6 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -29,7 +28,7 @@ from mercato.content.schemas import MAX_ID, CommentIn, ReportIn, VideoUpdate
 from mercato.feed.signals import record_engagement
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor
+from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor, time_id_cursor
 
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 30
@@ -257,7 +256,7 @@ async def delete_video(db: AsyncSession, user: User, video_id: int) -> list[str]
 async def creator_videos(db: AsyncSession, viewer: User | None, ref: str, cursor: str | None, limit: int
                          ) -> tuple[User, list[Video], str | None]:
     creator = await accounts_service.find_user(db, ref)
-    after = _time_cursor(cursor)
+    after = time_id_cursor(cursor)
     include_removed = viewer is not None and (viewer.id == creator.id or viewer.is_admin)
     rows = await repo.videos_of_creator(db, creator.id, include_removed=include_removed, limit=limit, after=after)
     page, more = rows[:limit], len(rows) > limit
@@ -291,15 +290,6 @@ async def tag_videos(db: AsyncSession, tag: str, sort: str, cursor: str | None, 
     return tag, [v for v, _ in page], nxt
 
 
-def _time_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    if len(values) != 2:
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
-    return cursor_datetime(values[0]), cursor_int(values[1])
-
-
 # --- likes, saves, product clicks -----------------------------------------------------------
 
 async def like(db: AsyncSession, user: User, video_id: int, on: bool) -> tuple[bool, int]:
@@ -325,7 +315,7 @@ async def save(db: AsyncSession, user: User, video_id: int, on: bool) -> tuple[b
 
 
 async def saved_videos(db: AsyncSession, user: User, cursor: str | None, limit: int) -> tuple[list[Video], str | None]:
-    rows = await repo.saved_videos(db, user.id, limit, _time_cursor(cursor))
+    rows = await repo.saved_videos(db, user.id, limit, time_id_cursor(cursor))
     page, more = rows[:limit], len(rows) > limit
     nxt = encode_cursor([page[-1][1].isoformat(), page[-1][0].id]) if more and page else None
     return [v for v, _ in page], nxt
@@ -344,7 +334,7 @@ async def product_click(db: AsyncSession, viewer: User | None, video_id: int, pr
 async def comments_page(db: AsyncSession, viewer: User | None, video_id: int, cursor: str | None, limit: int
                         ) -> tuple[Video, list[VideoComment], str | None]:
     video = await visible_video(db, video_id, viewer)
-    rows = await repo.top_comments(db, video.id, limit, _time_cursor(cursor))
+    rows = await repo.top_comments(db, video.id, limit, time_id_cursor(cursor))
     page, more = rows[:limit], len(rows) > limit
     nxt = encode_cursor([page[-1].created_at.isoformat(), page[-1].id]) if more and page else None
     return video, page, nxt
@@ -356,7 +346,7 @@ async def replies_page(db: AsyncSession, viewer: User | None, comment_id: int, c
     if parent is None:
         raise NotFound("No such comment.")
     video = await visible_video(db, parent.video_id, viewer)
-    rows = await repo.replies(db, parent.id, limit, _time_cursor(cursor))
+    rows = await repo.replies(db, parent.id, limit, time_id_cursor(cursor))
     page, more = rows[:limit], len(rows) > limit
     nxt = encode_cursor([page[-1].created_at.isoformat(), page[-1].id]) if more and page else None
     return video, page, nxt
@@ -434,12 +424,7 @@ async def report(db: AsyncSession, user: User, video_id: int, data: ReportIn) ->
 
 async def reports_page(db: AsyncSession, status: str | None, cursor: str | None, limit: int
                        ) -> tuple[list[VideoReport], str | None]:
-    values = decode_cursor(cursor)
-    after = None
-    if values is not None:
-        if len(values) != 2:
-            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
-        after = (cursor_datetime(values[0]), cursor_int(values[1]))
+    after = time_id_cursor(cursor)
     rows = await repo.reports(db, status, limit, after)
     page, more = rows[:limit], len(rows) > limit
     nxt = encode_cursor([page[-1].created_at.isoformat(), page[-1].id]) if more and page else None

@@ -29,7 +29,7 @@ from mercato.feed.scoring import REASONS
 from mercato.feed.signals import mark_served, record_engagement, touched
 from mercato.kit.db import Database, utcnow
 from mercato.kit.errors import ValidationFailed
-from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor
+from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor, time_id_cursor
 
 SLACK = 5  # extra picks ranked in case some videos vanished since the index last looked
 OPT_OUT_NOTE = " · personalisation is off"
@@ -234,12 +234,7 @@ async def popular(database: Database, settings: Settings, viewer: Reader | None,
 
 async def following(db: AsyncSession, user: User, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]],
                                                                                              str | None]:
-    values = decode_cursor(cursor)
-    after = None
-    if values is not None:
-        if len(values) != 2:
-            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
-        after = (cursor_datetime(values[0]), cursor_int(values[1]))
+    after = time_id_cursor(cursor)
     rows = await repo.following_videos(db, user.id, limit, after)
     nxt = None
     if len(rows) > limit:

@@ -64,6 +64,16 @@ def cursor_datetime(value: Any) -> datetime:
     return parsed
 
 
+def time_id_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The ``(created_at, id)`` position of a newest-first keyset cursor (None: the first page)."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    if len(values) != 2:
+        raise _invalid()
+    return cursor_datetime(values[0]), cursor_int(values[1])
+
+
 def clamp_limit(limit: int | None, default: int, maximum: int) -> int:
     if limit is None:
         return default
