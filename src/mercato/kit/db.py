@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sqlite3
 import threading
@@ -24,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from mercato.kit import sqlite_inline
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -95,7 +98,11 @@ def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEng
     """
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        path = sqlite_file(url)
+        if immediate and path is not None and INLINE_WRITES:
+            # The write engine drives sqlite3 inline on the event loop (kit/sqlite_inline.py).
+            kwargs["async_creator"] = lambda: sqlite_inline.connect(path, timeout=SQLITE_BUSY_S)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_S}, **kwargs)
         _install_sqlite_hooks(engine.sync_engine, "BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
     if "poolclass" not in kwargs:
@@ -104,6 +111,14 @@ def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEng
         kwargs.setdefault("pool_timeout", 120)
         kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def sqlite_file(url: str) -> str | None:
+    """The absolute path of a SQLite database file; None for an in-memory or URI database."""
+    path = make_url(url).database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        return str(Path(path).expanduser().resolve())
+    return None
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -126,6 +141,8 @@ def _install_sqlite_hooks(sync_engine: Engine, begin_sql: str) -> None:
         conn.exec_driver_sql(begin_sql)
 
 
+SQLITE_BUSY_S = 30
+INLINE_WRITES = os.environ.get("MERCATO_SQLITE_INLINE_WRITES", "1") != "0"
 READS_MMAP_BYTES = 1 << 30  # address space only; pages are shared with the OS cache
 READS_CACHE_KIB = 65_536
 READS_BUSY_S = 0.1
