@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import sqlite3
@@ -19,10 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, make_url, text
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, bindparam, event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -238,6 +241,118 @@ class Reads:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+class Raw:
+    """Plain SQL statements inside a session's own transaction, for the hottest write paths (the
+    checkout and payment flow), without the ORM's per-statement cost (≈ 0.2–0.4 ms of CPU for a
+    compiled, cached ``UPDATE`` or a flush of one new row, against ≈ 20 µs here).
+
+    Statements are SQL text with ``:name`` parameters (``IN :ids`` takes a list, see
+    :func:`expand_lists`), spelled so that both databases accept them (``INSERT … ON CONFLICT``
+    and ``RETURNING`` exist on both). On SQLite with the inline write engine
+    (``kit/sqlite_inline.py``) they go straight to the transaction's ``sqlite3`` connection;
+    otherwise (PostgreSQL) through ``AsyncSession.execute(text(…))``. Parameters are converted
+    the way SQLAlchemy stores them (UTC datetimes as text, JSON as text on SQLite). Values come
+    back as the driver gives them (text datetimes and JSON on SQLite).
+
+    The ORM does not see these statements: the caller flushes its pending objects first when a
+    statement depends on them, and updates objects it keeps (``set_committed_value``) when a
+    statement changes their rows. Get one with :meth:`of`.
+    """
+
+    __slots__ = ("_conn", "_session", "_transaction")
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._conn: sqlite3.Connection | None = None
+        self._transaction: object | None = None
+
+    @classmethod
+    def of(cls, session: AsyncSession) -> Raw:
+        raw = session.info.get("mercato.raw")
+        if raw is None:
+            raw = session.info["mercato.raw"] = cls(session)
+        assert isinstance(raw, Raw)
+        return raw
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self._session.get_bind().dialect.name == "postgresql"
+
+    async def _sqlite(self) -> sqlite3.Connection | None:
+        """The transaction's ``sqlite3`` connection, or None to go through SQLAlchemy."""
+        connection = await self._session.connection()  # begins the transaction if needed
+        transaction = self._session.get_transaction()
+        if transaction is not self._transaction:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            self._conn = driver._live() if isinstance(driver, sqlite_inline.InlineConnection) else None
+            self._transaction = transaction
+        return self._conn
+
+    async def _run(self, sql: str, params: Mapping[str, Any] | None) -> Any:
+        sql, values = expand_lists(sql, params or {})
+        conn = await self._sqlite()
+        if conn is not None:
+            for key, value in values.items():
+                if isinstance(value, datetime):
+                    values[key] = sqlite_stamp(value)
+                elif isinstance(value, dict | list):
+                    values[key] = json.dumps(value)
+            return conn.execute(sql, values)
+        statement = text(sql)
+        typed = [bindparam(key, type_=JSON()) for key, value in values.items() if isinstance(value, dict | list)]
+        if typed:
+            statement = statement.bindparams(*typed)
+        return await self._session.execute(statement, values)
+
+    def sync(self, model: type[Any], ident: int, **values: Any) -> None:
+        """Tell the session's loaded copy of a row (if any) what a plain statement just wrote to it."""
+        loaded = self._session.sync_session.identity_map.get(identity_key(model, ident))
+        if loaded is not None:
+            for key, value in values.items():
+                set_committed_value(loaded, key, value)
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one statement; its row count."""
+        result = await self._run(sql, params)
+        return int(result.rowcount)
+
+    async def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Sequence[Any]]:
+        result = await self._run(sql, params)
+        return list(result.fetchall())
+
+    async def first(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Any] | None:
+        rows = await self.all(sql, params)
+        return rows[0] if rows else None
+
+    async def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        row = await self.first(sql, params)
+        return None if row is None else row[0]
+
+    async def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One statement for many parameter sets (no RETURNING)."""
+        if not rows:
+            return
+        conn = await self._sqlite()
+        if conn is not None:
+            converted = []
+            for row in rows:
+                values = dict(row)
+                for key, value in values.items():
+                    if isinstance(value, datetime):
+                        values[key] = sqlite_stamp(value)
+                    elif isinstance(value, dict | list):
+                        values[key] = json.dumps(value)
+                converted.append(values)
+            conn.executemany(sql, converted)
+            return
+        statement = text(sql)
+        typed = [bindparam(key, type_=JSON()) for key, value in rows[0].items() if isinstance(value, dict | list)]
+        if typed:
+            statement = statement.bindparams(*typed)
+        await self._session.execute(statement, [dict(row) for row in rows])
 
 
 def as_datetime(value: Any) -> datetime | None:

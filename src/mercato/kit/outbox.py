@@ -9,16 +9,32 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import utcnow
+from mercato.kit.db import Raw, utcnow
 from mercato.kit.models import EmailMessage, OutboxEvent
 
 
 async def emit(db: AsyncSession, topic: str, aggregate: str, aggregate_id: int | str, payload: dict[str, Any]) -> None:
-    db.add(OutboxEvent(topic=topic, aggregate=aggregate, aggregate_id=str(aggregate_id), payload=payload))
+    """Record a domain event now, in the caller's transaction (one plain ``INSERT``)."""
+    await Raw.of(db).execute(
+        "INSERT INTO outbox_events (topic, aggregate, aggregate_id, payload, created_at) "
+        "VALUES (:topic, :aggregate, :aggregate_id, :payload, :now)",
+        {"topic": topic, "aggregate": aggregate, "aggregate_id": str(aggregate_id), "payload": payload,
+         "now": utcnow()})
 
 
 async def send_email(db: AsyncSession, to: str, subject: str, body: str, topic: str) -> None:
-    db.add(EmailMessage(to=to, subject=subject[:200], body=body, topic=topic))
+    """Record an email for the outbox (the dev inbox lists them)."""
+    await send_emails(db, [(to, subject, body)], topic)
+
+
+async def send_emails(db: AsyncSession, emails: list[tuple[str, str, str]], topic: str) -> None:
+    """Several ``(to, subject, body)`` emails in one statement."""
+    now = utcnow()
+    await Raw.of(db).executemany(
+        'INSERT INTO email_messages ("to", subject, body, topic, created_at) '
+        "VALUES (:to, :subject, :body, :topic, :now)",
+        [{"to": to, "subject": subject[:200], "body": body, "topic": topic, "now": now}
+         for to, subject, body in emails])
 
 
 async def unpublished(db: AsyncSession, limit: int = 100, topics: list[str] | None = None) -> list[OutboxEvent]:

@@ -23,13 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy import insert as sa_insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import utcnow
+from mercato.kit.db import Raw, utcnow
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import is_supported
 from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
@@ -159,32 +156,49 @@ async def ensure_accounts(db: AsyncSession, codes: list[str]) -> dict[str, Ledge
     return found
 
 
+async def account_ids(db: AsyncSession, codes: list[str]) -> dict[str, int]:
+    """The ids of the accounts for ``codes``: one plain read, creating the missing ones (rare:
+    the first posting of a shop or currency) through :func:`ensure_accounts`."""
+    wanted = sorted(set(codes))
+    rows = await Raw.of(db).all("SELECT code, id FROM ledger_accounts WHERE code IN :codes", {"codes": wanted})
+    found = {str(code): int(account_id) for code, account_id in rows}
+    missing = [code for code in wanted if code not in found]
+    if missing:
+        found.update({code: account.id for code, account in (await ensure_accounts(db, missing)).items()})
+    return found
+
+
 async def post(db: AsyncSession, *, kind: str, reference: str, currency: str, postings: list[Posting],
                memo: str = "", order_id: int | None = None, shop_id: int | None = None) -> LedgerTransaction | None:
     """Write one balanced transaction; ``None`` (and nothing written) if ``(kind, reference)`` exists.
 
     Idempotent under concurrency too: the transaction row is inserted with ``ON CONFLICT
     (kind, reference) DO NOTHING``, so the loser of a race writes nothing and keeps its
-    session usable.
+    session usable. Plain statements (``kit.db.Raw``): the answer is a detached
+    ``LedgerTransaction`` with the values written.
     """
     check_postings(currency, postings)
-    accounts = await ensure_accounts(db, [line.account for line in postings])
-    # One statement: INSERT … ON CONFLICT (kind, reference) DO NOTHING RETURNING the row. An
-    # existing transaction (a retry, or the winner of a race, which PostgreSQL waits for)
-    # returns nothing and leaves the session usable — no read first, no savepoint.
-    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    txn = (await db.execute(
-        insert(LedgerTransaction)
-        .values(kind=kind, reference=reference, memo=memo, order_id=order_id, shop_id=shop_id, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["kind", "reference"]).returning(LedgerTransaction)
-    )).scalar_one_or_none()
-    if txn is None:
+    accounts = await account_ids(db, [line.account for line in postings])
+    now = utcnow()
+    raw = Raw.of(db)
+    # One statement: INSERT … ON CONFLICT (kind, reference) DO NOTHING RETURNING id. An existing
+    # transaction (a retry, or the winner of a race, which PostgreSQL waits for) returns nothing
+    # and leaves the session usable — no read first, no savepoint.
+    txn_id = await raw.scalar(
+        "INSERT INTO ledger_transactions (kind, reference, memo, order_id, shop_id, created_at) "
+        "VALUES (:kind, :reference, :memo, :order_id, :shop_id, :now) "
+        "ON CONFLICT (kind, reference) DO NOTHING RETURNING id",
+        {"kind": kind, "reference": reference, "memo": memo, "order_id": order_id, "shop_id": shop_id, "now": now})
+    if txn_id is None:
         return None
     # All lines in one executemany (no RETURNING: nothing needs their ids).
-    await db.execute(sa_insert(LedgerEntry), [
-        {"transaction_id": txn.id, "account_id": accounts[line.account].id, "amount": line.amount,
-         "currency": currency, "created_at": txn.created_at} for line in postings])
-    return txn
+    await raw.executemany(
+        "INSERT INTO ledger_entries (transaction_id, account_id, amount, currency, created_at) "
+        "VALUES (:txn, :account, :amount, :currency, :now)",
+        [{"txn": txn_id, "account": accounts[line.account], "amount": line.amount, "currency": currency, "now": now}
+         for line in postings])
+    return LedgerTransaction(id=int(txn_id), kind=kind, reference=reference, memo=memo, order_id=order_id,
+                             shop_id=shop_id, created_at=now)
 
 
 # --- balances ------------------------------------------------------------------------------

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.catalog import repository as catalog_repo
 from mercato.catalog.models import Product, Shop, Variant
 from mercato.catalog.presenters import image_out
+from mercato.kit.db import Raw, utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money
 from mercato.orders.models import CartItem
@@ -130,17 +131,16 @@ async def view(db: AsyncSession, user_id: int) -> CartOut:
 
 
 async def remove_purchased(db: AsyncSession, user_id: int, bought: dict[int, int]) -> None:
-    """After payment: take the bought quantities out of the cart (what was added since stays)."""
-    for variant_id, quantity in bought.items():
-        item = (await db.execute(select(CartItem).where(CartItem.user_id == user_id,
-                                                        CartItem.variant_id == variant_id))).scalar_one_or_none()
-        if item is None:
-            continue
-        if item.quantity <= quantity:
-            await db.execute(delete(CartItem).where(CartItem.id == item.id))
-        else:
-            item.quantity -= quantity
-    await db.flush()
+    """After payment: take the bought quantities out of the cart (what was added since stays).
+    Plain statements (part of the payment's hot path); loaded cart rows are not kept current."""
+    raw = Raw.of(db)
+    now = utcnow()
+    for variant_id, quantity in sorted(bought.items()):
+        params = {"user": user_id, "variant": variant_id, "q": quantity, "now": now}
+        if not await raw.execute("DELETE FROM cart_items WHERE user_id = :user AND variant_id = :variant "
+                                 "AND quantity <= :q", params):
+            await raw.execute("UPDATE cart_items SET quantity = quantity - :q, updated_at = :now "
+                              "WHERE user_id = :user AND variant_id = :variant AND quantity > :q", params)
 
 
 async def count(db: AsyncSession, user_id: int) -> int:
