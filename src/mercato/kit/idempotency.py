@@ -22,10 +22,9 @@ import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.kit.db import Raw
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.models import IdempotencyKey
 
@@ -48,10 +47,9 @@ class IdempotentCall:
     async def done(self, status: int, body: Any) -> JSONResponse:
         """Record the answer in the request's transaction and return it."""
         if self.row_id is not None:
-            await self.db.execute(
-                update(IdempotencyKey).where(IdempotencyKey.id == self.row_id)
-                .values(status="done", response_status=status, response_body=body)
-            )
+            await Raw.of(self.db).execute(
+                "UPDATE idempotency_keys SET status = 'done', response_status = :status, response_body = :body "
+                "WHERE id = :id", {"status": status, "body": body, "id": self.row_id})
         return JSONResponse(body, status_code=status)
 
     async def abandon(self) -> None:
@@ -70,13 +68,6 @@ async def is_known(db: AsyncSession, scope: str, key: str) -> bool:
     return found.first() is not None
 
 
-def _insert_if_absent(db: AsyncSession) -> Any:
-    """The dialect's ``INSERT`` with ``ON CONFLICT`` (SQLite and PostgreSQL spell it alike)."""
-    if db.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(IdempotencyKey)
-    return sqlite_insert(IdempotencyKey)
-
-
 async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lock_seconds: int = 60,
                 required: bool = False) -> IdempotentCall:
     """Phase 1: claim the key (committed at once) or find the stored answer."""
@@ -91,13 +82,13 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
     fingerprint = request_fingerprint(request.method, request.url.path, body)
     now = datetime.now(UTC)
     await db.commit()  # end whatever the auth lookup started; the claim stands on its own
-    # One statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate key
-    # returns no row and rolls nothing back (no savepoint, no ORM flush on the hot path).
-    claimed = (await db.execute(
-        _insert_if_absent(db).values(scope=scope, key=key, request_hash=fingerprint, status="in_progress",
-                                     locked_at=now, created_at=now)
-        .on_conflict_do_nothing(index_elements=["scope", "key"]).returning(IdempotencyKey.id)
-    )).scalar_one_or_none()
+    # One plain statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate
+    # key returns no row and rolls nothing back (no savepoint, no ORM flush on the hot path).
+    claimed = await Raw.of(db).scalar(
+        'INSERT INTO idempotency_keys (scope, "key", request_hash, status, locked_at, created_at) '
+        "VALUES (:scope, :key, :hash, 'in_progress', :now, :now) "
+        'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
+        {"scope": scope, "key": key, "hash": fingerprint, "now": now})
     await db.commit()
     if claimed is not None:
         return IdempotentCall(db=db, row_id=int(claimed))

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import utcnow
+from mercato.kit.db import Raw, utcnow
 from mercato.kit.models import InboxEvent
 from mercato.payments.models import PaymentEvent, PaymentIntent, SandboxCharge
 
@@ -33,14 +33,11 @@ async def intent_by_provider_ref(db: AsyncSession, provider: str, provider_ref: 
 async def claim_attempt(db: AsyncSession, intent_id: int, *, attempts: int, from_statuses: tuple[str, ...],
                         now: datetime | None = None) -> bool:
     """Start attempt ``attempts + 1`` unless another request got there first (guarded update)."""
-    result = await db.execute(
-        update(PaymentIntent)
-        .where(PaymentIntent.id == intent_id, PaymentIntent.attempts == attempts,
-               PaymentIntent.status.in_(from_statuses))
-        .values(attempts=attempts + 1, status="processing", updated_at=now or utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return _rowcount(result) == 1
+    return await Raw.of(db).execute(
+        "UPDATE payment_intents SET attempts = :next, status = 'processing', updated_at = :now "
+        "WHERE id = :id AND attempts = :attempts AND status IN :statuses",
+        {"next": attempts + 1, "now": now or utcnow(), "id": intent_id, "attempts": attempts,
+         "statuses": list(from_statuses)}) == 1
 
 
 async def move_status(db: AsyncSession, intent_id: int, *, from_statuses: tuple[str, ...], to: str,
@@ -70,10 +67,11 @@ async def add_refunded(db: AsyncSession, intent_id: int, amount: int) -> bool:
 # --- event log -------------------------------------------------------------------------------
 
 
-def add_event(db: AsyncSession, intent_id: int, type_: str, data: dict[str, Any]) -> PaymentEvent:
-    event = PaymentEvent(intent_id=intent_id, type=type_, data=data)
-    db.add(event)
-    return event
+async def add_event(db: AsyncSession, intent_id: int, type_: str, data: dict[str, Any]) -> None:
+    """Append to the intent's event log (one plain ``INSERT``, in the caller's transaction)."""
+    await Raw.of(db).execute("INSERT INTO payment_events (intent_id, type, data, created_at) "
+                             "VALUES (:intent, :type, :data, :now)",
+                             {"intent": intent_id, "type": type_, "data": data, "now": utcnow()})
 
 
 async def events_of(db: AsyncSession, intent_id: int, types: tuple[str, ...] | None = None) -> list[PaymentEvent]:
@@ -113,18 +111,20 @@ async def mark_inbox_processed(db: AsyncSession, inbox_id: int) -> None:
 
 async def insert_sandbox_charge(db: AsyncSession, *, idempotency_key: str, reference: str, amount: int, currency: str,
                                 card_last4: str, status: str, action_token: str | None) -> SandboxCharge | None:
-    """Insert-if-absent by key; the new charge, or ``None`` when the key was charged already."""
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(SandboxCharge)
-        .values(idempotency_key=idempotency_key, reference=reference, amount=amount, currency=currency,
-                card_last4=card_last4, status=status, refunded=0, action_token=action_token, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(SandboxCharge)
-    )
-    charge: SandboxCharge | None = (await db.execute(stmt)).scalar_one_or_none()
-    return charge
+    """Insert-if-absent by key (one plain statement); the new charge (detached, with the values
+    written), or ``None`` when the key was charged already."""
+    now = utcnow()
+    charge_id = await Raw.of(db).scalar(
+        "INSERT INTO sandbox_charges (idempotency_key, reference, amount, currency, card_last4, status, "
+        "action_token, refunded, created_at) VALUES (:key, :reference, :amount, :currency, :last4, :status, "
+        ":token, 0, :now) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        {"key": idempotency_key, "reference": reference, "amount": amount, "currency": currency,
+         "last4": card_last4, "status": status, "token": action_token, "now": now})
+    if charge_id is None:
+        return None
+    return SandboxCharge(id=int(charge_id), idempotency_key=idempotency_key, reference=reference, amount=amount,
+                         currency=currency, card_last4=card_last4, status=status, refunded=0,
+                         action_token=action_token, created_at=now)
 
 
 async def sandbox_charge_by_key(db: AsyncSession, idempotency_key: str) -> SandboxCharge | None:

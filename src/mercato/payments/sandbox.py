@@ -11,9 +11,11 @@ One exception, forced by SQLite: it has a single writer, and a request's transac
 the write lock from its first statement. A second transaction opened while the caller holds
 it would wait for itself until ``busy_timeout``. So when the calling service registers its
 session (:func:`caller_session`, done by ``service.confirm`` / ``service.refund``) and that
-session is inside a SQLite transaction, the sandbox writes through a savepoint of it. The
-charge then commits or rolls back together with the attempt counter, which keeps "one
-charge per attempt" true on SQLite as well. PostgreSQL always gets the separate transaction.
+session is inside a SQLite transaction, the sandbox writes in that transaction (each of its
+writes is one statement — an insert-if-absent or a guarded update — so it needs no
+savepoint: a statement that fails raises, and the caller rolls everything back). The charge
+then commits or rolls back together with the attempt counter, which keeps "one charge per
+attempt" true on SQLite as well. PostgreSQL always gets the separate transaction.
 
 Test cards (any future expiry, any 3-digit CVC; 4 digits for American Express):
 
@@ -135,8 +137,7 @@ class SandboxProvider:
     async def _own_transaction(self) -> AsyncIterator[AsyncSession]:
         caller = _caller.get()
         if caller is not None and caller.get_bind().dialect.name == "sqlite" and caller.in_transaction():
-            async with caller.begin_nested():
-                yield caller
+            yield caller  # single statements: no savepoint needed (see the module docstring)
             return
         if self.database is not None:
             async with self.database.unit_of_work() as session:

@@ -79,7 +79,7 @@ async def create_intent(db: AsyncSession, *, checkout_id: int, buyer_id: int, cu
                            status="requires_payment_method", provider=provider_name, attempts=0, refunded=0)
     db.add(intent)
     await db.flush()
-    repo.add_event(db, intent.id, "created", {"amount": amount, "currency": currency, "provider": provider_name})
+    await repo.add_event(db, intent.id, "created", {"amount": amount, "currency": currency, "provider": provider_name})
     await db.flush()
     return intent
 
@@ -134,7 +134,7 @@ async def confirm(db: AsyncSession, intent: PaymentIntent, card: CardInput, *, p
     set_committed_value(intent, "status", "processing")
     set_committed_value(intent, "updated_at", now)
     key = idempotency_key_for(intent.id, attempt)
-    repo.add_event(db, intent.id, "attempted", {"attempt": attempt, "idempotency_key": key,
+    await repo.add_event(db, intent.id, "attempted", {"attempt": attempt, "idempotency_key": key,
                                                 "card_brand": card.brand if card.digits else None,
                                                 "card_last4": card.last4 or None})
     if intent.amount == 0:
@@ -171,7 +171,7 @@ async def _record_charge(db: AsyncSession, intent: PaymentIntent, result: Charge
         intent.status = "succeeded"
         intent.next_action = None
         intent.last_error_code = intent.last_error_message = None
-        repo.add_event(db, intent.id, "succeeded", event)
+        await repo.add_event(db, intent.id, "succeeded", event)
         await db.flush()
         await hooks.dispatch_succeeded(db, intent)
     elif result.status in ("declined", "insufficient_funds"):
@@ -181,18 +181,18 @@ async def _record_charge(db: AsyncSession, intent: PaymentIntent, result: Charge
         intent.last_error_code = code[:60]
         intent.last_error_message = (result.error_message or DECLINE_MESSAGES.get(code)
                                      or DECLINE_MESSAGES["card_declined"])[:300]
-        repo.add_event(db, intent.id, "declined", {**event, "code": code})
+        await repo.add_event(db, intent.id, "declined", {**event, "code": code})
         await db.flush()
         await hooks.dispatch_failed(db, intent)
     elif result.status == "requires_action":
         intent.status = "requires_action"
         intent.next_action = result.next_action
         intent.last_error_code = intent.last_error_message = None
-        repo.add_event(db, intent.id, "requires_action", {**event, "next_action": result.next_action})
+        await repo.add_event(db, intent.id, "requires_action", {**event, "next_action": result.next_action})
         await db.flush()
     else:  # processing: the provider will tell us by webhook
         intent.status = "processing"
-        repo.add_event(db, intent.id, "processing", event)
+        await repo.add_event(db, intent.id, "processing", event)
         await db.flush()
 
 
@@ -208,7 +208,7 @@ async def handle_webhook(db: AsyncSession, source: str, event: WebhookEvent) -> 
         return False
     intent = await _intent_for(db, source, event)
     if intent is not None:
-        repo.add_event(db, intent.id, "webhook_received",
+        await repo.add_event(db, intent.id, "webhook_received",
                        {"source": source, "event_id": event.id, "type": event.type,
                         "provider_ref": event.provider_ref})
         await db.flush()
@@ -217,7 +217,7 @@ async def handle_webhook(db: AsyncSession, source: str, event: WebhookEvent) -> 
         elif event.type == PAYMENT_FAILED:
             await _settle(db, intent, event, succeeded=False)
         elif event.type == PAYMENT_REFUNDED:
-            repo.add_event(db, intent.id, "refund_reported", {"event_id": event.id, **event.data})
+            await repo.add_event(db, intent.id, "refund_reported", {"event_id": event.id, **event.data})
     await repo.mark_inbox_processed(db, inbox_id)
     await db.flush()
     return True
@@ -253,7 +253,7 @@ async def _settle(db: AsyncSession, intent: PaymentIntent, event: WebhookEvent, 
     if not moved:
         return
     await db.refresh(intent)
-    repo.add_event(db, intent.id, "succeeded" if succeeded else "declined",
+    await repo.add_event(db, intent.id, "succeeded" if succeeded else "declined",
                    {"via": "webhook", "event_id": event.id, "provider_ref": intent.provider_ref,
                     **({} if succeeded else {"code": intent.last_error_code})})
     await db.flush()
@@ -298,7 +298,7 @@ async def refund(db: AsyncSession, intent: PaymentIntent, amount: int, *, provid
     if result.status == "failed":
         raise PaymentProviderError(result.error_message or "The payment provider refused the refund.",
                                    code="refund_failed", details={"provider_code": result.error_code})
-    repo.add_event(db, intent.id, "refunded", {"amount": amount, "idempotency_key": idempotency_key,
+    await repo.add_event(db, intent.id, "refunded", {"amount": amount, "idempotency_key": idempotency_key,
                                                "status": result.status, "provider_ref": result.provider_ref,
                                                "refunded_total": intent.refunded})
     await db.flush()
