@@ -10,31 +10,54 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog.models import Product, Variant
 from mercato.inventory.models import Reservation
+from mercato.kit.db import Raw, utcnow
+
+#: Every change of a variant's counters: a guarded UPDATE (``:q`` units, ``:id``, ``:now``) that
+#: returns the new counters.
+_MOVES = {
+    "reserve": "UPDATE variants SET reserved = reserved + :q, updated_at = :now "
+               "WHERE id = :id AND stock - reserved - allocated >= :q RETURNING stock, reserved, allocated",
+    "release": "UPDATE variants SET reserved = reserved - :q, updated_at = :now "
+               "WHERE id = :id AND reserved >= :q RETURNING stock, reserved, allocated",
+    "allocate": "UPDATE variants SET reserved = reserved - :q, allocated = allocated + :q, updated_at = :now "
+                "WHERE id = :id AND reserved >= :q RETURNING stock, reserved, allocated",
+    "deallocate": "UPDATE variants SET allocated = allocated - :q, updated_at = :now "
+                  "WHERE id = :id AND allocated >= :q RETURNING stock, reserved, allocated",
+    "ship": "UPDATE variants SET allocated = allocated - :q, stock = stock - :q, updated_at = :now "
+            "WHERE id = :id AND allocated >= :q RETURNING stock, reserved, allocated",
+    "restock": "UPDATE variants SET stock = stock + :q, updated_at = :now "
+               "WHERE id = :id RETURNING stock, reserved, allocated",
+}
 
 
-def _rows(result: object) -> int:
-    return int(result.rowcount)  # type: ignore[attr-defined]
+async def _move(db: AsyncSession, move: str, variant_id: int, quantity: int) -> bool:
+    """One guarded ``UPDATE variants`` (plain SQL, ``kit.db.Raw``); keeps a loaded ``Variant``
+    current. ``False`` when the guard refused it (nothing changed)."""
+    raw = Raw.of(db)
+    row = await raw.first(_MOVES[move], {"q": quantity, "now": utcnow(), "id": variant_id})
+    if row is None:
+        return False
+    raw.sync(Variant, variant_id, stock=row[0], reserved=row[1], allocated=row[2])
+    return True
 
 
 async def _product_available(db: AsyncSession, variant_id: int, delta: int) -> None:
-    product_id = select(Variant.product_id).where(Variant.id == variant_id).scalar_subquery()
-    await db.execute(update(Product).where(Product.id == product_id)
-                     .values(total_stock=Product.total_stock + delta))
+    row = await Raw.of(db).first(
+        "UPDATE products SET total_stock = total_stock + :delta, updated_at = :now "
+        "WHERE id = (SELECT product_id FROM variants WHERE id = :variant) RETURNING id, total_stock",
+        {"delta": delta, "now": utcnow(), "variant": variant_id})
+    if row is not None:
+        Raw.of(db).sync(Product, row[0], total_stock=row[1])
 
 
 async def reserve(db: AsyncSession, variant_id: int, quantity: int) -> bool:
     """Hold ``quantity`` units if that many are available; ``False`` if not (nothing changed)."""
-    result = await db.execute(
-        update(Variant)
-        .where(Variant.id == variant_id, Variant.stock - Variant.reserved - Variant.allocated >= quantity)
-        .values(reserved=Variant.reserved + quantity)
-    )
-    if _rows(result) != 1:
+    if not await _move(db, "reserve", variant_id, quantity):
         return False
     await _product_available(db, variant_id, -quantity)
     return True
@@ -42,44 +65,29 @@ async def reserve(db: AsyncSession, variant_id: int, quantity: int) -> bool:
 
 async def release(db: AsyncSession, variant_id: int, quantity: int) -> None:
     """Give reserved units back (checkout expired or cancelled)."""
-    result = await db.execute(
-        update(Variant).where(Variant.id == variant_id, Variant.reserved >= quantity)
-        .values(reserved=Variant.reserved - quantity)
-    )
-    if _rows(result) == 1:
+    if await _move(db, "release", variant_id, quantity):
         await _product_available(db, variant_id, quantity)
 
 
 async def allocate(db: AsyncSession, variant_id: int, quantity: int) -> bool:
     """A paid order: reserved units become allocated."""
-    result = await db.execute(
-        update(Variant).where(Variant.id == variant_id, Variant.reserved >= quantity)
-        .values(reserved=Variant.reserved - quantity, allocated=Variant.allocated + quantity)
-    )
-    return _rows(result) == 1
+    return await _move(db, "allocate", variant_id, quantity)
 
 
 async def deallocate(db: AsyncSession, variant_id: int, quantity: int) -> None:
     """A paid order cancelled before shipping: its units are available again."""
-    result = await db.execute(
-        update(Variant).where(Variant.id == variant_id, Variant.allocated >= quantity)
-        .values(allocated=Variant.allocated - quantity)
-    )
-    if _rows(result) == 1:
+    if await _move(db, "deallocate", variant_id, quantity):
         await _product_available(db, variant_id, quantity)
 
 
 async def ship(db: AsyncSession, variant_id: int, quantity: int) -> None:
     """Units leave the warehouse: allocated and on-hand both go down."""
-    await db.execute(
-        update(Variant).where(Variant.id == variant_id, Variant.allocated >= quantity)
-        .values(allocated=Variant.allocated - quantity, stock=Variant.stock - quantity)
-    )
+    await _move(db, "ship", variant_id, quantity)
 
 
 async def restock(db: AsyncSession, variant_id: int, quantity: int) -> None:
     """Returned units back on hand."""
-    await db.execute(update(Variant).where(Variant.id == variant_id).values(stock=Variant.stock + quantity))
+    await _move(db, "restock", variant_id, quantity)
     await _product_available(db, variant_id, quantity)
 
 
@@ -98,11 +106,11 @@ async def reservations_of_checkout(db: AsyncSession, checkout_id: int, status: s
 
 async def mark(db: AsyncSession, reservation_id: int, from_status: str, to_status: str) -> bool:
     """Guarded status change of a reservation (so two sweepers never release twice)."""
-    result = await db.execute(
-        update(Reservation).where(Reservation.id == reservation_id, Reservation.status == from_status)
-        .values(status=to_status)
-    )
-    return _rows(result) == 1
+    done = await Raw.of(db).execute("UPDATE reservations SET status = :to WHERE id = :id AND status = :from",
+                                    {"to": to_status, "id": reservation_id, "from": from_status})
+    if done:
+        Raw.of(db).sync(Reservation, reservation_id, status=to_status)
+    return done == 1
 
 
 async def expired_checkouts(db: AsyncSession, now: datetime, limit: int = 200) -> list[int]:

@@ -113,9 +113,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
             bought[variant_id] = bought.get(variant_id, 0) + quantity
             sold[product_id] = sold.get(product_id, 0) + quantity
         for variant_id, quantity in sorted(bought.items()):  # rows in primary-key order (rule 3)
-            if not await raw.execute(
-                    "UPDATE variants SET reserved = reserved - :q, allocated = allocated + :q, updated_at = :now "
-                    "WHERE id = :id AND reserved >= :q", {"q": quantity, "now": now, "id": variant_id}):
+            if not await inventory.allocate(db, variant_id, quantity):
                 raise Conflict("Stock bookkeeping is inconsistent.", code="allocation_failed")
         await raw.executemany("UPDATE products SET sold_count = sold_count + :q, updated_at = :now WHERE id = :id",
                               [{"q": q, "now": now, "id": product_id} for product_id, q in sorted(sold.items())])
