@@ -66,7 +66,7 @@ async def optional_caller(request: Request, db: DbSession) -> Caller | None:
         return None
     if via_cookie and request.method not in SAFE_METHODS and not await csrf_ok(request):
         raise Forbidden("The form expired. Reload the page and try again.", code="csrf_failed")
-    return Caller(user=found[1], token=token, via_cookie=via_cookie)
+    return Caller(user=found, token=token, via_cookie=via_cookie)
 
 
 async def required_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:

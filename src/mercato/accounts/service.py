@@ -122,10 +122,11 @@ async def login(
     return await _issue_session(db, user, settings, user_agent)
 
 
-async def resolve_token(db: AsyncSession, token: str) -> tuple[Session, User] | None:
+async def resolve_token(db: AsyncSession, token: str) -> User | None:
+    """The user of an active session (not revoked, not expired), loaded into ``db``; else None."""
     if not token or len(token) > 200:
         return None
-    return await repo.active_session(db, token_digest(token), datetime.now(UTC))
+    return await repo.session_owner(db, token_digest(token), datetime.now(UTC))
 
 
 async def logout(db: AsyncSession, user: User, token: str) -> None:

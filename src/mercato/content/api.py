@@ -91,12 +91,12 @@ async def _uploader(request: Request) -> tuple[User, bool]:
     if found is None:
         raise Unauthorized("Your session has ended. Log in again.", code="invalid_session")
     if not via_cookie:
-        return found[1], False
+        return found, False
     supplied = request.headers.get(CSRF_HEADER)
     if supplied is None:
-        return found[1], True  # checked against the form field once the body is parsed
+        return found, True  # checked against the form field once the body is parsed
     _check_csrf(request, supplied)
-    return found[1], False
+    return found, False
 
 
 def _check_csrf(request: Request, supplied: str) -> None:

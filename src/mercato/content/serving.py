@@ -70,5 +70,4 @@ async def _viewer(db: AsyncSession, request: Request) -> User | None:
     token, _ = token_from(request)
     if not token:
         return None
-    found = await accounts_service.resolve_token(db, token)
-    return found[1] if found is not None else None
+    return await accounts_service.resolve_token(db, token)

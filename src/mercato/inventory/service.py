@@ -9,6 +9,7 @@ PostgreSQL (the ``never_oversold`` CHECK constraint is the last line of defence)
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,12 +92,13 @@ async def restock(db: AsyncSession, variant_id: int, quantity: int) -> None:
     await _product_available(db, variant_id, quantity)
 
 
-async def hold_for_checkout(db: AsyncSession, *, variant_id: int, quantity: int, checkout_id: int,
-                            order_line_id: int, expires_at: datetime) -> Reservation:
-    reservation = Reservation(variant_id=variant_id, quantity=quantity, checkout_id=checkout_id,
-                              order_line_id=order_line_id, status="active", expires_at=expires_at)
-    db.add(reservation)
-    return reservation
+async def hold_for_checkout(db: AsyncSession, holds: list[dict[str, Any]]) -> None:
+    """Record a checkout's reservations (one plain statement): each hold gives ``variant``,
+    ``checkout``, ``line`` (the order line), ``q`` units, ``expires`` and ``now``. The counters
+    themselves move in :func:`reserve`."""
+    await Raw.of(db).executemany(
+        "INSERT INTO reservations (variant_id, checkout_id, order_line_id, quantity, status, expires_at, created_at) "
+        "VALUES (:variant, :checkout, :line, :q, 'active', :expires, :now)", holds)
 
 
 async def reservations_of_checkout(db: AsyncSession, checkout_id: int, status: str = "active") -> list[Reservation]:

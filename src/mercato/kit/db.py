@@ -18,18 +18,21 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, bindparam, event, make_url, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from mercato.kit import sqlite_inline
+
+M = TypeVar("M", bound="Base")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -307,6 +310,43 @@ class Raw:
             statement = statement.bindparams(*typed)
         return await self._session.execute(statement, values)
 
+    @staticmethod
+    def columns(model: type[Any], alias: str) -> str:
+        """The select list of every column of ``model``'s table, prefixed with ``alias``, in the
+        order :meth:`load_one` reads them."""
+        return ", ".join(f'{alias}."{column.name}"' for column in model.__table__.columns)
+
+    async def load_one(self, model: type[M], sql: str, params: Mapping[str, Any] | None = None) -> M | None:
+        """The first row of :meth:`load_all`, or None."""
+        loaded = await self.load_all(model, sql, params)
+        return loaded[0] if loaded else None
+
+    async def load_all(self, model: type[M], sql: str, params: Mapping[str, Any] | None = None) -> list[M]:
+        """Rows of ``model`` read by a plain statement that selects :meth:`columns`, as persistent
+        objects of the session — as if the ORM had loaded them (every column set and converted
+        by the column types, in the identity map, changes flushed as usual). A row the session
+        holds already is returned as held (a plain statement that changed it must have said so
+        with :meth:`sync`)."""
+        rows = await self.all(sql, params)
+        if not rows:
+            return []
+        dialect = self._session.get_bind().dialect
+        processors, id_index = _processors(model, dialect)
+        identity_map = self._session.sync_session.identity_map
+        out: list[M] = []
+        for row in rows:
+            held = identity_map.get(identity_key(model, row[id_index]))
+            if held is not None:
+                assert isinstance(held, model)
+                out.append(held)
+                continue
+            loaded = model(**{key: (process(value) if process is not None else value)
+                              for (key, process), value in zip(processors, row, strict=True)})
+            make_transient_to_detached(loaded)
+            self._session.add(loaded)
+            out.append(loaded)
+        return out
+
     def sync(self, model: type[Any], ident: int, **values: Any) -> None:
         """Tell the session's loaded copy of a row (if any) what a plain statement just wrote to it."""
         loaded = self._session.sync_session.identity_map.get(identity_key(model, ident))
@@ -353,6 +393,23 @@ class Raw:
         if typed:
             statement = statement.bindparams(*typed)
         await self._session.execute(statement, [dict(row) for row in rows])
+
+
+_PROCESSORS: dict[tuple[type[Any], str], tuple[list[tuple[str, Any]], int]] = {}
+
+
+def _processors(model: type[Any], dialect: Any) -> tuple[list[tuple[str, Any]], int]:
+    """(attribute name, result processor) of each column of ``model`` — what the ORM applies to a
+    raw value — and the position of ``id``."""
+    found = _PROCESSORS.get((model, dialect.name))
+    if found is None:
+        mapper = sa_inspect(model)
+        columns = list(model.__table__.columns)
+        found = ([(mapper.get_property_by_column(column).key,
+                   column.type.dialect_impl(dialect).result_processor(dialect, None)) for column in columns],
+                 [column.name for column in columns].index("id"))
+        _PROCESSORS[(model, dialect.name)] = found
+    return found
 
 
 def as_datetime(value: Any) -> datetime | None:

@@ -22,7 +22,14 @@ from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
 from mercato.orders import flash_gate, lifecycle, payflow, pricing, refunds, reviews
 from mercato.orders.models import Address, Order, ReturnRequest
-from mercato.orders.presenters import checkout_out, order_out, placed_checkout_out, refund_out, return_out
+from mercato.orders.presenters import (
+    checkout_out,
+    order_out,
+    orders_out,
+    placed_checkout_out,
+    refund_out,
+    return_out,
+)
 from mercato.orders.schemas import (
     AddressIn,
     AddressOut,
@@ -151,7 +158,7 @@ async def sold_out_gate(request: Request, settings: AppSettings) -> None:
     async with get_database(request).unit_of_work(write=False) as db:
         found = await accounts_service.resolve_token(db, token)
         if found is not None:
-            await checkouts.refuse_if_visibly_sold_out(db, found[1].id, body, request.headers.get(idempotency.HEADER),
+            await checkouts.refuse_if_visibly_sold_out(db, found.id, body, request.headers.get(idempotency.HEADER),
                                                        settings)
 
 
@@ -208,7 +215,7 @@ async def my_orders(user: CurrentUser, db: DbSession, settings: AppSettings, cur
     if after:
         stmt = stmt.where(Order.id < int(after[0]))
     rows = list((await db.execute(stmt)).scalars())
-    items = [await order_out(db, o, settings) for o in rows[:size]]
+    items = await orders_out(db, rows[:size], settings)
     return Page[OrderOut](items=items, next_cursor=encode_cursor([rows[size - 1].id]) if len(rows) > size else None)
 
 
@@ -271,7 +278,7 @@ async def shop_orders(slug: str, user: CurrentUser, db: DbSession, settings: App
     if after:
         stmt = stmt.where(Order.id < int(after[0]))
     rows = list((await db.execute(stmt)).scalars())
-    items = [await order_out(db, o, settings, seller_view=True) for o in rows[:size]]
+    items = await orders_out(db, rows[:size], settings, seller_view=True)
     return Page[OrderOut](items=items, next_cursor=encode_cursor([rows[size - 1].id]) if len(rows) > size else None)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,34 +31,63 @@ class Line:
     item_id: int = 0
 
 
+#: What pricing, the cart and checkout need of a variant, its product and its shop (one join).
+_LINE_COLUMNS = (
+    "variants.id, variants.product_id, variants.price, variants.currency, variants.title, variants.sku, "
+    "variants.stock, variants.reserved, variants.allocated, products.title, products.status, products.shop_id, "
+    "shops.slug, shops.name, shops.currency, shops.shipping_fee, shops.free_shipping_above"
+)
+_LINE_JOIN = "JOIN products ON products.id = variants.product_id JOIN shops ON shops.id = products.shop_id"
+_PURCHASABLE_SQL = f"SELECT {_LINE_COLUMNS} FROM variants {_LINE_JOIN} WHERE variants.id = :id"  # noqa: S608 (constants)
+_CART_LINES_SQL = (f"SELECT {_LINE_COLUMNS}, cart_items.quantity, cart_items.id FROM cart_items "  # noqa: S608
+                   f"JOIN variants ON variants.id = cart_items.variant_id {_LINE_JOIN} "
+                   "WHERE cart_items.user_id = :user ORDER BY cart_items.id")
+
+
+def _line_objects(row: Sequence[Any]) -> tuple[Variant, Product, Shop]:
+    """Detached model objects (read-only snapshots, never added to the session) from a
+    ``_LINE_COLUMNS`` row: cheaper than the ORM loading three full rows."""
+    (variant_id, product_id, price, currency, title, sku, stock, reserved, allocated, product_title, status,
+     shop_id, slug, shop_name, shop_currency, shipping_fee, free_above) = row[:17]
+    return (Variant(id=variant_id, product_id=product_id, shop_id=shop_id, price=price, currency=currency,
+                    title=title, sku=sku, stock=stock, reserved=reserved, allocated=allocated),
+            Product(id=product_id, shop_id=shop_id, title=product_title, status=status),
+            Shop(id=shop_id, slug=slug, name=shop_name, currency=shop_currency, shipping_fee=shipping_fee,
+                 free_shipping_above=free_above))
+
+
 async def _purchasable(db: AsyncSession, variant_id: int) -> tuple[Variant, Product, Shop]:
-    # One joined statement instead of three primary-key loads.
-    row = (await db.execute(select(Variant, Product, Shop).join(Product, Product.id == Variant.product_id)
-                            .join(Shop, Shop.id == Product.shop_id).where(Variant.id == variant_id))).first()
-    if row is None or row[1].status != "active":
+    """The variant with its product and shop (snapshots, see :func:`_line_objects`); 404 unless
+    the product is active. One plain joined statement."""
+    row = await Raw.of(db).first(_PURCHASABLE_SQL, {"id": variant_id})
+    if row is None or row[10] != "active":
         raise NotFound("This product is not available.", code="product_unavailable")
-    return row[0], row[1], row[2]
+    return _line_objects(row)
 
 
-async def add_item(db: AsyncSession, user: User, variant_id: int, quantity: int, max_quantity: int) -> CartItem:
-    """Add to the cart (merging with what is there); refuses more than is available."""
+async def add_item(db: AsyncSession, user: User, variant_id: int, quantity: int, max_quantity: int) -> None:
+    """Add to the cart (merging with what is there); refuses more than is available. Plain
+    statements (the first step of every purchase)."""
     variant, _, _ = await _purchasable(db, variant_id)
-    item = (await db.execute(select(CartItem).where(CartItem.user_id == user.id,
-                                                    CartItem.variant_id == variant_id))).scalar_one_or_none()
-    wanted = quantity + (item.quantity if item else 0)
+    raw = Raw.of(db)
+    item = await raw.first("SELECT id, quantity FROM cart_items WHERE user_id = :user AND variant_id = :variant",
+                           {"user": user.id, "variant": variant_id})
+    wanted = quantity + (int(item[1]) if item else 0)
     if wanted > max_quantity:
         raise ValidationFailed(f"At most {max_quantity} of one item per order.", code="quantity_too_large",
                                details={"field": "quantity", "max": max_quantity})
     if wanted > variant.available:
         raise Conflict(_stock_message(variant.available), code="out_of_stock" if variant.available <= 0
                        else "not_enough_stock", details={"variant_id": variant_id, "available": variant.available})
+    now = utcnow()
     if item is None:
-        item = CartItem(user_id=user.id, variant_id=variant_id, quantity=wanted)
-        db.add(item)
+        await raw.execute("INSERT INTO cart_items (user_id, variant_id, quantity, created_at, updated_at) "
+                          "VALUES (:user, :variant, :q, :now, :now)",
+                          {"user": user.id, "variant": variant_id, "q": wanted, "now": now})
     else:
-        item.quantity = wanted
-    await db.flush()
-    return item
+        await raw.execute("UPDATE cart_items SET quantity = :q, updated_at = :now WHERE id = :id",
+                          {"q": wanted, "now": now, "id": item[0]})
+        raw.sync(CartItem, item[0], quantity=wanted, updated_at=now)
 
 
 def _stock_message(available: int) -> str:
@@ -87,13 +118,14 @@ async def remove_item(db: AsyncSession, user: User, item_id: int) -> None:
 
 
 async def cart_lines(db: AsyncSession, user_id: int) -> list[Line]:
-    # One joined statement (items whose variant, product or shop is gone drop out, as before).
-    rows = (await db.execute(
-        select(CartItem, Variant, Product, Shop).join(Variant, Variant.id == CartItem.variant_id)
-        .join(Product, Product.id == Variant.product_id).join(Shop, Shop.id == Product.shop_id)
-        .where(CartItem.user_id == user_id).order_by(CartItem.id))).all()
-    return [Line(variant=variant, product=product, shop=shop, quantity=item.quantity, item_id=item.id)
-            for item, variant, product, shop in rows]
+    """The cart's lines in the order they were added (one plain joined statement; items whose
+    variant, product or shop is gone drop out)."""
+    rows = await Raw.of(db).all(_CART_LINES_SQL, {"user": user_id})
+    lines = []
+    for row in rows:
+        variant, product, shop = _line_objects(row)
+        lines.append(Line(variant=variant, product=product, shop=shop, quantity=row[17], item_id=row[18]))
+    return lines
 
 
 def line_problem(line: Line) -> str | None:

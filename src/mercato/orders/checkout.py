@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
-from mercato.catalog.models import Shop
+from mercato.catalog.models import Shop, Variant
 from mercato.config import Settings
 from mercato.inventory import service as inventory
 from mercato.kit import idempotency
+from mercato.kit.db import Raw
 from mercato.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from mercato.kit.faults import checkpoint
 from mercato.kit.money import format_money
@@ -97,7 +98,8 @@ async def _wanted_lines(db: AsyncSession, user: User, body: CheckoutIn, settings
 
 
 async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings, *,
-                redeem_for_checkout: int | None = None, lines: list[carts.Line] | None = None) -> Quote:
+                redeem_for_checkout: int | None = None, lines: list[carts.Line] | None = None,
+                address: dict[str, Any] | None = None) -> Quote:
     """Price a checkout: orders per shop, shipping, coupons, tax. Redeems coupons only when
     ``redeem_for_checkout`` is given (inside :func:`place`)."""
     if lines is None:
@@ -109,7 +111,8 @@ async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
         if problem == "unavailable":
             raise Conflict(f"{line.product.title} is no longer available.", code="product_unavailable",
                            details={"variant_id": line.variant.id})
-    address = await resolve_address(db, user, body)
+    if address is None:
+        address = await resolve_address(db, user, body)
     by_shop: dict[int, DraftOrder] = {}
     for line in sorted(lines, key=lambda item: (item.shop.id, item.variant.id)):
         draft = by_shop.setdefault(line.shop.id, DraftOrder(shop=line.shop, lines=[]))
@@ -161,6 +164,10 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     Variants are reserved last, in primary-key order (rule 3), with guarded updates; the first
     one short of stock aborts the whole checkout with ``409 out_of_stock`` and the transaction
     rolls everything back.
+
+    The rows are written with plain statements (``kit.db.Raw``: this is every purchase's hot
+    path); the objects returned (and in ``placed``) are detached snapshots of what was written,
+    for building the answer.
     """
     lines = await _wanted_lines(db, user, body, settings)
     # Fail fast on what is visibly sold out (a plain read, no lock); the guarded updates at the
@@ -168,68 +175,91 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     for line in lines:
         if line.variant.available < line.quantity:
             raise _out_of_stock(line)
+    if not lines:
+        raise ValidationFailed("Your cart is empty.", code="cart_empty")
+    address = await resolve_address(db, user, body)
+    raw = Raw.of(db)
     now = datetime.now(UTC)
-    checkout = Checkout(buyer_id=user.id, status="open", address={}, expires_at=now + timedelta(
-        seconds=settings.reservation_ttl_seconds), source="buy_now" if body.items is not None else "cart")
-    db.add(checkout)
-    await db.flush()
-    priced = await quote(db, user, body, settings, redeem_for_checkout=checkout.id, lines=lines)
+    expires_at = now + timedelta(seconds=settings.reservation_ttl_seconds)
+    source = "buy_now" if body.items is not None else "cart"
+    checkout_id = int(await raw.scalar(
+        "INSERT INTO checkouts (buyer_id, status, address, expires_at, source, created_at, updated_at) "
+        "VALUES (:buyer, 'open', :address, :expires, :source, :now, :now) RETURNING id",
+        {"buyer": user.id, "address": address, "expires": expires_at, "source": source, "now": now}))
+    checkout = Checkout(id=checkout_id, buyer_id=user.id, status="open", address=address, expires_at=expires_at,
+                        source=source, platform_coupon_code=None, created_at=now, updated_at=now)
+    priced = await quote(db, user, body, settings, redeem_for_checkout=checkout_id, lines=lines, address=address)
     if body.expected_totals is not None and body.expected_totals != priced.totals():
         raise Conflict("Prices changed since you looked. Check the new totals and place the order again.",
                        code="prices_changed", details={"totals": priced.totals()})
-    checkout.address = priced.address
+    await db.flush()  # coupon redemptions, if any, before the plain statements below
+    intents: dict[str, PaymentIntent] = {}
+    for currency, amount in sorted(priced.totals().items()):
+        intents[currency] = await payments.create_intent(db, checkout_id=checkout_id, buyer_id=user.id,
+                                                         currency=currency, amount=amount,
+                                                         provider_name=settings.payment_provider)
     orders: list[Order] = []
+    reservations: list[dict[str, Any]] = []
     for draft in priced.orders:
-        order = Order(
-            checkout_id=checkout.id, buyer_id=user.id, shop_id=draft.shop.id, status="awaiting_payment",
-            currency=draft.currency, subtotal=draft.subtotal, seller_discount=draft.seller_discount,
-            platform_discount=draft.platform_discount, shipping=draft.shipping, tax=draft.tax, total=draft.total,
-            address=priced.address, seller_coupon_id=draft.seller_coupon_id,
-            platform_coupon_id=draft.platform_coupon_id,
-        )
-        db.add(order)
-        await db.flush()
+        values = dict(checkout_id=checkout_id, buyer_id=user.id, shop_id=draft.shop.id, status="awaiting_payment",
+                      currency=draft.currency, subtotal=draft.subtotal, seller_discount=draft.seller_discount,
+                      platform_discount=draft.platform_discount, shipping=draft.shipping, tax=draft.tax,
+                      total=draft.total, fee=0, refunded=0, address=priced.address,
+                      seller_coupon_id=draft.seller_coupon_id, platform_coupon_id=draft.platform_coupon_id,
+                      payment_intent_id=intents[draft.currency].id, created_at=now, updated_at=now)
+        order_id = int(await raw.scalar(
+            "INSERT INTO orders (checkout_id, buyer_id, shop_id, status, currency, subtotal, seller_discount, "
+            "platform_discount, shipping, tax, total, fee, refunded, address, seller_coupon_id, platform_coupon_id, "
+            "payment_intent_id, created_at, updated_at) VALUES (:checkout_id, :buyer_id, :shop_id, :status, "
+            ":currency, :subtotal, :seller_discount, :platform_discount, :shipping, :tax, :total, :fee, :refunded, "
+            ":address, :seller_coupon_id, :platform_coupon_id, :payment_intent_id, :created_at, :updated_at) "
+            "RETURNING id", values))
+        order = Order(id=order_id, **values)
         written: list[OrderLine] = []
         totals = [line.variant.price * line.quantity for line in draft.lines]
         discounts = pricing.spread(draft.seller_discount + draft.platform_discount, totals)
         for line, line_total, discount in zip(draft.lines, totals, discounts, strict=True):
-            row = OrderLine(order_id=order.id, product_id=line.product.id, variant_id=line.variant.id,
-                            title=line.product.title, variant_title=line.variant.title, sku=line.variant.sku,
-                            unit_price=line.variant.price, quantity=line.quantity, discount=discount,
-                            total=line_total - discount)
-            db.add(row)
-            await db.flush()
-            written.append(row)
-            await inventory.hold_for_checkout(db, variant_id=line.variant.id, quantity=line.quantity,
-                                              checkout_id=checkout.id, order_line_id=row.id,
-                                              expires_at=checkout.expires_at)
-        event = OrderEvent(order_id=order.id, status="awaiting_payment", note="Order placed; stock reserved.",
-                           actor_id=user.id)
-        db.add(event)
+            line_values = dict(order_id=order_id, product_id=line.product.id, variant_id=line.variant.id,
+                               title=line.product.title, variant_title=line.variant.title, sku=line.variant.sku,
+                               unit_price=line.variant.price, quantity=line.quantity, discount=discount,
+                               total=line_total - discount, refunded_quantity=0)
+            line_id = int(await raw.scalar(
+                "INSERT INTO order_lines (order_id, product_id, variant_id, title, variant_title, sku, unit_price, "
+                "quantity, discount, total, refunded_quantity) VALUES (:order_id, :product_id, :variant_id, :title, "
+                ":variant_title, :sku, :unit_price, :quantity, :discount, :total, :refunded_quantity) RETURNING id",
+                line_values))
+            written.append(OrderLine(id=line_id, **line_values))
+            reservations.append({"variant": line.variant.id, "checkout": checkout_id, "line": line_id,
+                                 "q": line.quantity, "expires": expires_at, "now": now})
+        note = "Order placed; stock reserved."
+        await raw.execute("INSERT INTO order_events (order_id, status, note, actor_id, created_at) "
+                          "VALUES (:order, 'awaiting_payment', :note, :actor, :now)",
+                          {"order": order_id, "note": note, "actor": user.id, "now": now})
         orders.append(order)
         if placed is not None:
             placed.shops[draft.shop.id] = draft.shop
-            placed.lines[order.id] = written
-            placed.events[order.id] = [event]
-    for currency, amount in sorted(priced.totals().items()):
-        intent = await payments.create_intent(db, checkout_id=checkout.id, buyer_id=user.id, currency=currency,
-                                              amount=amount, provider_name=settings.payment_provider)
-        for order in orders:
-            if order.currency == currency:
-                order.payment_intent_id = intent.id
-        if placed is not None:
-            placed.intents.append(intent)
-    await db.flush()
+            placed.lines[order_id] = written
+            placed.events[order_id] = [OrderEvent(order_id=order_id, status="awaiting_payment", note=note,
+                                                  actor_id=user.id, created_at=now)]
+    await inventory.hold_for_checkout(db, reservations)
     if placed is not None:
         placed.orders = orders
+        placed.intents = list(intents.values())
     # Take the stock in primary-key order (rule 3); the first variant short of stock aborts the
     # whole checkout, and the transaction rolls everything above back.
     for line in sorted(lines, key=lambda item: item.variant.id):
         if not await inventory.reserve(db, line.variant.id, line.quantity):
-            await db.refresh(line.variant)
+            await _reread_stock(db, line.variant)
             raise _out_of_stock(line)
     checkpoint("checkout.after_reserve")
     return checkout
+
+
+async def _reread_stock(db: AsyncSession, variant: Variant) -> None:
+    """Refresh a variant snapshot's counters (for the ``out_of_stock`` answer)."""
+    row = await Raw.of(db).first("SELECT stock, reserved, allocated FROM variants WHERE id = :id", {"id": variant.id})
+    if row is not None:
+        variant.stock, variant.reserved, variant.allocated = row
 
 
 async def refuse_if_visibly_sold_out(db: AsyncSession, user_id: int, body: CheckoutIn, idempotency_key: str | None,

@@ -26,7 +26,7 @@ from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
 from mercato.orders import lifecycle, payflow, refunds, reviews
 from mercato.orders.models import Address, Order, ReturnRequest
-from mercato.orders.presenters import checkout_out, order_out, return_out
+from mercato.orders.presenters import checkout_out, order_out, orders_out, return_out
 from mercato.orders.schemas import AddressIn, BuyNowItem, CardIn, CheckoutIn
 from mercato.web.forms import error_messages, form_data, rollback
 from mercato.web.render import redirect, render
@@ -207,7 +207,7 @@ async def orders_page(request: Request, user: CurrentUser, db: DbSession, settin
     rows = list((await db.execute(select(Order).where(Order.buyer_id == user.id).order_by(Order.id.desc())
                                   .limit(100))).scalars())
     return render(request, "orders/orders.html", {
-        "orders": [await order_out(db, o, settings) for o in rows],
+        "orders": await orders_out(db, rows, settings),
         "placed": request.query_params.get("placed")}, user=user)
 
 
@@ -275,8 +275,7 @@ async def seller_orders(request: Request, slug: str, user: CurrentUser, db: DbSe
         stmt = stmt.where(Order.status == status)
     rows = list((await db.execute(stmt)).scalars())
     return render(request, "orders/seller_orders.html", {
-        **await _seller_nav(db, user, shop), "orders": [await order_out(db, o, settings, seller_view=True)
-                                                        for o in rows],
+        **await _seller_nav(db, user, shop), "orders": await orders_out(db, rows, settings, seller_view=True),
         "status": status or "", "raw_shop": shop, "decimal_input": decimal_input}, user=user)
 
 

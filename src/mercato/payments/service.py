@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mercato.config import Settings
-from mercato.kit.db import utcnow
+from mercato.kit.db import Raw, utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money, is_supported
 from mercato.payments import hooks, sandbox
@@ -75,12 +75,18 @@ async def create_intent(db: AsyncSession, *, checkout_id: int, buyer_id: int, cu
         raise ValidationFailed("The amount cannot be negative.", details={"field": "amount"})
     if not is_supported(currency):
         raise ValidationFailed(f"Unsupported currency {currency}.", details={"field": "currency"})
-    intent = PaymentIntent(checkout_id=checkout_id, buyer_id=buyer_id, currency=currency, amount=amount,
-                           status="requires_payment_method", provider=provider_name, attempts=0, refunded=0)
-    db.add(intent)
-    await db.flush()
+    now = utcnow()
+    values: dict[str, Any] = dict(checkout_id=checkout_id, buyer_id=buyer_id, currency=currency, amount=amount,
+                                  status="requires_payment_method", provider=provider_name, attempts=0, refunded=0,
+                                  created_at=now, updated_at=now)
+    # One plain statement (every checkout makes one); the answer is a detached snapshot.
+    intent_id = await Raw.of(db).scalar(
+        "INSERT INTO payment_intents (checkout_id, buyer_id, currency, amount, status, provider, attempts, refunded, "
+        "created_at, updated_at) VALUES (:checkout_id, :buyer_id, :currency, :amount, :status, :provider, :attempts, "
+        ":refunded, :created_at, :updated_at) RETURNING id", values)
+    intent = PaymentIntent(id=int(intent_id), provider_ref=None, last_error_code=None, last_error_message=None,
+                           card_brand=None, card_last4=None, next_action=None, **values)
     await repo.add_event(db, intent.id, "created", {"amount": amount, "currency": currency, "provider": provider_name})
-    await db.flush()
     return intent
 
 
