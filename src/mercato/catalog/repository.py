@@ -22,6 +22,7 @@ from mercato.catalog.models import (
     ShopMember,
     Variant,
 )
+from mercato.kit.db import Raw
 from mercato.kit.pagination import cursor_datetime, cursor_int
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -106,19 +107,19 @@ async def images_of(db: AsyncSession, product_id: int) -> list[ProductImage]:
     return list((await db.execute(stmt)).scalars())
 
 
+_IMAGES_OF_PRODUCTS_SQL = (f"SELECT {Raw.columns(ProductImage, 'i')} FROM product_images i "  # noqa: S608 (columns)
+                           "WHERE i.product_id IN :ids ORDER BY i.product_id, i.position, i.id")
+
+
 async def first_images(db: AsyncSession, product_ids: Sequence[int]) -> dict[int, ProductImage]:
     """The cover image of each product (lowest position), in one query."""
     if not product_ids:
         return {}
-    stmt = (
-        select(ProductImage)
-        .where(ProductImage.product_id.in_(product_ids))
-        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
-    )
     covers: dict[int, ProductImage] = {}
-    for image in (await db.execute(stmt)).scalars():
+    for image in await Raw.of(db).load_all(ProductImage, _IMAGES_OF_PRODUCTS_SQL, {"ids": list(product_ids)}):
         covers.setdefault(image.product_id, image)
     return covers
+
 
 
 async def shops_by_ids(db: AsyncSession, ids: Sequence[int]) -> dict[int, Shop]:

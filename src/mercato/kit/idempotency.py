@@ -81,8 +81,8 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
         raise ValidationFailed("The Idempotency-Key must have 1–255 characters.", code="invalid_idempotency_key")
     fingerprint = request_fingerprint(request.method, request.url.path, body)
     now = datetime.now(UTC)
-    await db.commit()  # end whatever the auth lookup started; the claim stands on its own
-    # One plain statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate
+    # The claim is committed with whatever the request read before (its caller look-up): one
+    # transaction, not two. One plain statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate
     # key returns no row and rolls nothing back (no savepoint, no ORM flush on the hot path).
     claimed = await Raw.of(db).scalar(
         'INSERT INTO idempotency_keys (scope, "key", request_hash, status, locked_at, created_at) '

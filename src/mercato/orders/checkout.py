@@ -299,10 +299,13 @@ def _out_of_stock(line: carts.Line) -> Conflict:
 
 
 async def get_checkout(db: AsyncSession, user: User, checkout_id: int) -> Checkout:
-    checkout = await db.get(Checkout, checkout_id)
+    checkout = await Raw.of(db).load_one(Checkout, _CHECKOUT_SQL, {"id": checkout_id})
     if checkout is None or checkout.buyer_id != user.id:
         raise NotFound("No such checkout.")
     return checkout
+
+
+_CHECKOUT_SQL = f"SELECT {Raw.columns(Checkout, 'c')} FROM checkouts c WHERE c.id = :id"  # noqa: S608 (columns)
 
 
 async def orders_of_checkout(db: AsyncSession, checkout_id: int) -> list[Order]:

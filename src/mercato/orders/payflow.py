@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
@@ -22,8 +22,8 @@ from mercato.kit.faults import checkpoint
 from mercato.orders.models import Address, Checkout
 from mercato.orders.schemas import AddressIn, CardIn
 from mercato.payments import provider as payment_providers
+from mercato.payments import repository as payments_repo
 from mercato.payments import service as payments
-from mercato.payments.models import PaymentIntent
 
 PAYABLE = ("requires_payment_method", "failed")
 
@@ -48,8 +48,7 @@ async def pay_checkout(db: AsyncSession, checkout: Checkout, card: CardIn, setti
                        code="checkout_expired")
     if checkout.status in ("paid", "cancelled"):
         raise Conflict(f"This checkout is already {checkout.status}.", code="checkout_closed")
-    intents = list((await db.execute(select(PaymentIntent).where(PaymentIntent.checkout_id == checkout.id)
-                                     .order_by(PaymentIntent.id))).scalars())
+    intents = await payments_repo.intents_of_checkout(db, checkout.id)
     provider = payment_providers.get_provider(settings, database)
     card_input = payment_providers.CardInput(number=card.card_number, exp_month=card.exp_month,
                                              exp_year=card.exp_year, cvc=card.cvc, name=card.name)

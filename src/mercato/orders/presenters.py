@@ -23,6 +23,7 @@ from mercato.orders.schemas import (
     RefundOut,
     ReturnOut,
 )
+from mercato.payments import repository as payments_repo
 from mercato.payments.models import PaymentIntent
 
 _ORDER_PARTS = {
@@ -35,8 +36,6 @@ _ORDER_PARTS = {
                "WHERE e.order_id IN :ids ORDER BY e.id",
     "checkout_orders": f"SELECT {Raw.columns(Order, 'o')} FROM orders o "  # noqa: S608
                        "WHERE o.checkout_id = :id ORDER BY o.id",
-    "checkout_intents": f"SELECT {Raw.columns(PaymentIntent, 'i')} FROM payment_intents i "  # noqa: S608
-                        "WHERE i.checkout_id = :id ORDER BY i.id",
 }
 
 
@@ -108,7 +107,7 @@ def intent_brief(intent: PaymentIntent) -> PaymentIntentBrief:
 async def checkout_out(db: AsyncSession, checkout: Checkout, settings: Settings) -> CheckoutOut:
     raw = Raw.of(db)
     orders = await raw.load_all(Order, _ORDER_PARTS["checkout_orders"], {"id": checkout.id})
-    intents = await raw.load_all(PaymentIntent, _ORDER_PARTS["checkout_intents"], {"id": checkout.id})
+    intents = await payments_repo.intents_of_checkout(db, checkout.id)
     totals: dict[str, int] = {}
     for order in orders:
         totals[order.currency] = totals.get(order.currency, 0) + order.total

@@ -30,6 +30,15 @@ async def intent_by_provider_ref(db: AsyncSession, provider: str, provider_ref: 
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
+_INTENTS_OF_CHECKOUT_SQL = (f"SELECT {Raw.columns(PaymentIntent, 'i')} FROM payment_intents i "  # noqa: S608
+                            "WHERE i.checkout_id = :id ORDER BY i.id")
+
+
+async def intents_of_checkout(db: AsyncSession, checkout_id: int) -> list[PaymentIntent]:
+    """The checkout's intents in id order, loaded into ``db`` by one plain statement."""
+    return await Raw.of(db).load_all(PaymentIntent, _INTENTS_OF_CHECKOUT_SQL, {"id": checkout_id})
+
+
 async def claim_attempt(db: AsyncSession, intent_id: int, *, attempts: int, from_statuses: tuple[str, ...],
                         now: datetime | None = None) -> bool:
     """Start attempt ``attempts + 1`` unless another request got there first (guarded update)."""

@@ -169,37 +169,40 @@ async def _record_charge(db: AsyncSession, intent: PaymentIntent, result: Charge
             result.error_message or "The payment provider did not answer. Try again in a moment.",
             details={"provider_code": result.error_code},
         )
-    intent.provider_ref = result.provider_ref
-    intent.card_brand = result.card_brand or (card.brand if card.digits else None)
-    intent.card_last4 = result.card_last4 or card.last4 or None
+    values: dict[str, Any] = {
+        "provider_ref": result.provider_ref,
+        "card_brand": result.card_brand or (card.brand if card.digits else None),
+        "card_last4": result.card_last4 or card.last4 or None,
+        "next_action": None, "last_error_code": None, "last_error_message": None,
+    }
     event: dict[str, Any] = {"attempt": attempt, "provider_ref": result.provider_ref}
     if result.status == "succeeded":
-        intent.status = "succeeded"
-        intent.next_action = None
-        intent.last_error_code = intent.last_error_message = None
-        await repo.add_event(db, intent.id, "succeeded", event)
-        await db.flush()
-        await hooks.dispatch_succeeded(db, intent)
+        values["status"], event_type = "succeeded", "succeeded"
     elif result.status in ("declined", "insufficient_funds"):
         code = "insufficient_funds" if result.status == "insufficient_funds" else (result.error_code or "card_declined")
-        intent.status = "failed"
-        intent.next_action = None
-        intent.last_error_code = code[:60]
-        intent.last_error_message = (result.error_message or DECLINE_MESSAGES.get(code)
-                                     or DECLINE_MESSAGES["card_declined"])[:300]
-        await repo.add_event(db, intent.id, "declined", {**event, "code": code})
-        await db.flush()
-        await hooks.dispatch_failed(db, intent)
+        values.update(status="failed", last_error_code=code[:60],
+                      last_error_message=(result.error_message or DECLINE_MESSAGES.get(code)
+                                          or DECLINE_MESSAGES["card_declined"])[:300])
+        event_type, event["code"] = "declined", code
     elif result.status == "requires_action":
-        intent.status = "requires_action"
-        intent.next_action = result.next_action
-        intent.last_error_code = intent.last_error_message = None
-        await repo.add_event(db, intent.id, "requires_action", {**event, "next_action": result.next_action})
-        await db.flush()
+        values.update(status="requires_action", next_action=result.next_action)
+        event_type, event["next_action"] = "requires_action", result.next_action
     else:  # processing: the provider will tell us by webhook
-        intent.status = "processing"
-        await repo.add_event(db, intent.id, "processing", event)
-        await db.flush()
+        values["status"], event_type = "processing", "processing"
+        for kept in ("next_action", "last_error_code", "last_error_message"):
+            values.pop(kept)
+    # One plain UPDATE (the attempt was claimed by this transaction); the intent object is told.
+    values["updated_at"] = utcnow()
+    assignments = ", ".join(f"{column} = :{column}" for column in values)
+    await Raw.of(db).execute(f"UPDATE payment_intents SET {assignments} WHERE id = :id",  # noqa: S608 (columns)
+                             {**values, "id": intent.id})
+    for key, value in values.items():
+        set_committed_value(intent, key, value)
+    await repo.add_event(db, intent.id, event_type, event)
+    if values["status"] == "succeeded":
+        await hooks.dispatch_succeeded(db, intent)
+    elif values["status"] == "failed":
+        await hooks.dispatch_failed(db, intent)
 
 
 async def handle_webhook(db: AsyncSession, source: str, event: WebhookEvent) -> bool:
