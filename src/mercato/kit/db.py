@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import re
 import sqlite3
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, bindparam, event, make_url, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
@@ -158,8 +158,9 @@ _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)\b")
 
 
 def sqlite_stamp(value: datetime) -> str:
-    """A datetime as SQLAlchemy stores it on SQLite (for plain SQL on the driver)."""
-    return value.astimezone(UTC).strftime(SQLITE_STAMP)
+    """A datetime as SQLAlchemy stores it on SQLite (for plain SQL on the driver): the format
+    ``SQLITE_STAMP``, written by ``isoformat`` (≈ 5× faster than ``strftime``)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def expand_lists(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -285,30 +286,22 @@ class Raw:
 
     async def _sqlite(self) -> sqlite3.Connection | None:
         """The transaction's ``sqlite3`` connection, or None to go through SQLAlchemy."""
+        transaction = self._session.sync_session.get_transaction()
+        if transaction is not None and transaction is self._transaction and transaction.is_active:
+            return self._conn  # the same transaction as the last statement: the same connection
         connection = await self._session.connection()  # begins the transaction if needed
-        transaction = self._session.get_transaction()
-        if transaction is not self._transaction:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            self._conn = driver._live() if isinstance(driver, sqlite_inline.InlineConnection) else None
-            self._transaction = transaction
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        self._conn = driver._live() if isinstance(driver, sqlite_inline.InlineConnection) else None
+        self._transaction = self._session.sync_session.get_transaction()
         return self._conn
 
     async def _run(self, sql: str, params: Mapping[str, Any] | None) -> Any:
         sql, values = expand_lists(sql, params or {})
         conn = await self._sqlite()
         if conn is not None:
-            for key, value in values.items():
-                if isinstance(value, datetime):
-                    values[key] = sqlite_stamp(value)
-                elif isinstance(value, dict | list):
-                    values[key] = json.dumps(value)
-            return conn.execute(sql, values)
-        statement = text(sql)
-        typed = [bindparam(key, type_=JSON()) for key, value in values.items() if isinstance(value, dict | list)]
-        if typed:
-            statement = statement.bindparams(*typed)
-        return await self._session.execute(statement, values)
+            return conn.execute(sql, _sqlite_values(values))
+        return await self._session.execute(_typed_text(sql, values), values)
 
     @staticmethod
     def columns(model: type[Any], alias: str) -> str:
@@ -377,22 +370,26 @@ class Raw:
             return
         conn = await self._sqlite()
         if conn is not None:
-            converted = []
-            for row in rows:
-                values = dict(row)
-                for key, value in values.items():
-                    if isinstance(value, datetime):
-                        values[key] = sqlite_stamp(value)
-                    elif isinstance(value, dict | list):
-                        values[key] = json.dumps(value)
-                converted.append(values)
-            conn.executemany(sql, converted)
+            conn.executemany(sql, [_sqlite_values(dict(row)) for row in rows])
             return
-        statement = text(sql)
-        typed = [bindparam(key, type_=JSON()) for key, value in rows[0].items() if isinstance(value, dict | list)]
-        if typed:
-            statement = statement.bindparams(*typed)
-        await self._session.execute(statement, [dict(row) for row in rows])
+        await self._session.execute(_typed_text(sql, rows[0]), [dict(row) for row in rows])
+
+
+def _sqlite_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as SQLAlchemy stores them on SQLite: UTC datetimes and JSON as text (in place)."""
+    for key, value in values.items():
+        if isinstance(value, datetime):
+            values[key] = sqlite_stamp(value)
+        elif isinstance(value, dict | list):
+            values[key] = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return values
+
+
+def _typed_text(sql: str, sample: Mapping[str, Any]) -> Any:
+    """``text(sql)`` with JSON-typed parameters for the dict / list values of ``sample``."""
+    statement = text(sql)
+    typed = [bindparam(key, type_=JSON()) for key, value in sample.items() if isinstance(value, dict | list)]
+    return statement.bindparams(*typed) if typed else statement
 
 
 _PROCESSORS: dict[tuple[type[Any], str], tuple[list[tuple[str, Any]], int]] = {}
