@@ -65,3 +65,11 @@ def test_fast_reads_see_committed_rows_and_compare_datetimes_like_the_orm(tmp_pa
             await db.dispose()
 
     asyncio.run(go())
+
+
+def test_named_parameters_become_asyncpg_numbers_for_fast_reads_on_postgresql() -> None:
+    from mercato.kit.db import _numbered
+
+    sql, names = _numbered("SELECT a::text, :x FROM t WHERE b = :x AND c IN (:ids_0, :ids_1) AND d = CAST(:y AS int)")
+    assert sql == "SELECT a::text, $1 FROM t WHERE b = $1 AND c IN ($2, $3) AND d = CAST($4 AS int)"
+    assert names == ("x", "ids_0", "ids_1", "y")  # a name used twice keeps its number; casts untouched

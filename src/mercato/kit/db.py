@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import sqlite3
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import orjson
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, bindparam, event, make_url, text
 from sqlalchemy import inspect as sa_inspect
@@ -152,9 +154,28 @@ INLINE_WRITES = os.environ.get("MERCATO_SQLITE_INLINE_WRITES", "1") != "0"
 READS_MMAP_BYTES = 1 << 30  # address space only; pages are shared with the OS cache
 READS_CACHE_KIB = 65_536
 READS_BUSY_S = 0.1
+READS_PG_POOL = 8
 POOLED_CACHE_KIB = 16_384
 SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a datetime on SQLite (UTC, naive)
 _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)\b")
+
+
+_NAMED_RE = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)\b")
+
+
+@functools.lru_cache(maxsize=1024)
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` parameters as asyncpg's ``$1, $2, …`` (a name used twice keeps its number), and
+    the names in number order. ``::type`` casts are left alone."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _NAMED_RE.sub(number, sql), tuple(names)
 
 
 def sqlite_stamp(value: datetime) -> str:
@@ -192,7 +213,8 @@ class Reads:
     of microseconds, where a round trip through aiosqlite's worker thread and SQLAlchemy's
     result processing costs ~0.5 ms. Each call is one statement, so one consistent snapshot;
     it sees committed data only — never use it where the request itself has written. On
-    PostgreSQL (and an in-memory SQLite) it runs through the async engine. Column values come
+    PostgreSQL it runs on a small asyncpg pool of its own (parameters numbered ``$1…``); on an
+    in-memory SQLite through the async engine. Column values come
     back as each driver gives them: datetimes are text on SQLite (see :func:`as_datetime`).
     """
 
@@ -204,6 +226,8 @@ class Reads:
             if path and path != ":memory:" and not path.startswith("file:"):
                 self._path = str(Path(path).expanduser().resolve())
         self._conn: sqlite3.Connection | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()  # the connection is used from the loop's thread; tests may run several
 
     @property
@@ -237,14 +261,36 @@ class Reads:
                     values[key] = sqlite_stamp(value)
             with self._lock:
                 return self._connection().execute(sql, values).fetchall()
+        if self._database.url.startswith("postgresql+asyncpg"):
+            numbered, names = _numbered(sql)
+            pool = await self._pg_pool()
+            async with pool.acquire() as conn:
+                return list(await conn.fetch(numbered, *(values[name] for name in names)))
         async with self._database.engine.connect() as conn:
             return list((await conn.execute(text(sql), values)).all())
+
+    async def _pg_pool(self) -> asyncpg.Pool:
+        """A small asyncpg pool of this event loop for plain reads on PostgreSQL: no SQLAlchemy
+        pool checkout with its pre-ping round trip, statements prepared once per connection by
+        asyncpg (≈ 0.2 ms of CPU a read against ≈ 1 ms through the engine)."""
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool_loop is not loop:
+            dsn = make_url(self._database.url).set(drivername="postgresql").render_as_string(hide_password=False)
+            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=READS_PG_POOL)
+            self._pool_loop = loop
+        return self._pool
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    async def aclose(self) -> None:
+        self.close()
+        pool, self._pool = self._pool, None
+        if pool is not None and self._pool_loop is asyncio.get_running_loop():
+            await pool.close()
 
 
 class Raw:
@@ -457,7 +503,7 @@ class Database:
                 raise
 
     async def dispose(self) -> None:
-        self.reads.close()
+        await self.reads.aclose()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

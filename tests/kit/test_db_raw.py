@@ -1,0 +1,104 @@
+"""Plain statements in a unit of work (kit/db.py:Raw), on the test database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import User
+from mercato.kit.db import Raw
+from mercato.kit.models import OutboxEvent
+
+T = TypeVar("T")
+Run = Callable[[Callable[[AsyncSession], Awaitable[T]]], T]
+
+USER_SQL = f"SELECT {Raw.columns(User, 'u')} FROM users u WHERE u.id IN :ids ORDER BY u.id"  # noqa: S608
+
+
+async def _add_users(db: AsyncSession) -> list[int]:
+    users = [User(email=f"raw{i}@example.com", password_hash="x", display_name=f"Raw “{i}”",
+                  date_of_birth=date(1990, 1, 2 + i), is_admin=i == 0, niche_tags=["beauty", f"t{i}"], bio="")
+             for i in range(2)]
+    db.add_all(users)
+    await db.flush()
+    return [user.id for user in users]
+
+
+def test_statements_run_in_the_session_transaction_and_roll_back_with_it(db_run: Run[Any]) -> None:
+    now = datetime.now(UTC).replace(microsecond=123456)
+
+    async def write_then_fail(db: AsyncSession) -> None:
+        await Raw.of(db).execute("INSERT INTO outbox_events (topic, aggregate, aggregate_id, payload, created_at) "
+                                 "VALUES ('t.lost', 'x', '1', :payload, :now)", {"payload": {"a": 1}, "now": now})
+        assert await Raw.of(db).scalar("SELECT COUNT(*) FROM outbox_events") == 1  # same transaction
+        raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        db_run(write_then_fail)
+
+    async def write(db: AsyncSession) -> int:
+        raw = Raw.of(db)
+        assert raw is Raw.of(db)  # one per session
+        await raw.executemany("INSERT INTO outbox_events (topic, aggregate, aggregate_id, payload, created_at) "
+                              "VALUES (:topic, 'order', :id, :payload, :now)",
+                              [{"topic": f"t.{i}", "id": str(i), "payload": {"n": i, "tags": ["é", i]}, "now": now}
+                               for i in range(3)])
+        return await raw.execute("UPDATE outbox_events SET topic = 'changed' WHERE aggregate_id IN :ids",
+                                 {"ids": ["0", "2"]})
+
+    assert db_run(write) == 2
+
+    async def read(db: AsyncSession) -> list[tuple[str, dict[str, Any], datetime]]:
+        rows = (await db.execute(select(OutboxEvent).order_by(OutboxEvent.id))).scalars()
+        return [(row.topic, row.payload, row.created_at) for row in rows]
+
+    # What plain statements wrote reads back through the ORM exactly (JSON, UTC datetimes).
+    assert db_run(read) == [("changed", {"n": 0, "tags": ["é", 0]}, now), ("t.1", {"n": 1, "tags": ["é", 1]}, now),
+                            ("changed", {"n": 2, "tags": ["é", 2]}, now)]
+
+
+def test_loaded_objects_equal_what_the_orm_loads_and_are_persistent(db_run: Run[Any]) -> None:
+    ids = db_run(_add_users)
+    columns = [c.key for c in inspect(User).column_attrs]
+
+    async def by_orm(db: AsyncSession) -> list[dict[str, Any]]:
+        users = (await db.execute(select(User).where(User.id.in_(ids)).order_by(User.id))).scalars()
+        return [{key: getattr(user, key) for key in columns} for user in users]
+
+    async def by_raw(db: AsyncSession) -> list[dict[str, Any]]:
+        users = await Raw.of(db).load_all(User, USER_SQL, {"ids": ids})
+        assert all(inspect(user).persistent for user in users)
+        assert await Raw.of(db).load_one(User, USER_SQL, {"ids": ids[:1]}) is users[0]  # held: the same object
+        loaded = [{key: getattr(user, key) for key in columns} for user in users]
+        users[1].bio = "changed through the ORM"  # flushed at commit like any loaded object
+        return loaded
+
+    expected = db_run(by_orm)
+    assert db_run(by_raw) == expected
+    assert expected[0]["niche_tags"] == ["beauty", "t0"] and expected[0]["is_admin"] is True
+    assert isinstance(expected[0]["created_at"], datetime) and expected[0]["created_at"].tzinfo is not None
+    assert db_run(by_orm)[1]["bio"] == "changed through the ORM"
+    assert db_run(lambda db: Raw.of(db).load_one(User, USER_SQL, {"ids": [0]})) is None
+
+
+def test_sync_tells_a_loaded_object_what_a_statement_changed(db_run: Run[Any]) -> None:
+    ids = db_run(_add_users)
+    later = datetime.now(UTC) + timedelta(days=1)
+
+    async def go(db: AsyncSession) -> tuple[int, int, bool]:
+        user = await db.get(User, ids[0])
+        assert user is not None
+        raw = Raw.of(db)
+        await raw.execute("UPDATE users SET followers_count = followers_count + 5, updated_at = :at WHERE id = :id",
+                          {"at": later, "id": ids[0]})
+        stale = user.followers_count
+        raw.sync(User, ids[0], followers_count=stale + 5, updated_at=later)
+        raw.sync(User, ids[1], followers_count=99)  # not loaded: nothing to tell
+        return stale, user.followers_count, bool(inspect(user).modified)
+
+    assert db_run(go) == (0, 5, False)  # set as committed state: nothing left to flush

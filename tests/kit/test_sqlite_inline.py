@@ -1,0 +1,114 @@
+"""The SQLite write engine's inline ``sqlite3`` connection (kit/sqlite_inline.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from mercato.kit import sqlite_inline
+from mercato.kit.db import Database
+
+
+def _database(tmp_path: Path) -> Database:
+    return Database(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}", pool=False)
+
+
+def test_the_write_engine_drives_sqlite3_inline_and_the_reader_keeps_aiosqlite(tmp_path: Path) -> None:
+    async def go() -> tuple[type, type, str]:
+        db = _database(tmp_path)
+        try:
+            async with db.unit_of_work() as session:
+                raw = await (await session.connection()).get_raw_connection()
+                writer = type(raw.driver_connection)
+                mode = (await session.execute(text("PRAGMA journal_mode"))).scalar_one()
+            async with db.unit_of_work(write=False) as session:
+                raw = await (await session.connection()).get_raw_connection()
+                reader = type(raw.driver_connection)
+            return writer, reader, mode
+        finally:
+            await db.dispose()
+
+    writer, reader, mode = asyncio.run(go())
+    assert writer is sqlite_inline.InlineConnection
+    assert reader is not sqlite_inline.InlineConnection
+    assert mode == "wal"  # the engine's connect hooks (pragmas, no implicit BEGIN) ran on it
+
+
+def test_commit_rollback_and_a_failed_statement_behave_as_with_aiosqlite(tmp_path: Path) -> None:
+    async def go() -> list[int]:
+        db = _database(tmp_path)
+        try:
+            async with db.unit_of_work() as session:
+                await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"))
+                await session.execute(text("INSERT INTO t (id, v) VALUES (1, 10)"))
+            with pytest.raises(RuntimeError):
+                async with db.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO t (id, v) VALUES (2, 20)"))
+                    raise RuntimeError("the handler failed")
+            with pytest.raises(IntegrityError):  # the driver's error, wrapped by SQLAlchemy as usual
+                async with db.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO t (id, v) VALUES (3, 30)"))
+                    await session.execute(text("INSERT INTO t (id, v) VALUES (1, 11)"))
+            async with db.unit_of_work() as session:  # the pooled connection is still usable
+                await session.execute(text("INSERT INTO t (id, v) VALUES (4, 40)"))
+            async with db.unit_of_work(write=False) as session:
+                return list((await session.execute(text("SELECT id FROM t ORDER BY id"))).scalars())
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(go()) == [1, 4]  # 2 rolled back with the handler, 3 with the failed statement
+
+
+def test_writers_of_one_process_take_turns_without_blocking_the_loop(tmp_path: Path) -> None:
+    """Fifty concurrent write units of work interleaved with awaits inside their transactions:
+    the asyncio write lock serialises them, so no inline statement ever meets a lock held by
+    another coroutine (which would hold the event loop for busy_timeout)."""
+
+    async def go() -> int:
+        db = _database(tmp_path)
+        try:
+            async with db.unit_of_work() as session:
+                await session.execute(text("CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
+                await session.execute(text("INSERT INTO c (id, n) VALUES (1, 0)"))
+
+            async def bump() -> None:
+                async with db.unit_of_work() as session:
+                    n = (await session.execute(text("SELECT n FROM c WHERE id = 1"))).scalar_one()
+                    await asyncio.sleep(0.001)  # yield to the other writers mid-transaction
+                    await session.execute(text("UPDATE c SET n = :n WHERE id = 1"), {"n": n + 1})
+
+            await asyncio.wait_for(asyncio.gather(*(bump() for _ in range(50))), timeout=20)
+            async with db.unit_of_work(write=False) as session:
+                return int((await session.execute(text("SELECT n FROM c WHERE id = 1"))).scalar_one())
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(go()) == 50  # read-modify-write under the lock: no update lost
+
+
+def test_inline_connection_speaks_the_aiosqlite_api(tmp_path: Path) -> None:
+    async def go() -> None:
+        conn = await sqlite_inline.connect(str(tmp_path / "api.db"))
+        assert isinstance(conn, sqlite_inline.InlineConnection)
+        # How SQLAlchemy's dialect sets the isolation level through aiosqlite's request queue.
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        conn._tx.put_nowait((future, lambda: setattr(conn._live(), "isolation_level", None)))
+        await future
+        assert conn.isolation_level is None
+        async with conn.cursor() as cursor:
+            await cursor.execute("CREATE TABLE t (a)")
+            await cursor.executemany("INSERT INTO t (a) VALUES (?)", [(1,), (2,), (3,)])
+            assert cursor.rowcount == 3
+            await cursor.execute("SELECT a FROM t ORDER BY a")
+            assert await cursor.fetchone() == (1,)
+            assert await cursor.fetchmany(1) == [(2,)]
+            assert await cursor.fetchall() == [(3,)]
+        await conn.close()
+        with pytest.raises(ValueError, match="no active connection"):
+            conn.cursor()
+
+    asyncio.run(go())
