@@ -17,7 +17,7 @@ from mercato.kit.models import OutboxEvent
 T = TypeVar("T")
 Run = Callable[[Callable[[AsyncSession], Awaitable[T]]], T]
 
-USER_SQL = f"SELECT {Raw.columns(User, 'u')} FROM users u WHERE u.id IN :ids ORDER BY u.id"  # noqa: S608
+USER_SQL = f"SELECT {Raw.columns(User, 'u')} FROM users u WHERE u.id IN :ids ORDER BY u.id"
 
 
 async def _add_users(db: AsyncSession) -> list[int]:
