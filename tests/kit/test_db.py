@@ -4,6 +4,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy import bindparam, text
 
 from mercato.kit.db import Database, UTCDateTime, expand_lists
@@ -73,3 +74,39 @@ def test_named_parameters_become_asyncpg_numbers_for_fast_reads_on_postgresql() 
     sql, names = _numbered("SELECT a::text, :x FROM t WHERE b = :x AND c IN (:ids_0, :ids_1) AND d = CAST(:y AS int)")
     assert sql == "SELECT a::text, $1 FROM t WHERE b = $1 AND c IN ($2, $3) AND d = CAST($4 AS int)"
     assert names == ("x", "ids_0", "ids_1", "y")  # a name used twice keeps its number; casts untouched
+
+
+def test_concurrent_first_fast_reads_on_postgresql_share_one_small_pool(backend: tuple[str, str | None, Path],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of first reads (a flash sale opening) must make one pool, not one per request:
+    each pool holds connections, and PostgreSQL refuses clients beyond max_connections."""
+    import asyncpg
+
+    from mercato.kit.db import READS_PG_POOL
+
+    url = backend[0]
+    if not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL fast reads")
+    made: list[object] = []
+    create_pool = asyncpg.create_pool
+
+    def counting_create_pool(*args: object, **kwargs: object) -> object:
+        made.append(kwargs)
+        return create_pool(*args, **kwargs)
+
+    monkeypatch.setattr(asyncpg, "create_pool", counting_create_pool)
+
+    async def burst() -> tuple[list[int], int]:
+        db = Database(url, pool=False)
+        try:
+            results = await asyncio.gather(*(db.reads.all("SELECT :n + 1", {"n": n}) for n in range(50)))
+            pool = db.reads._pool
+            assert pool is not None
+            return [int(rows[0][0]) for rows in results], pool.get_size()
+        finally:
+            await db.dispose()
+
+    values, size = asyncio.run(burst())
+    assert values == [n + 1 for n in range(50)]
+    assert len(made) == 1
+    assert 1 <= size <= READS_PG_POOL

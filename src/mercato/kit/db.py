@@ -146,7 +146,11 @@ def _install_sqlite_hooks(sync_engine: Engine, begin_sql: str) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin_sql)
+        driver = conn.connection.driver_connection
+        if isinstance(driver, sqlite_inline.InlineConnection):
+            driver._live().execute(begin_sql)  # straight to sqlite3 (every write request begins twice)
+        else:
+            conn.exec_driver_sql(begin_sql)
 
 
 SQLITE_BUSY_S = 30
@@ -154,7 +158,7 @@ INLINE_WRITES = os.environ.get("MERCATO_SQLITE_INLINE_WRITES", "1") != "0"
 READS_MMAP_BYTES = 1 << 30  # address space only; pages are shared with the OS cache
 READS_CACHE_KIB = 65_536
 READS_BUSY_S = 0.1
-READS_PG_POOL = 8
+READS_PG_POOL = 4
 POOLED_CACHE_KIB = 16_384
 SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a datetime on SQLite (UTC, naive)
 _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)\b")
@@ -228,6 +232,7 @@ class Reads:
         self._conn: sqlite3.Connection | None = None
         self._pool: asyncpg.Pool | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
+        self._pool_guard: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._lock = threading.Lock()  # the connection is used from the loop's thread; tests may run several
 
     @property
@@ -274,10 +279,19 @@ class Reads:
         pool checkout with its pre-ping round trip, statements prepared once per connection by
         asyncpg (≈ 0.2 ms of CPU a read against ≈ 1 ms through the engine)."""
         loop = asyncio.get_running_loop()
-        if self._pool is None or self._pool_loop is not loop:
-            dsn = make_url(self._database.url).set(drivername="postgresql").render_as_string(hide_password=False)
-            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=READS_PG_POOL)
-            self._pool_loop = loop
+        if self._pool is not None and self._pool_loop is loop:
+            return self._pool
+        if self._pool_guard is None or self._pool_guard[0] is not loop:
+            self._pool_guard = (loop, asyncio.Lock())
+        async with self._pool_guard[1]:  # concurrent first reads make one pool, not one each
+            if self._pool is None or self._pool_loop is not loop:
+                if self._pool is not None:  # made on another event loop (tests): unusable here
+                    self._pool.terminate()
+                dsn = make_url(self._database.url).set(drivername="postgresql").render_as_string(
+                    hide_password=False)
+                self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=READS_PG_POOL)
+                self._pool_loop = loop
+        assert self._pool is not None
         return self._pool
 
     def close(self) -> None:
@@ -289,8 +303,11 @@ class Reads:
     async def aclose(self) -> None:
         self.close()
         pool, self._pool = self._pool, None
-        if pool is not None and self._pool_loop is asyncio.get_running_loop():
-            await pool.close()
+        if pool is not None:
+            if self._pool_loop is asyncio.get_running_loop():
+                await pool.close()
+            else:
+                pool.terminate()
 
 
 class Raw:

@@ -36,6 +36,13 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(orjson.dumps([method, path, body], option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+class FastJSONResponse(JSONResponse):
+    """The same JSON as Starlette's ``JSONResponse`` (UTF-8, compact), encoded by orjson."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
 @dataclass
 class IdempotentCall:
     """The state of one idempotent request; ``replay`` is set when the answer is already known."""
@@ -50,7 +57,7 @@ class IdempotentCall:
             await Raw.of(self.db).execute(
                 "UPDATE idempotency_keys SET status = 'done', response_status = :status, response_body = :body "
                 "WHERE id = :id", {"status": status, "body": body, "id": self.row_id})
-        return JSONResponse(body, status_code=status)
+        return FastJSONResponse(body, status_code=status)
 
     async def abandon(self) -> None:
         """After a failure: roll the work back and drop the key so that a retry runs again."""
