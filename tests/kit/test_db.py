@@ -71,9 +71,13 @@ def test_fast_reads_see_committed_rows_and_compare_datetimes_like_the_orm(tmp_pa
 def test_named_parameters_become_asyncpg_numbers_for_fast_reads_on_postgresql() -> None:
     from mercato.kit.db import _numbered
 
-    sql, names = _numbered("SELECT a::text, :x FROM t WHERE b = :x AND c IN (:ids_0, :ids_1) AND d = CAST(:y AS int)")
-    assert sql == "SELECT a::text, $1 FROM t WHERE b = $1 AND c IN ($2, $3) AND d = CAST($4 AS int)"
-    assert names == ("x", "ids_0", "ids_1", "y")  # a name used twice keeps its number; casts untouched
+    sql, names = _numbered("SELECT a::text, :x, 'user:' || ':checkouts' FROM t WHERE b = :x "
+                           "AND c IN (:ids_0, :ids_1) AND d = CAST(:y AS int)",
+                           frozenset({"x", "y", "ids_0", "ids_1"}))
+    assert sql == ("SELECT a::text, $1, 'user:' || ':checkouts' FROM t WHERE b = $1 "
+                   "AND c IN ($2, $3) AND d = CAST($4 AS int)")
+    # A name used twice keeps its number; casts and text in string literals are untouched.
+    assert names == ("x", "ids_0", "ids_1", "y")
 
 
 def test_concurrent_first_fast_reads_on_postgresql_share_one_small_pool(backend: tuple[str, str | None, Path],

@@ -184,3 +184,33 @@ def test_available_stock_goes_on_to_the_checkout(
     db_run(restock)  # the gate reads the committed stock every time: no stale sold-out answer
     made = api.post("/api/v1/checkouts", headers={**third["headers"], **key()}, json=buy_body(item["variant_id"]))
     assert made.status_code == 201, made.text
+
+
+def test_the_gates_one_read_works_on_this_database(
+    api: httpx.Client, stocked: Callable[..., dict[str, Any]], buyer: Callable[..., dict[str, Any]], clean_db: str,
+) -> None:
+    """The gate swallows a failing read (the route then decides), so a read that never works
+    would go unnoticed by the answers alone: on PostgreSQL the ``':checkouts'`` literal in the
+    statement was once taken for a parameter and every buy fell through to the route."""
+    from mercato.kit.db import Database
+    from mercato.orders.flash_gate import BuyRequest, FactsReader
+    from tests.conftest import run_async
+
+    item, winner, _, winner_key = sold_out(api, stocked, buyer)
+    late = buyer()
+
+    async def read(token: str, idempotency_key: str | None) -> Any:
+        db = Database(clean_db, pool=False)
+        try:
+            return await FactsReader(db).read(BuyRequest(digest=token_digest(token), key=idempotency_key,
+                                                         variant_id=item["variant_id"], quantity=1))
+        finally:
+            await db.dispose()
+
+    facts = run_async(read(late["token"], "never-used"))
+    assert facts is not None
+    assert (facts.user_id, facts.available, facts.key_known, facts.product_status) == (
+        late["user"]["id"], 0, False, "active")
+    known = run_async(read(winner["token"], winner_key["Idempotency-Key"]))
+    assert known is not None and known.key_known and known.user_id == winner["user"]["id"]
+    assert run_async(read("not-a-session", None)) is None

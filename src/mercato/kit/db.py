@@ -168,13 +168,16 @@ _NAMED_RE = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)\b")
 
 
 @functools.lru_cache(maxsize=1024)
-def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``:name`` parameters as asyncpg's ``$1, $2, …`` (a name used twice keeps its number), and
-    the names in number order. ``::type`` casts are left alone."""
+def _numbered(sql: str, given: frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    """The ``:name`` parameters among ``given`` as asyncpg's ``$1, $2, …`` (a name used twice
+    keeps its number), and the names in number order. Anything else that looks like one (a
+    ``::type`` cast, ``':text'`` in a string literal) is left alone."""
     names: list[str] = []
 
     def number(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name not in given:
+            return match.group(0)
         if name not in names:
             names.append(name)
         return f"${names.index(name) + 1}"
@@ -267,7 +270,7 @@ class Reads:
             with self._lock:
                 return self._connection().execute(sql, values).fetchall()
         if self._database.url.startswith("postgresql+asyncpg"):
-            numbered, names = _numbered(sql)
+            numbered, names = _numbered(sql, frozenset(values))
             pool = await self._pg_pool()
             async with pool.acquire() as conn:
                 return list(await conn.fetch(numbered, *(values[name] for name in names)))
