@@ -16,6 +16,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -321,10 +322,12 @@ class Raw:
     Statements are SQL text with ``:name`` parameters (``IN :ids`` takes a list, see
     :func:`expand_lists`), spelled so that both databases accept them (``INSERT … ON CONFLICT``
     and ``RETURNING`` exist on both). On SQLite with the inline write engine
-    (``kit/sqlite_inline.py``) they go straight to the transaction's ``sqlite3`` connection;
-    otherwise (PostgreSQL) through ``AsyncSession.execute(text(…))``. Parameters are converted
-    the way SQLAlchemy stores them (UTC datetimes as text, JSON as text on SQLite). Values come
-    back as the driver gives them (text datetimes and JSON on SQLite).
+    (``kit/sqlite_inline.py``) they go straight to the transaction's ``sqlite3`` connection; on
+    PostgreSQL to the transaction's asyncpg connection under SQLAlchemy's adapter (parameters
+    numbered ``$1…``, the transaction started as the adapter would); otherwise through
+    ``AsyncSession.execute(text(…))``. Parameters are converted the way SQLAlchemy stores them
+    (UTC datetimes as text on SQLite, JSON as text). Values come back as the driver gives them
+    (text datetimes and JSON on SQLite). Errors are the driver's own (not SQLAlchemy-wrapped).
 
     The ORM does not see these statements: the caller flushes its pending objects first when a
     statement depends on them, and updates objects it keeps (``set_committed_value``) when a
@@ -335,7 +338,7 @@ class Raw:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Any = None
         self._transaction: object | None = None
 
     @classmethod
@@ -350,23 +353,32 @@ class Raw:
     def is_postgresql(self) -> bool:
         return self._session.get_bind().dialect.name == "postgresql"
 
-    async def _sqlite(self) -> sqlite3.Connection | None:
-        """The transaction's ``sqlite3`` connection, or None to go through SQLAlchemy."""
+    async def _driver(self) -> Any:
+        """The transaction's driver connection when statements can go to it directly: the
+        ``sqlite3`` connection of the inline engine, SQLAlchemy's asyncpg adapter on PostgreSQL;
+        None to go through ``AsyncSession.execute``."""
         transaction = self._session.sync_session.get_transaction()
         if transaction is not None and transaction is self._transaction and transaction.is_active:
             return self._conn  # the same transaction as the last statement: the same connection
         connection = await self._session.connection()  # begins the transaction if needed
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
-        self._conn = driver._live() if isinstance(driver, sqlite_inline.InlineConnection) else None
+        if isinstance(driver, sqlite_inline.InlineConnection):
+            self._conn = driver._live()
+        elif isinstance(driver, asyncpg.Connection) and hasattr(raw.dbapi_connection, "_start_transaction"):
+            self._conn = raw.dbapi_connection
+        else:
+            self._conn = None
         self._transaction = self._session.sync_session.get_transaction()
         return self._conn
 
-    async def _run(self, sql: str, params: Mapping[str, Any] | None) -> Any:
+    async def _run(self, sql: str, params: Mapping[str, Any] | None, *, rows: bool) -> Any:
         sql, values = expand_lists(sql, params or {})
-        conn = await self._sqlite()
-        if conn is not None:
+        conn = await self._driver()
+        if isinstance(conn, sqlite3.Connection):
             return conn.execute(sql, _sqlite_values(values))
+        if conn is not None:
+            return await _asyncpg_run(conn, sql, values, rows=rows)
         return await self._session.execute(_typed_text(sql, values), values)
 
     @staticmethod
@@ -415,11 +427,11 @@ class Raw:
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         """Run one statement; its row count."""
-        result = await self._run(sql, params)
+        result = await self._run(sql, params, rows=False)
         return int(result.rowcount)
 
     async def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Sequence[Any]]:
-        result = await self._run(sql, params)
+        result = await self._run(sql, params, rows=True)
         return list(result.fetchall())
 
     async def first(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Any] | None:
@@ -434,9 +446,12 @@ class Raw:
         """One statement for many parameter sets (no RETURNING)."""
         if not rows:
             return
-        conn = await self._sqlite()
-        if conn is not None:
+        conn = await self._driver()
+        if isinstance(conn, sqlite3.Connection):
             conn.executemany(sql, [_sqlite_values(dict(row)) for row in rows])
+            return
+        if conn is not None:
+            await _asyncpg_run(conn, sql, rows[0], rows=False, many=rows)
             return
         await self._session.execute(_typed_text(sql, rows[0]), [dict(row) for row in rows])
 
@@ -449,6 +464,43 @@ def _sqlite_values(values: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, dict | list):
             values[key] = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     return values
+
+
+@dataclass
+class _AsyncpgResult:
+    """What :class:`Raw` reads of a result: the rows, or the row count of a statement without."""
+
+    rows: list[Any]
+    rowcount: int
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
+async def _asyncpg_run(adapter: Any, sql: str, values: Mapping[str, Any], *, rows: bool,
+                       many: Sequence[Mapping[str, Any]] | None = None) -> _AsyncpgResult:
+    """One statement on the asyncpg connection under SQLAlchemy's adapter, in its transaction
+    (started here when this is the transaction's first statement, as the adapter would): the
+    named parameters numbered, dicts and lists as JSON text; prepared once per connection by
+    asyncpg's statement cache."""
+    numbered, names = _numbered(sql, frozenset(values))
+    async with adapter._execute_mutex:
+        if adapter._transaction is None:
+            await adapter._start_transaction()
+        connection = adapter._connection
+        if many is not None:
+            await connection.executemany(numbered, [[_asyncpg_value(row[name]) for name in names] for row in many])
+            return _AsyncpgResult([], len(many))
+        args = [_asyncpg_value(values[name]) for name in names]
+        if rows:
+            return _AsyncpgResult(list(await connection.fetch(numbered, *args)), -1)
+        status = await connection.execute(numbered, *args)  # "UPDATE 2", "INSERT 0 1", "DELETE 0"
+        tail = status.rsplit(" ", 1)[-1]
+        return _AsyncpgResult([], int(tail) if tail.isdigit() else -1)
+
+
+def _asyncpg_value(value: Any) -> Any:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode() if isinstance(value, dict | list) else value
 
 
 def _typed_text(sql: str, sample: Mapping[str, Any]) -> Any:
