@@ -112,3 +112,39 @@ def test_inline_connection_speaks_the_aiosqlite_api(tmp_path: Path) -> None:
             conn.cursor()
 
     asyncio.run(go())
+
+
+def test_a_long_transaction_gives_the_event_loop_turns(tmp_path: Path) -> None:
+    """An import-sized transaction must not freeze every other request for its whole length:
+    every YIELD_EVERY statements a statement yields to the loop before returning."""
+
+    async def go() -> tuple[int, int]:
+        db = _database(tmp_path)
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        try:
+            async with db.unit_of_work() as session:
+                await session.execute(text("CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"))
+                before = ticks
+                for _ in range(3000):
+                    await session.execute(text("INSERT INTO big (v) VALUES (:v)"), {"v": "x" * 100})
+                during = ticks - before
+            async with db.unit_of_work(write=False) as session:
+                rows = int((await session.execute(text("SELECT COUNT(*) FROM big"))).scalar_one())
+            return during, rows
+        finally:
+            stop.set()
+            await task
+            await db.dispose()
+
+    during, rows = asyncio.run(go())
+    assert rows == 3000
+    assert during > 0  # other tasks ran while the transaction was open

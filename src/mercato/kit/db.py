@@ -364,7 +364,7 @@ class Raw:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         if isinstance(driver, sqlite_inline.InlineConnection):
-            self._conn = driver._live()
+            self._conn = driver
         elif isinstance(driver, asyncpg.Connection) and hasattr(raw.dbapi_connection, "_start_transaction"):
             self._conn = raw.dbapi_connection
         else:
@@ -375,8 +375,10 @@ class Raw:
     async def _run(self, sql: str, params: Mapping[str, Any] | None, *, rows: bool) -> Any:
         sql, values = expand_lists(sql, params or {})
         conn = await self._driver()
-        if isinstance(conn, sqlite3.Connection):
-            return conn.execute(sql, _sqlite_values(values))
+        if isinstance(conn, sqlite_inline.InlineConnection):
+            cursor = conn._live().execute(sql, _sqlite_values(values))
+            await conn.tick()
+            return cursor
         if conn is not None:
             return await _asyncpg_run(conn, sql, values, rows=rows)
         return await self._session.execute(_typed_text(sql, values), values)
@@ -447,8 +449,9 @@ class Raw:
         if not rows:
             return
         conn = await self._driver()
-        if isinstance(conn, sqlite3.Connection):
-            conn.executemany(sql, [_sqlite_values(dict(row)) for row in rows])
+        if isinstance(conn, sqlite_inline.InlineConnection):
+            conn._live().executemany(sql, [_sqlite_values(dict(row)) for row in rows])
+            await conn.tick()
             return
         if conn is not None:
             await _asyncpg_run(conn, sql, rows[0], rows=False, many=rows)

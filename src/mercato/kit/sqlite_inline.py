@@ -8,6 +8,14 @@ same coroutine API whose coroutines simply call ``sqlite3`` and return: nothing 
 the event loop is held for the duration of the statement — microseconds for the indexed
 statements of the write paths.
 
+A long transaction (an import, a big batch) must not hold the event loop for its whole
+length: every ``YIELD_EVERY`` statements of a transaction a statement yields to the loop
+(``asyncio.sleep(0)``) before returning, so other requests run between slices of a few
+milliseconds — what aiosqlite's thread gave, at the cost of one yield per slice instead of two
+thread switches per call. A request's few dozen statements never reach it. (A budget in time
+was tried first: in a busy loop the "loop got control back" signal lags behind other tasks,
+so short requests yielded too, mid-transaction, and throughput fell by a fifth.)
+
 It is used for the **write engine** only (``kit.db.Database``), where it is safe: every write
 transaction of this process first takes the process's asyncio write lock, and starts with
 ``BEGIN IMMEDIATE``, so an inline statement never waits for a lock held by a coroutine of this
@@ -23,14 +31,18 @@ import sqlite3
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
+#: A transaction yields to the event loop once every this many statements.
+YIELD_EVERY = 200
+
 
 class InlineCursor:
     """The coroutine API of ``aiosqlite.Cursor`` over a ``sqlite3.Cursor``."""
 
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_owner")
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, owner: InlineConnection) -> None:
         self._cursor = cursor
+        self._owner = owner
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -43,10 +55,12 @@ class InlineCursor:
             self._cursor.execute(sql)
         else:
             self._cursor.execute(sql, parameters)
+        await self._owner.tick()
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
         self._cursor.executemany(sql, parameters)
+        await self._owner.tick()
         return self
 
     async def fetchone(self) -> Any:
@@ -106,6 +120,15 @@ class InlineConnection:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._tx = _ImmediateQueue()
+        self._statements = 0
+
+    async def tick(self) -> None:
+        """After each statement (also those sent straight to the ``sqlite3`` connection by
+        ``kit.db.Raw``): every ``YIELD_EVERY``-th gives the event loop a turn."""
+        self._statements += 1
+        if self._statements >= YIELD_EVERY:
+            self._statements = 0
+            await asyncio.sleep(0)
 
     @property
     def _connection(self) -> sqlite3.Connection | None:  # aiosqlite's name; None once closed
@@ -123,16 +146,18 @@ class InlineConnection:
         return self
 
     def cursor(self) -> InlineCursor:
-        return InlineCursor(self._live().cursor())
+        return InlineCursor(self._live().cursor(), self)
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
         self._live().commit()
+        self._statements = 0  # counted per transaction: a short one never yields
 
     async def rollback(self) -> None:
         self._live().rollback()
+        self._statements = 0
 
     async def close(self) -> None:
         if self._conn is not None:
