@@ -102,3 +102,14 @@ def test_sync_tells_a_loaded_object_what_a_statement_changed(db_run: Run[Any]) -
         return stale, user.followers_count, bool(inspect(user).modified)
 
     assert db_run(go) == (0, 5, False)  # set as committed state: nothing left to flush
+
+
+def test_a_snapshot_reads_like_a_new_object_and_belongs_to_no_session() -> None:
+    from mercato.kit.db import snapshot
+    from mercato.orders.models import Order
+
+    order = snapshot(Order, {"id": 7, "total": 1500, "address": {"city": "Paris"}})
+    assert (order.id, order.total, order.address, order.carrier, order.paid_at) == (7, 1500, {"city": "Paris"},
+                                                                                    None, None)
+    state = inspect(order)
+    assert state.transient and state.session is None

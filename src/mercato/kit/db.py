@@ -27,7 +27,7 @@ from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, bindparam,
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, make_transient_to_detached, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.pool import NullPool
@@ -413,8 +413,8 @@ class Raw:
                 assert isinstance(held, model)
                 out.append(held)
                 continue
-            loaded = model(**{key: (process(value) if process is not None else value)
-                              for (key, process), value in zip(processors, row, strict=True)})
+            loaded = snapshot(model, {key: (process(value) if process is not None else value)
+                                      for (key, process), value in zip(processors, row, strict=True)})
             make_transient_to_detached(loaded)
             self._session.add(loaded)
             out.append(loaded)
@@ -511,6 +511,21 @@ def _typed_text(sql: str, sample: Mapping[str, Any]) -> Any:
     statement = text(sql)
     typed = [bindparam(key, type_=JSON()) for key, value in sample.items() if isinstance(value, dict | list)]
     return statement.bindparams(*typed) if typed else statement
+
+
+def snapshot(model: type[M], values: Mapping[str, Any]) -> M:
+    """A ``model`` object holding ``values`` (attribute names), built without the declarative
+    constructor's per-attribute events (≈ 2 µs against ≈ 17 µs for a user row): for detached
+    snapshots of rows a plain statement just wrote or read, and for :meth:`Raw.load_all`. An
+    attribute not given reads None, as on a new object. Never add a snapshot to a session as a
+    new row (it carries no pending changes); :meth:`Raw.load_all` attaches its own properly."""
+    mapper = sa_inspect(model)
+    if not mapper.configured:
+        configure_mappers()
+    made = mapper.class_manager.new_instance()
+    made.__dict__.update(values)
+    assert isinstance(made, model)
+    return made
 
 
 _PROCESSORS: dict[tuple[type[Any], str], tuple[list[tuple[str, Any]], int]] = {}

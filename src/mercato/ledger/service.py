@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import Raw, utcnow
+from mercato.kit.db import Raw, snapshot, utcnow
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import is_supported
 from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
@@ -197,8 +197,8 @@ async def post(db: AsyncSession, *, kind: str, reference: str, currency: str, po
         "VALUES (:txn, :account, :amount, :currency, :now)",
         [{"txn": txn_id, "account": accounts[line.account], "amount": line.amount, "currency": currency, "now": now}
          for line in postings])
-    return LedgerTransaction(id=int(txn_id), kind=kind, reference=reference, memo=memo, order_id=order_id,
-                             shop_id=shop_id, created_at=now)
+    return snapshot(LedgerTransaction, dict(id=int(txn_id), kind=kind, reference=reference, memo=memo,
+                                            order_id=order_id, shop_id=shop_id, created_at=now))
 
 
 # --- balances ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from mercato.accounts.models import User
 from mercato.catalog import repository as catalog_repo
 from mercato.catalog.models import Product, Shop, Variant
 from mercato.catalog.presenters import image_out
-from mercato.kit.db import Raw, utcnow
+from mercato.kit.db import Raw, snapshot, utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money
 from mercato.orders.models import CartItem
@@ -49,11 +49,12 @@ def _line_objects(row: Sequence[Any]) -> tuple[Variant, Product, Shop]:
     ``_LINE_COLUMNS`` row: cheaper than the ORM loading three full rows."""
     (variant_id, product_id, price, currency, title, sku, stock, reserved, allocated, product_title, status,
      shop_id, slug, shop_name, shop_currency, shipping_fee, free_above) = row[:17]
-    return (Variant(id=variant_id, product_id=product_id, shop_id=shop_id, price=price, currency=currency,
-                    title=title, sku=sku, stock=stock, reserved=reserved, allocated=allocated),
-            Product(id=product_id, shop_id=shop_id, title=product_title, status=status),
-            Shop(id=shop_id, slug=slug, name=shop_name, currency=shop_currency, shipping_fee=shipping_fee,
-                 free_shipping_above=free_above))
+    return (snapshot(Variant, dict(id=variant_id, product_id=product_id, shop_id=shop_id, price=price,
+                                   currency=currency, title=title, sku=sku, stock=stock, reserved=reserved,
+                                   allocated=allocated)),
+            snapshot(Product, dict(id=product_id, shop_id=shop_id, title=product_title, status=status)),
+            snapshot(Shop, dict(id=shop_id, slug=slug, name=shop_name, currency=shop_currency,
+                                shipping_fee=shipping_fee, free_shipping_above=free_above)))
 
 
 async def _purchasable(db: AsyncSession, variant_id: int) -> tuple[Variant, Product, Shop]:

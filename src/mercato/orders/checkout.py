@@ -16,7 +16,7 @@ from mercato.catalog.models import Shop, Variant
 from mercato.config import Settings
 from mercato.inventory import service as inventory
 from mercato.kit import idempotency
-from mercato.kit.db import Raw
+from mercato.kit.db import Raw, snapshot
 from mercato.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from mercato.kit.faults import checkpoint
 from mercato.kit.money import format_money
@@ -186,8 +186,9 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
         "INSERT INTO checkouts (buyer_id, status, address, expires_at, source, created_at, updated_at) "
         "VALUES (:buyer, 'open', :address, :expires, :source, :now, :now) RETURNING id",
         {"buyer": user.id, "address": address, "expires": expires_at, "source": source, "now": now}))
-    checkout = Checkout(id=checkout_id, buyer_id=user.id, status="open", address=address, expires_at=expires_at,
-                        source=source, platform_coupon_code=None, created_at=now, updated_at=now)
+    checkout = snapshot(Checkout, dict(id=checkout_id, buyer_id=user.id, status="open", address=address,
+                                       expires_at=expires_at, source=source, platform_coupon_code=None,
+                                       created_at=now, updated_at=now))
     priced = await quote(db, user, body, settings, redeem_for_checkout=checkout_id, lines=lines, address=address)
     if body.expected_totals is not None and body.expected_totals != priced.totals():
         raise Conflict("Prices changed since you looked. Check the new totals and place the order again.",
@@ -214,7 +215,7 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
             ":currency, :subtotal, :seller_discount, :platform_discount, :shipping, :tax, :total, :fee, :refunded, "
             ":address, :seller_coupon_id, :platform_coupon_id, :payment_intent_id, :created_at, :updated_at) "
             "RETURNING id", values))
-        order = Order(id=order_id, **values)
+        order = snapshot(Order, {"id": order_id, **values})
         written: list[OrderLine] = []
         totals = [line.variant.price * line.quantity for line in draft.lines]
         discounts = pricing.spread(draft.seller_discount + draft.platform_discount, totals)
@@ -228,7 +229,7 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                 "quantity, discount, total, refunded_quantity) VALUES (:order_id, :product_id, :variant_id, :title, "
                 ":variant_title, :sku, :unit_price, :quantity, :discount, :total, :refunded_quantity) RETURNING id",
                 line_values))
-            written.append(OrderLine(id=line_id, **line_values))
+            written.append(snapshot(OrderLine, {"id": line_id, **line_values}))
             reservations.append({"variant": line.variant.id, "checkout": checkout_id, "line": line_id,
                                  "q": line.quantity, "expires": expires_at, "now": now})
         note = "Order placed; stock reserved."
@@ -239,8 +240,8 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
         if placed is not None:
             placed.shops[draft.shop.id] = draft.shop
             placed.lines[order_id] = written
-            placed.events[order_id] = [OrderEvent(order_id=order_id, status="awaiting_payment", note=note,
-                                                  actor_id=user.id, created_at=now)]
+            placed.events[order_id] = [snapshot(OrderEvent, dict(order_id=order_id, status="awaiting_payment",
+                                                                 note=note, actor_id=user.id, created_at=now))]
     await inventory.hold_for_checkout(db, reservations)
     if placed is not None:
         placed.orders = orders

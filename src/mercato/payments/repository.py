@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import Raw, utcnow
+from mercato.kit.db import Raw, snapshot, utcnow
 from mercato.kit.models import InboxEvent
 from mercato.payments.models import PaymentEvent, PaymentIntent, SandboxCharge
 
@@ -131,9 +131,9 @@ async def insert_sandbox_charge(db: AsyncSession, *, idempotency_key: str, refer
          "last4": card_last4, "status": status, "token": action_token, "now": now})
     if charge_id is None:
         return None
-    return SandboxCharge(id=int(charge_id), idempotency_key=idempotency_key, reference=reference, amount=amount,
-                         currency=currency, card_last4=card_last4, status=status, refunded=0,
-                         action_token=action_token, created_at=now)
+    return snapshot(SandboxCharge, dict(id=int(charge_id), idempotency_key=idempotency_key, reference=reference,
+                                        amount=amount, currency=currency, card_last4=card_last4, status=status,
+                                        refunded=0, action_token=action_token, created_at=now))
 
 
 async def sandbox_charge_by_key(db: AsyncSession, idempotency_key: str) -> SandboxCharge | None:

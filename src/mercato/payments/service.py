@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mercato.config import Settings
-from mercato.kit.db import Raw, utcnow
+from mercato.kit.db import Raw, snapshot, utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money, is_supported
 from mercato.payments import hooks, sandbox
@@ -84,8 +84,9 @@ async def create_intent(db: AsyncSession, *, checkout_id: int, buyer_id: int, cu
         "INSERT INTO payment_intents (checkout_id, buyer_id, currency, amount, status, provider, attempts, refunded, "
         "created_at, updated_at) VALUES (:checkout_id, :buyer_id, :currency, :amount, :status, :provider, :attempts, "
         ":refunded, :created_at, :updated_at) RETURNING id", values)
-    intent = PaymentIntent(id=int(intent_id), provider_ref=None, last_error_code=None, last_error_message=None,
-                           card_brand=None, card_last4=None, next_action=None, **values)
+    intent = snapshot(PaymentIntent, {"id": int(intent_id), "provider_ref": None, "last_error_code": None,
+                                      "last_error_message": None, "card_brand": None, "card_last4": None,
+                                      "next_action": None, **values})
     await repo.add_event(db, intent.id, "created", {"amount": amount, "currency": currency, "provider": provider_name})
     return intent
 
