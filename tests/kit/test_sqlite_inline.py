@@ -148,3 +148,57 @@ def test_a_long_transaction_gives_the_event_loop_turns(tmp_path: Path) -> None:
     during, rows = asyncio.run(go())
     assert rows == 3000
     assert during > 0  # other tasks ran while the transaction was open
+
+
+def test_waiting_for_another_process_write_lock_does_not_hold_the_loop(tmp_path: Path) -> None:
+    """Two Database objects on one file stand for two processes (each has its own asyncio write
+    lock, so only the file lock is shared): while one holds a write transaction open, the other's
+    BEGIN IMMEDIATE waits as asyncio sleeps — the first can finish and other tasks keep running;
+    had it waited inside sqlite3 on the loop, the holder could never commit (≈ 10 s, then an error)."""
+
+    async def go() -> tuple[list[str], int, int]:
+        one, two = _database(tmp_path), _database(tmp_path)
+        order: list[str] = []
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        try:
+            async with one.unit_of_work() as session:
+                await session.execute(text("CREATE TABLE w (id INTEGER PRIMARY KEY, who TEXT NOT NULL)"))
+            holding = asyncio.Event()
+
+            async def holder() -> None:
+                async with one.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO w (who) VALUES ('one')"))
+                    holding.set()
+                    await asyncio.sleep(0.3)  # the file's write lock stays taken meanwhile
+                    order.append("one commits")
+
+            async def waiter() -> None:
+                await holding.wait()
+                async with two.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO w (who) VALUES ('two')"))  # BEGIN IMMEDIATE first
+                    order.append("two wrote")
+
+            tick_task = asyncio.create_task(ticker())
+            await asyncio.wait_for(asyncio.gather(holder(), waiter()), timeout=8)
+            stop.set()
+            await tick_task
+            async with two.unit_of_work(write=False) as session:
+                rows = int((await session.execute(text("SELECT COUNT(*) FROM w"))).scalar_one())
+            return order, ticks, rows
+        finally:
+            stop.set()
+            await one.dispose()
+            await two.dispose()
+
+    order, ticks, rows = asyncio.run(go())
+    assert order == ["one commits", "two wrote"]
+    assert rows == 2
+    assert ticks > 10  # the loop kept running other tasks through the wait

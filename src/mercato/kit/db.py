@@ -90,7 +90,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    # An inline write connection waits on the event loop only briefly; longer waits for another
+    # process are asyncio sleeps (sqlite_inline.InlineConnection.begin).
+    inline = isinstance(getattr(dbapi_conn, "driver_connection", None), sqlite_inline.InlineConnection)
+    cur.execute(f"PRAGMA busy_timeout={sqlite_inline.BUSY_MS if inline else 10000}")
     # A private page cache of 16 MiB instead of 2 MiB (per pooled connection) and reads through memory
     # mapping: writes to big tables (the feed's impressions) re-read fewer index pages from the OS.
     cur.execute(f"PRAGMA cache_size=-{POOLED_CACHE_KIB}")
@@ -149,7 +152,7 @@ def _install_sqlite_hooks(sync_engine: Engine, begin_sql: str) -> None:
     def _begin(conn: Any) -> None:
         driver = conn.connection.driver_connection
         if isinstance(driver, sqlite_inline.InlineConnection):
-            driver._live().execute(begin_sql)  # straight to sqlite3 (every write request begins twice)
+            driver.begin(begin_sql)  # straight to sqlite3; waits for another process without holding the loop
         else:
             conn.exec_driver_sql(begin_sql)
 

@@ -20,19 +20,27 @@ It is used for the **write engine** only (``kit.db.Database``), where it is safe
 transaction of this process first takes the process's asyncio write lock, and starts with
 ``BEGIN IMMEDIATE``, so an inline statement never waits for a lock held by a coroutine of this
 same process (which could not run while the loop is held). Another process holding the file
-lock is waited for by ``sqlite3``'s busy handler, on the loop, for at most ``busy_timeout``;
-readers never block a writer in WAL mode.
+lock is waited for in ``BEGIN IMMEDIATE`` (:meth:`InlineConnection.begin`): ``BUSY_MS`` inside
+``sqlite3``, then as asyncio sleeps; readers never block a writer in WAL mode.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
+from sqlalchemy.util import await_
+
 #: A transaction yields to the event loop once every this many statements.
 YIELD_EVERY = 200
+#: The busy timeout of an inline connection: a wait for another process's write lock longer
+#: than this is retried with asyncio sleeps (see :meth:`InlineConnection.begin`).
+BUSY_MS = 20
+#: How long ``begin`` waits for the write lock in all, as ``busy_timeout`` does for aiosqlite.
+BEGIN_WAIT_S = 10.0
 
 
 class InlineCursor:
@@ -122,6 +130,27 @@ class InlineConnection:
         self._tx = _ImmediateQueue()
         self._statements = 0
 
+    def begin(self, sql: str) -> None:
+        """Run ``BEGIN IMMEDIATE`` from SQLAlchemy's ``begin`` event (sync code on its greenlet).
+
+        In WAL mode this is the one statement of a write transaction that waits for another
+        *process* (this process's writers queue on its asyncio lock first). ``sqlite3`` waits
+        on the loop for at most ``BUSY_MS``; beyond that the wait continues as asyncio sleeps
+        (through SQLAlchemy's greenlet bridge), so the loop serves other requests meanwhile —
+        up to ``BEGIN_WAIT_S``, then "database is locked" as before.
+        """
+        deadline = time.monotonic() + BEGIN_WAIT_S
+        pause = 0.002
+        while True:
+            try:
+                self._live().execute(sql)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            await_(asyncio.sleep(pause))
+            pause = min(pause * 2, 0.05)
+
     async def tick(self) -> None:
         """After each statement (also those sent straight to the ``sqlite3`` connection by
         ``kit.db.Raw``): every ``YIELD_EVERY``-th gives the event loop a turn."""
@@ -183,6 +212,6 @@ class InlineConnection:
 
 
 def connect(database: str, **kwargs: Any) -> InlineConnection:
-    """``async_creator`` for SQLAlchemy: the arguments the pysqlite dialect derives from the URL."""
+    """``async_creator`` for SQLAlchemy (the engine's connect hooks then set the pragmas)."""
     kwargs["check_same_thread"] = False
     return InlineConnection(sqlite3.connect(database, **kwargs))
