@@ -17,6 +17,30 @@ def _database(tmp_path: Path) -> Database:
     return Database(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}", pool=False)
 
 
+class LoopTurns:
+    """Counts how often another task got the event loop while the block ran (a ticker task)."""
+
+    def __init__(self, pause: float = 0.0) -> None:
+        self.count = 0
+        self._pause = pause
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while not self._stop.is_set():
+            self.count += 1
+            await asyncio.sleep(self._pause)
+
+    async def __aenter__(self) -> LoopTurns:
+        self._task = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        assert self._task is not None
+        await self._task
+
+
 def test_the_write_engine_drives_sqlite3_inline_and_the_reader_keeps_aiosqlite(tmp_path: Path) -> None:
     async def go() -> tuple[type, type, str]:
         db = _database(tmp_path)
@@ -120,29 +144,17 @@ def test_a_long_transaction_gives_the_event_loop_turns(tmp_path: Path) -> None:
 
     async def go() -> tuple[int, int]:
         db = _database(tmp_path)
-        ticks = 0
-        stop = asyncio.Event()
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not stop.is_set():
-                ticks += 1
-                await asyncio.sleep(0)
-
-        task = asyncio.create_task(ticker())
         try:
-            async with db.unit_of_work() as session:
+            async with LoopTurns() as turns, db.unit_of_work() as session:
                 await session.execute(text("CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"))
-                before = ticks
+                before = turns.count
                 for _ in range(3000):
                     await session.execute(text("INSERT INTO big (v) VALUES (:v)"), {"v": "x" * 100})
-                during = ticks - before
+                during = turns.count - before
             async with db.unit_of_work(write=False) as session:
                 rows = int((await session.execute(text("SELECT COUNT(*) FROM big"))).scalar_one())
             return during, rows
         finally:
-            stop.set()
-            await task
             await db.dispose()
 
     during, rows = asyncio.run(go())
@@ -159,15 +171,6 @@ def test_waiting_for_another_process_write_lock_does_not_hold_the_loop(tmp_path:
     async def go() -> tuple[list[str], int, int]:
         one, two = _database(tmp_path), _database(tmp_path)
         order: list[str] = []
-        ticks = 0
-        stop = asyncio.Event()
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not stop.is_set():
-                ticks += 1
-                await asyncio.sleep(0.001)
-
         try:
             async with one.unit_of_work() as session:
                 await session.execute(text("CREATE TABLE w (id INTEGER PRIMARY KEY, who TEXT NOT NULL)"))
@@ -186,15 +189,12 @@ def test_waiting_for_another_process_write_lock_does_not_hold_the_loop(tmp_path:
                     await session.execute(text("INSERT INTO w (who) VALUES ('two')"))  # BEGIN IMMEDIATE first
                     order.append("two wrote")
 
-            tick_task = asyncio.create_task(ticker())
-            await asyncio.wait_for(asyncio.gather(holder(), waiter()), timeout=8)
-            stop.set()
-            await tick_task
+            async with LoopTurns(pause=0.001) as turns:
+                await asyncio.wait_for(asyncio.gather(holder(), waiter()), timeout=8)
             async with two.unit_of_work(write=False) as session:
                 rows = int((await session.execute(text("SELECT COUNT(*) FROM w"))).scalar_one())
-            return order, ticks, rows
+            return order, turns.count, rows
         finally:
-            stop.set()
             await one.dispose()
             await two.dispose()
 

@@ -352,10 +352,6 @@ class Raw:
         assert isinstance(raw, Raw)
         return raw
 
-    @property
-    def is_postgresql(self) -> bool:
-        return self._session.get_bind().dialect.name == "postgresql"
-
     async def _driver(self) -> Any:
         """The transaction's driver connection when statements can go to it directly: the
         ``sqlite3`` connection of the inline engine, SQLAlchemy's asyncpg adapter on PostgreSQL;
