@@ -10,7 +10,7 @@ Not a benchmark: serve it instead of the app with ``--app benchmarks._profile_ap
 - SQL statements (count and time from ``before_cursor_execute`` to ``after_cursor_execute``,
   which includes aiosqlite's thread hop), per normalised statement text;
 - transactions begun, committed and rolled back;
-- on SQLite, the wait for the app's in-process write lock (``Database._write_lock``) and how
+- on SQLite, the wait for the app's in-process write lock (``Database.write_lock``) and how
   long the request then held it;
 - spans: wall and CPU time spent under chosen service functions (``SPANS``: auth,
   idempotency, cart, checkout, pricing, reservation, presenters, payment, ledger, emails,
@@ -99,12 +99,16 @@ for _name in ("begin", "commit", "rollback", "savepoint"):
     event.listen(Engine, _name, _counter)
 
 
-class _TimedLock(asyncio.Lock):
-    """The app's SQLite write lock, timing the wait for it and how long it is held."""
+def _timed_lock(lock: asyncio.Lock) -> None:
+    """Time the wait for the app's SQLite write lock and how long it is held (its ``acquire`` and
+    ``release`` wrapped on the instance: the inline writer's connections hold the same object)."""
+    if getattr(lock, "_timed", False):
+        return
+    acquire, release = lock.acquire, lock.release
 
-    async def acquire(self) -> bool:
+    async def timed_acquire() -> bool:
         t0 = time.perf_counter()
-        got = await super().acquire()
+        got = await acquire()
         now = time.perf_counter()
         rec = _current.get()
         if rec is not None:
@@ -113,17 +117,22 @@ class _TimedLock(asyncio.Lock):
             rec["_held_since"] = now
         return got
 
-    def release(self) -> None:
+    def timed_release() -> None:
         rec = _current.get()
         if rec is not None and rec.get("_held_since"):
             rec["lock_hold_s"] += time.perf_counter() - rec.pop("_held_since")
-        super().release()
+        release()
+
+    lock.acquire = timed_acquire  # type: ignore[method-assign]
+    lock.release = timed_release  # type: ignore[method-assign]
+    lock._timed = True  # type: ignore[attr-defined]
 
 
 def _patch_lock() -> None:
     db = getattr(mercato_app.state, "db", None)
-    if db is not None and getattr(db, "_write_lock", None) is not None and not isinstance(db._write_lock, _TimedLock):
-        db._write_lock = _TimedLock()
+    lock = getattr(db, "write_lock", None)
+    if isinstance(lock, asyncio.Lock):
+        _timed_lock(lock)
 
 
 def _new_record() -> dict[str, Any]:

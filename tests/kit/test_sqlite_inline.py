@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from mercato.kit import sqlite_inline
-from mercato.kit.db import Database
+from mercato.kit.db import Database, take_write_lock
 
 
 def _database(tmp_path: Path) -> Database:
@@ -89,8 +89,9 @@ def test_commit_rollback_and_a_failed_statement_behave_as_with_aiosqlite(tmp_pat
 
 def test_writers_of_one_process_take_turns_without_blocking_the_loop(tmp_path: Path) -> None:
     """Fifty concurrent write units of work interleaved with awaits inside their transactions:
-    the asyncio write lock serialises them, so no inline statement ever meets a lock held by
-    another coroutine (which would hold the event loop for busy_timeout)."""
+    each takes the write lock before its read (``take_write_lock``, what ``SELECT … FOR UPDATE``
+    is on PostgreSQL), the asyncio write lock serialises them, so no update is lost and no
+    inline statement ever meets a lock held by another coroutine."""
 
     async def go() -> int:
         db = _database(tmp_path)
@@ -101,6 +102,7 @@ def test_writers_of_one_process_take_turns_without_blocking_the_loop(tmp_path: P
 
             async def bump() -> None:
                 async with db.unit_of_work() as session:
+                    await take_write_lock(session)
                     n = (await session.execute(text("SELECT n FROM c WHERE id = 1"))).scalar_one()
                     await asyncio.sleep(0.001)  # yield to the other writers mid-transaction
                     await session.execute(text("UPDATE c SET n = :n WHERE id = 1"), {"n": n + 1})
@@ -112,6 +114,74 @@ def test_writers_of_one_process_take_turns_without_blocking_the_loop(tmp_path: P
             await db.dispose()
 
     assert asyncio.run(go()) == 50  # read-modify-write under the lock: no update lost
+
+
+def test_a_transaction_takes_the_write_lock_at_its_first_write(tmp_path: Path) -> None:
+    """Reads before a transaction's first write take no lock (another unit of work writes and
+    commits meanwhile, and the reader sees it: read committed); from the first write to the
+    commit the transaction holds the lock (another writer waits for the commit)."""
+
+    async def go() -> list[str]:
+        db = _database(tmp_path)
+        order: list[str] = []
+        try:
+            async with db.unit_of_work() as session:
+                await session.execute(text("CREATE TABLE w (id INTEGER PRIMARY KEY, who TEXT NOT NULL)"))
+            read_done, wrote, first_wrote = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+            async def first() -> None:
+                async with db.unit_of_work() as session:
+                    await session.execute(text("SELECT COUNT(*) FROM w"))
+                    read_done.set()
+                    await wrote.wait()  # the other unit of work writes and commits meanwhile
+                    seen = (await session.execute(text("SELECT COUNT(*) FROM w"))).scalar_one()
+                    order.append(f"first reads {seen}")
+                    await session.execute(text("INSERT INTO w (who) VALUES ('first')"))
+                    order.append("first wrote")
+                    first_wrote.set()
+                    await asyncio.sleep(0.05)  # holding the lock: the third waits
+                    order.append("first commits")
+
+            async def second() -> None:
+                await read_done.wait()
+                async with db.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO w (who) VALUES ('second')"))
+                order.append("second committed")
+                wrote.set()
+
+            async def third() -> None:
+                await first_wrote.wait()
+                async with db.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO w (who) VALUES ('third')"))
+                    order.append("third wrote")
+
+            await asyncio.wait_for(asyncio.gather(first(), second(), third()), timeout=10)
+            return order
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(go()) == ["second committed", "first reads 1", "first wrote", "first commits",
+                                 "third wrote"]
+
+
+def test_a_failed_first_write_leaves_the_lock_free(tmp_path: Path) -> None:
+    async def go() -> int:
+        db = _database(tmp_path)
+        try:
+            async with db.unit_of_work() as session:
+                await session.execute(text("CREATE TABLE u (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)"))
+                await session.execute(text("INSERT INTO u (v) VALUES ('a')"))
+            with pytest.raises(IntegrityError):
+                async with db.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO u (v) VALUES ('a')"))
+            async with db.unit_of_work() as session:  # would wait forever on a leaked lock
+                await asyncio.wait_for(session.execute(text("INSERT INTO u (v) VALUES ('b')")), timeout=5)
+            async with db.unit_of_work(write=False) as session:
+                return int((await session.execute(text("SELECT COUNT(*) FROM u"))).scalar_one())
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(go()) == 2
 
 
 def test_inline_connection_speaks_the_aiosqlite_api(tmp_path: Path) -> None:

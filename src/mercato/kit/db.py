@@ -90,8 +90,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    # An inline write connection waits on the event loop only briefly; longer waits for another
-    # process are asyncio sleeps (sqlite_inline.InlineConnection.begin).
+    # An inline write connection never waits inside sqlite3 (on the event loop): it waits for
+    # another process's write lock with asyncio sleeps (sqlite_inline.InlineConnection.prepare).
     inline = isinstance(getattr(dbapi_conn, "driver_connection", None), sqlite_inline.InlineConnection)
     cur.execute(f"PRAGMA busy_timeout={sqlite_inline.BUSY_MS if inline else 10000}")
     # A private page cache of 16 MiB instead of 2 MiB (per pooled connection) and reads through memory
@@ -101,19 +101,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, immediate: bool = False, write_lock: asyncio.Lock | None = None,
+                **kwargs: Any) -> AsyncEngine:
     """An async engine with the settings each backend needs.
 
-    On SQLite, ``immediate=True`` makes every transaction take the write lock up
-    front (``BEGIN IMMEDIATE``) so that concurrent writers queue on
-    ``busy_timeout`` instead of failing on a read-to-write lock upgrade.
+    On SQLite, ``immediate=True`` makes every transaction begin with ``BEGIN IMMEDIATE`` (the
+    write lock) so that concurrent writers queue instead of failing on a read-to-write lock
+    upgrade: with the inline writer at its first write, after taking ``write_lock`` (see
+    ``kit/sqlite_inline.py``); with aiosqlite (``MERCATO_SQLITE_INLINE_WRITES=0``) up front.
     """
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)
         path = sqlite_file(url)
         if immediate and path is not None and INLINE_WRITES:
             # The write engine drives sqlite3 inline on the event loop (kit/sqlite_inline.py).
-            kwargs["async_creator"] = lambda: sqlite_inline.connect(path, timeout=SQLITE_BUSY_S)
+            kwargs["async_creator"] = lambda: sqlite_inline.connect(path, write_lock, timeout=SQLITE_BUSY_S)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_S}, **kwargs)
         _install_sqlite_hooks(engine.sync_engine, "BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
@@ -152,7 +154,7 @@ def _install_sqlite_hooks(sync_engine: Engine, begin_sql: str) -> None:
     def _begin(conn: Any) -> None:
         driver = conn.connection.driver_connection
         if isinstance(driver, sqlite_inline.InlineConnection):
-            driver.begin(begin_sql)  # straight to sqlite3; waits for another process without holding the loop
+            driver.begin(begin_sql)  # run before the transaction's first write
         else:
             conn.exec_driver_sql(begin_sql)
 
@@ -375,9 +377,7 @@ class Raw:
         sql, values = expand_lists(sql, params or {})
         conn = await self._driver()
         if isinstance(conn, sqlite_inline.InlineConnection):
-            cursor = conn._live().execute(sql, _sqlite_values(values))
-            await conn.tick()
-            return cursor
+            return await conn.run(sql, _sqlite_values(values))
         if conn is not None:
             return await _asyncpg_run(conn, sql, values, rows=rows)
         return await self._session.execute(_typed_text(sql, values), values)
@@ -449,13 +449,23 @@ class Raw:
             return
         conn = await self._driver()
         if isinstance(conn, sqlite_inline.InlineConnection):
-            conn._live().executemany(sql, [_sqlite_values(dict(row)) for row in rows])
-            await conn.tick()
+            await conn.run_many(sql, [_sqlite_values(dict(row)) for row in rows])
             return
         if conn is not None:
             await _asyncpg_run(conn, sql, rows[0], rows=False, many=rows)
             return
         await self._session.execute(_typed_text(sql, rows[0]), [dict(row) for row in rows])
+
+
+async def take_write_lock(session: AsyncSession) -> None:
+    """Take the database's write lock now, before the transaction's reads, for a read-modify-write
+    that other writers must not interleave with: on SQLite the inline writer otherwise takes it
+    at the first write (``kit/sqlite_inline.py``); on PostgreSQL lock the rows instead
+    (``SELECT … FOR UPDATE``, which SQLite ignores — call both)."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if isinstance(driver, sqlite_inline.InlineConnection):
+        await driver.prepare()
 
 
 def _sqlite_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -566,12 +576,16 @@ class Database:
         # SQLite has one writer at a time. Queueing this process's writers on an asyncio lock
         # (instead of letting them poll the file lock through busy_timeout, which sleeps and
         # backs off) keeps throughput and latency steady under contention; other processes
-        # still meet the file lock and wait on busy_timeout.
-        self._write_lock: asyncio.Lock | None = asyncio.Lock() if url.startswith("sqlite") else None
+        # still meet the file lock. The inline writer takes it at a transaction's first write
+        # (kit/sqlite_inline.py), the aiosqlite one for the whole unit of work.
         self.is_sqlite = url.startswith("sqlite")
+        self.write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         extra: dict[str, Any] = {} if pool else {"poolclass": NullPool}
         self.engine = make_engine(url, **extra)
-        self.write_engine = make_engine(url, immediate=True, **extra) if self.is_sqlite else self.engine
+        self.write_engine = (make_engine(url, immediate=True, write_lock=self.write_lock, **extra)
+                             if self.is_sqlite else self.engine)
+        inline = self.is_sqlite and sqlite_file(url) is not None and INLINE_WRITES
+        self._lock_whole_unit = self.write_lock is not None and not inline
         self.reader = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
         self.reads = Reads(self)
@@ -581,8 +595,9 @@ class Database:
         """One transaction: commit on success, roll back on any exception."""
         factory = self.writer if write else self.reader
         async with contextlib.AsyncExitStack() as stack:
-            if write and self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
+            if write and self._lock_whole_unit:
+                assert self.write_lock is not None
+                await stack.enter_async_context(self.write_lock)
             session = await stack.enter_async_context(factory())
             try:
                 yield session

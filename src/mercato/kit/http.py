@@ -37,7 +37,7 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the handler returns, rolled back if it raises.
 
     Safe methods run on the read factory; others take the write path (on SQLite
-    ``BEGIN IMMEDIATE``).
+    ``BEGIN IMMEDIATE`` at the transaction's first write).
     """
     db = get_database(request)
     async with db.unit_of_work(write=request.method not in SAFE_METHODS) as session:

@@ -16,12 +16,23 @@ thread switches per call. A request's few dozen statements never reach it. (A bu
 was tried first: in a busy loop the "loop got control back" signal lags behind other tasks,
 so short requests yielded too, mid-transaction, and throughput fell by a fifth.)
 
-It is used for the **write engine** only (``kit.db.Database``), where it is safe: every write
-transaction of this process first takes the process's asyncio write lock, and starts with
-``BEGIN IMMEDIATE``, so an inline statement never waits for a lock held by a coroutine of this
-same process (which could not run while the loop is held). Another process holding the file
-lock is waited for in ``BEGIN IMMEDIATE`` (:meth:`InlineConnection.begin`): ``BUSY_MS`` inside
-``sqlite3``, then as asyncio sleeps; readers never block a writer in WAL mode.
+It is used for the **write engine** only (``kit.db.Database``), where it is safe because a
+transaction takes the write lock **at its first write** (:meth:`InlineConnection.prepare`):
+
+- until then its statements are reads, run in autocommit mode (each sees the latest committed
+  data — PostgreSQL's ``READ COMMITTED`` shape, which the code already meets on PostgreSQL);
+- before the first write (any statement but a ``SELECT``) it takes the process's asyncio write
+  lock (``write_lock``, one per ``Database``), then the file's lock with ``BEGIN IMMEDIATE``;
+  from there on it is serializable, and no other writer of this process can run, so an inline
+  statement never waits for a lock held by a coroutine of this same process (which could not
+  run while the loop is held);
+- another *process* holding the file lock is waited for with asyncio sleeps (the connection's
+  ``busy_timeout`` is ``BUSY_MS``: sqlite3 itself never sleeps on the loop);
+- commit or rollback ends the transaction and releases the asyncio lock.
+
+So the locks are held from the first write to the commit — not through the reads, validation and
+rendering before it — and several app processes on one SQLite file overlap everything but the
+writes themselves. Readers never block a writer in WAL mode.
 """
 
 from __future__ import annotations
@@ -32,15 +43,20 @@ import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy.util import await_
-
 #: A transaction yields to the event loop once every this many statements.
 YIELD_EVERY = 200
-#: The busy timeout of an inline connection: a wait for another process's write lock longer
-#: than this is retried with asyncio sleeps (see :meth:`InlineConnection.begin`).
-BUSY_MS = 20
-#: How long ``begin`` waits for the write lock in all, as ``busy_timeout`` does for aiosqlite.
+#: The busy timeout of an inline connection: 0, sqlite3 never sleeps on the event loop; a wait
+#: for another process's write lock is a series of asyncio sleeps (:meth:`InlineConnection.prepare`).
+BUSY_MS = 0
+#: How long the first write waits for the file's write lock in all, as ``busy_timeout`` does for aiosqlite.
 BEGIN_WAIT_S = 10.0
+#: The asyncio sleeps between attempts: from the first to the last, doubling.
+BEGIN_PAUSES_S = (0.0002, 0.001)
+
+
+def writes(sql: str) -> bool:
+    """Whether a statement may write (anything but a ``SELECT``; a ``WITH`` counts as a write)."""
+    return sql.lstrip()[:6].upper() != "SELECT"
 
 
 class InlineCursor:
@@ -59,16 +75,22 @@ class InlineCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
+        owner = self._owner
+        if owner._pending is not None and writes(sql):
+            await owner.prepare()
         if parameters is None:
             self._cursor.execute(sql)
         else:
             self._cursor.execute(sql, parameters)
-        await self._owner.tick()
+        await owner.tick()
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
+        owner = self._owner
+        if owner._pending is not None and writes(sql):
+            await owner.prepare()
         self._cursor.executemany(sql, parameters)
-        await self._owner.tick()
+        await owner.tick()
         return self
 
     async def fetchone(self) -> Any:
@@ -125,35 +147,70 @@ class _ImmediateQueue:
 class InlineConnection:
     """The coroutine API of ``aiosqlite.Connection`` over a ``sqlite3.Connection``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, write_lock: asyncio.Lock | None = None) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._tx = _ImmediateQueue()
         self._statements = 0
+        self._write_lock = write_lock
+        self._pending: str | None = None  # the BEGIN to run before the transaction's first write
+        self._holds_lock = False
 
     def begin(self, sql: str) -> None:
-        """Run ``BEGIN IMMEDIATE`` from SQLAlchemy's ``begin`` event (sync code on its greenlet).
+        """SQLAlchemy began a transaction (its ``begin`` event): remember the ``BEGIN`` to run
+        before the first write; reads until then run in autocommit mode."""
+        self._pending = sql
 
-        In WAL mode this is the one statement of a write transaction that waits for another
-        *process* (this process's writers queue on its asyncio lock first). ``sqlite3`` waits
-        on the loop for at most ``BUSY_MS``; beyond that the wait continues as asyncio sleeps
-        (through SQLAlchemy's greenlet bridge), so the loop serves other requests meanwhile —
-        up to ``BEGIN_WAIT_S``, then "database is locked" as before.
-        """
-        deadline = time.monotonic() + BEGIN_WAIT_S
-        pause = 0.002
-        while True:
-            try:
-                self._live().execute(sql)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-            await_(asyncio.sleep(pause))
-            pause = min(pause * 2, 0.05)
+    async def prepare(self) -> None:
+        """Before the transaction's first write: the process's asyncio write lock, then the
+        file's (``BEGIN IMMEDIATE``), waiting for another process with asyncio sleeps so the
+        loop serves other requests meanwhile — up to ``BEGIN_WAIT_S``, then "database is
+        locked" as with aiosqlite."""
+        sql = self._pending
+        if sql is None:
+            return
+        if self._write_lock is not None and not self._holds_lock:
+            await self._write_lock.acquire()
+            self._holds_lock = True
+        try:
+            deadline = time.monotonic() + BEGIN_WAIT_S
+            pause, longest = BEGIN_PAUSES_S
+            while True:
+                try:
+                    self._live().execute(sql)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() >= deadline:
+                        raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, longest)
+        except BaseException:
+            self._release()
+            raise
+        self._pending = None
+
+    def _release(self) -> None:
+        if self._holds_lock:
+            self._holds_lock = False
+            assert self._write_lock is not None
+            self._write_lock.release()
+
+    async def run(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> sqlite3.Cursor:
+        """One statement straight on ``sqlite3`` (``kit.db.Raw``), the write lock taken first
+        when it is the transaction's first write."""
+        if self._pending is not None and writes(sql):
+            await self.prepare()
+        cursor = self._live().execute(sql, parameters)
+        await self.tick()
+        return cursor
+
+    async def run_many(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
+        if self._pending is not None and writes(sql):
+            await self.prepare()
+        self._live().executemany(sql, rows)
+        await self.tick()
 
     async def tick(self) -> None:
-        """After each statement (also those sent straight to the ``sqlite3`` connection by
-        ``kit.db.Raw``): every ``YIELD_EVERY``-th gives the event loop a turn."""
+        """After each statement: every ``YIELD_EVERY``-th of a transaction gives the event loop a turn."""
         self._statements += 1
         if self._statements >= YIELD_EVERY:
             self._statements = 0
@@ -181,22 +238,30 @@ class InlineConnection:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        self._live().commit()
-        self._statements = 0  # counted per transaction: a short one never yields
+        try:
+            self._live().commit()
+        finally:
+            self._end()
 
     async def rollback(self) -> None:
-        self._live().rollback()
-        self._statements = 0
+        try:
+            self._live().rollback()
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        self._statements = 0  # counted per transaction: a short one never yields
+        self._pending = None
+        self._release()
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.stop()
 
     def stop(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._end()
 
     async def create_function(self, name: str, num_params: int, func: Callable[..., Any],
                               deterministic: bool = False) -> None:
@@ -211,7 +276,8 @@ class InlineConnection:
         return self._live().in_transaction
 
 
-def connect(database: str, **kwargs: Any) -> InlineConnection:
-    """``async_creator`` for SQLAlchemy (the engine's connect hooks then set the pragmas)."""
+def connect(database: str, write_lock: asyncio.Lock | None = None, **kwargs: Any) -> InlineConnection:
+    """``async_creator`` for SQLAlchemy (the engine's connect hooks then set the pragmas);
+    ``write_lock`` is the process's (one per ``Database``), taken at each transaction's first write."""
     kwargs["check_same_thread"] = False
-    return InlineConnection(sqlite3.connect(database, **kwargs))
+    return InlineConnection(sqlite3.connect(database, **kwargs), write_lock)

@@ -28,7 +28,7 @@ from mercato.catalog import shops
 from mercato.catalog.models import Shop
 from mercato.config import Settings
 from mercato.kit import outbox
-from mercato.kit.db import utcnow
+from mercato.kit.db import take_write_lock, utcnow
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.money import format_money, is_supported
 from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
@@ -113,7 +113,8 @@ def hold_until(method: PayoutMethod, settings: Settings) -> datetime:
 
 async def _lock_available(db: AsyncSession, shop_id: int, currency: str) -> None:
     """Serialise payouts of one shop and currency: lock its available account (PostgreSQL;
-    SQLite writers are serialised by ``BEGIN IMMEDIATE``)."""
+    on SQLite the write lock, taken before the balance is read)."""
+    await take_write_lock(db)
     code = shop_account(shop_id, "available", currency)
     await ensure_accounts(db, [code])
     await db.execute(select(LedgerAccount.id).where(LedgerAccount.code == code).with_for_update())

@@ -8,8 +8,8 @@ makes a second one — that, with the key the service derives from the attempt n
 what makes a retry after a crash safe (RELIABILITY.md R6).
 
 One exception, forced by SQLite: it has a single writer, and a request's transaction holds
-the write lock from its first statement. A second transaction opened while the caller holds
-it would wait for itself until ``busy_timeout``. So when the calling service registers its
+the write lock from its first write to its commit. A second transaction opened while the
+caller holds it would wait for the caller, which waits for it. So when the calling service registers its
 session (:func:`caller_session`, done by ``service.confirm`` / ``service.refund``) and that
 session is inside a SQLite transaction, the sandbox writes in that transaction (each of its
 writes is one statement — an insert-if-absent or a guarded update — so it needs no
