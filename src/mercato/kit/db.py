@@ -14,7 +14,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -605,12 +605,23 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            finally:
+                for callback in session.info.pop(_ON_END, ()):
+                    callback()
 
     async def dispose(self) -> None:
         await self.reads.aclose()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+
+
+_ON_END = "mercato.on_end"
+
+
+def on_end(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` when the session's unit of work ends (committed or rolled back)."""
+    session.info.setdefault(_ON_END, []).append(callback)
 
 
 def make_null_pool_engine(url: str) -> AsyncEngine:

@@ -6,9 +6,15 @@
 - a request that failed with an error leaves no key behind, so it can be retried;
 - a key left ``in_progress`` by a crashed process is taken over after ``lock_seconds``.
 
-The key row is committed before the work starts (phase 1) and marked done in the *same
-transaction* as the work's effects (phase 2), so a stored answer always matches committed
-effects.
+The key row is claimed in the request's transaction, before the work (phase 1), and marked
+done in that same transaction (phase 2): the claim, the work's effects and the stored answer
+commit together or not at all (one transaction per request: a crash or an error leaves no key
+behind, and a retry runs again — the providers' own keys keep it from charging twice).
+While it runs, the claim is not visible to other transactions, so a duplicate is recognised
+before it claims: by this process's registry of keys in flight, and on PostgreSQL by a
+transaction-scoped advisory lock on (scope, key) that every process sees. Either answers
+``409 idempotency_in_progress`` at once. (Between two SQLite *processes* a duplicate waits for
+the first's write lock instead, then finds the key done and replays the answer.)
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import Raw
+from mercato.kit.db import Raw, on_end
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.models import IdempotencyKey
 
@@ -53,6 +59,7 @@ class IdempotentCall:
 
     async def done(self, status: int, body: Any) -> JSONResponse:
         """Record the answer in the request's transaction and return it."""
+        _end_flight(self.db)
         if self.row_id is not None:
             await Raw.of(self.db).execute(
                 "UPDATE idempotency_keys SET status = 'done', response_status = :status, response_body = :body "
@@ -62,6 +69,7 @@ class IdempotentCall:
     async def abandon(self) -> None:
         """After a failure: roll the work back and drop the key so that a retry runs again."""
         await self.db.rollback()
+        _end_flight(self.db)
         if self.row_id is not None:
             await self.db.execute(delete(IdempotencyKey).where(
                 IdempotencyKey.id == self.row_id, IdempotencyKey.status == "in_progress"))
@@ -75,9 +83,34 @@ async def is_known(db: AsyncSession, scope: str, key: str) -> bool:
     return found.first() is not None
 
 
+#: (engine, scope, key) of the requests of this process between their claim and its end.
+_IN_FLIGHT: set[tuple[object, str, str]] = set()
+_FLIGHT_INFO = "mercato.idempotency.flight"
+
+
+def _start_flight(db: AsyncSession, scope: str, key: str) -> None:
+    """Register a key in flight, or ``409 idempotency_in_progress`` when it already is."""
+    flight = (db.get_bind().engine, scope, key)
+    if flight in _IN_FLIGHT:
+        raise _in_progress()
+    _IN_FLIGHT.add(flight)
+    db.info[_FLIGHT_INFO] = flight
+    on_end(db, lambda: _end_flight(db))
+
+
+def _end_flight(db: AsyncSession) -> None:
+    flight = db.info.pop(_FLIGHT_INFO, None)
+    if flight is not None:
+        _IN_FLIGHT.discard(flight)
+
+
+def _in_progress() -> Conflict:
+    return Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress")
+
+
 async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lock_seconds: int = 60,
                 required: bool = False) -> IdempotentCall:
-    """Phase 1: claim the key (committed at once) or find the stored answer."""
+    """Phase 1: claim the key in the request's transaction, or find the stored answer."""
     key = request.headers.get(HEADER)
     if key is None:
         if required:
@@ -88,26 +121,31 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
         raise ValidationFailed("The Idempotency-Key must have 1–255 characters.", code="invalid_idempotency_key")
     fingerprint = request_fingerprint(request.method, request.url.path, body)
     now = datetime.now(UTC)
-    # The claim is committed with whatever the request read before (its caller look-up): one
-    # transaction, not two. One plain statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate
+    _start_flight(db, scope, key)
+    raw = Raw.of(db)
+    if db.get_bind().dialect.name == "postgresql" and not await raw.scalar(
+            "SELECT pg_try_advisory_xact_lock(hashtext(:scope), hashtext(:key))", {"scope": scope, "key": key}):
+        raise _in_progress()  # another process runs this key now
+    # One plain statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate
     # key returns no row and rolls nothing back (no savepoint, no ORM flush on the hot path).
-    claimed = await Raw.of(db).scalar(
+    claimed = await raw.scalar(
         'INSERT INTO idempotency_keys (scope, "key", request_hash, status, locked_at, created_at) '
         "VALUES (:scope, :key, :hash, 'in_progress', :now, :now) "
         'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
         {"scope": scope, "key": key, "hash": fingerprint, "now": now})
-    await db.commit()
     if claimed is not None:
         return IdempotentCall(db=db, row_id=int(claimed))
     existing = (await db.execute(
         select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
     )).scalar_one_or_none()
     if existing is None:  # the other holder just abandoned it: try once more
+        _end_flight(db)
         return await begin(db, request, scope, body, lock_seconds=lock_seconds, required=required)
     if existing.request_hash != fingerprint:
         raise ValidationFailed("This Idempotency-Key was used with a different request.",
                                code="idempotency_key_reused")
     if existing.status == "done":
+        _end_flight(db)
         return IdempotentCall(db=db, row_id=None,
                               replay=JSONResponse(existing.response_body, status_code=existing.response_status or 200,
                                                   headers={"Idempotent-Replayed": "true"}))
@@ -122,4 +160,4 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
         await db.commit()
         if taken.rowcount == 1:  # type: ignore[attr-defined]
             return IdempotentCall(db=db, row_id=existing.id)
-    raise Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress")
+    raise _in_progress()
