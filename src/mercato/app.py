@@ -117,9 +117,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
 
-    # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the feed,
-    # the catalog, then the buying loop: cart, checkout, pay).
-    for router in (feed_api.router,
+    # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
+    # loop's three routes — cart, checkout, pay — then the feed and the catalog).
+    for router in (orders_api.buying, feed_api.router,
                    catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
                    ledger_api.router, promotions_api.router, web_pages.router, accounts_pages.router,
                    catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,

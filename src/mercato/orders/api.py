@@ -53,6 +53,10 @@ from mercato.orders.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
+#: The buying loop (add to cart, place a checkout, pay): included first in the app, because routes
+#: are matched one by one (≈ 2.5 µs each) and these three come before the rest of the API in
+#: every purchase.
+buying = APIRouter(prefix="/api/v1", tags=["orders"])
 Limit = Annotated[int | None, Query(ge=1)]
 
 
@@ -79,7 +83,7 @@ async def get_cart(user: CurrentUser, db: DbSession) -> CartOut:
     return await carts.view(db, user.id)
 
 
-@router.post("/cart/items", status_code=201, response_model=CartOut)
+@buying.post("/cart/items", status_code=201, response_model=CartOut)
 async def add_to_cart(body: CartItemIn, user: CurrentUser, db: DbSession, settings: AppSettings) -> CartOut:
     await carts.add_item(db, user, body.variant_id, body.quantity, settings.max_cart_quantity)
     return await carts.view(db, user.id)
@@ -162,7 +166,7 @@ async def sold_out_gate(request: Request, settings: AppSettings) -> None:
                                                        settings)
 
 
-@router.post("/checkouts", status_code=201, response_model=CheckoutOut,
+@buying.post("/checkouts", status_code=201, response_model=CheckoutOut,
              dependencies=[Depends(sold_out_gate)])
 async def create_checkout(body: CheckoutIn, request: Request, user: CurrentUser, db: DbSession,
                           settings: AppSettings) -> Response:
@@ -185,7 +189,7 @@ async def get_checkout(checkout_id: int, user: CurrentUser, db: DbSession, setti
     return await checkout_out(db, await checkouts.get_checkout(db, user, checkout_id), settings)
 
 
-@router.post("/checkouts/{checkout_id}/pay", response_model=CheckoutOut,
+@buying.post("/checkouts/{checkout_id}/pay", response_model=CheckoutOut,
              responses={402: {"description": "The card was declined (code card_declined or insufficient_funds)"}})
 async def pay(checkout_id: int, body: CardIn, request: Request, user: CurrentUser, db: DbSession,
               settings: AppSettings) -> Response:
