@@ -86,6 +86,27 @@ def test_loaded_objects_equal_what_the_orm_loads_and_are_persistent(db_run: Run[
     assert db_run(lambda db: Raw.of(db).load_one(User, USER_SQL, {"ids": [0]})) is None
 
 
+def test_loading_for_reading_only_leaves_the_session_alone(db_run: Run[Any]) -> None:
+    """``attach=False``: the same values, as detached snapshots outside the session (changes to
+    them are never saved); a row the session holds is still returned as held."""
+    ids = db_run(_add_users)
+    columns = [c.key for c in inspect(User).column_attrs]
+    expected = db_run(lambda db: Raw.of(db).load_all(User, USER_SQL, {"ids": ids}))
+
+    async def go(db: AsyncSession) -> list[dict[str, Any]]:
+        held = await db.get(User, ids[0])
+        users = await Raw.of(db).load_all(User, USER_SQL, {"ids": ids}, attach=False)
+        assert users[0] is held and users[1] not in db
+        assert not inspect(users[1]).persistent
+        users[1].bio = "never saved"
+        return [{key: getattr(user, key) for key in columns} for user in users]
+
+    loaded = db_run(go)
+    assert loaded[0] == {key: getattr(expected[0], key) for key in columns}
+    assert loaded[1]["id"] == ids[1] and loaded[1]["display_name"] == expected[1].display_name
+    assert db_run(lambda db: Raw.of(db).scalar("SELECT bio FROM users WHERE id = :id", {"id": ids[1]})) == ""
+
+
 def test_sync_tells_a_loaded_object_what_a_statement_changed(db_run: Run[Any]) -> None:
     ids = db_run(_add_users)
     later = datetime.now(UTC) + timedelta(days=1)

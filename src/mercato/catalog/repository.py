@@ -116,7 +116,8 @@ async def first_images(db: AsyncSession, product_ids: Sequence[int]) -> dict[int
     if not product_ids:
         return {}
     covers: dict[int, ProductImage] = {}
-    for image in await Raw.of(db).load_all(ProductImage, _IMAGES_OF_PRODUCTS_SQL, {"ids": list(product_ids)}):
+    for image in await Raw.of(db).load_all(ProductImage, _IMAGES_OF_PRODUCTS_SQL, {"ids": list(product_ids)},
+                                             attach=False):
         covers.setdefault(image.product_id, image)
     return covers
 

@@ -193,16 +193,24 @@ def _numbered(sql: str, given: frozenset[str]) -> tuple[str, tuple[str, ...]]:
 
 def sqlite_stamp(value: datetime) -> str:
     """A datetime as SQLAlchemy stores it on SQLite (for plain SQL on the driver): the format
-    ``SQLITE_STAMP``, written by ``isoformat`` (≈ 5× faster than ``strftime``)."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    ``SQLITE_STAMP``, written by ``isoformat`` (≈ 5× faster than ``strftime``) without its offset."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+_SEQUENCES = (list, tuple, set, frozenset)  # a tuple: ``isinstance`` with ``A | B`` builds the union each time
 
 
 def expand_lists(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """``IN :ids`` with a list value → ``IN (:ids_0, :ids_1, …)`` (``(NULL)`` when empty), for both
     drivers; every other parameter is passed through."""
-    lists = {k: list(v) for k, v in params.items() if isinstance(v, list | tuple | set | frozenset)}
-    if not lists:
+    for value in params.values():
+        if isinstance(value, _SEQUENCES):
+            break
+    else:  # the usual case: nothing to expand
         return sql, dict(params)
+    lists = {k: list(v) for k, v in params.items() if isinstance(v, _SEQUENCES)}
     out = {k: v for k, v in params.items() if k not in lists}
 
     def placeholder(match: re.Match[str]) -> str:
@@ -393,12 +401,17 @@ class Raw:
         loaded = await self.load_all(model, sql, params)
         return loaded[0] if loaded else None
 
-    async def load_all(self, model: type[M], sql: str, params: Mapping[str, Any] | None = None) -> list[M]:
+    async def load_all(self, model: type[M], sql: str, params: Mapping[str, Any] | None = None, *,
+                       attach: bool = True) -> list[M]:
         """Rows of ``model`` read by a plain statement that selects :meth:`columns`, as persistent
         objects of the session — as if the ORM had loaded them (every column set and converted
         by the column types, in the identity map, changes flushed as usual). A row the session
         holds already is returned as held (a plain statement that changed it must have said so
-        with :meth:`sync`)."""
+        with :meth:`sync`).
+
+        ``attach=False`` is for reading only (building an answer): rows the session does not hold
+        come back as detached :func:`snapshot` objects, not added to the session (≈ 40 % cheaper
+        a row); changes made to them are never saved."""
         rows = await self.all(sql, params)
         if not rows:
             return []
@@ -414,8 +427,9 @@ class Raw:
                 continue
             loaded = snapshot(model, {key: (process(value) if process is not None else value)
                                       for (key, process), value in zip(processors, row, strict=True)})
-            make_transient_to_detached(loaded)
-            self._session.add(loaded)
+            if attach:
+                make_transient_to_detached(loaded)
+                self._session.add(loaded)
             out.append(loaded)
         return out
 
@@ -468,12 +482,15 @@ async def take_write_lock(session: AsyncSession) -> None:
         await driver.prepare()
 
 
+_JSON_VALUES = (dict, list)
+
+
 def _sqlite_values(values: dict[str, Any]) -> dict[str, Any]:
     """Parameters as SQLAlchemy stores them on SQLite: UTC datetimes and JSON as text (in place)."""
     for key, value in values.items():
         if isinstance(value, datetime):
             values[key] = sqlite_stamp(value)
-        elif isinstance(value, dict | list):
+        elif isinstance(value, _JSON_VALUES):
             values[key] = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     return values
 

@@ -51,12 +51,13 @@ async def orders_out(db: AsyncSession, orders: Sequence[Order], settings: Settin
     raw = Raw.of(db)
     ids = [order.id for order in orders]
     shops = {shop.id: shop for shop in await raw.load_all(Shop, _ORDER_PARTS["shops"],
-                                                           {"ids": sorted({o.shop_id for o in orders})})}
+                                                           {"ids": sorted({o.shop_id for o in orders})},
+                                                           attach=False)}
     lines: dict[int, list[OrderLine]] = {order_id: [] for order_id in ids}
-    for line in await raw.load_all(OrderLine, _ORDER_PARTS["lines"], {"ids": ids}):
+    for line in await raw.load_all(OrderLine, _ORDER_PARTS["lines"], {"ids": ids}, attach=False):
         lines[line.order_id].append(line)
     history: dict[int, list[OrderEvent]] = {order_id: [] for order_id in ids}
-    for event in await raw.load_all(OrderEvent, _ORDER_PARTS["history"], {"ids": ids}):
+    for event in await raw.load_all(OrderEvent, _ORDER_PARTS["history"], {"ids": ids}, attach=False):
         history[event.order_id].append(event)
     # A line can only be reviewed once its order was delivered (reviews.review_line), and
     # ``delivered_at`` is never cleared: undelivered orders need no look-up.
@@ -106,7 +107,7 @@ def intent_brief(intent: PaymentIntent) -> PaymentIntentBrief:
 
 async def checkout_out(db: AsyncSession, checkout: Checkout, settings: Settings) -> CheckoutOut:
     raw = Raw.of(db)
-    orders = await raw.load_all(Order, _ORDER_PARTS["checkout_orders"], {"id": checkout.id})
+    orders = await raw.load_all(Order, _ORDER_PARTS["checkout_orders"], {"id": checkout.id}, attach=False)
     intents = await payments_repo.intents_of_checkout(db, checkout.id)
     totals: dict[str, int] = {}
     for order in orders:
