@@ -119,7 +119,8 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed("The Idempotency-Key must have 1–255 characters.", code="invalid_idempotency_key")
-    fingerprint = request_fingerprint(request.method, request.url.path, body)
+    # scope["path"] is what request.url.path gives for these routes, without building a URL object.
+    fingerprint = request_fingerprint(request.method, request.scope["path"], body)
     now = datetime.now(UTC)
     _start_flight(db, scope, key)
     raw = Raw.of(db)
