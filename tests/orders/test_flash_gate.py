@@ -214,3 +214,95 @@ def test_the_gates_one_read_works_on_this_database(
     known = run_async(read(winner["token"], winner_key["Idempotency-Key"]))
     assert known is not None and known.key_known and known.user_id == winner["user"]["id"]
     assert run_async(read("not-a-session", None)) is None
+
+
+class _StubReader:
+    """Facts as the gate's one read would give them (the database is not needed here)."""
+
+    def __init__(self, database: object, available: int) -> None:
+        self.database = database
+        self.usable = True
+        self.available = available
+
+    async def read(self, buy: Any) -> Any:
+        from mercato.orders.flash_gate import BuyFacts
+
+        return BuyFacts(user_id=7, key_known=False, available=self.available, variant_title="One size",
+                        product_title="Hot Drop", product_status="active", variant_created="2026-12-01")
+
+
+def test_an_admitted_buy_gives_its_claim_back_when_its_transaction_ends() -> None:
+    """The route drops the claim from its transaction's end (``kit.db.on_end``), before its
+    answer is sent: a committed reservation must not be counted again as a claim meanwhile (a
+    buyer arriving then would be refused while a unit is left). The gate's own release after
+    the answer then does nothing more."""
+    import json
+    from types import SimpleNamespace
+
+    from mercato.orders.flash_gate import DROP_CLAIM, SoldOutGate
+    from tests.conftest import run_async
+
+    seen: dict[str, Any] = {}
+
+    async def route(scope: Any, receive: Any, send: Any) -> None:
+        claims = gate._local.held.get("42:2026-12-01", {})
+        seen["claimed while running"] = sum(units for units, _ in claims.values())
+        scope[DROP_CLAIM]()  # what the route's unit of work does when it commits
+        seen["claimed after the commit"] = sum(units for units, _ in gate._local.held.get("42:2026-12-01",
+                                                                                           {}).values())
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    gate = SoldOutGate(route)
+    database = object()
+    gate._reader = _StubReader(database, available=1)  # type: ignore[assignment]
+    state = SimpleNamespace(db=database, settings=SimpleNamespace(max_cart_quantity=10), redis=None)
+    body = json.dumps(buy_body(42)).encode()
+
+    async def call() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        scope = {"type": "http", "method": "POST", "path": "/api/v1/checkouts", "app": SimpleNamespace(state=state),
+                 "headers": [(b"authorization", b"Bearer t0ken"), (b"content-type", b"application/json"),
+                             (b"idempotency-key", b"k-1")]}
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await gate(scope, receive, send)
+        return sent
+
+    sent = run_async(call())
+    assert sent[0]["status"] == 201
+    assert seen == {"claimed while running": 1, "claimed after the commit": 0}
+    assert gate._local.held == {}
+
+
+def test_as_many_buyers_as_units_all_get_one(
+    server: str, stocked: Callable[..., dict[str, Any]], buyer: Callable[..., dict[str, Any]], db_run: Any,
+) -> None:
+    """A burst of exactly as many buy-nows as units: every one is sold, nobody is refused while a
+    unit is left (claims end with their buys' transactions, not after the answers)."""
+    import asyncio
+
+    units = 24
+    item = stocked(stock=units, title="Limited Vinyl")
+    buyers = [buyer() for _ in range(units)]
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server, timeout=60) as client:
+            return list(await asyncio.gather(*(
+                client.post("/api/v1/checkouts", headers={**who["headers"], **key()}, json=buy_body(item["variant_id"]))
+                for who in buyers)))
+
+    answers = asyncio.run(burst())
+    assert [a.status_code for a in answers] == [201] * units, [a.text for a in answers if a.status_code != 201]
+
+    async def reserved(session: AsyncSession) -> int:
+        return int((await session.execute(select(Variant.reserved).where(Variant.id == item["variant_id"])))
+                   .scalar_one())
+
+    assert db_run(reserved) == units

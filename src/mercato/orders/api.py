@@ -14,6 +14,7 @@ from mercato.accounts.deps import AdminUser, CurrentUser, csrf_ok, token_from
 from mercato.catalog import products as catalog_products
 from mercato.catalog import shops as catalog_shops
 from mercato.kit import idempotency
+from mercato.kit.db import on_end
 from mercato.kit.errors import AppError, NotFound
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.money import format_money
@@ -172,6 +173,10 @@ async def create_checkout(body: CheckoutIn, request: Request, user: CurrentUser,
                           settings: AppSettings) -> Response:
     """Place the orders of the cart (or of ``items`` for buy-now): one order per shop, stock
     reserved for the TTL. Accepts ``Idempotency-Key``."""
+
+    drop_claim = request.scope.get(flash_gate.DROP_CLAIM)
+    if drop_claim is not None:  # a buy the flash-sale gate admitted: its claim ends with this transaction
+        on_end(db, drop_claim)
 
     async def work() -> tuple[int, Any]:
         placed = checkouts.Placed()

@@ -14,15 +14,16 @@ every app process shares the count; a dict in process memory without Redis):
 3. check ``A − in-flight ≥ q``; if so record the holder with ``q`` units (the buyer, and the
    "decrement" of what is left) and admit; else refuse, with what is left.
 
-The claim is dropped as soon as the route has answered (its transaction committed or rolled
-back). **The database stays the only source of truth**: the guarded ``UPDATE`` in
+The claim is dropped as soon as the buy's transaction has committed or rolled back (the route
+registers the gate's ``DROP_CLAIM`` with ``kit.db.on_end``; the gate drops it after the answer
+otherwise), so a committed reservation is not counted a second time as a claim while its
+answer is still on its way. **The database stays the only source of truth**: the guarded ``UPDATE`` in
 ``inventory.reserve`` alone decides who gets a unit; a claim never sells anything, and nothing
 needs to be kept in sync on expiry, cancellation or restock, because ``A`` is read from the
 database on every buy and claims only live while a request is under way (at most
 ``CLAIM_SECONDS`` if a process dies mid-request). The only possible wrong answer is a refusal
 while claimed units are still in flight and one of those buys then fails for another reason
-(or in the instant between a commit and the drop of its claim): the unit is then sold to the
-next buyer, never lost and never oversold.
+: the unit is then sold to the next buyer, never lost and never oversold.
 
 Redis keys carry the variant's creation time as well as its id, so that a variant id reused
 after a reset of the database (tests, demo) never meets the claims of its predecessor.
@@ -85,7 +86,7 @@ class Claims(Protocol):
         """:data:`ADMITTED`, :data:`ALREADY_HELD`, or refused: the units left unclaimed (≥ 0)."""
 
     async def release(self, variant: str, holder: str) -> None:
-        """Drop the claim (after the route answered)."""
+        """Drop the claim (once the buy's transaction has ended, or after the route answered)."""
 
 
 @dataclass
@@ -109,6 +110,9 @@ class LocalClaims:
         return ADMITTED
 
     async def release(self, variant: str, holder: str) -> None:
+        self.drop(variant, holder)
+
+    def drop(self, variant: str, holder: str) -> None:
         claims = self.held.get(variant)
         if claims is not None:
             claims.pop(holder, None)

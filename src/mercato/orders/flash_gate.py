@@ -34,6 +34,7 @@ it runs on the app's engine.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
@@ -53,6 +54,10 @@ PATH = "/api/v1/checkouts"
 #: Set in the ASGI scope when the gate read the request and let it through, so the route's own
 #: sold-out dependency does not read the same facts a second time.
 CHECKED = "mercato.sold_out_checked"
+#: ``scope`` key of a callable that drops the buy's in-flight claim: the route calls it when its
+#: transaction ends (``kit.db.on_end``), so that the claim is not counted beside the committed
+#: reservation while the answer is still on its way (the gate drops it afterwards otherwise).
+DROP_CLAIM = "mercato.flash_gate.drop_claim"
 MAX_BODY = 64 * 1024
 MAX_TOKEN = 200
 MAX_KEY = 255
@@ -204,6 +209,7 @@ class SoldOutGate:
         self._reader: FactsReader | None = None
         self._local = flash_claims.LocalClaims()
         self._redis: flash_claims.RedisClaims | None = None
+        self._dropping: set[asyncio.Task[None]] = set()  # Redis releases under way (kept referenced)
 
     def reader(self, database: Database) -> FactsReader:
         if self._reader is None or self._reader.database is not database:
@@ -249,12 +255,34 @@ class SoldOutGate:
                                                        outcome))
             return
         scope[CHECKED] = True
+        if outcome != flash_claims.ADMITTED:
+            await self.app(scope, replay, send)
+            return
+        dropped = False
+
+        def drop_claim() -> None:
+            nonlocal dropped
+            if not dropped:
+                dropped = True
+                self._drop(claims, variant, holder)
+
+        scope[DROP_CLAIM] = drop_claim
         try:
             await self.app(scope, replay, send)
         finally:
-            if outcome == flash_claims.ADMITTED:
+            if not dropped:
+                dropped = True
                 with contextlib.suppress(Exception):
                     await claims.release(variant, holder)
+
+    def _drop(self, claims: flash_claims.Claims, variant: str, holder: str) -> None:
+        """Drop a claim from synchronous code: at once in process memory, as a task on Redis."""
+        if isinstance(claims, flash_claims.LocalClaims):
+            claims.drop(variant, holder)
+            return
+        task = asyncio.get_running_loop().create_task(claims.release(variant, holder))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
 
     def claims(self, state: Any) -> flash_claims.Claims:
         """Redis claims when Redis is configured (shared by every process), else this process's."""
