@@ -27,6 +27,9 @@ os.environ.setdefault("MERCATO_RUN_JOBS", "false")
 # Each test empties the database behind the server's back, so the server must not answer from its
 # micro-cache of catalog reads (tests/kit/test_cache.py tests that cache on its own).
 os.environ.setdefault("MERCATO_CATALOG_CACHE_SECONDS", "0")
+# No gc.freeze() in the test process: the apps of earlier tests would be frozen with it, and a
+# cycle among them could never be collected (tests/kit/test_heap.py tests kit/heap.py itself).
+os.environ.setdefault("MERCATO_SETTLE_HEAP", "false")
 # Served feed pages are written at once, not by the background batch writer: a batch landing
 # after the next test emptied the tables (ids restart) would mark that test's videos as seen.
 # tests/feed/test_request_path.py turns the batch writer on for the tests that are about it.

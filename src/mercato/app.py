@@ -26,6 +26,7 @@ from mercato.demo import demo_logins
 from mercato.feed import api as feed_api
 from mercato.feed import cache as feed_cache
 from mercato.feed import pages as feed_pages
+from mercato.kit import heap
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
 from mercato.kit.http import SecurityHeaders, install_error_handlers
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         runner = JobRunner(app.state.db, settings)
         if settings.run_jobs:
             runner.start()
+        if settings.settle_heap:
+            heap.settle()  # kit/heap.py: startup's objects out of the collector's way
         try:
             yield
         finally:

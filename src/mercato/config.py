@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"  # where providers reach this app (webhooks)
     fault_point: str | None = None  # crash-safety tests only: see kit/faults.py
     run_jobs: bool = True
+    settle_heap: bool = True  # freeze startup's objects, raise the GC threshold (kit/heap.py)
     job_interval_scale: float = 1.0  # tests shrink every job interval
 
     # --- videos (PRODUCT.md C4) ---

@@ -1,0 +1,53 @@
+"""kit/heap.py: the collector settled once the app has started."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from mercato.kit import heap
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_settle_freezes_what_is_alive_and_raises_the_young_threshold(restore_gc: None) -> None:
+    alive = Node()
+    assert any(o is alive for o in gc.get_objects())
+    gen1, gen2 = gc.get_threshold()[1:]
+    heap.settle()
+    assert gc.get_freeze_count() > 0
+    assert not any(o is alive for o in gc.get_objects())  # frozen: no collection walks it any more
+    assert gc.get_threshold() == (heap.GEN0_THRESHOLD, gen1, gen2)
+
+
+def test_garbage_before_settling_is_collected_not_frozen(restore_gc: None) -> None:
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    ref = weakref.ref(a)
+    del a, b
+    heap.settle()
+    assert ref() is None
+
+
+def test_cycles_made_after_settling_are_still_collected(restore_gc: None) -> None:
+    heap.settle()
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    ref = weakref.ref(a)
+    del a, b
+    gc.collect()
+    assert ref() is None
