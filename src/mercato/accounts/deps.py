@@ -8,14 +8,17 @@ Bearer-token clients are not exposed to CSRF and need no such header.
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts import repository, service
 from mercato.accounts.models import User
+from mercato.config import Settings
 from mercato.kit.errors import Forbidden, Unauthorized
 from mercato.kit.http import SAFE_METHODS, DbSession, get_database
 from mercato.kit.security import token_digest
@@ -115,8 +118,29 @@ async def optional_reader(request: Request) -> Reader | None:
     return Reader(id=found[0], created_at=found[1])
 
 
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The request's unit of work, its signed-in user and the settings."""
+
+    db: AsyncSession
+    user: User
+    settings: Settings
+
+
+async def signed_in(request: Request) -> AsyncIterator[SignedIn]:
+    """``DbSession`` + ``CurrentUser`` + ``AppSettings`` as one dependency, for the hottest write
+    routes (cart add, checkout, pay): the same unit of work (committed before the response is
+    sent), the same caller checks (401 / CSRF 403) in the same order, but one node for FastAPI to
+    solve instead of six — solving the graph cost ≈ 0.1 ms of a 1.5 ms buy-now request
+    (benchmarks/README.md, "One dependency for the buying routes")."""
+    async with get_database(request).unit_of_work(write=request.method not in SAFE_METHODS) as db:
+        caller = await required_caller(await optional_caller(request, db))
+        yield SignedIn(db, caller.user, request.app.state.settings)
+
+
 CurrentCaller = Annotated[Caller, Depends(required_caller)]
 CurrentUser = Annotated[User, Depends(required_user)]
 MaybeUser = Annotated[User | None, Depends(optional_user)]
 MaybeReader = Annotated[Reader | None, Depends(optional_reader)]
 AdminUser = Annotated[User, Depends(admin_user)]
+SignedInUnit = Annotated[SignedIn, Depends(signed_in, scope="function")]

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from mercato.accounts import service as accounts_service
-from mercato.accounts.deps import AdminUser, CurrentUser, csrf_ok, token_from
+from mercato.accounts.deps import AdminUser, CurrentUser, SignedInUnit, csrf_ok, token_from
 from mercato.catalog import products as catalog_products
 from mercato.catalog import shops as catalog_shops
 from mercato.kit import idempotency
@@ -85,9 +85,9 @@ async def get_cart(user: CurrentUser, db: DbSession) -> CartOut:
 
 
 @buying.post("/cart/items", status_code=201, response_model=CartOut)
-async def add_to_cart(body: CartItemIn, user: CurrentUser, db: DbSession, settings: AppSettings) -> CartOut:
-    await carts.add_item(db, user, body.variant_id, body.quantity, settings.max_cart_quantity)
-    return await carts.view(db, user.id)
+async def add_to_cart(body: CartItemIn, unit: SignedInUnit) -> CartOut:
+    await carts.add_item(unit.db, unit.user, body.variant_id, body.quantity, unit.settings.max_cart_quantity)
+    return await carts.view(unit.db, unit.user.id)
 
 
 @router.patch("/cart/items/{item_id}", response_model=CartOut)
@@ -143,7 +143,7 @@ async def quote(body: CheckoutIn, user: CurrentUser, db: DbSession, settings: Ap
     }
 
 
-async def sold_out_gate(request: Request, settings: AppSettings) -> None:
+async def sold_out_gate(request: Request) -> None:
     """Runs before the request's write unit of work is opened (FastAPI solves dependencies in
     parameter order): a buy-now for something visibly sold out is refused from a read
     transaction (``checkout.refuse_if_visibly_sold_out``) — in a flash sale that is nearly
@@ -164,15 +164,15 @@ async def sold_out_gate(request: Request, settings: AppSettings) -> None:
         found = await accounts_service.resolve_token(db, token)
         if found is not None:
             await checkouts.refuse_if_visibly_sold_out(db, found.id, body, request.headers.get(idempotency.HEADER),
-                                                       settings)
+                                                       request.app.state.settings)
 
 
 @buying.post("/checkouts", status_code=201, response_model=CheckoutOut,
              dependencies=[Depends(sold_out_gate)])
-async def create_checkout(body: CheckoutIn, request: Request, user: CurrentUser, db: DbSession,
-                          settings: AppSettings) -> Response:
+async def create_checkout(body: CheckoutIn, request: Request, unit: SignedInUnit) -> Response:
     """Place the orders of the cart (or of ``items`` for buy-now): one order per shop, stock
     reserved for the TTL. Accepts ``Idempotency-Key``."""
+    db, user, settings = unit.db, unit.user, unit.settings
 
     drop_claim = request.scope.get(flash_gate.DROP_CLAIM)
     if drop_claim is not None:  # a buy the flash-sale gate admitted: its claim ends with this transaction
@@ -196,10 +196,10 @@ async def get_checkout(checkout_id: int, user: CurrentUser, db: DbSession, setti
 
 @buying.post("/checkouts/{checkout_id}/pay", response_model=CheckoutOut,
              responses={402: {"description": "The card was declined (code card_declined or insufficient_funds)"}})
-async def pay(checkout_id: int, body: CardIn, request: Request, user: CurrentUser, db: DbSession,
-              settings: AppSettings) -> Response:
+async def pay(checkout_id: int, body: CardIn, request: Request, unit: SignedInUnit) -> Response:
     """Pay every payment of the checkout with a card. Accepts ``Idempotency-Key``. A declined card
     answers ``402`` and leaves the orders waiting (and the cart intact) for another card."""
+    db, user, settings = unit.db, unit.user, unit.settings
     checkout = await checkouts.get_checkout(db, user, checkout_id)
     fingerprint = {"checkout": checkout_id, "card": payflow.card_fingerprint(body)}
 
