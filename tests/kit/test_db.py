@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, text
@@ -114,3 +115,38 @@ def test_concurrent_first_fast_reads_on_postgresql_share_one_small_pool(backend:
     assert values == [n + 1 for n in range(50)]
     assert len(made) == 1
     assert 1 <= size <= READS_PG_POOL
+
+
+def test_a_write_unit_on_sqlite_ends_in_place_and_gives_its_connection_back(tmp_path: Path) -> None:
+    """The inline writer's unit of work closes its session in the request's own task (no task
+    behind ``asyncio.shield``): requests finish in the order they were served. Its connection is
+    back in the pool, the write lock free, after a commit and after a rollback alike."""
+
+    async def go() -> None:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'close.db'}")
+        try:
+            async with db.unit_of_work() as session:
+                await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+            loop = asyncio.get_running_loop()
+            created: list[object] = []
+
+            def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+                created.append(coro)
+                return asyncio.Task(coro, loop=loop, **kwargs)
+
+            loop.set_task_factory(factory)
+            async with db.unit_of_work() as session:
+                await session.execute(text("INSERT INTO t (id) VALUES (1)"))
+            loop.set_task_factory(None)
+            assert created == []  # no task of its own to close the session
+            with pytest.raises(RuntimeError):
+                async with db.unit_of_work() as session:
+                    await session.execute(text("INSERT INTO t (id) VALUES (2)"))
+                    raise RuntimeError("rolled back")
+            assert db.write_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+            assert db.write_lock is not None and not db.write_lock.locked()
+            assert [r[0] for r in await db.reads.all("SELECT id FROM t", {})] == [1]
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
