@@ -34,20 +34,22 @@ def test_settle_freezes_what_is_alive_and_raises_the_young_threshold(restore_gc:
     assert gc.get_threshold() == (heap.GEN0_THRESHOLD, gen1, gen2)
 
 
-def test_garbage_before_settling_is_collected_not_frozen(restore_gc: None) -> None:
+def unreachable_cycle() -> weakref.ref[Node]:
+    """Two nodes pointing at each other, no longer reachable: only a collection frees them."""
     a, b = Node(), Node()
     a.other, b.other = b, a
-    ref = weakref.ref(a)
-    del a, b
+    return weakref.ref(a)
+
+
+def test_garbage_before_settling_is_collected_not_frozen(restore_gc: None) -> None:
+    ref = unreachable_cycle()
     heap.settle()
     assert ref() is None
 
 
 def test_cycles_made_after_settling_are_still_collected(restore_gc: None) -> None:
     heap.settle()
-    a, b = Node(), Node()
-    a.other, b.other = b, a
-    ref = weakref.ref(a)
-    del a, b
+    ref = unreachable_cycle()
+    assert ref() is not None  # not yet collected
     gc.collect()
     assert ref() is None
