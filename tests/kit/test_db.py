@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, text
 
-from mercato.kit.db import Database, UTCDateTime, expand_lists
+from mercato.kit.db import Database, UTCDateTime
+from mercato.kit.sql.params import expand_lists
 
 
 def test_sqlite_database_in_a_folder_that_does_not_exist_yet(tmp_path: Path) -> None:
@@ -41,7 +42,7 @@ def test_fast_reads_see_committed_rows_and_compare_datetimes_like_the_orm(tmp_pa
     stored text form, every commit of another connection visible to the next statement."""
     from datetime import UTC, datetime, timedelta
 
-    from mercato.kit.db import as_datetime
+    from mercato.kit.sql.params import as_datetime
 
     async def go() -> None:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}", pool=False)
@@ -53,12 +54,13 @@ def test_fast_reads_see_committed_rows_and_compare_datetimes_like_the_orm(tmp_pa
                 async with db.unit_of_work() as session:
                     await session.execute(text("INSERT INTO t (id, at) VALUES (:i, :at)").bindparams(
                         bindparam("at", now - timedelta(hours=i), type_=UTCDateTime())), {"i": i})
-                rows = await db.reads.all("SELECT id, at FROM t WHERE id IN :ids AND at >= :since ORDER BY id",
-                                          {"ids": [1, 2, 3], "since": now - timedelta(hours=2, minutes=1)})
+                rows = await db.committed_reads.rows(
+                    "SELECT id, at FROM t WHERE id IN :ids AND at >= :since ORDER BY id",
+                    {"ids": [1, 2, 3], "since": now - timedelta(hours=2, minutes=1)})
                 assert [r[0] for r in rows] == [1, 2][:i]
             assert as_datetime(rows[0][1]) == now - timedelta(hours=1)
             try:
-                await db.reads.all("DELETE FROM t")
+                await db.committed_reads.rows("DELETE FROM t")
             except sqlite3.OperationalError as exc:
                 assert "readonly" in str(exc)
             else:
@@ -70,9 +72,9 @@ def test_fast_reads_see_committed_rows_and_compare_datetimes_like_the_orm(tmp_pa
 
 
 def test_named_parameters_become_asyncpg_numbers_for_fast_reads_on_postgresql() -> None:
-    from mercato.kit.db import _numbered
+    from mercato.kit.sql.params import numbered
 
-    sql, names = _numbered("SELECT a::text, :x, 'user:' || ':checkouts' FROM t WHERE b = :x "
+    sql, names = numbered("SELECT a::text, :x, 'user:' || ':checkouts' FROM t WHERE b = :x "
                            "AND c IN (:ids_0, :ids_1) AND d = CAST(:y AS int)",
                            frozenset({"x", "y", "ids_0", "ids_1"}))
     assert sql == ("SELECT a::text, $1, 'user:' || ':checkouts' FROM t WHERE b = $1 "
@@ -87,7 +89,7 @@ def test_concurrent_first_fast_reads_on_postgresql_share_one_small_pool(backend:
     each pool holds connections, and PostgreSQL refuses clients beyond max_connections."""
     import asyncpg
 
-    from mercato.kit.db import READS_PG_POOL
+    from mercato.kit.sql.committed import READS_PG_POOL
 
     url = backend[0]
     if not url.startswith("postgresql"):
@@ -104,8 +106,8 @@ def test_concurrent_first_fast_reads_on_postgresql_share_one_small_pool(backend:
     async def burst() -> tuple[list[int], int]:
         db = Database(url, pool=False)
         try:
-            results = await asyncio.gather(*(db.reads.all("SELECT :n + 1", {"n": n}) for n in range(50)))
-            pool = db.reads._pool
+            results = await asyncio.gather(*(db.committed_reads.rows("SELECT :n + 1", {"n": n}) for n in range(50)))
+            pool = db.committed_reads._pool
             assert pool is not None
             return [int(rows[0][0]) for rows in results], pool.get_size()
         finally:
@@ -145,7 +147,7 @@ def test_a_write_unit_on_sqlite_ends_in_place_and_gives_its_connection_back(tmp_
                     raise RuntimeError("rolled back")
             assert db.write_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
             assert db.write_lock is not None and not db.write_lock.locked()
-            assert [r[0] for r in await db.reads.all("SELECT id FROM t", {})] == [1]
+            assert [r[0] for r in await db.committed_reads.rows("SELECT id FROM t", {})] == [1]
         finally:
             await db.dispose()
 

@@ -110,7 +110,7 @@ async def optional_reader(request: Request) -> Reader | None:
         if token and not via_cookie:
             raise Unauthorized("Your session has ended. Log in again.", code="invalid_session")
         return None
-    found = await repository.session_user(get_database(request).reads, token_digest(token), datetime.now(UTC))
+    found = await repository.session_user(get_database(request).committed_reads, token_digest(token), datetime.now(UTC))
     if found is None:
         if not via_cookie:
             raise Unauthorized("Your session has ended. Log in again.", code="invalid_session")

@@ -22,8 +22,8 @@ from mercato.catalog.models import (
     ShopMember,
     Variant,
 )
-from mercato.kit.db import Raw
 from mercato.kit.pagination import cursor_datetime, cursor_int
+from mercato.kit.sql.transaction import InTransaction
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -107,7 +107,7 @@ async def images_of(db: AsyncSession, product_id: int) -> list[ProductImage]:
     return list((await db.execute(stmt)).scalars())
 
 
-_IMAGES_OF_PRODUCTS_SQL = (f"SELECT {Raw.columns(ProductImage, 'i')} FROM product_images i "  # noqa: S608 (columns)
+_IMAGES_OF_PRODUCTS_SQL = (f"SELECT {InTransaction.columns(ProductImage, 'i')} FROM product_images i "  # noqa: S608 (columns)
                            "WHERE i.product_id IN :ids ORDER BY i.product_id, i.position, i.id")
 
 
@@ -116,7 +116,7 @@ async def first_images(db: AsyncSession, product_ids: Sequence[int]) -> dict[int
     if not product_ids:
         return {}
     covers: dict[int, ProductImage] = {}
-    for image in await Raw.of(db).load_all(ProductImage, _IMAGES_OF_PRODUCTS_SQL, {"ids": list(product_ids)},
+    for image in await InTransaction.of(db).load_all(ProductImage, _IMAGES_OF_PRODUCTS_SQL, {"ids": list(product_ids)},
                                              attach=False):
         covers.setdefault(image.product_id, image)
     return covers

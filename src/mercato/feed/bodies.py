@@ -3,7 +3,7 @@ path").
 
 A feed page shows ten videos. What is the same for every viewer (caption parts, creator,
 product cards, media URLs) is built from three plain SQL statements on the database's fast
-read path (:class:`mercato.kit.db.Reads`) and kept per process for ``feed_body_cache_seconds``
+read path (:class:`mercato.kit.sql.committed.CommittedReads`) and kept per process for ``feed_body_cache_seconds``
 as serialised JSON (bytes: nothing for the garbage collector to traverse). What must be fresh
 is read for the page's ids on every request, in one statement (:func:`live_rows`): whether each
 video is still published, its ``updated_at`` (an edit in any process rebuilds its body at
@@ -25,7 +25,8 @@ from typing import Any
 import orjson
 
 from mercato.content.presenters import creator_body, product_card_body, video_body
-from mercato.kit.db import Reads, as_datetime
+from mercato.kit.sql.committed import CommittedReads
+from mercato.kit.sql.params import as_datetime
 
 _LIVE_SQL = """
 SELECT v.id, v.updated_at, v.views_count, v.likes_count, v.comments_count, v.shares_count, v.saves_count,
@@ -74,11 +75,11 @@ class LiveRow:
     following: bool
 
 
-async def live_rows(reads: Reads, ids: Sequence[int], viewer_id: int | None) -> dict[int, LiveRow]:
+async def live_rows(reads: CommittedReads, ids: Sequence[int], viewer_id: int | None) -> dict[int, LiveRow]:
     """One statement (primary keys only) for a page's videos; unpublished or missing ones are absent."""
     if not ids:
         return {}
-    rows = await reads.all(_LIVE_SQL, {"ids": sorted(set(ids)), "u": viewer_id if viewer_id is not None else -1})
+    rows = await reads.rows(_LIVE_SQL, {"ids": sorted(set(ids)), "u": viewer_id if viewer_id is not None else -1})
     out: dict[int, LiveRow] = {}
     for r in rows:
         vid, creator = int(r[0]), int(r[7])
@@ -90,21 +91,21 @@ async def live_rows(reads: Reads, ids: Sequence[int], viewer_id: int | None) -> 
     return out
 
 
-async def build_bodies(reads: Reads, ids: Sequence[int]) -> list[dict[str, Any]]:
+async def build_bodies(reads: CommittedReads, ids: Sequence[int]) -> list[dict[str, Any]]:
     """The viewer-independent ``VideoOut`` bodies of the published videos among ``ids`` (counts
     zero and viewer flags false: the caller fills them from :func:`live_rows`)."""
     if not ids:
         return []
     wanted = sorted(set(ids))
-    videos = await reads.all(_VIDEOS_SQL, {"ids": wanted})
+    videos = await reads.rows(_VIDEOS_SQL, {"ids": wanted})
     if not videos:
         return []
     mentions: dict[int, dict[str, str]] = {}
     if any("@" in (r[3] or "") for r in videos):
-        for vid, handle in await reads.all(_MENTIONS_SQL, {"ids": [int(r[0]) for r in videos]}):
+        for vid, handle in await reads.rows(_MENTIONS_SQL, {"ids": [int(r[0]) for r in videos]}):
             mentions.setdefault(int(vid), {})[str(handle)] = f"/@{handle}"
     cards: dict[int, list[dict[str, Any]]] = {}
-    for r in await reads.all(_ANCHORS_SQL, {"ids": [int(r[0]) for r in videos]}):
+    for r in await reads.rows(_ANCHORS_SQL, {"ids": [int(r[0]) for r in videos]}):
         cards.setdefault(int(r[0]), []).append(product_card_body(
             product_id=int(r[1]), title=str(r[2]), currency=str(r[3]), price=int(r[4]),
             compare_at=int(r[5]) if r[5] is not None else None, stock=int(r[6]), rating=int(r[7]),
@@ -148,7 +149,7 @@ class BodyCache:
         hit = self.bodies.get(i)
         return hit is None or hit[0] < now or hit[1] != row.updated
 
-    async def bodies_for(self, reads: Reads, ids: list[int], viewer_id: int | None, ttl: float
+    async def bodies_for(self, reads: CommittedReads, ids: list[int], viewer_id: int | None, ttl: float
                          ) -> dict[int, dict[str, Any]]:
         """Bodies of the published videos among ``ids`` as this viewer sees them, by id."""
         live = await live_rows(reads, ids, viewer_id)

@@ -22,7 +22,8 @@ from mercato.catalog.models import Category, Product
 from mercato.content.models import Video, VideoHashtag, VideoProduct
 from mercato.feed.models import FeedPreference
 from mercato.feed.signals import POSITIVE_KINDS, dialect_insert
-from mercato.kit.db import Reads, UTCDateTime
+from mercato.kit.db import UTCDateTime
+from mercato.kit.sql.committed import CommittedReads
 
 # --- the index --------------------------------------------------------------------------------
 
@@ -180,10 +181,10 @@ _VIEWER_SQL_BY_DIALECT = {
 # too), feed_seen by ix_feed_seen_user_time, feed_events by ix_feed_events_user.
 
 
-async def viewer_rows(reads: Reads, user_id: int, *, seen_since: datetime, recent_since: datetime,
+async def viewer_rows(reads: CommittedReads, user_id: int, *, seen_since: datetime, recent_since: datetime,
                       affinities: int = 300, follows: int = 1000, seen: int = 5000, recent: int = 30) -> ViewerRows:
     """Everything the ranking needs about one viewer, in one statement on the fast read path."""
-    rows = await reads.all(_VIEWER_SQL_BY_DIALECT["sqlite" if reads.is_sqlite else "postgresql"], {
+    rows = await reads.rows(_VIEWER_SQL_BY_DIALECT["sqlite" if reads.is_sqlite else "postgresql"], {
         "u": user_id, "affinities": affinities, "follows": follows, "seen": seen, "recent": recent,
         "seen_since": seen_since, "recent_since": recent_since,
     })

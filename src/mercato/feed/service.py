@@ -150,7 +150,7 @@ async def serve_for_you(database: Database, settings: Settings, viewer: Reader |
 
 async def for_you(database: Database, settings: Settings, viewer_of: Reader | None, cursor: str | None,
                   pending: set[int] | None = None) -> FeedResult:
-    """One page of the For You feed (see docs/feed.md, "The request path"). Reads only, all on
+    """One page of the For You feed (see docs/feed.md, "The request path"). CommittedReads only, all on
     the database's fast read path (no ORM, no unit of work); the caller queues ``served`` for
     the batch writer. ``pending``: ids served to this viewer by this process and not yet written."""
     size = settings.feed_page_size
@@ -171,7 +171,7 @@ async def for_you(database: Database, settings: Settings, viewer_of: Reader | No
         rows = None
         if user_id is not None:
             rows = await repo.viewer_rows(
-                database.reads, user_id, seen_since=now - timedelta(hours=settings.feed_seen_window_hours),
+                database.committed_reads, user_id, seen_since=now - timedelta(hours=settings.feed_seen_window_hours),
                 recent_since=now - timedelta(days=settings.feed_neighbours_days))
         ranked = index.candidates(viewer_from_rows(user_id, rows, settings, now), settings, page=page, seed=seed,
                                   now_ts=now.timestamp())
@@ -183,9 +183,9 @@ async def for_you(database: Database, settings: Settings, viewer_of: Reader | No
     # Bodies of the page's picks; the spare picks only when some video vanished meanwhile.
     bodies_of = body_cache(settings.database_url).bodies_for
     ttl = settings.feed_body_cache_seconds
-    bodies = await bodies_of(database.reads, [p.video_id for p in picks[:size]], user_id, ttl)
+    bodies = await bodies_of(database.committed_reads, [p.video_id for p in picks[:size]], user_id, ttl)
     if len(bodies) < min(size, len(picks)) and len(picks) > size:
-        bodies.update(await bodies_of(database.reads, [p.video_id for p in picks[size:]], user_id, ttl))
+        bodies.update(await bodies_of(database.committed_reads, [p.video_id for p in picks[size:]], user_id, ttl))
     gone = [p.video_id for p in picks if p.video_id not in bodies]
     if gone:
         index.forget(gone)
@@ -225,7 +225,7 @@ async def popular(database: Database, settings: Settings, viewer: Reader | None,
     size = settings.feed_page_size
     ids = index.popular(offset=offset, limit=size)
     bodies = await body_cache(settings.database_url).bodies_for(
-        database.reads, ids, viewer.id if viewer else None, settings.feed_body_cache_seconds)
+        database.committed_reads, ids, viewer.id if viewer else None, settings.feed_body_cache_seconds)
     outs = [bodies[v] for v in ids if v in bodies]
     items = [{"video": out, "reason": {"signal": "quality", "text": REASONS["quality"]}} for out in outs]
     nxt = encode_cursor([offset + size, 0]) if len(ids) == size else None

@@ -42,7 +42,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.config import Settings, get_settings
 from mercato.content.models import Video, VideoHashtag, VideoProduct
 from mercato.feed.models import FeedEvent, FeedSeen, VideoScore, ViewerAffinity
-from mercato.kit.db import sqlite_stamp, utcnow
+from mercato.kit.db import utcnow
+from mercato.kit.sql.params import sqlite_stamp
 
 KINDS = frozenset({
     "impression", "watch", "skip", "like", "unlike", "share", "comment", "save", "product_click",

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog.models import Product, Variant
 from mercato.inventory.models import Reservation
-from mercato.kit.db import Raw, utcnow
+from mercato.kit.db import utcnow
+from mercato.kit.sql.transaction import InTransaction
 
 #: Every change of a variant's counters: a guarded UPDATE (``:q`` units, ``:id``, ``:now``) that
 #: returns the new counters.
@@ -37,9 +38,9 @@ _MOVES = {
 
 
 async def _move(db: AsyncSession, move: str, variant_id: int, quantity: int) -> bool:
-    """One guarded ``UPDATE variants`` (plain SQL, ``kit.db.Raw``); keeps a loaded ``Variant``
+    """One guarded ``UPDATE variants`` (plain SQL, ``kit.sql InTransaction``); keeps a loaded ``Variant``
     current. ``False`` when the guard refused it (nothing changed)."""
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     row = await raw.first(_MOVES[move], {"q": quantity, "now": utcnow(), "id": variant_id})
     if row is None:
         return False
@@ -48,12 +49,12 @@ async def _move(db: AsyncSession, move: str, variant_id: int, quantity: int) -> 
 
 
 async def _product_available(db: AsyncSession, variant_id: int, delta: int) -> None:
-    row = await Raw.of(db).first(
+    row = await InTransaction.of(db).first(
         "UPDATE products SET total_stock = total_stock + :delta, updated_at = :now "
         "WHERE id = (SELECT product_id FROM variants WHERE id = :variant) RETURNING id, total_stock",
         {"delta": delta, "now": utcnow(), "variant": variant_id})
     if row is not None:
-        Raw.of(db).sync(Product, row[0], total_stock=row[1])
+        InTransaction.of(db).sync(Product, row[0], total_stock=row[1])
 
 
 async def reserve(db: AsyncSession, variant_id: int, quantity: int) -> bool:
@@ -96,7 +97,7 @@ async def hold_for_checkout(db: AsyncSession, holds: list[dict[str, Any]]) -> No
     """Record a checkout's reservations (one plain statement): each hold gives ``variant``,
     ``checkout``, ``line`` (the order line), ``q`` units, ``expires`` and ``now``. The counters
     themselves move in :func:`reserve`."""
-    await Raw.of(db).executemany(
+    await InTransaction.of(db).executemany(
         "INSERT INTO reservations (variant_id, checkout_id, order_line_id, quantity, status, expires_at, created_at) "
         "VALUES (:variant, :checkout, :line, :q, 'active', :expires, :now)", holds)
 
@@ -108,10 +109,10 @@ async def reservations_of_checkout(db: AsyncSession, checkout_id: int, status: s
 
 async def mark(db: AsyncSession, reservation_id: int, from_status: str, to_status: str) -> bool:
     """Guarded status change of a reservation (so two sweepers never release twice)."""
-    done = await Raw.of(db).execute("UPDATE reservations SET status = :to WHERE id = :id AND status = :from",
+    done = await InTransaction.of(db).execute("UPDATE reservations SET status = :to WHERE id = :id AND status = :from",
                                     {"to": to_status, "id": reservation_id, "from": from_status})
     if done:
-        Raw.of(db).sync(Reservation, reservation_id, status=to_status)
+        InTransaction.of(db).sync(Reservation, reservation_id, status=to_status)
     return done == 1
 
 

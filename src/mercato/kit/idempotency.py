@@ -30,9 +30,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import Raw, on_end
+from mercato.kit.db import on_end
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.models import IdempotencyKey
+from mercato.kit.sql.transaction import InTransaction
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -61,7 +62,7 @@ class IdempotentCall:
         """Record the answer in the request's transaction and return it."""
         _end_flight(self.db)
         if self.row_id is not None:
-            await Raw.of(self.db).execute(
+            await InTransaction.of(self.db).execute(
                 "UPDATE idempotency_keys SET status = 'done', response_status = :status, response_body = :body "
                 "WHERE id = :id", {"status": status, "body": body, "id": self.row_id})
         return FastJSONResponse(body, status_code=status)
@@ -123,7 +124,7 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
     fingerprint = request_fingerprint(request.method, request.scope["path"], body)
     now = datetime.now(UTC)
     _start_flight(db, scope, key)
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     if db.get_bind().dialect.name == "postgresql" and not await raw.scalar(
             "SELECT pg_try_advisory_xact_lock(hashtext(:scope), hashtext(:key))", {"scope": scope, "key": key}):
         raise _in_progress()  # another process runs this key now

@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import Raw, utcnow
+from mercato.kit.db import utcnow
 from mercato.kit.models import EmailMessage, OutboxEvent
+from mercato.kit.sql.transaction import InTransaction
 
 
 async def emit(db: AsyncSession, topic: str, aggregate: str, aggregate_id: int | str, payload: dict[str, Any]) -> None:
     """Record a domain event now, in the caller's transaction (one plain ``INSERT``)."""
-    await Raw.of(db).execute(
+    await InTransaction.of(db).execute(
         "INSERT INTO outbox_events (topic, aggregate, aggregate_id, payload, created_at) "
         "VALUES (:topic, :aggregate, :aggregate_id, :payload, :now)",
         {"topic": topic, "aggregate": aggregate, "aggregate_id": str(aggregate_id), "payload": payload,
@@ -30,7 +31,7 @@ async def send_email(db: AsyncSession, to: str, subject: str, body: str, topic: 
 async def send_emails(db: AsyncSession, emails: list[tuple[str, str, str]], topic: str) -> None:
     """Several ``(to, subject, body)`` emails in one statement."""
     now = utcnow()
-    await Raw.of(db).executemany(
+    await InTransaction.of(db).executemany(
         'INSERT INTO email_messages ("to", subject, body, topic, created_at) '
         "VALUES (:to, :subject, :body, :topic, :now)",
         [{"to": to, "subject": subject[:200], "body": body, "topic": topic, "now": now}

@@ -28,10 +28,11 @@ from mercato.catalog import shops
 from mercato.catalog.models import Shop
 from mercato.config import Settings
 from mercato.kit import outbox
-from mercato.kit.db import take_write_lock, utcnow
+from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.money import format_money, is_supported
 from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
+from mercato.kit.sql.transaction import take_write_lock
 from mercato.ledger.models import LedgerAccount, Payout, PayoutMethod
 from mercato.ledger.service import Posting, balance, ensure_accounts, platform_account, post, shop_account
 

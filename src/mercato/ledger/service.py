@@ -26,10 +26,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import Raw, snapshot, utcnow
+from mercato.kit.db import utcnow
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import is_supported
 from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
+from mercato.kit.sql.transaction import InTransaction, snapshot
 from mercato.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
 
 #: Platform accounts and their kinds. A domain that needs a new platform account adds it here.
@@ -160,7 +161,8 @@ async def account_ids(db: AsyncSession, codes: list[str]) -> dict[str, int]:
     """The ids of the accounts for ``codes``: one plain read, creating the missing ones (rare:
     the first posting of a shop or currency) through :func:`ensure_accounts`."""
     wanted = sorted(set(codes))
-    rows = await Raw.of(db).all("SELECT code, id FROM ledger_accounts WHERE code IN :codes", {"codes": wanted})
+    rows = await InTransaction.of(db).all("SELECT code, id FROM ledger_accounts WHERE code IN :codes",
+                                          {"codes": wanted})
     found = {str(code): int(account_id) for code, account_id in rows}
     missing = [code for code in wanted if code not in found]
     if missing:
@@ -174,13 +176,13 @@ async def post(db: AsyncSession, *, kind: str, reference: str, currency: str, po
 
     Idempotent under concurrency too: the transaction row is inserted with ``ON CONFLICT
     (kind, reference) DO NOTHING``, so the loser of a race writes nothing and keeps its
-    session usable. Plain statements (``kit.db.Raw``): the answer is a detached
+    session usable. Plain statements (``kit.sql InTransaction``): the answer is a detached
     ``LedgerTransaction`` with the values written.
     """
     check_postings(currency, postings)
     accounts = await account_ids(db, [line.account for line in postings])
     now = utcnow()
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     # One statement: INSERT … ON CONFLICT (kind, reference) DO NOTHING RETURNING id. An existing
     # transaction (a retry, or the winner of a race, which PostgreSQL waits for) returns nothing
     # and leaves the session usable — no read first, no savepoint.

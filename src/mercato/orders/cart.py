@@ -13,9 +13,10 @@ from mercato.accounts.models import User
 from mercato.catalog import repository as catalog_repo
 from mercato.catalog.models import Product, Shop, Variant
 from mercato.catalog.presenters import image_out
-from mercato.kit.db import Raw, snapshot, utcnow
+from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money
+from mercato.kit.sql.transaction import InTransaction, snapshot
 from mercato.orders.models import CartItem
 from mercato.orders.schemas import CartLineOut, CartOut, CartShopOut
 
@@ -60,7 +61,7 @@ def _line_objects(row: Sequence[Any]) -> tuple[Variant, Product, Shop]:
 async def _purchasable(db: AsyncSession, variant_id: int) -> tuple[Variant, Product, Shop]:
     """The variant with its product and shop (snapshots, see :func:`_line_objects`); 404 unless
     the product is active. One plain joined statement."""
-    row = await Raw.of(db).first(_PURCHASABLE_SQL, {"id": variant_id})
+    row = await InTransaction.of(db).first(_PURCHASABLE_SQL, {"id": variant_id})
     if row is None or row[10] != "active":
         raise NotFound("This product is not available.", code="product_unavailable")
     return _line_objects(row)
@@ -70,7 +71,7 @@ async def add_item(db: AsyncSession, user: User, variant_id: int, quantity: int,
     """Add to the cart (merging with what is there); refuses more than is available. Plain
     statements (the first step of every purchase)."""
     variant, _, _ = await _purchasable(db, variant_id)
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     item = await raw.first("SELECT id, quantity FROM cart_items WHERE user_id = :user AND variant_id = :variant",
                            {"user": user.id, "variant": variant_id})
     wanted = quantity + (int(item[1]) if item else 0)
@@ -121,7 +122,7 @@ async def remove_item(db: AsyncSession, user: User, item_id: int) -> None:
 async def cart_lines(db: AsyncSession, user_id: int) -> list[Line]:
     """The cart's lines in the order they were added (one plain joined statement; items whose
     variant, product or shop is gone drop out)."""
-    rows = await Raw.of(db).all(_CART_LINES_SQL, {"user": user_id})
+    rows = await InTransaction.of(db).all(_CART_LINES_SQL, {"user": user_id})
     lines = []
     for row in rows:
         variant, product, shop = _line_objects(row)
@@ -166,7 +167,7 @@ async def view(db: AsyncSession, user_id: int) -> CartOut:
 async def remove_purchased(db: AsyncSession, user_id: int, bought: dict[int, int]) -> None:
     """After payment: take the bought quantities out of the cart (what was added since stays).
     Plain statements (part of the payment's hot path); loaded cart rows are not kept current."""
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     now = utcnow()
     for variant_id, quantity in sorted(bought.items()):
         params = {"user": user_id, "variant": variant_id, "q": quantity, "now": now}

@@ -16,10 +16,10 @@ from mercato.catalog.models import Shop, Variant
 from mercato.config import Settings
 from mercato.inventory import service as inventory
 from mercato.kit import idempotency
-from mercato.kit.db import Raw, snapshot
 from mercato.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from mercato.kit.faults import checkpoint
 from mercato.kit.money import format_money
+from mercato.kit.sql.transaction import InTransaction, snapshot
 from mercato.orders import cart as carts
 from mercato.orders import pricing
 from mercato.orders.models import Address, Checkout, Order, OrderEvent, OrderLine
@@ -165,7 +165,7 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     one short of stock aborts the whole checkout with ``409 out_of_stock`` and the transaction
     rolls everything back.
 
-    The rows are written with plain statements (``kit.db.Raw``: this is every purchase's hot
+    The rows are written with plain statements (``kit.sql InTransaction``: this is every purchase's hot
     path); the objects returned (and in ``placed``) are detached snapshots of what was written,
     for building the answer.
     """
@@ -178,7 +178,7 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     if not lines:
         raise ValidationFailed("Your cart is empty.", code="cart_empty")
     address = await resolve_address(db, user, body)
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     now = datetime.now(UTC)
     expires_at = now + timedelta(seconds=settings.reservation_ttl_seconds)
     source = "buy_now" if body.items is not None else "cart"
@@ -258,7 +258,8 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
 
 async def _reread_stock(db: AsyncSession, variant: Variant) -> None:
     """Refresh a variant snapshot's counters (for the ``out_of_stock`` answer)."""
-    row = await Raw.of(db).first("SELECT stock, reserved, allocated FROM variants WHERE id = :id", {"id": variant.id})
+    row = await InTransaction.of(db).first("SELECT stock, reserved, allocated FROM variants WHERE id = :id",
+                                           {"id": variant.id})
     if row is not None:
         variant.stock, variant.reserved, variant.allocated = row
 
@@ -300,13 +301,13 @@ def _out_of_stock(line: carts.Line) -> Conflict:
 
 
 async def get_checkout(db: AsyncSession, user: User, checkout_id: int) -> Checkout:
-    checkout = await Raw.of(db).load_one(Checkout, _CHECKOUT_SQL, {"id": checkout_id})
+    checkout = await InTransaction.of(db).load_one(Checkout, _CHECKOUT_SQL, {"id": checkout_id})
     if checkout is None or checkout.buyer_id != user.id:
         raise NotFound("No such checkout.")
     return checkout
 
 
-_CHECKOUT_SQL = f"SELECT {Raw.columns(Checkout, 'c')} FROM checkouts c WHERE c.id = :id"  # noqa: S608 (columns)
+_CHECKOUT_SQL = f"SELECT {InTransaction.columns(Checkout, 'c')} FROM checkouts c WHERE c.id = :id"  # noqa: S608 (columns)
 
 
 async def orders_of_checkout(db: AsyncSession, checkout_id: int) -> list[Order]:

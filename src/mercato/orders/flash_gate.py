@@ -25,7 +25,7 @@ Contract (the gate only ever *refuses*; everything else goes on to the real rout
 - anything unexpected (a database error, a busy SQLite file, a body it does not understand)
   goes on to the route, which decides for real.
 
-The read goes through the database's fast read path (``Database.reads``, kit/db.py): on
+The read goes through the database's fast read path (``Database.committed_reads``, kit/sql/committed.py): on
 SQLite inline on the event loop through the process's read-only ``sqlite3`` connection in
 autocommit mode (every statement sees the latest commit; WAL readers never wait for the
 writer): a point read costs ≈ 20–40 µs, less than aiosqlite's thread hop alone. On PostgreSQL
@@ -149,7 +149,7 @@ def parse_buy(scope: Scope, body: bytes, max_quantity: int) -> BuyRequest | None
 
 
 class FactsReader:
-    """Runs :data:`FACTS_SQL` on the database's fast read path (:class:`mercato.kit.db.Reads`:
+    """Runs :data:`FACTS_SQL` on the database's fast read path (:class:`mercato.kit.sql.committed.CommittedReads`:
     inline ``sqlite3`` on SQLite, the app's engine on PostgreSQL)."""
 
     def __init__(self, database: Database) -> None:
@@ -157,10 +157,10 @@ class FactsReader:
 
     @property
     def usable(self) -> bool:
-        return self.database.reads.available
+        return self.database.committed_reads.available
 
     async def read(self, buy: BuyRequest) -> BuyFacts | None:
-        rows = await self.database.reads.all(FACTS_SQL, {"key": buy.key, "variant_id": buy.variant_id,
+        rows = await self.database.committed_reads.rows(FACTS_SQL, {"key": buy.key, "variant_id": buy.variant_id,
                                                          "digest": buy.digest, "now": datetime.now(UTC)})
         if not rows:
             return None

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.accounts.models import User
 from mercato.config import Settings
 from mercato.inventory import service as inventory
-from mercato.kit.db import Raw
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
+from mercato.kit.sql.transaction import InTransaction
 from mercato.ledger import postings
 from mercato.orders import cart as carts
 from mercato.orders import notify
@@ -69,7 +69,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
     Reserved units become allocations, the money is booked in the ledger, the buyer's cart
     loses what was bought. An order whose checkout already expired is refunded at once.
 
-    This is the hot end of every purchase, so it runs as plain statements (``kit.db.Raw``,
+    This is the hot end of every purchase, so it runs as plain statements (``kit.sql InTransaction``,
     ≈ 15 of them for a one-order checkout) instead of ORM loads and flushes; the guarded
     updates are the same, and loaded copies of the rows are kept current.
     """
@@ -78,7 +78,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
 
     settings = get_settings()
     now = datetime.now(UTC)
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     await db.flush()  # the intent's pending changes first
     rows = await raw.all(
         "SELECT id, status, checkout_id, shop_id, buyer_id, currency, total, tax, platform_discount, refunded "

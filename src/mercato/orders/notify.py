@@ -6,9 +6,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import Raw
 from mercato.kit.money import format_money
 from mercato.kit.outbox import emit, send_emails
+from mercato.kit.sql.transaction import InTransaction
 
 
 def order_number(order_id: int) -> str:
@@ -41,7 +41,7 @@ async def order_changed(db: AsyncSession, order: OrderFacts, topic: str, *, buye
     await emit(db, topic, "order", order.id, order_payload(order, **extra))
     if not buyer_subject and not seller_subject:
         return
-    row = await Raw.of(db).first(
+    row = await InTransaction.of(db).first(
         "SELECT (SELECT name FROM shops WHERE id = :shop), "
         "(SELECT email FROM users WHERE id = :buyer), (SELECT display_name FROM users WHERE id = :buyer), "
         "(SELECT users.email FROM users JOIN shop_members ON shop_members.user_id = users.id "

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog.models import Shop
 from mercato.config import Settings
-from mercato.kit.db import Raw
 from mercato.kit.money import format_money
+from mercato.kit.sql.transaction import InTransaction
 from mercato.orders import lifecycle, reviews
 from mercato.orders.models import Checkout, Order, OrderEvent, OrderLine, Refund, ReturnRequest
 from mercato.orders.notify import order_number
@@ -27,14 +27,14 @@ from mercato.payments import repository as payments_repo
 from mercato.payments.models import PaymentIntent
 
 _ORDER_PARTS = {
-    # Plain statements that load model objects (kit.db.Raw.load_all): every part of any number of
+    # Plain statements that load model objects (kit.sql InTransaction.load_all): every part of any number of
     # orders in one statement each, instead of three ORM statements per order.
-    "shops": f"SELECT {Raw.columns(Shop, 's')} FROM shops s WHERE s.id IN :ids",  # noqa: S608 (columns)
-    "lines": f"SELECT {Raw.columns(OrderLine, 'l')} FROM order_lines l "  # noqa: S608
+    "shops": f"SELECT {InTransaction.columns(Shop, 's')} FROM shops s WHERE s.id IN :ids",  # noqa: S608 (columns)
+    "lines": f"SELECT {InTransaction.columns(OrderLine, 'l')} FROM order_lines l "  # noqa: S608
              "WHERE l.order_id IN :ids ORDER BY l.id",
-    "history": f"SELECT {Raw.columns(OrderEvent, 'e')} FROM order_events e "  # noqa: S608
+    "history": f"SELECT {InTransaction.columns(OrderEvent, 'e')} FROM order_events e "  # noqa: S608
                "WHERE e.order_id IN :ids ORDER BY e.id",
-    "checkout_orders": f"SELECT {Raw.columns(Order, 'o')} FROM orders o "  # noqa: S608
+    "checkout_orders": f"SELECT {InTransaction.columns(Order, 'o')} FROM orders o "  # noqa: S608
                        "WHERE o.checkout_id = :id ORDER BY o.id",
 }
 
@@ -48,7 +48,7 @@ async def orders_out(db: AsyncSession, orders: Sequence[Order], settings: Settin
     """The bodies of ``orders`` (any number: three plain statements, four with a delivered one)."""
     if not orders:
         return []
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     ids = [order.id for order in orders]
     shops = {shop.id: shop for shop in await raw.load_all(Shop, _ORDER_PARTS["shops"],
                                                            {"ids": sorted({o.shop_id for o in orders})},
@@ -106,7 +106,7 @@ def intent_brief(intent: PaymentIntent) -> PaymentIntentBrief:
 
 
 async def checkout_out(db: AsyncSession, checkout: Checkout, settings: Settings) -> CheckoutOut:
-    raw = Raw.of(db)
+    raw = InTransaction.of(db)
     orders = await raw.load_all(Order, _ORDER_PARTS["checkout_orders"], {"id": checkout.id}, attach=False)
     intents = await payments_repo.intents_of_checkout(db, checkout.id)
     totals: dict[str, int] = {}

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog.models import Shop
-from mercato.kit.db import Raw
 from mercato.kit.money import allocate, apply_rate_bps
+from mercato.kit.sql.transaction import InTransaction
 from mercato.orders.models import TaxRate
 
 
@@ -22,7 +22,7 @@ def shipping_fee(shop: Shop, subtotal: int) -> int:
 
 async def tax_rate_bps(db: AsyncSession, region: str, country: str) -> int:
     """The rate for the region (``US-CA``), else for the country (``DE``), else 0."""
-    found = await Raw.of(db).all("SELECT region, rate_bps FROM tax_rates WHERE region IN :regions",
+    found = await InTransaction.of(db).all("SELECT region, rate_bps FROM tax_rates WHERE region IN :regions",
                                  {"regions": [region.upper(), country.upper()]})
     rows = {str(r[0]): int(r[1]) for r in found}
     return rows.get(region.upper(), rows.get(country.upper(), 0))

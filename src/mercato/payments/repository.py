@@ -9,8 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.db import Raw, snapshot, utcnow
+from mercato.kit.db import utcnow
 from mercato.kit.models import InboxEvent
+from mercato.kit.sql.transaction import InTransaction, snapshot
 from mercato.payments.models import PaymentEvent, PaymentIntent, SandboxCharge
 
 
@@ -30,19 +31,19 @@ async def intent_by_provider_ref(db: AsyncSession, provider: str, provider_ref: 
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
-_INTENTS_OF_CHECKOUT_SQL = (f"SELECT {Raw.columns(PaymentIntent, 'i')} FROM payment_intents i "  # noqa: S608
+_INTENTS_OF_CHECKOUT_SQL = (f"SELECT {InTransaction.columns(PaymentIntent, 'i')} FROM payment_intents i "  # noqa: S608
                             "WHERE i.checkout_id = :id ORDER BY i.id")
 
 
 async def intents_of_checkout(db: AsyncSession, checkout_id: int) -> list[PaymentIntent]:
     """The checkout's intents in id order, loaded into ``db`` by one plain statement."""
-    return await Raw.of(db).load_all(PaymentIntent, _INTENTS_OF_CHECKOUT_SQL, {"id": checkout_id})
+    return await InTransaction.of(db).load_all(PaymentIntent, _INTENTS_OF_CHECKOUT_SQL, {"id": checkout_id})
 
 
 async def claim_attempt(db: AsyncSession, intent_id: int, *, attempts: int, from_statuses: tuple[str, ...],
                         now: datetime | None = None) -> bool:
     """Start attempt ``attempts + 1`` unless another request got there first (guarded update)."""
-    return await Raw.of(db).execute(
+    return await InTransaction.of(db).execute(
         "UPDATE payment_intents SET attempts = :next, status = 'processing', updated_at = :now "
         "WHERE id = :id AND attempts = :attempts AND status IN :statuses",
         {"next": attempts + 1, "now": now or utcnow(), "id": intent_id, "attempts": attempts,
@@ -78,7 +79,7 @@ async def add_refunded(db: AsyncSession, intent_id: int, amount: int) -> bool:
 
 async def add_event(db: AsyncSession, intent_id: int, type_: str, data: dict[str, Any]) -> None:
     """Append to the intent's event log (one plain ``INSERT``, in the caller's transaction)."""
-    await Raw.of(db).execute("INSERT INTO payment_events (intent_id, type, data, created_at) "
+    await InTransaction.of(db).execute("INSERT INTO payment_events (intent_id, type, data, created_at) "
                              "VALUES (:intent, :type, :data, :now)",
                              {"intent": intent_id, "type": type_, "data": data, "now": utcnow()})
 
@@ -123,7 +124,7 @@ async def insert_sandbox_charge(db: AsyncSession, *, idempotency_key: str, refer
     """Insert-if-absent by key (one plain statement); the new charge (detached, with the values
     written), or ``None`` when the key was charged already."""
     now = utcnow()
-    charge_id = await Raw.of(db).scalar(
+    charge_id = await InTransaction.of(db).scalar(
         "INSERT INTO sandbox_charges (idempotency_key, reference, amount, currency, card_last4, status, "
         "action_token, refunded, created_at) VALUES (:key, :reference, :amount, :currency, :last4, :status, "
         ":token, 0, :now) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mercato.config import Settings
-from mercato.kit.db import Raw, snapshot, utcnow
+from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money, is_supported
+from mercato.kit.sql.transaction import InTransaction, snapshot
 from mercato.payments import hooks, sandbox
 from mercato.payments import repository as repo
 from mercato.payments.models import PaymentIntent
@@ -80,7 +81,7 @@ async def create_intent(db: AsyncSession, *, checkout_id: int, buyer_id: int, cu
                                   status="requires_payment_method", provider=provider_name, attempts=0, refunded=0,
                                   created_at=now, updated_at=now)
     # One plain statement (every checkout makes one); the answer is a detached snapshot.
-    intent_id = await Raw.of(db).scalar(
+    intent_id = await InTransaction.of(db).scalar(
         "INSERT INTO payment_intents (checkout_id, buyer_id, currency, amount, status, provider, attempts, refunded, "
         "created_at, updated_at) VALUES (:checkout_id, :buyer_id, :currency, :amount, :status, :provider, :attempts, "
         ":refunded, :created_at, :updated_at) RETURNING id", values)
@@ -195,7 +196,7 @@ async def _record_charge(db: AsyncSession, intent: PaymentIntent, result: Charge
     # One plain UPDATE (the attempt was claimed by this transaction); the intent object is told.
     values["updated_at"] = utcnow()
     assignments = ", ".join(f"{column} = :{column}" for column in values)
-    await Raw.of(db).execute(f"UPDATE payment_intents SET {assignments} WHERE id = :id",  # noqa: S608 (columns)
+    await InTransaction.of(db).execute(f"UPDATE payment_intents SET {assignments} WHERE id = :id",  # noqa: S608 (columns)
                              {**values, "id": intent.id})
     for key, value in values.items():
         set_committed_value(intent, key, value)

@@ -1,4 +1,4 @@
-"""Plain statements in a unit of work (kit/db.py:Raw), on the test database (SQLite or PostgreSQL)."""
+"""Plain statements in a unit of work (kit/sql/transaction.py:InTransaction), on the test database (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
-from mercato.kit.db import Raw
 from mercato.kit.models import OutboxEvent
+from mercato.kit.sql.transaction import InTransaction
 
 T = TypeVar("T")
 Run = Callable[[Callable[[AsyncSession], Awaitable[T]]], T]
 
-USER_SQL = f"SELECT {Raw.columns(User, 'u')} FROM users u WHERE u.id IN :ids ORDER BY u.id"
+USER_SQL = f"SELECT {InTransaction.columns(User, 'u')} FROM users u WHERE u.id IN :ids ORDER BY u.id"
 
 
 async def _add_users(db: AsyncSession) -> list[int]:
-    users = [User(email=f"raw{i}@example.com", password_hash="x", display_name=f"Raw “{i}”",
+    users = [User(email=f"raw{i}@example.com", password_hash="x", display_name=f"InTransaction “{i}”",
                   date_of_birth=date(1990, 1, 2 + i), is_admin=i == 0, niche_tags=["beauty", f"t{i}"], bio="")
              for i in range(2)]
     db.add_all(users)
@@ -33,17 +33,18 @@ def test_statements_run_in_the_session_transaction_and_roll_back_with_it(db_run:
     now = datetime.now(UTC).replace(microsecond=123456)
 
     async def write_then_fail(db: AsyncSession) -> None:
-        await Raw.of(db).execute("INSERT INTO outbox_events (topic, aggregate, aggregate_id, payload, created_at) "
-                                 "VALUES ('t.lost', 'x', '1', :payload, :now)", {"payload": {"a": 1}, "now": now})
-        assert await Raw.of(db).scalar("SELECT COUNT(*) FROM outbox_events") == 1  # same transaction
+        await InTransaction.of(db).execute(
+            "INSERT INTO outbox_events (topic, aggregate, aggregate_id, payload, created_at) "
+            "VALUES ('t.lost', 'x', '1', :payload, :now)", {"payload": {"a": 1}, "now": now})
+        assert await InTransaction.of(db).scalar("SELECT COUNT(*) FROM outbox_events") == 1  # same transaction
         raise RuntimeError("rolled back")
 
     with pytest.raises(RuntimeError):
         db_run(write_then_fail)
 
     async def write(db: AsyncSession) -> int:
-        raw = Raw.of(db)
-        assert raw is Raw.of(db)  # one per session
+        raw = InTransaction.of(db)
+        assert raw is InTransaction.of(db)  # one per session
         await raw.executemany("INSERT INTO outbox_events (topic, aggregate, aggregate_id, payload, created_at) "
                               "VALUES (:topic, 'order', :id, :payload, :now)",
                               [{"topic": f"t.{i}", "id": str(i), "payload": {"n": i, "tags": ["é", i]}, "now": now}
@@ -71,9 +72,10 @@ def test_loaded_objects_equal_what_the_orm_loads_and_are_persistent(db_run: Run[
         return [{key: getattr(user, key) for key in columns} for user in users]
 
     async def by_raw(db: AsyncSession) -> list[dict[str, Any]]:
-        users = await Raw.of(db).load_all(User, USER_SQL, {"ids": ids})
+        users = await InTransaction.of(db).load_all(User, USER_SQL, {"ids": ids})
         assert all(inspect(user).persistent for user in users)
-        assert await Raw.of(db).load_one(User, USER_SQL, {"ids": ids[:1]}) is users[0]  # held: the same object
+        held = await InTransaction.of(db).load_one(User, USER_SQL, {"ids": ids[:1]})
+        assert held is users[0]  # held: the same object
         loaded = [{key: getattr(user, key) for key in columns} for user in users]
         users[1].bio = "changed through the ORM"  # flushed at commit like any loaded object
         return loaded
@@ -83,7 +85,7 @@ def test_loaded_objects_equal_what_the_orm_loads_and_are_persistent(db_run: Run[
     assert expected[0]["niche_tags"] == ["beauty", "t0"] and expected[0]["is_admin"] is True
     assert isinstance(expected[0]["created_at"], datetime) and expected[0]["created_at"].tzinfo is not None
     assert db_run(by_orm)[1]["bio"] == "changed through the ORM"
-    assert db_run(lambda db: Raw.of(db).load_one(User, USER_SQL, {"ids": [0]})) is None
+    assert db_run(lambda db: InTransaction.of(db).load_one(User, USER_SQL, {"ids": [0]})) is None
 
 
 def test_loading_for_reading_only_leaves_the_session_alone(db_run: Run[Any]) -> None:
@@ -91,11 +93,11 @@ def test_loading_for_reading_only_leaves_the_session_alone(db_run: Run[Any]) -> 
     them are never saved); a row the session holds is still returned as held."""
     ids = db_run(_add_users)
     columns = [c.key for c in inspect(User).column_attrs]
-    expected = db_run(lambda db: Raw.of(db).load_all(User, USER_SQL, {"ids": ids}))
+    expected = db_run(lambda db: InTransaction.of(db).load_all(User, USER_SQL, {"ids": ids}))
 
     async def go(db: AsyncSession) -> list[dict[str, Any]]:
         held = await db.get(User, ids[0])
-        users = await Raw.of(db).load_all(User, USER_SQL, {"ids": ids}, attach=False)
+        users = await InTransaction.of(db).load_all(User, USER_SQL, {"ids": ids}, attach=False)
         assert users[0] is held and users[1] not in db
         assert not inspect(users[1]).persistent
         users[1].bio = "never saved"
@@ -104,7 +106,7 @@ def test_loading_for_reading_only_leaves_the_session_alone(db_run: Run[Any]) -> 
     loaded = db_run(go)
     assert loaded[0] == {key: getattr(expected[0], key) for key in columns}
     assert loaded[1]["id"] == ids[1] and loaded[1]["display_name"] == expected[1].display_name
-    assert db_run(lambda db: Raw.of(db).scalar("SELECT bio FROM users WHERE id = :id", {"id": ids[1]})) == ""
+    assert db_run(lambda db: InTransaction.of(db).scalar("SELECT bio FROM users WHERE id = :id", {"id": ids[1]})) == ""
 
 
 def test_sync_tells_a_loaded_object_what_a_statement_changed(db_run: Run[Any]) -> None:
@@ -114,7 +116,7 @@ def test_sync_tells_a_loaded_object_what_a_statement_changed(db_run: Run[Any]) -
     async def go(db: AsyncSession) -> tuple[int, int, bool]:
         user = await db.get(User, ids[0])
         assert user is not None
-        raw = Raw.of(db)
+        raw = InTransaction.of(db)
         await raw.execute("UPDATE users SET followers_count = followers_count + 5, updated_at = :at WHERE id = :id",
                           {"at": later, "id": ids[0]})
         stale = user.followers_count
@@ -126,7 +128,7 @@ def test_sync_tells_a_loaded_object_what_a_statement_changed(db_run: Run[Any]) -
 
 
 def test_a_snapshot_reads_like_a_new_object_and_belongs_to_no_session() -> None:
-    from mercato.kit.db import snapshot
+    from mercato.kit.sql.transaction import snapshot
     from mercato.orders.models import Order
 
     order = snapshot(Order, {"id": 7, "total": 1500, "address": {"city": "Paris"}})

@@ -1,4 +1,4 @@
-"""The SQLite write engine's inline ``sqlite3`` connection (kit/sqlite_inline.py)."""
+"""The SQLite write engine's inline ``sqlite3`` connection (kit/sql/inline.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from mercato.kit import sqlite_inline
-from mercato.kit.db import Database, take_write_lock
+from mercato.kit.db import Database
+from mercato.kit.sql import inline as sqlite_inline
+from mercato.kit.sql.transaction import take_write_lock
 
 
 def _database(tmp_path: Path) -> Database:
@@ -121,7 +122,7 @@ def test_writers_of_one_process_take_turns_without_blocking_the_loop(tmp_path: P
 
 
 def test_a_transaction_takes_the_write_lock_at_its_first_write(tmp_path: Path) -> None:
-    """Reads before a transaction's first write take no lock (another unit of work writes and
+    """CommittedReads before a transaction's first write take no lock (another unit of work writes and
     commits meanwhile, and the reader sees it: read committed); from the first write to the
     commit the transaction holds the lock (another writer waits for the commit)."""
 

@@ -195,7 +195,7 @@ class InlineConnection:
             self._write_lock.release()
 
     async def run(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> sqlite3.Cursor:
-        """One statement straight on ``sqlite3`` (``kit.db.Raw``), the write lock taken first
+        """One statement straight on ``sqlite3`` (``kit.sql.transaction.InTransaction``), the write lock taken first
         when it is the transaction's first write."""
         if self._pending is not None and writes(sql):
             await self.prepare()
