@@ -1,4 +1,4 @@
-"""Plain statements in a unit of work (kit/sql/transaction.py:InTransaction), on the test database (SQLite or PostgreSQL)."""
+"""Plain statements in a unit of work (kit/sql/transaction.py:InTransaction), on the test database."""
 
 from __future__ import annotations
 
@@ -136,3 +136,24 @@ def test_a_snapshot_reads_like_a_new_object_and_belongs_to_no_session() -> None:
                                                                                     None, None)
     state = inspect(order)
     assert state.transient and state.session is None
+
+
+def test_a_statement_first_flushes_objects_added_changed_or_deleted_through_the_orm(db_run: Run[Any]) -> None:
+    now = datetime.now(UTC)
+
+    async def go(db: AsyncSession) -> list[Any]:
+        raw = InTransaction.of(db)
+        event = OutboxEvent(topic="t.added", aggregate="x", aggregate_id="1", payload={}, created_at=now)
+        db.add(event)  # not flushed by hand
+        seen = [await raw.scalar("SELECT topic FROM outbox_events WHERE aggregate_id = '1'")]
+        event.topic = "t.changed"
+        seen.append(await raw.scalar("SELECT topic FROM outbox_events WHERE aggregate_id = '1'"))
+        await db.delete(event)
+        seen.append(await raw.scalar("SELECT COUNT(*) FROM outbox_events"))
+        db.add(OutboxEvent(topic="t.many", aggregate="x", aggregate_id="2", payload={}, created_at=now))
+        await raw.executemany("UPDATE outbox_events SET topic = :topic WHERE aggregate_id = :id",
+                              [{"topic": "t.updated", "id": "2"}])
+        seen.append(await raw.scalar("SELECT topic FROM outbox_events"))
+        return seen
+
+    assert db_run(go) == ["t.added", "t.changed", 0, "t.updated"]

@@ -33,7 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.kit.db import on_end
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.models import IdempotencyKey
+from mercato.kit.sql.statements import insert_sql, update_sql
 from mercato.kit.sql.transaction import InTransaction
+
+_DONE_SQL = update_sql(IdempotencyKey, ("status", "response_status", "response_body"))
+# Insert-if-absent: a duplicate key returns no row.
+_CLAIM_SQL = insert_sql(IdempotencyKey, ("scope", "key", "request_hash", "status", "locked_at", "created_at"),
+                        on_conflict=("scope", "key"), returning="id")
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -63,8 +69,7 @@ class IdempotentCall:
         _end_flight(self.db)
         if self.row_id is not None:
             await InTransaction.of(self.db).execute(
-                "UPDATE idempotency_keys SET status = 'done', response_status = :status, response_body = :body "
-                "WHERE id = :id", {"status": status, "body": body, "id": self.row_id})
+                _DONE_SQL, {"status": "done", "response_status": status, "response_body": body, "id": self.row_id})
         return FastJSONResponse(body, status_code=status)
 
     async def abandon(self) -> None:
@@ -130,11 +135,8 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
         raise _in_progress()  # another process runs this key now
     # One plain statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate
     # key returns no row and rolls nothing back (no savepoint, no ORM flush on the hot path).
-    claimed = await raw.scalar(
-        'INSERT INTO idempotency_keys (scope, "key", request_hash, status, locked_at, created_at) '
-        "VALUES (:scope, :key, :hash, 'in_progress', :now, :now) "
-        'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
-        {"scope": scope, "key": key, "hash": fingerprint, "now": now})
+    claimed = await raw.scalar(_CLAIM_SQL, {"scope": scope, "key": key, "request_hash": fingerprint,
+                                            "status": "in_progress", "locked_at": now, "created_at": now})
     if claimed is not None:
         return IdempotentCall(db=db, row_id=int(claimed))
     existing = (await db.execute(

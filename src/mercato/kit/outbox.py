@@ -11,16 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.db import utcnow
 from mercato.kit.models import EmailMessage, OutboxEvent
+from mercato.kit.sql.statements import insert_sql
 from mercato.kit.sql.transaction import InTransaction
+
+_EMIT_SQL = insert_sql(OutboxEvent, ("topic", "aggregate", "aggregate_id", "payload", "created_at"))
+_EMAIL_SQL = insert_sql(EmailMessage, ("to", "subject", "body", "topic", "created_at"))
 
 
 async def emit(db: AsyncSession, topic: str, aggregate: str, aggregate_id: int | str, payload: dict[str, Any]) -> None:
     """Record a domain event now, in the caller's transaction (one plain ``INSERT``)."""
-    await InTransaction.of(db).execute(
-        "INSERT INTO outbox_events (topic, aggregate, aggregate_id, payload, created_at) "
-        "VALUES (:topic, :aggregate, :aggregate_id, :payload, :now)",
-        {"topic": topic, "aggregate": aggregate, "aggregate_id": str(aggregate_id), "payload": payload,
-         "now": utcnow()})
+    await InTransaction.of(db).execute(_EMIT_SQL, {
+        "topic": topic, "aggregate": aggregate, "aggregate_id": str(aggregate_id), "payload": payload,
+        "created_at": utcnow()})
 
 
 async def send_email(db: AsyncSession, to: str, subject: str, body: str, topic: str) -> None:
@@ -32,10 +34,8 @@ async def send_emails(db: AsyncSession, emails: list[tuple[str, str, str]], topi
     """Several ``(to, subject, body)`` emails in one statement."""
     now = utcnow()
     await InTransaction.of(db).executemany(
-        'INSERT INTO email_messages ("to", subject, body, topic, created_at) '
-        "VALUES (:to, :subject, :body, :topic, :now)",
-        [{"to": to, "subject": subject[:200], "body": body, "topic": topic, "now": now}
-         for to, subject, body in emails])
+        _EMAIL_SQL, [{"to": to, "subject": subject[:200], "body": body, "topic": topic, "created_at": now}
+                     for to, subject, body in emails])
 
 
 async def unpublished(db: AsyncSession, limit: int = 100, topics: list[str] | None = None) -> list[OutboxEvent]:

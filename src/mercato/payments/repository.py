@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.db import utcnow
 from mercato.kit.models import InboxEvent
+from mercato.kit.sql.statements import insert_sql, update_sql
 from mercato.kit.sql.transaction import InTransaction, snapshot
 from mercato.payments.models import PaymentEvent, PaymentIntent, SandboxCharge
 
@@ -40,14 +41,16 @@ async def intents_of_checkout(db: AsyncSession, checkout_id: int) -> list[Paymen
     return await InTransaction.of(db).load_all(PaymentIntent, _INTENTS_OF_CHECKOUT_SQL, {"id": checkout_id})
 
 
+_CLAIM_ATTEMPT_SQL = update_sql(PaymentIntent, ("attempts", "status", "updated_at"),
+                                where="id = :id AND attempts = :attempts_before AND status IN :statuses")
+
+
 async def claim_attempt(db: AsyncSession, intent_id: int, *, attempts: int, from_statuses: tuple[str, ...],
                         now: datetime | None = None) -> bool:
     """Start attempt ``attempts + 1`` unless another request got there first (guarded update)."""
-    return await InTransaction.of(db).execute(
-        "UPDATE payment_intents SET attempts = :next, status = 'processing', updated_at = :now "
-        "WHERE id = :id AND attempts = :attempts AND status IN :statuses",
-        {"next": attempts + 1, "now": now or utcnow(), "id": intent_id, "attempts": attempts,
-         "statuses": list(from_statuses)}) == 1
+    return await InTransaction.of(db).execute(_CLAIM_ATTEMPT_SQL, {
+        "attempts": attempts + 1, "status": "processing", "updated_at": now or utcnow(), "id": intent_id,
+        "attempts_before": attempts, "statuses": list(from_statuses)}) == 1
 
 
 async def move_status(db: AsyncSession, intent_id: int, *, from_statuses: tuple[str, ...], to: str,
@@ -77,11 +80,13 @@ async def add_refunded(db: AsyncSession, intent_id: int, amount: int) -> bool:
 # --- event log -------------------------------------------------------------------------------
 
 
+_ADD_EVENT_SQL = insert_sql(PaymentEvent, ("intent_id", "type", "data", "created_at"))
+
+
 async def add_event(db: AsyncSession, intent_id: int, type_: str, data: dict[str, Any]) -> None:
     """Append to the intent's event log (one plain ``INSERT``, in the caller's transaction)."""
-    await InTransaction.of(db).execute("INSERT INTO payment_events (intent_id, type, data, created_at) "
-                             "VALUES (:intent, :type, :data, :now)",
-                             {"intent": intent_id, "type": type_, "data": data, "now": utcnow()})
+    await InTransaction.of(db).execute(_ADD_EVENT_SQL, {"intent_id": intent_id, "type": type_, "data": data,
+                                                        "created_at": utcnow()})
 
 
 async def events_of(db: AsyncSession, intent_id: int, types: tuple[str, ...] | None = None) -> list[PaymentEvent]:
@@ -119,22 +124,23 @@ async def mark_inbox_processed(db: AsyncSession, inbox_id: int) -> None:
 # --- sandbox provider state ------------------------------------------------------------------
 
 
+_SANDBOX_CHARGE_SQL = insert_sql(SandboxCharge, ("idempotency_key", "reference", "amount", "currency", "card_last4",
+                                                  "status", "action_token", "refunded", "created_at"),
+                                  on_conflict=("idempotency_key",), returning="id")
+
+
 async def insert_sandbox_charge(db: AsyncSession, *, idempotency_key: str, reference: str, amount: int, currency: str,
                                 card_last4: str, status: str, action_token: str | None) -> SandboxCharge | None:
     """Insert-if-absent by key (one plain statement); the new charge (detached, with the values
     written), or ``None`` when the key was charged already."""
     now = utcnow()
-    charge_id = await InTransaction.of(db).scalar(
-        "INSERT INTO sandbox_charges (idempotency_key, reference, amount, currency, card_last4, status, "
-        "action_token, refunded, created_at) VALUES (:key, :reference, :amount, :currency, :last4, :status, "
-        ":token, 0, :now) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-        {"key": idempotency_key, "reference": reference, "amount": amount, "currency": currency,
-         "last4": card_last4, "status": status, "token": action_token, "now": now})
+    values: dict[str, Any] = dict(idempotency_key=idempotency_key, reference=reference, amount=amount,
+                                  currency=currency, card_last4=card_last4, status=status, action_token=action_token,
+                                  refunded=0, created_at=now)
+    charge_id = await InTransaction.of(db).scalar(_SANDBOX_CHARGE_SQL, values)
     if charge_id is None:
         return None
-    return snapshot(SandboxCharge, dict(id=int(charge_id), idempotency_key=idempotency_key, reference=reference,
-                                        amount=amount, currency=currency, card_last4=card_last4, status=status,
-                                        refunded=0, action_token=action_token, created_at=now))
+    return snapshot(SandboxCharge, dict(id=int(charge_id), **values))
 
 
 async def sandbox_charge_by_key(db: AsyncSession, idempotency_key: str) -> SandboxCharge | None:

@@ -34,9 +34,12 @@ class InTransaction:
     (UTC datetimes as text on SQLite, JSON as text). Values come back as the driver gives them
     (text datetimes and JSON on SQLite). Errors are the driver's own (not SQLAlchemy-wrapped).
 
-    The ORM does not see these statements: the caller flushes its pending objects first when a
-    statement depends on them, and updates objects it keeps (``set_committed_value``) when a
-    statement changes their rows. Get one with :meth:`of`.
+    Pending ORM changes (objects added, changed or deleted and not yet flushed) are flushed
+    before a statement runs, so a statement always sees what the unit of work did before it,
+    as an ORM query would (the sessions do not autoflush). The ORM does not see what the
+    statements change: the caller updates objects it keeps (:meth:`sync`,
+    ``set_committed_value``) when a statement changes their rows. INSERT and UPDATE text comes
+    from :mod:`~mercato.kit.sql.statements` (column lists from the models). Get one with :meth:`of`.
     """
 
     __slots__ = ("_conn", "_session", "_transaction")
@@ -69,8 +72,16 @@ class InTransaction:
         self._transaction = self._session.sync_session.get_transaction()
         return self._conn
 
+    async def _flush_pending(self) -> None:
+        """Flush the session's pending objects, if it has any, so the statement sees them. The
+        check reads three small collections (nothing to do on the usual path)."""
+        session = self._session.sync_session
+        if session.new or session.deleted or session.identity_map.check_modified():
+            await self._session.flush()
+
     async def _run(self, sql: str, params: Mapping[str, Any] | None, *, rows: bool) -> Any:
         sql, values = expand_lists(sql, params or {})
+        await self._flush_pending()
         conn = await self._driver()
         if isinstance(conn, inline.InlineConnection):
             return await conn.run(sql, sqlite_values(values))
@@ -149,6 +160,7 @@ class InTransaction:
         """One statement for many parameter sets (no RETURNING)."""
         if not rows:
             return
+        await self._flush_pending()
         conn = await self._driver()
         if isinstance(conn, inline.InlineConnection):
             await conn.run_many(sql, [sqlite_values(dict(row)) for row in rows])
