@@ -12,11 +12,12 @@ of the two paid-order rates tells how much of the machine the app's own work cos
 
 ``POST /api/v1/cart/items``  ``{"variant_id", "quantity"}`` → ``201 {"item_id"}``: one
     transaction, the ``cart_items`` row.
-``POST /api/v1/checkouts``  ``{"address"}`` + ``Idempotency-Key`` → ``201 {"id", "status": "open"}``:
-    one transaction: the key claimed (``in_progress``), the checkout, one payment intent per
-    currency and its ``created`` event, per shop an order, its lines, its ``awaiting_payment``
-    event, one reservation per line, the variant's ``reserved`` and the product's
-    ``total_stock`` counters, then the key ``done`` with the answer.
+``POST /api/v1/checkouts``  ``{"address"}`` (or ``{"items", "address"}``: buy now) with an
+    ``Idempotency-Key`` → ``201 {"id", "status": "open"}``: one transaction: the key claimed
+    (``in_progress``), the checkout, one payment intent per currency and its ``created`` event,
+    per shop an order, its lines, its ``awaiting_payment`` event, one reservation per line, the
+    variant's ``reserved`` and the product's ``total_stock`` counters, then the key ``done``
+    with the answer.
 ``POST /api/v1/checkouts/{id}/pay``  card + ``Idempotency-Key`` → ``200 {"id", "status": "paid"}``:
     one transaction: the key claimed, the intent ``processing`` (attempt 1) and its
     ``attempted`` event, the sandbox charge, the intent ``succeeded`` and its event, per order
@@ -24,9 +25,10 @@ of the two paid-order rates tells how much of the machine the app's own work cos
     ``allocated``, the product's ``sold_count``, the reservations ``allocated``, the ledger
     transaction and its entries (cash, fee, shop pending; the accounts made at a shop's first
     payment), the ``order.paid`` outbox event, the buyer's and the seller's emails; then the
-    checkout ``paid``, the cart line deleted, the key ``done``. The sandbox charge is written in
-    the request's transaction on SQLite and in a short transaction of its own on another
-    connection on PostgreSQL, as the app's sandbox provider does (``payments/sandbox.py``).
+    checkout ``paid``, the bought lines deleted from the cart (a cart checkout), the key
+    ``done``. The sandbox charge is written in the request's transaction on SQLite and in a
+    short transaction of its own on another connection on PostgreSQL, as the app's sandbox
+    provider does (``payments/sandbox.py``).
 
 The stored answer of an idempotency key is this app's own (short) answer, not the app's full
 checkout body: building that body is the app's work, not the database's.
@@ -297,7 +299,9 @@ async def create_checkout(request: Request) -> Response:
     if user_id is None:
         return unauthorized()
     raw = await request.body()
-    address = orjson.dumps({**ADDRESS_DEFAULTS, **orjson.loads(raw)["address"]}).decode()
+    body = orjson.loads(raw)
+    address = orjson.dumps({**ADDRESS_DEFAULTS, **body["address"]}).decode()
+    items = body.get("items")  # "buy now": the lines come with the request instead of the cart
     now = datetime.now(UTC)
     expires = now + request.app.state.reservation_ttl
     try:
@@ -306,14 +310,19 @@ async def create_checkout(request: Request) -> Response:
                                  raw, now)
             if key_id is None:
                 raise Refused("idempotency_in_progress")
-            lines = await tx.fetch(
-                "SELECT v.id, v.product_id, v.price, v.currency, v.title, v.sku, p.title, p.shop_id, c.quantity "
-                "FROM cart_items c JOIN variants v ON v.id = c.variant_id JOIN products p ON p.id = v.product_id "
-                "WHERE c.user_id = $1 ORDER BY c.id", user_id)
+            if items is None:
+                lines = await tx.fetch(
+                    "SELECT v.id, v.product_id, v.price, v.currency, v.title, v.sku, p.title, p.shop_id, c.quantity "
+                    "FROM cart_items c JOIN variants v ON v.id = c.variant_id JOIN products p ON p.id = v.product_id "
+                    "WHERE c.user_id = $1 ORDER BY c.id", user_id)
+            else:
+                lines = [(*row, int(item["quantity"])) for item in items for row in await tx.fetch(
+                    "SELECT v.id, v.product_id, v.price, v.currency, v.title, v.sku, p.title, p.shop_id "
+                    "FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = $1", int(item["variant_id"]))]
             checkout_id = await tx.fetchval(
                 "INSERT INTO checkouts (buyer_id, status, address, expires_at, source, created_at, updated_at) "
-                "VALUES ($1, 'open', $2, $3, 'cart', $4, $5) RETURNING id",
-                user_id, address, tx.ts(expires), tx.ts(now), tx.ts(now))
+                "VALUES ($1, 'open', $2, $3, $4, $5, $6) RETURNING id",
+                user_id, address, tx.ts(expires), "cart" if items is None else "buy_now", tx.ts(now), tx.ts(now))
             shops: dict[tuple[int, str], list[Sequence[Any]]] = {}
             for line in lines:
                 shops.setdefault((int(line[7]), str(line[3])), []).append(line)
@@ -405,9 +414,10 @@ async def pay(request: Request) -> Response:
             rows = await tx.fetch(
                 "SELECT o.id, o.payment_intent_id, o.shop_id, o.currency, o.total, l.variant_id, l.product_id, "
                 "l.quantity, s.name, b.email, b.display_name, (SELECT u.email FROM users u JOIN shop_members m "
-                "ON m.user_id = u.id WHERE m.shop_id = o.shop_id AND m.role = 'owner' ORDER BY m.user_id LIMIT 1) "
-                "FROM orders o JOIN order_lines l ON l.order_id = o.id JOIN shops s ON s.id = o.shop_id "
-                "JOIN users b ON b.id = o.buyer_id WHERE o.checkout_id = $1 ORDER BY o.id, l.id", checkout_id)
+                "ON m.user_id = u.id WHERE m.shop_id = o.shop_id AND m.role = 'owner' ORDER BY m.user_id LIMIT 1), "
+                "c.source FROM orders o JOIN order_lines l ON l.order_id = o.id JOIN shops s ON s.id = o.shop_id "
+                "JOIN users b ON b.id = o.buyer_id JOIN checkouts c ON c.id = o.checkout_id "
+                "WHERE o.checkout_id = $1 ORDER BY o.id, l.id", checkout_id)
             orders: dict[int, list[Sequence[Any]]] = {}
             for row in rows:
                 orders.setdefault(int(row[0]), []).append(row)
@@ -441,7 +451,7 @@ async def pay(request: Request) -> Response:
                                  "VALUES ($1, 'succeeded', $2, $3)", intent_id, orjson.dumps(
                                      {"attempt": 1, "provider_ref": f"sbx_ch_{charge_id}"}).decode(), tx.ts(now))
             for order_id, group in orders.items():
-                _, _, shop_id, currency, total, _, _, _, shop_name, buyer_email, buyer_name, owner_email = group[0]
+                _, _, shop_id, currency, total, _, _, _, shop_name, buyer_email, buyer_name, owner_email, _ = group[0]
                 fee = fee_of(int(total), fee_bps)
                 if not await tx.execute("UPDATE orders SET status = 'paid', paid_at = $1, fee = $2, updated_at = $3 "
                                         "WHERE id = $4 AND status = 'awaiting_payment'",
@@ -489,8 +499,9 @@ async def pay(request: Request) -> Response:
                       f"Ship it within 2 business days.\n\nOrder {number} · total {shown}\n", tx.ts(now))])
             await tx.execute("UPDATE checkouts SET status = 'paid', updated_at = $1 WHERE id = $2 AND status = 'open'",
                              tx.ts(now), checkout_id)
-            await tx.executemany("DELETE FROM cart_items WHERE user_id = $1 AND variant_id = $2 AND quantity <= $3",
-                                 [(user_id, row[5], row[7]) for row in rows])
+            if rows and rows[0][12] == "cart":  # the bought lines leave the cart
+                await tx.executemany("DELETE FROM cart_items WHERE user_id = $1 AND variant_id = $2 "
+                                     "AND quantity <= $3", [(user_id, row[5], row[7]) for row in rows])
             answer = orjson.dumps({"id": checkout_id, "status": "paid"})
             await finish(tx, key_id, 200, answer)
     except Refused as refused:

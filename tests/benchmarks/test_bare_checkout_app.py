@@ -41,17 +41,21 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {name: after[name] - before[name] for name in after if after[name] != before[name]}
 
 
-def buy(client: httpx.Client, token: str, variant_id: int) -> tuple[int, int, dict[str, Any]]:
-    """cart add → checkout → pay, as the benchmark's load generator sends them; the statuses and
-    the pay answer."""
+def buy(client: httpx.Client, token: str, variant_id: int, mode: str = "cart") -> tuple[int, int, dict[str, Any]]:
+    """cart add → checkout → pay (or buy now → pay), as the benchmark's load generator sends
+    them; the first and last statuses and the pay answer."""
     auth = {"Authorization": f"Bearer {token}"}
-    added = client.post("/api/v1/cart/items", json={"variant_id": variant_id, "quantity": 1}, headers=auth)
-    checkout = client.post("/api/v1/checkouts", json={"address": h.ADDRESS},
-                           headers={**auth, "Idempotency-Key": uuid.uuid4().hex})
+    item = {"variant_id": variant_id, "quantity": 1}
+    wanted: dict[str, Any] = {"address": h.ADDRESS}
+    if mode == "cart":
+        first = client.post("/api/v1/cart/items", json=item, headers=auth).status_code
+    else:
+        first, wanted["items"] = 201, [item]
+    checkout = client.post("/api/v1/checkouts", json=wanted, headers={**auth, "Idempotency-Key": uuid.uuid4().hex})
     assert checkout.status_code == 201, checkout.text
     paid = client.post(f"/api/v1/checkouts/{checkout.json()['id']}/pay", json=h.CARD,
                        headers={**auth, "Idempotency-Key": uuid.uuid4().hex})
-    return added.status_code, paid.status_code, paid.json()
+    return first, paid.status_code, paid.json()
 
 
 @pytest.fixture(scope="module")
@@ -69,22 +73,24 @@ def bare(bare_server: str, clean_db: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_a_bare_flow_writes_the_rows_of_an_app_flow(api: httpx.Client, clean_db: str, bare: httpx.Client) -> None:
+@pytest.mark.parametrize("mode", ["cart", "buy_now"])
+def test_a_bare_flow_writes_the_rows_of_an_app_flow(api: httpx.Client, clean_db: str, bare: httpx.Client,
+                                                    mode: str) -> None:
     variants = h.create_catalog(clean_db, 2, 1, 10, price=1500, label="ref")
     tokens = h.create_buyers(clean_db, 3, "refbuyer")
 
     start = table_counts(clean_db)
-    assert buy(api, tokens[0], variants[0])[:2] == (201, 200)
+    assert buy(api, tokens[0], variants[0], mode)[:2] == (201, 200)
     after_app = table_counts(clean_db)
     # Same shop: its ledger accounts exist now, as they do for every flow after a shop's first.
-    assert buy(bare, tokens[1], variants[0]) == (201, 200, {"id": 2, "status": "paid"})
+    assert buy(bare, tokens[1], variants[0], mode) == (201, 200, {"id": 2, "status": "paid"})
     after_bare = table_counts(clean_db)
     buyers = [row[0] for row in rows(clean_db, "SELECT id FROM users WHERE email LIKE 'refbuyer%' ORDER BY id")]
 
     app_rows = delta(start, after_app)
     assert app_rows.pop("ledger_accounts") == 3  # cash, fees, the shop's pending earnings: the first payment
     assert delta(after_app, after_bare) == app_rows
-    # (the cart line is added, then deleted by the payment)
+    # (a cart line is added, then deleted by the payment)
     assert app_rows == {"checkouts": 1, "email_messages": 2, "idempotency_keys": 2, "ledger_entries": 3,
                         "ledger_transactions": 1, "order_events": 2, "order_lines": 1, "orders": 1,
                         "outbox_events": 1, "payment_events": 3, "payment_intents": 1, "reservations": 1,
