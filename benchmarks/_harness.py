@@ -45,10 +45,10 @@ from benchmarks.http import (  # the process management of the http benchmark, r
 )
 
 __all__ = [
-    "ADDRESS", "CARD", "HOST", "ROOT", "HttpClient", "Server", "build_request", "check_alive", "connection_ports",
-    "create_buyers", "create_catalog", "database_url", "free_port", "install_signal_handlers", "loadavg", "migrate",
-    "ms", "percentile", "run_client_processes", "run_db", "server_env", "servers_cpu_seconds", "shares", "split",
-    "start_app", "start_server", "stop_server", "tree_cpu_seconds", "wait_ready",
+    "ADDRESS", "CARD", "HOST", "ROOT", "HttpClient", "Server", "another_database", "build_request", "check_alive",
+    "connection_ports", "create_buyers", "create_catalog", "database_url", "free_port", "install_signal_handlers",
+    "loadavg", "migrate", "ms", "percentile", "run_client_processes", "run_db", "server_env", "servers_cpu_seconds",
+    "shares", "split", "start_app", "start_server", "stop_server", "tree_cpu_seconds", "wait_ready",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +81,28 @@ def database_url(backend: str, tmp: Path) -> Iterator[str]:
 
     with postgres_server() as url:
         yield url
+
+
+def another_database(url: str, tmp: Path, name: str) -> str:
+    """A second empty database on the same server as ``url`` (for a reference run prepared like the
+    app's): a file beside it on SQLite, ``CREATE DATABASE`` in the same cluster on PostgreSQL
+    (deleted with the cluster)."""
+    if url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp / f'{name}.db'}"
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def migrate(url: str, media_dir: Path) -> None:

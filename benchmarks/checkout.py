@@ -198,6 +198,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-procs", type=int, default=1, help="load generator processes")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per request")
     parser.add_argument("--no-jobs", action="store_true", help="MERCATO_RUN_JOBS=false (no background jobs)")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the bare writer (benchmarks/bare_checkout_app.py): no reference_orders_per_s, "
+                             "no ratio_to_limit")
     parser.add_argument("--app", default="mercato.asgi:app", dest="app_target",
                         help="ASGI target (e.g. benchmarks._profile_app:app to profile the server)")
     args = parser.parse_args(argv)
@@ -242,23 +245,21 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], started: float) -> int:
-    media = tmp / "media"
+def prepare(url: str, media: Path, args: argparse.Namespace) -> tuple[list[int], list[str]]:
+    """Migrate; the shops' variants and the buyers' tokens (the same for the app and the reference)."""
     t = time.monotonic()
     h.migrate(url, media)
     variants = h.create_catalog(url, args.shops, args.products, args.stock)
     tokens = h.create_buyers(url, args.buyers, "buyer")
     log(f"migrated; {args.shops} shops × {args.products} products, {args.buyers} buyers in "
         f"{time.monotonic() - t:.1f} s")
-    extra = {"MERCATO_RUN_JOBS": "false"} if args.no_jobs else {}
-    env = h.server_env(url, media, **extra)
-    log(f"starting {args.app_target} ({args.workers} process(es){', shared socket' if args.shared_socket else ''}, "
-        f"uvloop, httptools)")
-    apps = h.start_app("app", args.app_target, args.workers, env, tmp, servers, args.shared_socket)
-    for app in apps:
-        h.wait_ready(app, "/healthz")
-    ports = [app.port for app in apps]
+    return variants, tokens
 
+
+def run_flows(args: argparse.Namespace, servers: list[h.Server], variants: list[int], tokens: list[str],
+              label: str) -> dict[str, Any]:
+    """The load generator against ``servers`` (warm-up, then the measured window); the phase's figures."""
+    ports = [server.port for server in servers]
     procs = max(1, min(args.client_procs, args.concurrency))
     # Buyer n buys product n mod P·S: C flows under way at once touch C different products.
     buyers = [(n, token, variants[n % len(variants)]) for n, token in enumerate(tokens)]
@@ -274,13 +275,13 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
         first += n
     cpu: dict[str, float] = {}
     load_before = h.loadavg()
-    log(f"{args.concurrency} connections × whole flows ({args.mode}), {args.warmup:g} s warm-up + "
+    log(f"{label}: {args.concurrency} connections × whole flows ({args.mode}), {args.warmup:g} s warm-up + "
         f"{args.duration:g} s measured (load average {load_before})")
     results = h.run_client_processes(
         flow_client, plans, timeout=end_at - time.monotonic() + 3 * args.timeout + 30,
-        marks=[(measure_at, lambda: cpu.__setitem__("a", h.servers_cpu_seconds(apps))),
-               (end_at, lambda: cpu.__setitem__("b", h.servers_cpu_seconds(apps)))])
-    h.check_alive(apps)
+        marks=[(measure_at, lambda: cpu.__setitem__("a", h.servers_cpu_seconds(servers))),
+               (end_at, lambda: cpu.__setitem__("b", h.servers_cpu_seconds(servers)))])
+    h.check_alive(servers)
 
     flows: list[Flow] = []
     client_cpu = 0.0
@@ -301,14 +302,35 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     steps = [sorted(f[3 + k] for f in measured) for k in range(3)]
     server_cpu = cpu.get("b", 0.0) - cpu.get("a", 0.0)
     if len(ok) + len(failed) >= len(buyers):
-        log("warning: every buyer was used; raise --buyers for a full window")
+        log(f"warning ({label}): every buyer was used; raise --buyers for a full window")
+    phase = {
+        "orders_per_s": round(len(measured) / window, 1), "p50_ms": _p(latencies, 0.50),
+        "p90_ms": _p(latencies, 0.90), "p99_ms": _p(latencies, 0.99),
+        "max_ms": h.ms(latencies[-1]) if latencies else 0.0,
+        "errors": len(failed) + len(problems), "orders_measured": len(measured), "duration_s": round(window, 2),
+        "cart_p50_ms": _p(steps[0], 0.50), "cart_p99_ms": _p(steps[0], 0.99),
+        "checkout_p50_ms": _p(steps[1], 0.50), "checkout_p99_ms": _p(steps[1], 0.99),
+        "pay_p50_ms": _p(steps[2], 0.50), "pay_p99_ms": _p(steps[2], 0.99),
+        "flows_ok": len(ok), "flows_failed": len(failed),
+        "error_kinds": dict(Counter(f[6] for f in failed).most_common(5)),
+        "server_cpu_pct": round(100 * server_cpu / args.duration, 1),
+        "server_cpu_ms_per_order": round(1000 * server_cpu / len(measured), 2) if measured else 0.0,
+        "client_cpu_pct": round(100 * client_cpu / (time.monotonic() - start_at), 1),
+        "client_procs": procs, "loadavg_before": load_before, "problems": problems,
+    }
+    log(f"  {label}: {phase['orders_per_s']} paid orders/s  flow p50 {phase['p50_ms']} ms  p99 {phase['p99_ms']} ms  "
+        f"(cart {phase['cart_p50_ms']} / checkout {phase['checkout_p50_ms']} / pay {phase['pay_p50_ms']} ms p50)  "
+        f"errors {phase['errors']}  server CPU {phase['server_cpu_ms_per_order']} ms/order")
+    return phase
 
-    log("stopping the app; checking the database")
-    for server in servers:
-        h.stop_server(server)
+
+def verify(url: str, phase: dict[str, Any], label: str) -> dict[str, Any]:
+    """The database after a phase (its servers stopped): every successful flow left one paid order,
+    one charge and one allocated unit, and the ledger balances. Problems go to ``phase``."""
     facts = database_facts(url)
-    if facts["orders_paid"] != len(ok):
-        problems.append(f"{facts['orders_paid']} paid orders in the database, {len(ok)} successful flows")
+    problems: list[str] = phase["problems"]
+    if facts["orders_paid"] != phase["flows_ok"]:
+        problems.append(f"{facts['orders_paid']} paid orders in the database, {phase['flows_ok']} successful flows")
     if facts["charges"] != facts["orders_paid"]:
         problems.append(f"{facts['charges']} sandbox charges for {facts['orders_paid']} paid orders")
     if facts["allocated"] != facts["orders_paid"]:
@@ -316,35 +338,77 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     if any(facts["trial_balance"].values()):
         problems.append(f"ledger trial balance not zero: {facts['trial_balance']}")
     for problem in problems:
-        log(f"PROBLEM: {problem}")
-    kinds = Counter(f[6] for f in failed)
+        log(f"PROBLEM ({label}): {problem}")
+    return facts
 
-    line = {
+
+def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], started: float) -> int:
+    media = tmp / "media"
+    variants, tokens = prepare(url, media, args)
+    balancing = f"{args.workers} process(es){', shared socket' if args.shared_socket else ''}, uvloop, httptools"
+
+    ref: dict[str, Any] | None = None
+    if not args.no_reference:
+        ref_url = h.another_database(url, tmp, "reference")
+        log("a second fresh database for the reference, prepared the same way")
+        ref_variants, ref_tokens = prepare(ref_url, tmp / "reference-media", args)
+        log(f"reference: starting benchmarks.bare_checkout_app ({balancing})")
+        bares = h.start_app("bare", "benchmarks.bare_checkout_app:app", args.workers,
+                            h.server_env(ref_url, tmp / "reference-media"), tmp, servers, args.shared_socket)
+        for bare in bares:
+            h.wait_ready(bare, "/healthz")
+        ref = run_flows(args, bares, ref_variants, ref_tokens, "reference")
+        for bare in bares:
+            h.stop_server(bare)
+        ref_facts = verify(ref_url, ref, "reference")
+        ref["orders"] = ref_facts["orders_paid"]
+        ref["verified"] = not ref["problems"]
+
+    extra = {"MERCATO_RUN_JOBS": "false"} if args.no_jobs else {}
+    env = h.server_env(url, media, **extra)
+    log(f"starting {args.app_target} ({balancing})")
+    apps = h.start_app("app", args.app_target, args.workers, env, tmp, servers, args.shared_socket)
+    for app in apps:
+        h.wait_ready(app, "/healthz")
+    phase = run_flows(args, apps, variants, tokens, "app")
+    log("stopping the app; checking the database")
+    for app in apps:
+        h.stop_server(app)
+    facts = verify(url, phase, "app")
+    problems = phase.pop("problems")
+
+    rate = phase["orders_per_s"]
+    line: dict[str, Any] = {
         "bench": "checkout", "backend": args.backend, "orders": facts["orders_paid"],
-        "orders_per_s": round(len(measured) / window, 1), "p50_ms": _p(latencies, 0.50),
-        "p99_ms": _p(latencies, 0.99), "errors": len(failed) + sum(p.startswith("client") for p in problems),
+        "orders_per_s": rate, "p50_ms": phase["p50_ms"], "p99_ms": phase["p99_ms"],
+        "reference_orders_per_s": ref["orders_per_s"] if ref else None,
+        "ratio_to_limit": (round(rate / ref["orders_per_s"], 3) if ref["orders_per_s"] else 0.0) if ref else None,
+        "reference_p50_ms": ref["p50_ms"] if ref else None, "reference_p99_ms": ref["p99_ms"] if ref else None,
+        "errors": phase["errors"],
         "workers": args.workers, "concurrency": args.concurrency, "mode": args.mode,
         "balancing": "one process" if args.workers == 1 else "uvicorn --workers (shared socket)"
         if args.shared_socket else "round-robin connections over processes",
-        "orders_measured": len(measured), "duration_s": round(window, 2), "warmup_s": args.warmup,
-        "p90_ms": _p(latencies, 0.90), "max_ms": h.ms(latencies[-1]) if latencies else 0.0,
-        "cart_p50_ms": _p(steps[0], 0.50), "cart_p99_ms": _p(steps[0], 0.99),
-        "checkout_p50_ms": _p(steps[1], 0.50), "checkout_p99_ms": _p(steps[1], 0.99),
-        "pay_p50_ms": _p(steps[2], 0.50), "pay_p99_ms": _p(steps[2], 0.99),
-        "flows_ok": len(ok), "flows_failed": len(failed), "error_kinds": dict(kinds.most_common(5)),
-        "verified": not problems, "trial_balance": facts["trial_balance"],
-        "server_cpu_pct": round(100 * server_cpu / args.duration, 1),
-        "server_cpu_ms_per_order": round(1000 * server_cpu / len(measured), 2) if measured else 0.0,
-        "client_cpu_pct": round(100 * client_cpu / (time.monotonic() - start_at), 1),
-        "client_procs": procs, "shops": args.shops, "products": args.shops * args.products,
-        "jobs": not args.no_jobs, "loadavg_before": load_before, "app": args.app_target,
+        **{k: v for k, v in phase.items() if k not in ("orders_per_s", "p50_ms", "p99_ms", "errors")},
+        "warmup_s": args.warmup, "verified": not problems, "trial_balance": facts["trial_balance"],
+        "shops": args.shops, "products": args.shops * args.products, "jobs": not args.no_jobs, "app": args.app_target,
     }
-    log(f"{line['orders_per_s']} paid orders/s  flow p50 {line['p50_ms']} ms  p99 {line['p99_ms']} ms  "
-        f"(cart {line['cart_p50_ms']} / checkout {line['checkout_p50_ms']} / pay {line['pay_p50_ms']} ms p50)  "
-        f"errors {line['errors']}  server CPU {line['server_cpu_ms_per_order']} ms/order  "
-        f"done in {time.monotonic() - started:.0f} s")
+    if ref:
+        ref_cpu, cpu = ref["server_cpu_ms_per_order"], phase["server_cpu_ms_per_order"]
+        line.update({
+            "reference_errors": ref["errors"], "reference_verified": ref["verified"],
+            "reference_orders": ref["orders"], "reference_p90_ms": ref["p90_ms"],
+            "reference_cart_p50_ms": ref["cart_p50_ms"], "reference_checkout_p50_ms": ref["checkout_p50_ms"],
+            "reference_pay_p50_ms": ref["pay_p50_ms"], "reference_server_cpu_ms_per_order": ref_cpu,
+            "reference_server_cpu_pct": ref["server_cpu_pct"], "reference_loadavg_before": ref["loadavg_before"],
+            "cpu_ratio_to_limit": round(ref_cpu / cpu, 3) if cpu else 0.0,
+        })
+    log(f"{rate} paid orders/s  flow p50 {line['p50_ms']} ms  p99 {line['p99_ms']} ms  errors {line['errors']}  "
+        + (f"reference {ref['orders_per_s']} orders/s (p50 {ref['p50_ms']} ms, p99 {ref['p99_ms']} ms)  "
+           f"ratio to the bare writer {line['ratio_to_limit']}  " if ref else "")
+        + f"done in {time.monotonic() - started:.0f} s")
     print(json.dumps(line), flush=True)
-    return 1 if problems or failed else 0
+    ref_bad = bool(ref and (ref["problems"] or ref["errors"]))
+    return 1 if problems or phase["flows_failed"] or ref_bad else 0
 
 
 if __name__ == "__main__":
