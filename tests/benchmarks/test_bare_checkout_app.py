@@ -62,7 +62,9 @@ def buy(client: httpx.Client, token: str, variant_id: int, mode: str = "cart") -
 def bare_server(backend: tuple[str, str | None, Any]) -> Iterator[str]:
     """The bare writer served by uvicorn in a thread, on the test database (``DATABASE_URL``)."""
     server = LiveServer(bare_app)
-    server.start()
+    with pytest.MonkeyPatch.context() as env:  # read by the app's start-up, which start() waits for
+        env.setenv("DATABASE_URL", backend[0])
+        server.start()
     yield server.url
     server.stop()
 
