@@ -18,7 +18,11 @@ What it does (see benchmarks/README.md and PERFORMANCE.md, bench ``checkout``):
    201 / 201 / 200 ``paid`` is an error;
 4. checks the database afterwards: paid orders == successful flows, sandbox charges == paid
    orders, allocated units == paid orders, ledger trial balance 0 in every currency;
-5. prints progress on stderr and one JSON line on stdout; stops every process it started and
+5. before the app, the reference (unless ``--no-reference``): steps 1–4 with the bare writer
+   ``benchmarks/bare_checkout_app.py`` (the same rows in the same transactions with the plain
+   driver) on a second fresh database prepared the same way, same uvicorn settings, processes
+   and load; ``ratio_to_limit = orders_per_s / reference_orders_per_s``;
+6. prints progress on stderr and one JSON line on stdout; stops every process it started and
    deletes the temporary folder (and the PostgreSQL cluster), whatever happens.
 """
 
