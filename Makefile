@@ -55,8 +55,10 @@ test-postgres: install-test
 	MERCATO_TEST_DB=postgresql $(BIN)/python -m pytest -q
 
 lint: install-test
-	$(BIN)/ruff check src tests benchmarks migrations
+	$(BIN)/ruff check src tests benchmarks migrations tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/lint_architecture.py
 
 bench: install-test
 	mkdir -p benchmarks/results

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
+from redis.asyncio import Redis
 
 from mercato import __version__
 from mercato.accounts import api as accounts_api
@@ -26,12 +26,14 @@ from mercato.demo import demo_logins
 from mercato.feed import api as feed_api
 from mercato.feed import cache as feed_cache
 from mercato.feed import pages as feed_pages
+from mercato.feed import wiring as feed_wiring
 from mercato.kit import heap
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
 from mercato.kit.http import SecurityHeaders, install_error_handlers
 from mercato.kit.jobs import JobRunner
 from mercato.kit.migrate import upgrade
+from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
 from mercato.ledger import pages as ledger_pages
 from mercato.ledger import tasks as ledger_tasks
@@ -45,7 +47,6 @@ from mercato.payments import pages as payments_pages
 from mercato.payments import tasks as payments_tasks
 from mercato.promotions import api as promotions_api
 from mercato.promotions import pages as promotions_pages
-from mercato.web import pages as web_pages
 from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
@@ -54,6 +55,7 @@ JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks)
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    feed_wiring.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,8 +66,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             app.state.demo_logins = await demo_logins(session, settings)
         app.state.redis = None
         if settings.redis_url:
-            from redis.asyncio import Redis
-
             app.state.redis = Redis.from_url(settings.redis_url)
         runner = JobRunner(app.state.db, settings)
         if settings.run_jobs:
@@ -106,8 +106,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, Any] = {}
         try:
-            async with request.app.state.db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await ping(request.app.state.db.engine)
             checks["database"] = "ok"
         except Exception as exc:  # readiness reports, never raises
             checks["database"] = f"error: {type(exc).__name__}"
@@ -124,7 +123,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     # loop's three routes — cart, checkout, pay — then the feed and the catalog).
     for router in (orders_api.buying, feed_api.router,
                    catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
-                   ledger_api.router, promotions_api.router, web_pages.router, accounts_pages.router,
+                   ledger_api.router, promotions_api.router, accounts_pages.router,
                    catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
                    ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
                    content_api.share_router):

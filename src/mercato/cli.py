@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
 import click
+import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from mercato.accounts import repository as accounts_repo
+from mercato.accounts import service
+from mercato.accounts.schemas import RegisterIn
+from mercato.app import JOB_MODULES  # noqa: F401  (importing the app registers its scheduled jobs)
+from mercato.catalog import importing
+from mercato.catalog import repository as catalog_repo
 from mercato.config import get_settings
+from mercato.demo import seed, seed_if_empty
+from mercato.kit.db import Database
+from mercato.kit.errors import AppError
+from mercato.kit.jobs import JobRunner, run_all_once
+from mercato.kit.migrate import upgrade
 
 console = Console(stderr=True)
 
@@ -25,8 +39,6 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Apply database migrations (DATABASE_URL) up to the newest one."""
-    from mercato.kit.migrate import upgrade
-
     settings = get_settings()
     upgrade(settings.database_url)
     console.print(f"[green]Database is up to date[/] ({_safe_url(settings.database_url)})")
@@ -39,15 +51,9 @@ def migrate() -> None:
 @click.option("--demo/--no-demo", default=False, help="Seed the demo world first if the database is empty")
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Migrate, optionally seed the demo world, and serve the web app and API."""
-    import uvicorn
-
-    from mercato.kit.migrate import upgrade
-
     settings = get_settings()
     upgrade(settings.database_url)
     if demo:
-        from mercato.demo import seed_if_empty
-
         asyncio.run(seed_if_empty(settings, console))
     console.print(f"[bold]Mercato[/] on http://{host}:{port}  ({_safe_url(settings.database_url)})")
     uvicorn.run("mercato.asgi:app", host=host, port=port, workers=workers, proxy_headers=False,
@@ -58,9 +64,6 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 @click.option("--force", is_flag=True, help="Seed even if the database already has users")
 def demo(force: bool) -> None:
     """Seed the deterministic demo world (shops, products, creators, shoppers, follows)."""
-    from mercato.demo import seed, seed_if_empty
-    from mercato.kit.migrate import upgrade
-
     settings = get_settings()
     upgrade(settings.database_url)
     asyncio.run(seed(settings, console) if force else seed_if_empty(settings, console))
@@ -76,8 +79,6 @@ def demo(force: bool) -> None:
 @click.option("--show-rows/--no-show-rows", default=False, help="Print every row of the report")
 def import_catalog(file: Path, shop_slug: str, fmt: str | None, combinations: Path | None, show_rows: bool) -> None:
     """Import a catalog FILE into a shop (idempotent), with a progress bar and a per-row report."""
-    from mercato.kit.migrate import upgrade
-
     settings = get_settings()
     upgrade(settings.database_url)
     code = asyncio.run(_import(settings.database_url, file, shop_slug, fmt, combinations, show_rows))
@@ -85,15 +86,10 @@ def import_catalog(file: Path, shop_slug: str, fmt: str | None, combinations: Pa
 
 
 async def _import(url: str, file: Path, slug: str, fmt: str | None, combinations: Path | None, show_rows: bool) -> int:
-    from mercato.catalog import importing
-    from mercato.catalog import repository as repo
-    from mercato.kit.db import Database
-    from mercato.kit.errors import AppError
-
     db = Database(url, pool=False)
     try:
         async with db.unit_of_work() as session:
-            shop = await repo.shop_by_slug(session, slug)
+            shop = await catalog_repo.shop_by_slug(session, slug)
             if shop is None:
                 console.print(f"[red]No shop with slug {slug!r}.[/]")
                 return 2
@@ -131,19 +127,12 @@ async def _import(url: str, file: Path, slug: str, fmt: str | None, combinations
 def jobs(once: bool) -> None:
     """Run the scheduled jobs: reservation expiry, return auto-approval, settlement, held
     payouts, sandbox webhooks. Safe beside app processes that run them too."""
-    from mercato.kit.migrate import upgrade
-
     settings = get_settings()
     upgrade(settings.database_url)
     asyncio.run(_jobs(settings.database_url, once))
 
 
 async def _jobs(url: str, once: bool) -> None:
-    from mercato.app import JOB_MODULES
-    from mercato.kit.db import Database
-    from mercato.kit.jobs import JobRunner, run_all_once
-
-    del JOB_MODULES  # imported for their registrations
     settings = get_settings()
     db = Database(url)
     try:
@@ -165,10 +154,6 @@ async def _jobs(url: str, once: bool) -> None:
 @click.option("--password", default=None, help="Prompted for when omitted (or read from MERCATO_ADMIN_PASSWORD)")
 def create_admin(email: str, display_name: str, password: str | None) -> None:
     """Create an operator account, or grant the operator role to an existing one."""
-    import os
-
-    from mercato.kit.migrate import upgrade
-
     settings = get_settings()
     upgrade(settings.database_url)
     password = password or os.environ.get("MERCATO_ADMIN_PASSWORD")
@@ -178,18 +163,10 @@ def create_admin(email: str, display_name: str, password: str | None) -> None:
 
 
 async def _create_admin(url: str, email: str, display_name: str, password: str | None) -> int:
-    from pydantic import ValidationError
-
-    from mercato.accounts import repository as repo
-    from mercato.accounts import service
-    from mercato.accounts.schemas import RegisterIn
-    from mercato.kit.db import Database
-    from mercato.kit.errors import AppError
-
     db = Database(url, pool=False)
     try:
         async with db.unit_of_work() as session:
-            user = await repo.user_by_email(session, email)
+            user = await accounts_repo.user_by_email(session, email)
             if user is None:
                 if not password:
                     console.print("[red]A new operator needs a password (--password or MERCATO_ADMIN_PASSWORD).[/]")

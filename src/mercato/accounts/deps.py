@@ -7,7 +7,6 @@ Bearer-token clients are not exposed to CSRF and need no such header.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,11 +21,12 @@ from mercato.config import Settings
 from mercato.kit.errors import Forbidden, Unauthorized
 from mercato.kit.http import SAFE_METHODS, DbSession, get_database
 from mercato.kit.security import token_digest
+from mercato.web.csrf import CSRF_COOKIE as CSRF_COOKIE
+from mercato.web.csrf import CSRF_FIELD as CSRF_FIELD
+from mercato.web.csrf import CSRF_HEADER as CSRF_HEADER
+from mercato.web.csrf import csrf_ok as csrf_ok
 
 SESSION_COOKIE = "mercato_session"
-CSRF_COOKIE = "mercato_csrf"
-CSRF_HEADER = "x-csrf-token"
-CSRF_FIELD = "csrf_token"
 
 
 @dataclass
@@ -42,20 +42,6 @@ def token_from(request: Request) -> tuple[str | None, bool]:
         return auth[7:].strip(), False
     cookie = request.cookies.get(SESSION_COOKIE)
     return (cookie, True) if cookie else (None, False)
-
-
-async def csrf_ok(request: Request) -> bool:
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not expected:
-        return False
-    supplied = request.headers.get(CSRF_HEADER, "")
-    if not supplied:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            value = form.get(CSRF_FIELD)
-            supplied = value if isinstance(value, str) else ""
-    return hmac.compare_digest(expected, supplied)
 
 
 async def optional_caller(request: Request, db: DbSession) -> Caller | None:

@@ -9,12 +9,10 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from mercato.accounts import hooks, service
 from mercato.accounts import repository as repo
-from mercato.accounts import service
 from mercato.accounts.deps import SESSION_COOKIE, CurrentCaller, CurrentUser, MaybeUser
 from mercato.accounts.schemas import LoginIn, PasswordChangeIn, ProfileUpdateIn, RegisterIn
-from mercato.catalog import repository as catalog_repo
-from mercato.content import pages as content_pages
 from mercato.kit.errors import AppError
 from mercato.kit.http import AppSettings, DbSession, client_address
 from mercato.kit.images import store_image
@@ -95,9 +93,8 @@ async def logout(caller: CurrentCaller, db: DbSession) -> Response:
 
 @router.get("/me", response_class=HTMLResponse)
 async def me_page(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
-    shops = await catalog_repo.shops_of_user(db, user.id)
     return render(request, "accounts/me.html", {
-        "shops": shops, "errors": {}, "is_adult": service.is_adult(user, settings),
+        **await hooks.account_context(db, user), "errors": {}, "is_adult": service.is_adult(user, settings),
         "saved": request.query_params.get("saved"),
     }, user=user)
 
@@ -115,8 +112,8 @@ async def me_submit(request: Request, user: CurrentUser, db: DbSession, settings
     except (ValidationError, AppError) as exc:
         message, errors = error_messages(exc)
         await rollback(db, user)
-        shops = await catalog_repo.shops_of_user(db, user.id)
-        return render(request, "accounts/me.html", {"shops": shops, "errors": errors, "error": message,
+        sections = await hooks.account_context(db, user)
+        return render(request, "accounts/me.html", {**sections, "errors": errors, "error": message,
                                                     "is_adult": service.is_adult(user, settings)},
                       user=user, status=422 if not isinstance(exc, AppError) else exc.status)
     return redirect("/me?saved=profile")
@@ -141,8 +138,8 @@ async def password_submit(request: Request, caller: CurrentCaller, db: DbSession
                                                settings=settings, user_agent=request.headers.get("user-agent", ""))
     except (ValidationError, AppError) as exc:
         message, errors = error_messages(exc)
-        shops = await catalog_repo.shops_of_user(db, caller.user.id)
-        return render(request, "accounts/me.html", {"shops": shops, "errors": errors, "password_error": message,
+        sections = await hooks.account_context(db, caller.user)
+        return render(request, "accounts/me.html", {**sections, "errors": errors, "password_error": message,
                                                     "is_adult": service.is_adult(caller.user, settings)},
                       user=caller.user, status=422)
     return _with_session_cookie(request, redirect("/me?saved=password"), issued.token)
@@ -157,11 +154,10 @@ async def _profile(request: Request, db: DbSession, viewer: MaybeUser, ref: str,
     people = []
     if tab in ("followers", "following"):
         people = [u for u, _ in await repo.list_follow_edges(db, person.id, direction=tab, after=None, limit=60)][:60]
-    shops = await catalog_repo.shops_of_user(db, person.id)
-    grid = await content_pages.profile_videos(db, viewer, person)
+    sections = await hooks.profile_context(db, viewer, person)  # shops (catalog), videos (content)
     return render(request, "accounts/profile.html", {
         "person": person, "following": following, "blocked": blocked, "tab": tab, "people": people,
-        "shops": shops, "today": date.today(), **grid,
+        "today": date.today(), **sections,
     }, user=viewer)
 
 

@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts import hooks
 from mercato.accounts import repository as repo
 from mercato.accounts.models import Block, Follow, LoginFailure, Session, User
 from mercato.accounts.schemas import ProfileUpdateIn, RegisterIn
 from mercato.config import Settings
-from mercato.feed.signals import touched as feed_touched
 from mercato.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from mercato.kit.security import hash_password, new_token, token_digest, verify_dummy, verify_password
 
@@ -224,6 +224,7 @@ async def unblock(db: AsyncSession, me: User, target: User) -> None:
 
 
 def _feeds_changed(db: AsyncSession, *people: User) -> None:
-    """Blocks filter the For You feed both ways: drop the cached candidate lists of both."""
+    """Blocks filter the For You feed both ways: the feed (through ``accounts/hooks.py``) drops
+    the cached candidate lists of both."""
     for person in people:
-        feed_touched(db, person.id)
+        hooks.ranking_inputs_changed(db, person.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel
@@ -11,7 +11,6 @@ from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.catalog import browse as browsing
 from mercato.catalog import importing, products, shops
 from mercato.catalog import repository as repo
-from mercato.catalog.models import Category, ImportRun
 from mercato.catalog.presenters import image_out, product_detail, shop_out, variant_out
 from mercato.catalog.schemas import (
     BrandOut,
@@ -32,11 +31,13 @@ from mercato.catalog.schemas import (
     VariantOut,
     VariantUpdate,
 )
-from mercato.kit.errors import NotFound
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.images import store_image
 from mercato.kit.pagination import Page, clamp_limit, cursor_int, decode_cursor, encode_cursor
 from mercato.kit.uploads import read_capped
+
+if TYPE_CHECKING:  # annotations only: routes use no models at run time
+    from mercato.catalog.models import Category, ImportRun
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 FORMAT_PATTERN = "^(woocommerce|shopify_csv|shopify_json|generic_csv|prestashop)$"
@@ -324,7 +325,4 @@ async def list_imports(slug: str, user: CurrentUser, db: DbSession) -> list[Impo
 
 @router.get("/imports/{run_id}", response_model=ImportReportOut)
 async def get_import(run_id: int, user: CurrentUser, db: DbSession) -> ImportReportOut:
-    run = await db.get(ImportRun, run_id)
-    if run is None or await repo.membership(db, run.shop_id, user.id) is None:
-        raise NotFound("No such import.")
-    return import_report(run)
+    return import_report(await importing.import_run_for_member(db, user.id, run_id))

@@ -18,7 +18,7 @@ from mercato.catalog import repository as repo
 from mercato.catalog.importers import CatalogFormatError, ImportedProduct, ImportedVariant, ParsedCatalog, parse_catalog
 from mercato.catalog.models import ImportRun, Product, ProductImage, Shop, Variant
 from mercato.catalog.products import brand_for_name, category_for_path, clean_tags, refresh_derived, variant_title
-from mercato.kit.errors import ValidationFailed
+from mercato.kit.errors import NotFound, ValidationFailed
 
 Progress = Callable[[int, int], None]
 
@@ -150,4 +150,13 @@ async def run_import(
     db.add(run)
     await repo.recount_shop_products(db, shop.id)
     await db.flush()
+    return run
+
+
+async def import_run_for_member(db: AsyncSession, user_id: int, run_id: int) -> ImportRun:
+    """One import run, for a member of its shop only (anyone else gets the same 404 as for a
+    run that does not exist, so run ids reveal nothing)."""
+    run = await db.get(ImportRun, run_id)
+    if run is None or await repo.membership(db, run.shop_id, user_id) is None:
+        raise NotFound("No such import.")
     return run

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from mercato.accounts import hooks as accounts_hooks
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.catalog import browse as browsing
 from mercato.catalog import products, shops
@@ -15,7 +18,24 @@ from mercato.orders.reviews import reviews_of_product
 from mercato.web.forms import form_data, safe_next
 from mercato.web.render import redirect, render
 
+if TYPE_CHECKING:  # annotations only: routes use no models at run time
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from mercato.accounts.models import User
+
 router = APIRouter(include_in_schema=False)
+
+
+@accounts_hooks.register_profile_section
+async def _profile_shops(db: AsyncSession, viewer: User | None, person: User) -> dict[str, Any]:
+    """The shops a person owns or staffs, on their profile page."""
+    return {"shops": await repo.shops_of_user(db, person.id)}
+
+
+@accounts_hooks.register_account_section
+async def _account_shops(db: AsyncSession, user: User) -> dict[str, Any]:
+    """The signed-in user's shops (links to the Seller Center), on their account page."""
+    return {"shops": await repo.shops_of_user(db, user.id)}
 
 
 def _dialect(request: Request) -> str:

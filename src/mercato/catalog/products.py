@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,18 +15,12 @@ from mercato.catalog.schemas import ProductIn, ProductUpdate, VariantIn, Variant
 from mercato.config import Settings
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mercato.kit.images import store_image
-
-TAG_RE = re.compile(r"<[^>]+>")
+from mercato.web.text import plain_text
 
 
 def slugify(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:120] or "item"
-
-
-def plain_text(markup: str) -> str:
-    """Text of an HTML description (imports carry HTML); the templates escape it again."""
-    return re.sub(r"\s+", " ", html.unescape(TAG_RE.sub(" ", markup))).strip()
 
 
 def variant_title(options: dict[str, str]) -> str:
@@ -320,5 +312,5 @@ async def categories_in_use(db: AsyncSession) -> list[Category]:
 async def category_ancestors(db: AsyncSession, category: Category) -> list[Category]:
     names = [n.strip() for n in category.path.split(">")]
     slugs = ["--".join(slugify(n) for n in names[: i + 1])[:200] for i in range(len(names))]
-    found = {c.slug: c for c in (await db.execute(select(Category).where(Category.slug.in_(slugs)))).scalars()}
+    found = {c.slug: c for c in await repo.categories_by_slugs(db, slugs)}
     return [found[s] for s in slugs if s in found]

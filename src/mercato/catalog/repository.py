@@ -292,3 +292,7 @@ async def count_products(db: AsyncSession, shop_id: int, status: str | None = No
     if status:
         stmt = stmt.where(Product.status == status)
     return int((await db.execute(stmt)).scalar_one())
+
+
+async def categories_by_slugs(db: AsyncSession, slugs: Sequence[str]) -> list[Category]:
+    return list((await db.execute(select(Category).where(Category.slug.in_(slugs)))).scalars())

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mercato.accounts.schemas import StrictBody
+from mercato.kit.money import is_supported
 
 MAX_AMOUNT = 10**12
 MAX_STOCK = 10**9
@@ -35,8 +36,6 @@ class ShopIn(StrictBody):
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str) -> str:
-        from mercato.kit.money import is_supported
-
         value = value.upper()
         if not is_supported(value):
             raise ValueError("unsupported currency")

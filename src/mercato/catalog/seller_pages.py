@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts import repository as accounts_repo
 from mercato.accounts.deps import CurrentUser
-from mercato.accounts.models import User
 from mercato.catalog import browse as browsing
 from mercato.catalog import importing, products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.api import import_report
-from mercato.catalog.models import Product, Shop
 from mercato.catalog.presenters import product_detail, shop_out
 from mercato.catalog.schemas import ProductIn, ProductUpdate, ShopIn, ShopUpdate, VariantIn, VariantUpdate
 from mercato.kit.errors import AppError, ValidationFailed
@@ -24,6 +23,10 @@ from mercato.kit.money import MoneyError, exponent, parse_amount, to_decimal
 from mercato.kit.uploads import read_capped
 from mercato.web.forms import error_messages, form_data, rollback
 from mercato.web.render import redirect, render
+
+if TYPE_CHECKING:  # annotations only: routes use no models at run time
+    from mercato.accounts.models import User
+    from mercato.catalog.models import Product, Shop
 
 router = APIRouter(prefix="/seller", include_in_schema=False)
 FormErrors = (ValidationError, AppError)
@@ -323,8 +326,6 @@ async def settings_page(request: Request, slug: str, user: CurrentUser, db: DbSe
 
 
 async def _members(db: AsyncSession, shop: Shop) -> dict[str, Any]:
-    from mercato.accounts import repository as accounts_repo
-
     members = []
     for m in await repo.shop_members(db, shop.id):
         person = await accounts_repo.user_by_id(db, m.user_id)

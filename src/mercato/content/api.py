@@ -10,7 +10,7 @@ written in one short write transaction at the end. Any failure removes every fil
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -25,7 +25,6 @@ from mercato.accounts.deps import (
     CurrentUser,
     MaybeUser,
 )
-from mercato.accounts.models import User
 from mercato.content import media, presenters, repository, service
 from mercato.content.schemas import (
     MAX_ID,
@@ -50,6 +49,9 @@ from mercato.content.schemas import (
 from mercato.kit.errors import Forbidden, Unauthorized
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.pagination import clamp_limit
+
+if TYPE_CHECKING:  # annotations only: routes use no models at run time
+    from mercato.accounts.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["videos"])
 share_router = APIRouter(tags=["videos"])

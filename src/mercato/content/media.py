@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from mercato.config import Settings
 from mercato.kit.errors import AppError, PayloadTooLarge, ValidationFailed
@@ -137,8 +139,6 @@ class _Collector:
         self.header_value = b""
 
     def on_headers_finished(self) -> None:
-        from python_multipart.multipart import parse_options_header
-
         _, options = parse_options_header(self.disposition)
         raw_name = options.get(b"name")
         if raw_name is None:
@@ -187,9 +187,6 @@ async def receive_upload(request: Request, settings: Settings, *, file_field: st
     """Parse a ``multipart/form-data`` body as it arrives. The file goes to a temporary file
     under ``media_dir/videos/incoming/`` chunk by chunk; more than ``max_video_bytes`` → 413
     ``file_too_large`` (the rest of the body is not read, the partial file is deleted)."""
-    from python_multipart.exceptions import FormParserError
-    from python_multipart.multipart import MultipartParser, parse_options_header
-
     max_bytes = settings.max_video_bytes
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in params:

@@ -7,21 +7,24 @@ player's script reads exactly what the API answers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import FileSystemLoader
 
+from mercato.accounts import hooks as accounts_hooks
 from mercato.accounts.deps import AdminUser, CurrentUser, MaybeUser
-from mercato.accounts.models import User
 from mercato.content import presenters, service
 from mercato.content import repository as repo
 from mercato.kit.errors import AppError
 from mercato.kit.http import AppSettings, DbSession
 from mercato.web.forms import form_data, require_csrf
 from mercato.web.render import env, redirect, render
+
+if TYPE_CHECKING:  # annotations only: routes use no models at run time
+    from mercato.accounts.models import User
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,6 +116,7 @@ async def tag_page(request: Request, tag: str, db: DbSession, user: MaybeUser, s
     }, user=user)
 
 
+@accounts_hooks.register_profile_section
 async def profile_videos(db: Any, viewer: User | None, person: User) -> dict[str, Any]:
     """The first page of a creator's grid for the profile page: ``{"videos", "more_url"}``."""
     _, videos, nxt = await service.creator_videos(db, viewer, str(person.id), None, GRID_PAGE)

@@ -21,11 +21,11 @@ from mercato.accounts import repository as accounts_repo
 from mercato.accounts import service as accounts_service
 from mercato.accounts.models import User
 from mercato.config import Settings
+from mercato.content import hooks
 from mercato.content import repository as repo
 from mercato.content.media import ProcessedVideo
 from mercato.content.models import Video, VideoComment, VideoReport, VideoShare
 from mercato.content.schemas import MAX_ID, CommentIn, ReportIn, VideoUpdate
-from mercato.feed.signals import record_engagement
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor, time_id_cursor
@@ -299,7 +299,7 @@ async def like(db: AsyncSession, user: User, video_id: int, on: bool) -> tuple[b
     else:
         changed = await repo.remove_like(db, user.id, video_id)
     if changed:
-        await record_engagement(db, user_id=user.id, video_id=video_id, kind="like" if on else "unlike")
+        await hooks.dispatch_engagement(db, user_id=user.id, video_id=video_id, kind="like" if on else "unlike")
     return on, (await repo.counters(db, video_id))["likes_count"]
 
 
@@ -310,7 +310,7 @@ async def save(db: AsyncSession, user: User, video_id: int, on: bool) -> tuple[b
     else:
         changed = await repo.remove_save(db, user.id, video_id)
     if changed and on:
-        await record_engagement(db, user_id=user.id, video_id=video_id, kind="save")
+        await hooks.dispatch_engagement(db, user_id=user.id, video_id=video_id, kind="save")
     return on, (await repo.counters(db, video_id))["saves_count"]
 
 
@@ -326,7 +326,7 @@ async def product_click(db: AsyncSession, viewer: User | None, video_id: int, pr
     if not await repo.anchor_exists(db, video_id, product_id):
         raise NotFound("This product is not on this video.", code="not_anchored")
     await repo.bump(db, video_id, "product_clicks_count", 1)
-    await record_engagement(db, user_id=viewer.id if viewer else None, video_id=video_id, kind="product_click")
+    await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video_id, kind="product_click")
 
 
 # --- comments -------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ async def add_comment(db: AsyncSession, user: User, video_id: int, data: Comment
                                    details={"field": "parent_id"})
         parent_id = parent.parent_id if parent.parent_id is not None else parent.id  # one level of replies
     item = await repo.add_comment(db, video.id, user.id, body, parent_id)
-    await record_engagement(db, user_id=user.id, video_id=video.id, kind="comment")
+    await hooks.dispatch_engagement(db, user_id=user.id, video_id=video.id, kind="comment")
     return video, item
 
 
@@ -396,7 +396,7 @@ async def share(db: AsyncSession, viewer: User | None, video_id: int, channel: s
     db.add(item)
     await db.flush()
     await repo.bump(db, video.id, "shares_count", 1)
-    await record_engagement(db, user_id=viewer.id if viewer else None, video_id=video.id, kind="share")
+    await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video.id, kind="share")
     return item, (await repo.counters(db, video.id))["shares_count"]
 
 

@@ -25,40 +25,9 @@ from typing import Any
 import orjson
 
 from mercato.content.presenters import creator_body, product_card_body, video_body
+from mercato.feed import repository as repo
 from mercato.kit.sql.committed import CommittedReads
 from mercato.kit.sql.params import as_datetime
-
-_LIVE_SQL = """
-SELECT v.id, v.updated_at, v.views_count, v.likes_count, v.comments_count, v.shares_count, v.saves_count,
-       v.creator_id,
-       EXISTS (SELECT 1 FROM video_likes l WHERE l.user_id = :u AND l.video_id = v.id),
-       EXISTS (SELECT 1 FROM video_saves s WHERE s.user_id = :u AND s.video_id = v.id),
-       EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :u AND f.followee_id = v.creator_id)
-  FROM videos v WHERE v.id IN :ids AND v.status = 'published'
-"""
-
-_VIDEOS_SQL = """
-SELECT v.id, v.status, v.removed_reason, v.caption, v.media_path, v.poster_path, v.mime_type, v.width, v.height,
-       v.duration_ms, v.created_at, u.id, u.handle, u.display_name, u.avatar_path, u.followers_count
-  FROM videos v JOIN users u ON u.id = v.creator_id
- WHERE v.id IN :ids AND v.status = 'published'
-"""
-
-_MENTIONS_SQL = """
-SELECT m.video_id, u.handle FROM video_mentions m JOIN users u ON u.id = m.user_id
- WHERE m.video_id IN :ids AND u.handle IS NOT NULL
-"""
-
-# The cover is the product's first image (lowest position, then id), as catalog_repo.first_images.
-_ANCHORS_SQL = """
-SELECT a.video_id, p.id, p.title, p.currency, p.min_price, p.max_compare_at_price, p.total_stock, p.rating_avg,
-       s.id, s.slug, s.name, s.color,
-       (SELECT CASE WHEN i.path IS NOT NULL AND i.path <> '' THEN i.thumb_path END FROM product_images i
-         WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1)
-  FROM video_products a JOIN products p ON p.id = a.product_id JOIN shops s ON s.id = p.shop_id
- WHERE a.video_id IN :ids AND p.status = 'active'
- ORDER BY a.video_id, a.position, a.product_id
-"""
 
 
 @dataclass
@@ -79,7 +48,7 @@ async def live_rows(reads: CommittedReads, ids: Sequence[int], viewer_id: int | 
     """One statement (primary keys only) for a page's videos; unpublished or missing ones are absent."""
     if not ids:
         return {}
-    rows = await reads.rows(_LIVE_SQL, {"ids": sorted(set(ids)), "u": viewer_id if viewer_id is not None else -1})
+    rows = await repo.live_state_rows(reads, sorted(set(ids)), viewer_id if viewer_id is not None else -1)
     out: dict[int, LiveRow] = {}
     for r in rows:
         vid, creator = int(r[0]), int(r[7])
@@ -97,15 +66,15 @@ async def build_bodies(reads: CommittedReads, ids: Sequence[int]) -> list[dict[s
     if not ids:
         return []
     wanted = sorted(set(ids))
-    videos = await reads.rows(_VIDEOS_SQL, {"ids": wanted})
+    videos = await repo.published_video_rows(reads, wanted)
     if not videos:
         return []
     mentions: dict[int, dict[str, str]] = {}
     if any("@" in (r[3] or "") for r in videos):
-        for vid, handle in await reads.rows(_MENTIONS_SQL, {"ids": [int(r[0]) for r in videos]}):
+        for vid, handle in await repo.mention_rows(reads, [int(r[0]) for r in videos]):
             mentions.setdefault(int(vid), {})[str(handle)] = f"/@{handle}"
     cards: dict[int, list[dict[str, Any]]] = {}
-    for r in await reads.rows(_ANCHORS_SQL, {"ids": [int(r[0]) for r in videos]}):
+    for r in await repo.anchor_rows(reads, [int(r[0]) for r in videos]):
         cards.setdefault(int(r[0]), []).append(product_card_body(
             product_id=int(r[1]), title=str(r[2]), currency=str(r[3]), price=int(r[4]),
             compare_at=int(r[5]) if r[5] is not None else None, stock=int(r[6]), rating=int(r[7]),

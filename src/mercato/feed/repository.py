@@ -269,3 +269,55 @@ async def search_hashtags(db: AsyncSession, prefix: str, limit: int, offset: int
             .where(VideoHashtag.tag.like(f"{_like_pattern(prefix)}%", escape="\\"), Video.status == "published")
             .group_by(VideoHashtag.tag).order_by(count.desc(), VideoHashtag.tag).offset(offset).limit(limit + 1))
     return [(str(t), int(n)) for t, n in (await db.execute(stmt)).all()]
+
+
+# --- the request path's bodies (feed/bodies.py), on committed reads without the ORM --------
+
+_LIVE_SQL = """
+SELECT v.id, v.updated_at, v.views_count, v.likes_count, v.comments_count, v.shares_count, v.saves_count,
+       v.creator_id,
+       EXISTS (SELECT 1 FROM video_likes l WHERE l.user_id = :u AND l.video_id = v.id),
+       EXISTS (SELECT 1 FROM video_saves s WHERE s.user_id = :u AND s.video_id = v.id),
+       EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :u AND f.followee_id = v.creator_id)
+  FROM videos v WHERE v.id IN :ids AND v.status = 'published'
+"""
+
+_VIDEOS_SQL = """
+SELECT v.id, v.status, v.removed_reason, v.caption, v.media_path, v.poster_path, v.mime_type, v.width, v.height,
+       v.duration_ms, v.created_at, u.id, u.handle, u.display_name, u.avatar_path, u.followers_count
+  FROM videos v JOIN users u ON u.id = v.creator_id
+ WHERE v.id IN :ids AND v.status = 'published'
+"""
+
+_MENTIONS_SQL = """
+SELECT m.video_id, u.handle FROM video_mentions m JOIN users u ON u.id = m.user_id
+ WHERE m.video_id IN :ids AND u.handle IS NOT NULL
+"""
+
+# The cover is the product's first image (lowest position, then id), as catalog_repo.first_images.
+_ANCHORS_SQL = """
+SELECT a.video_id, p.id, p.title, p.currency, p.min_price, p.max_compare_at_price, p.total_stock, p.rating_avg,
+       s.id, s.slug, s.name, s.color,
+       (SELECT CASE WHEN i.path IS NOT NULL AND i.path <> '' THEN i.thumb_path END FROM product_images i
+         WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1)
+  FROM video_products a JOIN products p ON p.id = a.product_id JOIN shops s ON s.id = p.shop_id
+ WHERE a.video_id IN :ids AND p.status = 'active'
+ ORDER BY a.video_id, a.position, a.product_id
+"""
+
+
+async def live_state_rows(reads: CommittedReads, ids: Sequence[int], viewer_id: int) -> list[Sequence[Any]]:
+    """Counters and the viewer's like/save/follow state of published videos (-1: anonymous)."""
+    return await reads.rows(_LIVE_SQL, {"ids": ids, "u": viewer_id})
+
+
+async def published_video_rows(reads: CommittedReads, ids: Sequence[int]) -> list[Sequence[Any]]:
+    return await reads.rows(_VIDEOS_SQL, {"ids": ids})
+
+
+async def mention_rows(reads: CommittedReads, ids: Sequence[int]) -> list[Sequence[Any]]:
+    return await reads.rows(_MENTIONS_SQL, {"ids": ids})
+
+
+async def anchor_rows(reads: CommittedReads, ids: Sequence[int]) -> list[Sequence[Any]]:
+    return await reads.rows(_ANCHORS_SQL, {"ids": ids})

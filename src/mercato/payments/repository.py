@@ -204,3 +204,20 @@ async def mark_sandbox_webhook_sent(db: AsyncSession, charge_id: int, when: date
         .values(webhook_sent_at=when)
         .execution_options(synchronize_session=False)
     )
+
+
+# --- plain statements of the buying loop (one each per checkout / payment attempt) ----------
+
+
+_CREATE_INTENT_SQL = insert_sql(PaymentIntent, ("checkout_id", "buyer_id", "currency", "amount", "status", "provider",
+                                                 "attempts", "refunded", "created_at", "updated_at"), returning="id")
+
+
+async def insert_intent(db: AsyncSession, values: dict[str, Any]) -> int:
+    """Insert a new intent in the unit of work's transaction; its id."""
+    return int(await InTransaction.of(db).scalar(_CREATE_INTENT_SQL, values))
+
+
+async def update_intent_columns(db: AsyncSession, intent_id: int, values: dict[str, Any]) -> None:
+    """One UPDATE of the given columns (names come from the service, never from input)."""
+    await InTransaction.of(db).execute(update_sql(PaymentIntent, tuple(values)), {**values, "id": intent_id})

@@ -23,8 +23,7 @@ from mercato.config import Settings
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money, is_supported
-from mercato.kit.sql.statements import insert_sql, update_sql
-from mercato.kit.sql.transaction import InTransaction, snapshot
+from mercato.kit.sql.transaction import snapshot
 from mercato.payments import hooks, sandbox
 from mercato.payments import repository as repo
 from mercato.payments.models import PaymentIntent
@@ -69,10 +68,6 @@ def intent_id_from_reference(reference: Any) -> int | None:
     return None
 
 
-_CREATE_INTENT_SQL = insert_sql(PaymentIntent, ("checkout_id", "buyer_id", "currency", "amount", "status", "provider",
-                                                 "attempts", "refunded", "created_at", "updated_at"), returning="id")
-
-
 async def create_intent(db: AsyncSession, *, checkout_id: int, buyer_id: int, currency: str, amount: int,
                         provider_name: str) -> PaymentIntent:
     """A new intent in ``requires_payment_method`` (event ``created``)."""
@@ -86,7 +81,7 @@ async def create_intent(db: AsyncSession, *, checkout_id: int, buyer_id: int, cu
                                   status="requires_payment_method", provider=provider_name, attempts=0, refunded=0,
                                   created_at=now, updated_at=now)
     # One plain statement (every checkout makes one); the answer is a detached snapshot.
-    intent_id = await InTransaction.of(db).scalar(_CREATE_INTENT_SQL, values)
+    intent_id = await repo.insert_intent(db, values)
     intent = snapshot(PaymentIntent, {"id": int(intent_id), "provider_ref": None, "last_error_code": None,
                                       "last_error_message": None, "card_brand": None, "card_last4": None,
                                       "next_action": None, **values})
@@ -197,7 +192,7 @@ async def _record_charge(db: AsyncSession, intent: PaymentIntent, result: Charge
             values.pop(kept)
     # One plain UPDATE (the attempt was claimed by this transaction); the intent object is told.
     values["updated_at"] = utcnow()
-    await InTransaction.of(db).execute(update_sql(PaymentIntent, tuple(values)), {**values, "id": intent.id})
+    await repo.update_intent_columns(db, intent.id, values)
     for key, value in values.items():
         set_committed_value(intent, key, value)
     await repo.add_event(db, intent.id, event_type, event)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from mercato.accounts.deps import AdminUser, CurrentUser
 from mercato.catalog import shops
-from mercato.catalog.models import Shop
 from mercato.kit.http import AppSettings, DbSession
 from mercato.kit.money import format_money
 from mercato.kit.pagination import Page, clamp_limit
 from mercato.promotions import service
-from mercato.promotions.models import Coupon
 from mercato.promotions.schemas import MAX_ID, AppliedCouponOut, CouponIn, CouponOut, CouponUpdate, PreviewIn
+
+if TYPE_CHECKING:  # annotations only: routes use no models at run time
+    from mercato.catalog.models import Shop
+    from mercato.promotions.models import Coupon
 
 router = APIRouter(prefix="/api/v1", tags=["promotions"])
 

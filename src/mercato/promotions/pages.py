@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,20 +14,22 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import AdminUser, CurrentUser
-from mercato.accounts.models import User
 from mercato.catalog import repository as catalog_repo
 from mercato.catalog import shops
-from mercato.catalog.models import Shop
 from mercato.catalog.presenters import shop_out
 from mercato.kit.errors import AppError, Forbidden, NotFound, ValidationFailed
 from mercato.kit.http import DbSession
 from mercato.kit.money import SUPPORTED_CURRENCIES, MoneyError, exponent, parse_amount
 from mercato.promotions import service
 from mercato.promotions.api import CouponId, coupon_out
-from mercato.promotions.models import Coupon
 from mercato.promotions.schemas import MAX_PERCENT_BPS, MIN_PERCENT_BPS, CouponIn, CouponUpdate
 from mercato.web.forms import error_messages, form_data
 from mercato.web.render import redirect, render
+
+if TYPE_CHECKING:  # annotations only: routes use no models at run time
+    from mercato.accounts.models import User
+    from mercato.catalog.models import Shop
+    from mercato.promotions.models import Coupon
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,8 +8,8 @@ from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.accounts.deps import csrf_ok
 from mercato.kit.errors import AppError, Forbidden
+from mercato.web.csrf import csrf_ok
 
 
 async def require_csrf(request: Request) -> None:

@@ -15,9 +15,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from mercato.accounts.deps import CSRF_COOKIE
-from mercato.catalog.products import plain_text
 from mercato.kit.money import format_money
+from mercato.web.csrf import CSRF_COOKIE
+from mercato.web.text import plain_text
 
 PACKAGE = Path(__file__).resolve().parents[1]
 STATIC_DIR = PACKAGE / "web" / "static"
