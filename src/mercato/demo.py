@@ -11,26 +11,33 @@ import contextlib
 import io
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato import demo_repository as dr
 from mercato.accounts.models import Follow, User
 from mercato.catalog import products as product_service
 from mercato.catalog import shops as shop_service
-from mercato.catalog.models import Favourite, Product, Shop, ShopMember, Variant
+from mercato.catalog.models import Favourite, Product, Shop, ShopMember
 from mercato.catalog.schemas import ProductIn, ShopIn, VariantIn
 from mercato.config import Settings
+from mercato.demo_videos import seed_videos, seed_videos_if_missing
 from mercato.kit.db import Database
 from mercato.kit.errors import AppError
 from mercato.kit.images import store_image
 from mercato.kit.money import exponent
 from mercato.kit.security import hash_password
+from mercato.ledger import payouts
+from mercato.orders import checkout as checkouts
+from mercato.orders import lifecycle, payflow, pricing, refunds, reviews
+from mercato.orders.models import Order
+from mercato.orders.schemas import AddressIn, BuyNowItem, CardIn, CheckoutIn
+from mercato.promotions.models import Coupon
 
 DOMAIN = "demo.example.com"
 SEED = 2026
@@ -154,7 +161,7 @@ def _price(rng: random.Random, plan: ShopPlan) -> int:
 
 
 async def is_seeded(session: AsyncSession) -> bool:
-    return int((await session.execute(select(func.count()).select_from(User))).scalar_one()) > 0
+    return await dr.user_count(session) > 0
 
 
 async def demo_logins(session: AsyncSession, settings: Settings) -> dict[str, Any] | None:
@@ -162,7 +169,7 @@ async def demo_logins(session: AsyncSession, settings: Settings) -> dict[str, An
     wanted = [("shopper1", "shopper"), ("creator1", "creator"), ("seller1", "seller (owner of Glow Lab)"),
               ("admin", "operator")]
     emails = [f"{name}@{DOMAIN}" for name, _ in wanted]
-    found = set((await session.execute(select(User.email).where(User.email.in_(emails)))).scalars())
+    found = await dr.existing_emails(session, emails)
     accounts = [{"email": f"{n}@{DOMAIN}", "role": r} for n, r in wanted if f"{n}@{DOMAIN}" in found]
     return {"password": settings.demo_password, "accounts": accounts} if accounts else None
 
@@ -176,8 +183,6 @@ async def seed_if_empty(settings: Settings, console: Console) -> bool:
         await db.dispose()
     if seeded:
         console.print("Database already has data: demo world not seeded.")
-        from mercato.demo_videos import seed_videos_if_missing
-
         await seed_videos_if_missing(settings, console, SEED + 2)  # a demo world from before videos gains them
         return False
     await seed(settings, console)
@@ -192,8 +197,6 @@ async def seed(settings: Settings, console: Console) -> None:
             await _seed(session, settings, rng, console)
         async with db.unit_of_work() as session:
             await _seed_commerce(session, settings, random.Random(SEED + 1), db, console)
-        from mercato.demo_videos import seed_videos
-
         await seed_videos(db, settings, random.Random(SEED + 2), console)
     finally:
         await db.dispose()
@@ -306,7 +309,7 @@ async def _seed(session: AsyncSession, settings: Settings, rng: random.Random, c
             favourites.add((shopper.id, product.id))
     session.add_all(Favourite(user_id=u, product_id=p) for u, p in sorted(favourites))
     await session.flush()
-    await _recount(session)
+    await dr.recount_people_and_products(session)
     console.print(f"[green]Demo world ready:[/] {len(SHOPS)} shops, {len(all_products)} products, "
                   f"{len(creators)} creators, {len(shoppers)} shoppers, {len(edges)} follows, "
                   f"{len(favourites)} favourites.")
@@ -315,20 +318,6 @@ async def _seed(session: AsyncSession, settings: Settings, rng: random.Random, c
                        ("seller1", "seller, owner of Glow Lab"), ("staff1", "staff of Glow Lab"),
                        ("admin", "operator")):
         console.print(f"  {name + '@' + DOMAIN:<34} {role}")
-
-
-async def _recount(session: AsyncSession) -> None:
-    followers = select(func.count()).select_from(Follow).where(Follow.followee_id == User.id).scalar_subquery()
-    following = select(func.count()).select_from(Follow).where(Follow.follower_id == User.id).scalar_subquery()
-    await session.execute(update(User).values(followers_count=followers, following_count=following),
-                          execution_options={"synchronize_session": False})
-    favs = select(func.count()).select_from(Favourite).where(Favourite.product_id == Product.id).scalar_subquery()
-    await session.execute(update(Product).values(favourites_count=favs),
-                          execution_options={"synchronize_session": False})
-    count = select(func.count()).select_from(Product).where(
-        Product.shop_id == Shop.id, Product.status == "active").scalar_subquery()
-    await session.execute(update(Shop).values(product_count=count),
-                          execution_options={"synchronize_session": False})
 
 
 TAX_RATES = {"US-CA": 725, "US-NY": 400, "US-TX": 625, "US-WA": 650, "DE": 1900, "GB": 2000, "JP": 1000}
@@ -343,18 +332,9 @@ async def _seed_commerce(session: AsyncSession, settings: Settings, rng: random.
                          console: Console) -> None:
     """Orders in every state, coupons, tax rates, shipping rules, reviews, a settled sale and a
     payout — made through the same services the app uses, paid with the sandbox test card."""
-    from datetime import UTC, datetime, timedelta
-
-    from mercato.ledger import payouts
-    from mercato.orders import checkout as checkouts
-    from mercato.orders import lifecycle, payflow, pricing, refunds, reviews
-    from mercato.orders.models import Order
-    from mercato.orders.schemas import AddressIn, BuyNowItem, CardIn, CheckoutIn
-    from mercato.promotions.models import Coupon
-
     for region, rate in TAX_RATES.items():
         await pricing.set_tax_rate(session, region, rate, f"Sales tax {region}")
-    shops = list((await session.execute(select(Shop).order_by(Shop.id))).scalars())
+    shops = await dr.shops_in_order(session)
     for shop in shops:
         unit = 10 ** exponent(shop.currency)
         shop.shipping_fee = 5 * unit if exponent(shop.currency) else 500
@@ -367,11 +347,10 @@ async def _seed_commerce(session: AsyncSession, settings: Settings, rng: random.
                amount=500, currency="USD", min_spend=2500, per_user_limit=2, active=True),
     ])
     await session.flush()
-    users = {u.email: u for u in (await session.execute(select(User))).scalars()}
+    users = {u.email: u for u in await dr.all_users(session)}
     owners = {shop.id: users[f"seller{i + 1}@{DOMAIN}"] for i, shop in enumerate(shops)}
     buyers = [users[f"shopper{i}@{DOMAIN}"] for i in range(1, 61)]
-    products = list((await session.execute(select(Product).where(Product.status == "active")
-                                           .order_by(Product.id))).scalars())
+    products = await dr.active_products(session)
     card = CardIn(card_number="4242 4242 4242 4242", exp_month=12, exp_year=2030, cvc="123", name="Demo Buyer")
     paid_orders: list[Order] = []
     for n, buyer in enumerate(buyers):
@@ -382,9 +361,7 @@ async def _seed_commerce(session: AsyncSession, settings: Settings, rng: random.
         chosen = rng.sample(products, rng.randint(1, 3))
         items = []
         for product in chosen:
-            variant = (await session.execute(select(Variant).where(
-                Variant.product_id == product.id, Variant.stock - Variant.reserved - Variant.allocated > 2)
-                .order_by(Variant.id).limit(1))).scalar_one_or_none()
+            variant = await dr.variant_in_stock(session, product.id, 2)
             if variant is not None:
                 items.append(BuyNowItem(variant_id=variant.id, quantity=rng.randint(1, 2)))
         if not items:

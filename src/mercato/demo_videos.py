@@ -26,16 +26,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.accounts.models import Follow, User
-from mercato.catalog.models import Favourite, Product, ProductImage, Shop, ShopMember
+from mercato import demo_repository as dr
+from mercato.accounts.models import User
+from mercato.catalog.models import Product, Shop
 from mercato.config import Settings
 from mercato.content import media as content_media
 from mercato.content import service as content_service
@@ -49,8 +48,7 @@ from mercato.content.models import (
     VideoSave,
     VideoShare,
 )
-from mercato.feed.models import FeedEvent
-from mercato.feed.signals import COMPLETION_SHARE, record_engagement
+from mercato.feed.signals import record_engagement
 from mercato.kit.db import Database
 from mercato.kit.money import exponent, format_money
 
@@ -231,11 +229,11 @@ async def seed_videos(database: Database, settings: Settings, rng: random.Random
     probes, rendered = await render_clips([p.clip for p in plans], settings, console)
     elapsed = asyncio.get_running_loop().time() - started
     async with database.unit_of_work() as session:
-        await session.execute(update(Product).where(Product.id.in_(open_ids)).values(open_to_creators=True))
+        await dr.open_to_creators(session, sorted(open_ids))
         await _owner_handles(session, world, plans)
         videos = await _write_videos(session, world, plans, probes, settings)
         stats = await _engage(session, world, plans, videos, rng, now, settings, console)
-        await recount_videos(session)
+        await dr.recount_videos(session)
     console.print(f"[green]Demo videos:[/] {len(videos)} clips ({rendered} rendered in {elapsed:.1f} s, "
                   f"{len(videos) - rendered} reused), {stats['impression']} views, {stats['like']} likes, "
                   f"{stats['comment']} comments, {stats['save']} saves, {stats['share']} shares.")
@@ -247,8 +245,8 @@ async def seed_videos_if_missing(settings: Settings, console: Console, seed: int
     database = Database(settings.database_url, pool=False)
     try:
         async with database.unit_of_work(write=False) as session:
-            demo = (await session.execute(select(User.id).where(User.email == f"creator1@{DOMAIN}"))).scalar()
-            videos = int((await session.execute(select(func.count()).select_from(Video))).scalar_one())
+            demo = await dr.user_id_by_email(session, f"creator1@{DOMAIN}")
+            videos = await dr.video_count(session)
         if demo is None or videos:
             return False
         await seed_videos(database, settings, random.Random(seed), console)
@@ -262,31 +260,21 @@ async def seed_videos_if_missing(settings: Settings, console: Console, seed: int
 
 
 async def _load_world(session: AsyncSession) -> World:
-    users = list((await session.execute(select(User).where(User.email.like(f"%@{DOMAIN}"))
-                                         .order_by(User.id))).scalars())
+    users = await dr.users_of_domain(session, DOMAIN)
     creators = [u for u in users if u.email.startswith("creator")]
     shoppers = [u for u in users if u.email.startswith("shopper")]
     by_id = {u.id: u for u in users}
-    shops = {s.slug: s for s in (await session.execute(select(Shop).order_by(Shop.id))).scalars()}
+    shops = {s.slug: s for s in await dr.shops_in_order(session)}
     owners: dict[int, User] = {}
-    for member in (await session.execute(select(ShopMember).where(ShopMember.role == "owner")
-                                         .order_by(ShopMember.shop_id))).scalars():
+    for member in await dr.shop_owners(session):
         if member.user_id in by_id:
             owners[member.shop_id] = by_id[member.user_id]
-    products = list((await session.execute(select(Product).where(
-        Product.status == "active", Product.shop_id.in_([s.id for s in shops.values()])).order_by(Product.id)))
-        .scalars())
-    images: dict[int, str] = {}
-    rows = await session.execute(select(ProductImage.product_id, ProductImage.path)
-                                 .where(ProductImage.path.is_not(None))
-                                 .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id))
-    for product_id, path in rows:
-        if path:
-            images.setdefault(product_id, path)
+    products = await dr.active_products(session, [s.id for s in shops.values()])
+    images = await dr.first_image_paths(session)
     world = World(creators, owners, shoppers, shops, products, images)
-    for follower, followee in await session.execute(select(Follow.follower_id, Follow.followee_id)):
+    for follower, followee in await dr.follow_pairs(session):
         world.follows.setdefault(follower, set()).add(followee)
-    for user_id, product_id in await session.execute(select(Favourite.user_id, Favourite.product_id)):
+    for user_id, product_id in await dr.favourite_pairs(session):
         world.favourites.setdefault(user_id, set()).add(product_id)
     return world
 
@@ -569,9 +557,8 @@ async def _owner_handles(session: AsyncSession, world: World, plans: list[VideoP
         if owner is None or owner.handle or owner.id not in posting:
             continue
         handle = shop.slug.replace("-", "")[:30]
-        taken = (await session.execute(select(User.id).where(User.handle == handle))).scalar()
-        if taken is None:
-            await session.execute(update(User).where(User.id == owner.id).values(handle=handle))
+        if await dr.user_id_by_handle(session, handle) is None:
+            await dr.set_handle(session, owner.id, handle)
 
 
 def _interests(world: World, shopper: User, rng: random.Random) -> list[str]:
@@ -723,31 +710,3 @@ async def _engage(session: AsyncSession, world: World, plans: list[VideoPlan], v
             stats[kind] += 1
             progress.advance(task)
     return stats
-
-
-async def recount_videos(session: AsyncSession) -> None:
-    """Every counter of every video from the facts: likes, saves, comments (replies included),
-    shares from their rows; views (impressions), product-card taps, completions and watch time
-    from the engagement log. Also each comment's ``replies_count``."""
-    await session.flush()
-
-    def count(model: type[VideoLike] | type[VideoSave] | type[VideoComment] | type[VideoShare]) -> Any:
-        return select(func.count()).select_from(model).where(model.video_id == Video.id).scalar_subquery()
-
-    def events(kind: str, *extra: Any) -> Any:
-        return (select(func.count()).select_from(FeedEvent)
-                .where(FeedEvent.video_id == Video.id, FeedEvent.kind == kind, *extra).scalar_subquery())
-
-    watch_total = (select(func.coalesce(func.sum(FeedEvent.watch_ms), 0))
-                   .where(FeedEvent.video_id == Video.id, FeedEvent.kind.in_(["watch", "skip"])).scalar_subquery())
-    await session.execute(update(Video).values(
-        likes_count=count(VideoLike), saves_count=count(VideoSave), comments_count=count(VideoComment),
-        shares_count=count(VideoShare), views_count=events("watch"),  # a view is a watch event (feed.signals)
-        product_clicks_count=events("product_click"),
-        completions_count=events("watch", FeedEvent.watch_ms >= COMPLETION_SHARE * Video.duration_ms),
-        watch_ms_total=watch_total,
-    ), execution_options={"synchronize_session": False})
-    reply = VideoComment.__table__.alias("reply")
-    await session.execute(update(VideoComment).values(
-        replies_count=select(func.count()).select_from(reply).where(reply.c.parent_id == VideoComment.id)
-        .scalar_subquery()), execution_options={"synchronize_session": False})
