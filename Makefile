@@ -57,6 +57,7 @@ test-postgres: install-test
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks migrations tools
 	$(BIN)/mypy
+	$(BIN)/mypy --strict tools
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python tools/lint_architecture.py
 
