@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from mercato.accounts import repository as repo
 from mercato.accounts import service
 from mercato.accounts.deps import CurrentCaller, CurrentUser, MaybeUser
+from mercato.accounts.errors import AccountsError
 from mercato.accounts.presenters import private_user, public_user
 from mercato.accounts.schemas import (
     LoginIn,
@@ -52,7 +53,7 @@ async def login(body: LoginIn, request: Request, db: DbSession, settings: AppSet
     if issued is None:
         # The recorded failure must survive the error answer (it feeds throttling).
         await db.commit()
-        raise Unauthorized(service.GENERIC_LOGIN_ERROR, code="invalid_credentials")
+        raise Unauthorized(service.GENERIC_LOGIN_ERROR, code=AccountsError.INVALID_CREDENTIALS)
     return _session_out(issued, settings)
 
 
@@ -90,7 +91,7 @@ async def update_me(body: ProfileUpdateIn, user: CurrentUser, db: DbSession, set
 async def upload_avatar(
     user: CurrentUser, db: DbSession, settings: AppSettings, file: Annotated[UploadFile, File()]
 ) -> UserPrivate:
-    data = await read_capped(file, settings.max_image_bytes, code="image_too_large")
+    data = await read_capped(file, settings.max_image_bytes, code=AccountsError.IMAGE_TOO_LARGE)
     stored = store_image(data, settings.media_dir, f"avatars/{user.id}", max_bytes=settings.max_image_bytes)
     user.avatar_path = stored.thumb_path
     await db.flush()

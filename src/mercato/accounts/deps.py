@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts import repository, service
+from mercato.accounts.errors import AccountsError
 from mercato.accounts.models import User
 from mercato.config import Settings
 from mercato.kit.errors import Forbidden, Unauthorized
@@ -51,16 +52,16 @@ async def optional_caller(request: Request, db: DbSession) -> Caller | None:
     found = await service.resolve_token(db, token)
     if found is None:
         if not via_cookie:
-            raise Unauthorized("Your session has ended. Log in again.", code="invalid_session")
+            raise Unauthorized("Your session has ended. Log in again.", code=AccountsError.INVALID_SESSION)
         return None
     if via_cookie and request.method not in SAFE_METHODS and not await csrf_ok(request):
-        raise Forbidden("The form expired. Reload the page and try again.", code="csrf_failed")
+        raise Forbidden("The form expired. Reload the page and try again.", code=AccountsError.CSRF_FAILED)
     return Caller(user=found, token=token, via_cookie=via_cookie)
 
 
 async def required_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:
     if caller is None:
-        raise Unauthorized("Log in to continue.", code="not_authenticated")
+        raise Unauthorized("Log in to continue.", code=AccountsError.NOT_AUTHENTICATED)
     return caller
 
 
@@ -74,7 +75,7 @@ async def required_user(caller: Annotated[Caller, Depends(required_caller)]) -> 
 
 async def admin_user(user: Annotated[User, Depends(required_user)]) -> User:
     if not user.is_admin:
-        raise Forbidden("Operators only.", code="admin_only")
+        raise Forbidden("Operators only.", code=AccountsError.ADMIN_ONLY)
     return user
 
 
@@ -94,12 +95,12 @@ async def optional_reader(request: Request) -> Reader | None:
     token, via_cookie = token_from(request)
     if not token or len(token) > 200:
         if token and not via_cookie:
-            raise Unauthorized("Your session has ended. Log in again.", code="invalid_session")
+            raise Unauthorized("Your session has ended. Log in again.", code=AccountsError.INVALID_SESSION)
         return None
     found = await repository.session_user(get_database(request).committed_reads, token_digest(token), datetime.now(UTC))
     if found is None:
         if not via_cookie:
-            raise Unauthorized("Your session has ended. Log in again.", code="invalid_session")
+            raise Unauthorized("Your session has ended. Log in again.", code=AccountsError.INVALID_SESSION)
         return None
     return Reader(id=found[0], created_at=found[1])
 

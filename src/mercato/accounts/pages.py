@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from mercato.accounts import hooks, service
 from mercato.accounts import repository as repo
 from mercato.accounts.deps import SESSION_COOKIE, CurrentCaller, CurrentUser, MaybeUser
+from mercato.accounts.errors import AccountsError
 from mercato.accounts.schemas import LoginIn, PasswordChangeIn, ProfileUpdateIn, RegisterIn
 from mercato.kit.errors import AppError
 from mercato.kit.http import AppSettings, DbSession, client_address
@@ -122,7 +123,7 @@ async def me_submit(request: Request, user: CurrentUser, db: DbSession, settings
 @router.post("/me/avatar")
 async def avatar_submit(user: CurrentUser, db: DbSession, settings: AppSettings,
                         file: Annotated[UploadFile, File()]) -> Response:
-    data = await read_capped(file, settings.max_image_bytes, code="image_too_large")
+    data = await read_capped(file, settings.max_image_bytes, code=AccountsError.IMAGE_TOO_LARGE)
     user.avatar_path = store_image(data, settings.media_dir, f"avatars/{user.id}",
                                    max_bytes=settings.max_image_bytes).thumb_path
     return redirect("/me?saved=avatar")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts import hooks
 from mercato.accounts import repository as repo
+from mercato.accounts.errors import AccountsError
 from mercato.accounts.models import Block, Follow, LoginFailure, Session, User
 from mercato.accounts.schemas import ProfileUpdateIn, RegisterIn
 from mercato.config import Settings
@@ -33,22 +34,23 @@ def is_adult(user: User, settings: Settings, today: date | None = None) -> bool:
 
 def require_adult(user: User, settings: Settings, what: str) -> None:
     if not is_adult(user, settings):
-        raise Forbidden(f"You must be {settings.adult_age} or older to {what}.", code="age_restricted")
+        raise Forbidden(f"You must be {settings.adult_age} or older to {what}.", code=AccountsError.AGE_RESTRICTED)
 
 
 async def register(db: AsyncSession, data: RegisterIn, settings: Settings) -> User:
     today = datetime.now(UTC).date()
     if data.date_of_birth > today:
-        raise ValidationFailed("The date of birth is in the future.", code="invalid_date_of_birth",
+        raise ValidationFailed("The date of birth is in the future.", code=AccountsError.INVALID_DATE_OF_BIRTH,
                                details={"field": "date_of_birth"})
     if age_on(data.date_of_birth, today) < settings.minimum_age:
         raise ValidationFailed(
             f"You must be at least {settings.minimum_age} years old to join Mercato.",
-            code="too_young", details={"field": "date_of_birth"},
+            code=AccountsError.TOO_YOUNG, details={"field": "date_of_birth"},
         )
     email = data.email.lower()
     if await repo.user_by_email(db, email) is not None:
-        raise Conflict("An account with this email already exists.", code="email_taken", details={"field": "email"})
+        raise Conflict("An account with this email already exists.",
+                       code=AccountsError.EMAIL_TAKEN, details={"field": "email"})
     user = User(
         email=email,
         password_hash=hash_password(data.password),
@@ -61,7 +63,7 @@ async def register(db: AsyncSession, data: RegisterIn, settings: Settings) -> Us
     try:
         await db.flush()
     except IntegrityError as exc:
-        raise Conflict("An account with this email already exists.", code="email_taken") from exc
+        raise Conflict("An account with this email already exists.", code=AccountsError.EMAIL_TAKEN) from exc
     return user
 
 
@@ -106,7 +108,7 @@ async def login(
     ):
         raise TooManyRequests(
             "Too many failed log-ins. Wait a few minutes and try again.",
-            code="login_throttled", retry_after=settings.login_window_seconds,
+            code=AccountsError.LOGIN_THROTTLED, retry_after=settings.login_window_seconds,
         )
     user = await repo.user_by_email(db, email)
     if user is None:
@@ -138,10 +140,10 @@ async def change_password(
 ) -> IssuedSession:
     """Every existing session is revoked; the caller gets a fresh one."""
     if not verify_password(user.password_hash, current):
-        raise ValidationFailed("The current password is incorrect.", code="wrong_password",
+        raise ValidationFailed("The current password is incorrect.", code=AccountsError.WRONG_PASSWORD,
                                details={"field": "current_password"})
     if current == new:
-        raise ValidationFailed("Choose a password different from the current one.", code="same_password",
+        raise ValidationFailed("Choose a password different from the current one.", code=AccountsError.SAME_PASSWORD,
                                details={"field": "new_password"})
     user.password_hash = hash_password(new)
     await repo.revoke_sessions(db, user.id, datetime.now(UTC))
@@ -158,17 +160,17 @@ async def update_profile(db: AsyncSession, user: User, data: ProfileUpdateIn) ->
     if data.handle is not None and data.handle != user.handle:
         other = await repo.user_by_handle(db, data.handle)
         if other is not None and other.id != user.id:
-            raise Conflict("This handle is taken.", code="handle_taken", details={"field": "handle"})
+            raise Conflict("This handle is taken.", code=AccountsError.HANDLE_TAKEN, details={"field": "handle"})
         user.handle = data.handle
     if data.become_creator:
         if not user.handle:
-            raise ValidationFailed("Pick a handle to become a creator.", code="handle_required",
+            raise ValidationFailed("Pick a handle to become a creator.", code=AccountsError.HANDLE_REQUIRED,
                                    details={"field": "handle"})
         user.is_creator = True
     try:
         await db.flush()
     except IntegrityError as exc:
-        raise Conflict("This handle is taken.", code="handle_taken", details={"field": "handle"}) from exc
+        raise Conflict("This handle is taken.", code=AccountsError.HANDLE_TAKEN, details={"field": "handle"}) from exc
     return user
 
 
@@ -183,9 +185,9 @@ async def find_user(db: AsyncSession, ref: str) -> User:
 async def follow(db: AsyncSession, me: User, target: User) -> bool:
     """Idempotent: following twice is not an error. Returns whether a new edge was made."""
     if me.id == target.id:
-        raise ValidationFailed("You cannot follow yourself.", code="self_follow")
+        raise ValidationFailed("You cannot follow yourself.", code=AccountsError.SELF_FOLLOW)
     if await repo.either_blocked(db, me.id, target.id):
-        raise Forbidden("You cannot follow this account.", code="blocked")
+        raise Forbidden("You cannot follow this account.", code=AccountsError.BLOCKED)
     if await repo.follow_exists(db, me.id, target.id):
         return False
     try:
@@ -209,7 +211,7 @@ async def block(db: AsyncSession, me: User, target: User) -> None:
     lists cached by this process are dropped at once and again after the commit, so neither sees
     the other's videos on their next page (other processes: within their cache's lifetime)."""
     if me.id == target.id:
-        raise ValidationFailed("You cannot block yourself.", code="self_block")
+        raise ValidationFailed("You cannot block yourself.", code=AccountsError.SELF_BLOCK)
     await unfollow(db, me, target)
     await unfollow(db, target, me)
     if not await repo.block_exists(db, me.id, target.id):

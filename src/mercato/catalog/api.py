@@ -11,6 +11,7 @@ from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.catalog import browse as browsing
 from mercato.catalog import importing, products, shops
 from mercato.catalog import repository as repo
+from mercato.catalog.errors import CatalogError
 from mercato.catalog.presenters import image_out, product_detail, shop_out, variant_out
 from mercato.catalog.schemas import (
     BrandOut,
@@ -98,7 +99,7 @@ async def upload_logo(
     slug: str, user: CurrentUser, db: DbSession, settings: AppSettings, file: Annotated[UploadFile, File()]
 ) -> ShopOut:
     shop = await shops.member_shop(db, user, slug)
-    data = await read_capped(file, settings.max_image_bytes, code="image_too_large")
+    data = await read_capped(file, settings.max_image_bytes, code=CatalogError.IMAGE_TOO_LARGE)
     stored = store_image(data, settings.media_dir, f"shops/{shop.id}", max_bytes=settings.max_image_bytes)
     shop.logo_path = stored.thumb_path
     await db.flush()
@@ -239,7 +240,7 @@ async def upload_image(
     alt: Annotated[str, Form(max_length=200)] = "",
 ) -> ImageOut:
     product, _ = await products.product_for_member(db, user, product_id)
-    data = await read_capped(file, settings.max_image_bytes, code="image_too_large")
+    data = await read_capped(file, settings.max_image_bytes, code=CatalogError.IMAGE_TOO_LARGE)
     return image_out(await products.add_image(db, product, data, settings, alt))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog import repository as repo
+from mercato.catalog.errors import CatalogError
 from mercato.catalog.models import Brand, Category, Shop
 from mercato.catalog.presenters import product_cards
 from mercato.catalog.schemas import ProductCard
@@ -48,14 +49,14 @@ async def browse(
 ) -> BrowseResult:
     """One page of the Shop Tab. An unknown category/brand/shop slug gives an empty page, not an error."""
     if params.sort is not None and params.sort not in SORTS:
-        raise ValidationFailed(f"sort must be one of {', '.join(SORTS)}.", code="invalid_sort",
+        raise ValidationFailed(f"sort must be one of {', '.join(SORTS)}.", code=CatalogError.INVALID_SORT,
                                details={"field": "sort"})
     q = (params.q or "").strip()[:200] or None
     sort = params.sort or ("relevance" if q else "newest")
     if sort == "relevance" and not q:
         sort = "newest"
     if params.min_price is not None and params.max_price is not None and params.min_price > params.max_price:
-        raise ValidationFailed("min_price is above max_price.", code="invalid_price_range")
+        raise ValidationFailed("min_price is above max_price.", code=CatalogError.INVALID_PRICE_RANGE)
     query = repo.ProductQuery(
         q=q, statuses=statuses, min_price=params.min_price, max_price=params.max_price,
         in_stock=params.in_stock, favourites_of=favourites_of, sort=sort, cursor=decode_cursor(params.cursor),

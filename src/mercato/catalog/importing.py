@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog import repository as repo
+from mercato.catalog.errors import CatalogError
 from mercato.catalog.importers import CatalogFormatError, ImportedProduct, ImportedVariant, ParsedCatalog, parse_catalog
 from mercato.catalog.models import ImportRun, Product, ProductImage, Shop, Variant
 from mercato.catalog.products import brand_for_name, category_for_path, clean_tags, refresh_derived, variant_title
@@ -88,7 +89,7 @@ async def _apply_product(db: AsyncSession, shop: Shop, record: ImportedProduct, 
                 clash = await repo.variant_by_sku(db, shop.id, values["sku"])
                 if clash is not None and clash.product_id != product.id:
                     raise ValidationFailed(
-                        f"SKU {values['sku']!r} belongs to another product of this shop.", code="sku_taken"
+                        f"SKU {values['sku']!r} belongs to another product of this shop.", code=CatalogError.SKU_TAKEN
                     )
             db.add(Variant(product_id=product.id, shop_id=shop.id, currency=shop.currency, position=position, **values))
             outcome = "updated" if outcome == "unchanged" else outcome
@@ -118,7 +119,7 @@ async def run_import(
     try:
         parsed: ParsedCatalog = parse_catalog(data, filename, shop.currency, fmt, combinations=combinations)
     except CatalogFormatError as exc:
-        raise ValidationFailed(str(exc), code="unreadable_catalog") from exc
+        raise ValidationFailed(str(exc), code=CatalogError.UNREADABLE_CATALOG) from exc
     rows: list[dict[str, Any]] = []
     counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     total = len(parsed.products)

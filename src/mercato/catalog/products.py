@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.catalog import repository as repo
+from mercato.catalog.errors import CatalogError
 from mercato.catalog.models import Brand, Category, Product, ProductImage, Shop, Variant
 from mercato.catalog.schemas import ProductIn, ProductUpdate, VariantIn, VariantUpdate
 from mercato.config import Settings
@@ -105,13 +106,14 @@ async def _check_sku(db: AsyncSession, shop_id: int, sku: str | None, variant_id
         return
     existing = await repo.variant_by_sku(db, shop_id, sku)
     if existing is not None and existing.id != variant_id:
-        raise Conflict(f"SKU {sku!r} is already used in this shop.", code="sku_taken", details={"field": "sku"})
+        raise Conflict(f"SKU {sku!r} is already used in this shop.",
+                       code=CatalogError.SKU_TAKEN, details={"field": "sku"})
 
 
 def _check_compare_at(price: int, compare_at: int | None) -> None:
     if compare_at is not None and compare_at <= price:
         raise ValidationFailed(
-            "The compare-at price must be higher than the price.", code="compare_at_not_higher",
+            "The compare-at price must be higher than the price.", code=CatalogError.COMPARE_AT_NOT_HIGHER,
             details={"field": "compare_at_price"},
         )
 
@@ -132,7 +134,7 @@ async def create_product(db: AsyncSession, shop: Shop, data: ProductIn) -> Produ
     for position, v in enumerate(data.variants):
         if v.sku:
             if v.sku in seen:
-                raise Conflict(f"SKU {v.sku!r} appears twice.", code="sku_taken", details={"field": "sku"})
+                raise Conflict(f"SKU {v.sku!r} appears twice.", code=CatalogError.SKU_TAKEN, details={"field": "sku"})
             seen.add(v.sku)
         await _add_variant(db, shop, product, v, position)
     await refresh_derived(db, product)
@@ -152,7 +154,7 @@ async def _add_variant(db: AsyncSession, shop: Shop, product: Product, v: Varian
     try:
         await db.flush()
     except IntegrityError as exc:
-        raise Conflict(f"SKU {v.sku!r} is already used in this shop.", code="sku_taken") from exc
+        raise Conflict(f"SKU {v.sku!r} is already used in this shop.", code=CatalogError.SKU_TAKEN) from exc
     return variant
 
 
@@ -166,7 +168,7 @@ async def product_for_member(db: AsyncSession, user: User, product_id: int) -> t
     if await repo.membership(db, shop.id, user.id) is None:
         if product.status != "active":
             raise NotFound("No such product.")
-        raise Forbidden("You are not a member of this product's shop.", code="not_shop_member")
+        raise Forbidden("You are not a member of this product's shop.", code=CatalogError.NOT_SHOP_MEMBER)
     return product, shop
 
 
@@ -187,7 +189,7 @@ async def update_product(db: AsyncSession, product: Product, data: ProductUpdate
         product.description = data.description
     if data.status is not None:
         if data.status == "active" and not await repo.variants_of(db, product.id):
-            raise ValidationFailed("Add a variant before publishing.", code="no_variants")
+            raise ValidationFailed("Add a variant before publishing.", code=CatalogError.NO_VARIANTS)
         product.status = data.status
     if data.category is not None:
         category = await category_for_path(db, data.category) if data.category.strip() else None
@@ -207,9 +209,9 @@ async def update_product(db: AsyncSession, product: Product, data: ProductUpdate
 async def add_variant(db: AsyncSession, shop: Shop, product: Product, data: VariantIn) -> Variant:
     existing = await repo.variants_of(db, product.id)
     if len(existing) >= 100:
-        raise ValidationFailed("A product has at most 100 variants.", code="too_many_variants")
+        raise ValidationFailed("A product has at most 100 variants.", code=CatalogError.TOO_MANY_VARIANTS)
     if any(v.options == data.options for v in existing):
-        raise Conflict("A variant with these options exists.", code="duplicate_options")
+        raise Conflict("A variant with these options exists.", code=CatalogError.DUPLICATE_OPTIONS)
     variant = await _add_variant(db, shop, product, data, len(existing))
     await refresh_derived(db, product)
     return variant
@@ -242,7 +244,7 @@ async def update_variant(db: AsyncSession, variant: Variant, product: Product, d
         if data.stock < held:
             raise Conflict(
                 f"{held} units are held by checkouts and paid orders; on-hand stock cannot go below that.",
-                code="stock_below_held", details={"field": "stock", "held": held},
+                code=CatalogError.STOCK_BELOW_HELD, details={"field": "stock", "held": held},
             )
         variant.stock = data.stock
     if data.weight_grams is not None:
@@ -254,7 +256,8 @@ async def update_variant(db: AsyncSession, variant: Variant, product: Product, d
 
 async def delete_variant(db: AsyncSession, variant: Variant, product: Product) -> None:
     if len(await repo.variants_of(db, product.id)) <= 1:
-        raise Conflict("A product needs at least one variant; archive the product instead.", code="last_variant")
+        raise Conflict("A product needs at least one variant; archive the product instead.",
+                       code=CatalogError.LAST_VARIANT)
     await db.delete(variant)
     await db.flush()
     await refresh_derived(db, product)
@@ -263,7 +266,7 @@ async def delete_variant(db: AsyncSession, variant: Variant, product: Product) -
 async def add_image(db: AsyncSession, product: Product, data: bytes, settings: Settings, alt: str = "") -> ProductImage:
     images = await repo.images_of(db, product.id)
     if len(images) >= 20:
-        raise ValidationFailed("A product has at most 20 images.", code="too_many_images")
+        raise ValidationFailed("A product has at most 20 images.", code=CatalogError.TOO_MANY_IMAGES)
     stored = store_image(data, settings.media_dir, f"products/{product.id}", max_bytes=settings.max_image_bytes)
     image = ProductImage(
         product_id=product.id, position=(max((i.position for i in images), default=-1) + 1),

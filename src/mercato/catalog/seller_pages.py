@@ -15,6 +15,7 @@ from mercato.catalog import browse as browsing
 from mercato.catalog import importing, products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.api import import_report
+from mercato.catalog.errors import CatalogError
 from mercato.catalog.presenters import product_detail, shop_out
 from mercato.catalog.schemas import ProductIn, ProductUpdate, ShopIn, ShopUpdate, VariantIn, VariantUpdate
 from mercato.kit.errors import AppError, ValidationFailed
@@ -36,13 +37,13 @@ def _amount(text: str | None, currency: str, field: str, *, required: bool = Fal
     text = (text or "").strip()
     if not text:
         if required:
-            raise ValidationFailed(f"Enter a {field.replace('_', ' ')}.", code="missing_price",
+            raise ValidationFailed(f"Enter a {field.replace('_', ' ')}.", code=CatalogError.MISSING_PRICE,
                                    details={"field": field})
         return None
     try:
         return parse_amount(text, currency)
     except MoneyError as exc:
-        raise ValidationFailed(f"{field.replace('_', ' ').capitalize()}: {exc}.", code="invalid_price",
+        raise ValidationFailed(f"{field.replace('_', ' ').capitalize()}: {exc}.", code=CatalogError.INVALID_PRICE,
                                details={"field": field}) from exc
 
 
@@ -54,7 +55,7 @@ def _int(text: str | None, field: str, default: int | None = None) -> int | None
         return int(text)
     except ValueError as exc:
         raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} must be a whole number.",
-                               code="invalid_number", details={"field": field}) from exc
+                               code=CatalogError.INVALID_NUMBER, details={"field": field}) from exc
 
 
 def _options(form: dict[str, str]) -> dict[str, str]:
@@ -64,7 +65,7 @@ def _options(form: dict[str, str]) -> dict[str, str]:
         if name and value:
             options[name] = value
         elif name or value:
-            raise ValidationFailed(f"Option {i} needs both a name and a value.", code="incomplete_option",
+            raise ValidationFailed(f"Option {i} needs both a name and a value.", code=CatalogError.INCOMPLETE_OPTION,
                                    details={"field": f"option{i}_name"})
     return options
 
@@ -156,7 +157,7 @@ async def create_product(request: Request, slug: str, user: CurrentUser, db: DbS
         )
         product = await products.create_product(db, shop, body)
         if image is not None and image.filename:
-            data = await read_capped(image, settings.max_image_bytes, code="image_too_large")
+            data = await read_capped(image, settings.max_image_bytes, code=CatalogError.IMAGE_TOO_LARGE)
             await products.add_image(db, product, data, settings)
     except FormErrors as exc:
         message, errors = error_messages(exc)
@@ -181,7 +182,7 @@ async def _member_product(db: AsyncSession, user: User, slug: str, product_id: i
     shop = await _shop(db, user, slug)
     product, owner_shop = await products.product_for_member(db, user, product_id)
     if owner_shop.id != shop.id:
-        raise ValidationFailed("This product belongs to another shop.", code="wrong_shop")
+        raise ValidationFailed("This product belongs to another shop.", code=CatalogError.WRONG_SHOP)
     return shop, product
 
 
@@ -238,7 +239,7 @@ async def update_variant(request: Request, slug: str, variant_id: int, user: Cur
     variant, product, owner_shop = await products.variant_for_member(db, user, variant_id)
     shop = await _shop(db, user, slug)
     if owner_shop.id != shop.id:
-        raise ValidationFailed("This variant belongs to another shop.", code="wrong_shop")
+        raise ValidationFailed("This variant belongs to another shop.", code=CatalogError.WRONG_SHOP)
     form = await form_data(request)
 
     async def action() -> None:
@@ -262,7 +263,7 @@ async def upload_image(request: Request, slug: str, product_id: int, user: Curre
     shop, product = await _member_product(db, user, slug, product_id)
 
     async def action() -> None:
-        data = await read_capped(image, settings.max_image_bytes, code="image_too_large")
+        data = await read_capped(image, settings.max_image_bytes, code=CatalogError.IMAGE_TOO_LARGE)
         await products.add_image(db, product, data, settings)
 
     return await _guarded(request, db, user, shop, product, action, "image")
@@ -304,7 +305,7 @@ async def import_submit(request: Request, slug: str, user: CurrentUser, db: DbSe
         if combinations is not None and combinations.filename:
             extra = await read_capped(combinations, settings.max_import_bytes)
         if fmt is not None and fmt not in ("woocommerce", "shopify_csv", "shopify_json", "generic_csv", "prestashop"):
-            raise ValidationFailed("Unknown format.", code="invalid_format")
+            raise ValidationFailed("Unknown format.", code=CatalogError.INVALID_FORMAT)
         run = await importing.run_import(db, shop, data, file.filename or "upload", fmt=fmt, combinations=extra,
                                          user_id=user.id)
         await db.refresh(shop)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.accounts import repository as accounts_repo
 from mercato.accounts.models import User
 from mercato.catalog import repository as repo
+from mercato.catalog.errors import CatalogError
 from mercato.catalog.models import Shop, ShopMember
 from mercato.catalog.schemas import ShopIn, ShopUpdate
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -23,7 +24,7 @@ def shop_color(slug: str) -> str:
 
 async def create_shop(db: AsyncSession, owner: User, data: ShopIn) -> Shop:
     if await repo.shop_by_slug(db, data.slug) is not None:
-        raise Conflict("This shop address is taken.", code="slug_taken", details={"field": "slug"})
+        raise Conflict("This shop address is taken.", code=CatalogError.SLUG_TAKEN, details={"field": "slug"})
     shop = Shop(
         slug=data.slug, name=data.name, description=data.description, policies=data.policies,
         currency=data.currency, color=shop_color(data.slug),
@@ -32,7 +33,7 @@ async def create_shop(db: AsyncSession, owner: User, data: ShopIn) -> Shop:
     try:
         await db.flush()
     except IntegrityError as exc:
-        raise Conflict("This shop address is taken.", code="slug_taken", details={"field": "slug"}) from exc
+        raise Conflict("This shop address is taken.", code=CatalogError.SLUG_TAKEN, details={"field": "slug"}) from exc
     db.add(ShopMember(shop_id=shop.id, user_id=owner.id, role="owner"))
     await db.flush()
     return shop
@@ -49,9 +50,9 @@ async def require_member(db: AsyncSession, user: User, shop: Shop, *, owner: boo
     """The caller's membership, or 403: shops are public, so their existence is no secret."""
     member = await repo.membership(db, shop.id, user.id)
     if member is None:
-        raise Forbidden("You are not a member of this shop.", code="not_shop_member")
+        raise Forbidden("You are not a member of this shop.", code=CatalogError.NOT_SHOP_MEMBER)
     if owner and member.role != "owner":
-        raise Forbidden("Only the shop owner can do this.", code="owner_only")
+        raise Forbidden("Only the shop owner can do this.", code=CatalogError.OWNER_ONLY)
     return member
 
 
@@ -75,9 +76,10 @@ async def update_shop(db: AsyncSession, shop: Shop, data: ShopUpdate) -> Shop:
 async def add_staff(db: AsyncSession, shop: Shop, email: str) -> ShopMember:
     user = await accounts_repo.user_by_email(db, email)
     if user is None:
-        raise ValidationFailed("No account uses this email.", code="unknown_user", details={"field": "email"})
+        raise ValidationFailed("No account uses this email.",
+                               code=CatalogError.UNKNOWN_USER, details={"field": "email"})
     if await repo.membership(db, shop.id, user.id) is not None:
-        raise Conflict("This person is already a member.", code="already_member")
+        raise Conflict("This person is already a member.", code=CatalogError.ALREADY_MEMBER)
     member = ShopMember(shop_id=shop.id, user_id=user.id, role="staff")
     db.add(member)
     await db.flush()
@@ -89,6 +91,6 @@ async def remove_staff(db: AsyncSession, shop: Shop, user_id: int) -> None:
     if member is None:
         raise NotFound("No such member.")
     if member.role == "owner":
-        raise Conflict("The owner cannot be removed.", code="owner_cannot_leave")
+        raise Conflict("The owner cannot be removed.", code=CatalogError.OWNER_CANNOT_LEAVE)
     await db.delete(member)
     await db.flush()

@@ -26,6 +26,7 @@ from mercato.accounts.deps import (
     MaybeUser,
 )
 from mercato.content import media, presenters, repository, service
+from mercato.content.errors import ContentError
 from mercato.content.schemas import (
     MAX_ID,
     AnchorableOut,
@@ -87,11 +88,11 @@ async def _uploader(request: Request) -> tuple[User, bool]:
     via_cookie = not auth.lower().startswith("bearer ")
     token = request.cookies.get(SESSION_COOKIE, "") if via_cookie else auth[7:].strip()
     if not token:
-        raise Unauthorized("Log in to continue.", code="not_authenticated")
+        raise Unauthorized("Log in to continue.", code=ContentError.NOT_AUTHENTICATED)
     async with get_database(request).unit_of_work(write=False) as db:
         found = await accounts_service.resolve_token(db, token)
     if found is None:
-        raise Unauthorized("Your session has ended. Log in again.", code="invalid_session")
+        raise Unauthorized("Your session has ended. Log in again.", code=ContentError.INVALID_SESSION)
     if not via_cookie:
         return found, False
     supplied = request.headers.get(CSRF_HEADER)
@@ -104,7 +105,7 @@ async def _uploader(request: Request) -> tuple[User, bool]:
 def _check_csrf(request: Request, supplied: str) -> None:
     expected = request.cookies.get(CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, supplied):
-        raise Forbidden("The form expired. Reload the page and try again.", code="csrf_failed")
+        raise Forbidden("The form expired. Reload the page and try again.", code=ContentError.CSRF_FAILED)
 
 
 @router.post("/videos", status_code=201, response_model=VideoOut, openapi_extra=UPLOAD_BODY)

@@ -36,6 +36,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from mercato.config import Settings
+from mercato.content.errors import ContentError
 from mercato.kit.errors import AppError, PayloadTooLarge, ValidationFailed
 
 log = logging.getLogger("mercato.content")
@@ -61,11 +62,11 @@ class MediaUnavailable(AppError):
     """ffmpeg missing, killed or too slow: the server's problem, not the file's."""
 
     status = 503
-    code = "video_processing_unavailable"
+    code = ContentError.VIDEO_PROCESSING_UNAVAILABLE
 
 
 def _invalid(message: str = "The file is not a video we can read (use MP4, WebM or MOV).") -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_video")
+    return ValidationFailed(message, code=ContentError.INVALID_VIDEO)
 
 
 def new_token() -> str:
@@ -173,13 +174,13 @@ class _Collector:
 
 
 def _invalid_form(message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_form")
+    return ValidationFailed(message, code=ContentError.INVALID_FORM)
 
 
 def _too_large(max_bytes: int) -> PayloadTooLarge:
     mb = max_bytes / (1024 * 1024)
     size = f"{mb:.0f} MB" if mb >= 1 else f"{max_bytes // 1024} KB"
-    return PayloadTooLarge(f"Videos may be at most {size}.", code="file_too_large",
+    return PayloadTooLarge(f"Videos may be at most {size}.", code=ContentError.FILE_TOO_LARGE,
                            details={"max_bytes": max_bytes})
 
 
@@ -190,7 +191,8 @@ async def receive_upload(request: Request, settings: Settings, *, file_field: st
     max_bytes = settings.max_video_bytes
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
-        raise ValidationFailed("Send the video as multipart/form-data with a 'file' field.", code="invalid_form")
+        raise ValidationFailed("Send the video as multipart/form-data with a 'file' field.",
+                               code=ContentError.INVALID_FORM)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + MAX_FORM_BYTES:
         raise _too_large(max_bytes)  # refuse before reading a byte
@@ -225,7 +227,7 @@ async def receive_upload(request: Request, settings: Settings, *, file_field: st
         except FormParserError as exc:
             raise _invalid_form("The form data is malformed.") from exc
         if not collector.files:
-            raise ValidationFailed("Choose a video file to upload.", code="file_missing",
+            raise ValidationFailed("Choose a video file to upload.", code=ContentError.FILE_MISSING,
                                    details={"field": file_field})
         if size == 0:
             raise _invalid("The file is empty.")
@@ -426,7 +428,7 @@ async def process_upload(source: Path, settings: Settings) -> ProcessedVideo:
     if info.duration_ms > settings.max_video_seconds * 1000:
         raise ValidationFailed(
             f"Videos may be at most {settings.max_video_seconds // 60} min {settings.max_video_seconds % 60} s long.",
-            code="video_too_long", details={"max_seconds": settings.max_video_seconds,
+            code=ContentError.VIDEO_TOO_LONG, details={"max_seconds": settings.max_video_seconds,
                                             "duration_ms": info.duration_ms},
         )
     token = new_token()

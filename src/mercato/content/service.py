@@ -23,6 +23,7 @@ from mercato.accounts.models import User
 from mercato.config import Settings
 from mercato.content import hooks
 from mercato.content import repository as repo
+from mercato.content.errors import ContentError
 from mercato.content.media import ProcessedVideo
 from mercato.content.models import Video, VideoComment, VideoReport, VideoShare
 from mercato.content.schemas import MAX_ID, CommentIn, ReportIn, VideoUpdate
@@ -113,9 +114,9 @@ def check_caption(caption: str | None, settings: Settings) -> str:
     text = clean_text(caption or "")
     if len(text) > settings.max_caption_chars:
         raise ValidationFailed(f"Captions may be at most {settings.max_caption_chars} characters.",
-                               code="caption_too_long", details={"field": "caption"})
+                               code=ContentError.CAPTION_TOO_LONG, details={"field": "caption"})
     if len(caption_hashtags(text)) > MAX_HASHTAGS:
-        raise ValidationFailed(f"Use at most {MAX_HASHTAGS} hashtags.", code="too_many_hashtags",
+        raise ValidationFailed(f"Use at most {MAX_HASHTAGS} hashtags.", code=ContentError.TOO_MANY_HASHTAGS,
                                details={"field": "caption"})
     return text
 
@@ -128,7 +129,7 @@ def parse_product_ids(values: Sequence[str]) -> list[int]:
             if not piece:
                 continue
             if not piece.isdigit() or not 1 <= int(piece) <= MAX_ID:
-                raise ValidationFailed("Product ids are positive integers.", code="invalid_product_ids",
+                raise ValidationFailed("Product ids are positive integers.", code=ContentError.INVALID_PRODUCT_IDS,
                                        details={"field": "product_ids"})
             ids.append(int(piece))
     return ids
@@ -141,18 +142,19 @@ async def check_anchors(db: AsyncSession, user: User, product_ids: Sequence[int]
     ordered = list(dict.fromkeys(product_ids))
     if len(ordered) > settings.max_video_anchors:
         raise ValidationFailed(f"A video can show at most {settings.max_video_anchors} products.",
-                               code="too_many_anchors", details={"max": settings.max_video_anchors})
+                               code=ContentError.TOO_MANY_ANCHORS, details={"max": settings.max_video_anchors})
     products = await repo.products_by_ids(db, ordered)
     for pid in ordered:
         found = products.get(pid)
         if found is None or found.status != "active":
-            raise ValidationFailed("This product is not available.", code="product_unavailable",
+            raise ValidationFailed("This product is not available.", code=ContentError.PRODUCT_UNAVAILABLE,
                                    details={"product_id": pid})
     member_of = await repo.member_shop_ids(db, user.id, [p.shop_id for p in products.values()])
     for pid in ordered:
         product = products[pid]
         if product.shop_id not in member_of and not product.open_to_creators:
-            raise Forbidden("This shop does not let creators feature this product.", code="anchor_not_allowed",
+            raise Forbidden("This shop does not let creators feature this product.",
+                            code=ContentError.ANCHOR_NOT_ALLOWED,
                             details={"product_id": pid})
     return ordered
 
@@ -227,7 +229,7 @@ async def create_video(db: AsyncSession, user: User, processed: ProcessedVideo, 
 async def _owned_video(db: AsyncSession, user: User, video_id: int, *, admin_may: bool) -> Video:
     video = await visible_video(db, video_id, user)
     if video.creator_id != user.id and not (admin_may and user.is_admin):
-        raise Forbidden("Only the creator can change this video.", code="forbidden")
+        raise Forbidden("Only the creator can change this video.", code=ContentError.FORBIDDEN)
     return video
 
 
@@ -278,7 +280,7 @@ async def tag_videos(db: AsyncSession, tag: str, sort: str, cursor: str | None, 
     after: list[Any] | None = None
     if values is not None:
         if len(values) != 3 or values[0] != sort:
-            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+            raise ValidationFailed("The cursor is not valid.", code=ContentError.INVALID_CURSOR)
         first = cursor_int(values[1]) if sort == "top" else cursor_datetime(values[1])
         after = [first, cursor_int(values[2])]
     rows = await repo.videos_with_tag(db, tag, sort=sort, limit=limit, after=after)
@@ -324,7 +326,7 @@ async def saved_videos(db: AsyncSession, user: User, cursor: str | None, limit: 
 async def product_click(db: AsyncSession, viewer: User | None, video_id: int, product_id: int) -> None:
     await visible_video(db, video_id, viewer)
     if not await repo.anchor_exists(db, video_id, product_id):
-        raise NotFound("This product is not on this video.", code="not_anchored")
+        raise NotFound("This product is not on this video.", code=ContentError.NOT_ANCHORED)
     await repo.bump(db, video_id, "product_clicks_count", 1)
     await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video_id, kind="product_click")
 
@@ -357,17 +359,17 @@ async def add_comment(db: AsyncSession, user: User, video_id: int, data: Comment
     video = await visible_video(db, video_id, user)
     body = clean_text(data.body)
     if not body:
-        raise ValidationFailed("Write something first.", code="comment_empty", details={"field": "body"})
+        raise ValidationFailed("Write something first.", code=ContentError.COMMENT_EMPTY, details={"field": "body"})
     if len(body) > settings.max_comment_chars:
         raise ValidationFailed(f"Comments may be at most {settings.max_comment_chars} characters.",
-                               code="comment_too_long", details={"field": "body"})
+                               code=ContentError.COMMENT_TOO_LONG, details={"field": "body"})
     if user.id != video.creator_id and await accounts_repo.either_blocked(db, user.id, video.creator_id):
-        raise Forbidden("You cannot comment on this creator's videos.", code="blocked")
+        raise Forbidden("You cannot comment on this creator's videos.", code=ContentError.BLOCKED)
     parent_id: int | None = None
     if data.parent_id is not None:
         parent = await repo.comment(db, data.parent_id)
         if parent is None or parent.video_id != video.id:
-            raise ValidationFailed("The comment you reply to is not on this video.", code="invalid_parent",
+            raise ValidationFailed("The comment you reply to is not on this video.", code=ContentError.INVALID_PARENT,
                                    details={"field": "parent_id"})
         parent_id = parent.parent_id if parent.parent_id is not None else parent.id  # one level of replies
     item = await repo.add_comment(db, video.id, user.id, body, parent_id)
@@ -383,7 +385,7 @@ async def delete_comment(db: AsyncSession, user: User, comment_id: int) -> None:
         raise NotFound("No such comment.")
     video = await visible_video(db, item.video_id, user)
     if user.id not in (item.user_id, video.creator_id) and not user.is_admin:
-        raise Forbidden("You cannot delete this comment.", code="forbidden")
+        raise Forbidden("You cannot delete this comment.", code=ContentError.FORBIDDEN)
     await repo.delete_comment(db, item)
 
 
@@ -415,10 +417,10 @@ async def visit_share(db: AsyncSession, token: str) -> VideoShare:
 async def report(db: AsyncSession, user: User, video_id: int, data: ReportIn) -> VideoReport:
     video = await visible_video(db, video_id, user)
     if video.creator_id == user.id:
-        raise ValidationFailed("You cannot report your own video.", code="own_video")
+        raise ValidationFailed("You cannot report your own video.", code=ContentError.OWN_VIDEO)
     found = await repo.add_report(db, video.id, user.id, data.reason, clean_text(data.details))
     if found is None:
-        raise Conflict("You already reported this video.", code="already_reported")
+        raise Conflict("You already reported this video.", code=ContentError.ALREADY_REPORTED)
     return found
 
 
@@ -436,7 +438,7 @@ async def takedown(db: AsyncSession, admin: User, video_id: int, reason: str) ->
     video = await visible_video(db, video_id, admin)
     if not await repo.set_status(db, video.id, from_status="published", to_status="removed",
                                  reason=clean_text(reason)[:200]):
-        raise Conflict("This video is already removed.", code="already_removed")
+        raise Conflict("This video is already removed.", code=ContentError.ALREADY_REMOVED)
     await repo.resolve_reports(db, video.id, from_status="open", to_status="upheld", by=admin.id, at=utcnow())
     await db.refresh(video)
     return video
@@ -445,7 +447,7 @@ async def takedown(db: AsyncSession, admin: User, video_id: int, reason: str) ->
 async def restore(db: AsyncSession, admin: User, video_id: int) -> Video:
     video = await visible_video(db, video_id, admin)
     if not await repo.set_status(db, video.id, from_status="removed", to_status="published", reason=None):
-        raise Conflict("This video is not removed.", code="not_removed")
+        raise Conflict("This video is not removed.", code=ContentError.NOT_REMOVED)
     await db.refresh(video)
     return video
 
@@ -455,7 +457,7 @@ async def dismiss_report(db: AsyncSession, admin: User, report_id: int) -> Video
     if item is None:
         raise NotFound("No such report.")
     if item.status != "open":
-        raise Conflict("This report is already closed.", code="report_closed")
+        raise Conflict("This report is already closed.", code=ContentError.REPORT_CLOSED)
     item.status = "dismissed"
     item.resolved_by = admin.id
     item.resolved_at = utcnow()

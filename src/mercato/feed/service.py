@@ -24,6 +24,7 @@ from mercato.feed import repository as repo
 from mercato.feed.bodies import body_cache
 from mercato.feed.cache import candidates_for, served_writer
 from mercato.feed.engine import Pick, SessionFactory, index_for, viewer_from_rows
+from mercato.feed.errors import FeedError
 from mercato.feed.schemas import EventIn
 from mercato.feed.scoring import REASONS
 from mercato.feed.signals import mark_served, record_engagement, touched
@@ -48,7 +49,7 @@ def _page_cursor(cursor: str | None) -> tuple[int, int | None]:
     if values is None:
         return 0, None
     if len(values) != 2:
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+        raise ValidationFailed("The cursor is not valid.", code=FeedError.INVALID_CURSOR)
     return cursor_int(values[0], maximum=10_000), cursor_int(values[1], maximum=2**62)
 
 
@@ -78,22 +79,22 @@ def unpack_ids(text: str, limit: int) -> list[int]:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except ValueError as exc:
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from exc
+        raise ValidationFailed("The cursor is not valid.", code=FeedError.INVALID_CURSOR) from exc
     ids: list[int] = []
     prev = z = shift = 0
     for byte in raw:
         z |= (byte & 0x7F) << shift
         shift += 7
         if shift > 63:
-            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+            raise ValidationFailed("The cursor is not valid.", code=FeedError.INVALID_CURSOR)
         if not byte & 0x80:
             prev += (z >> 1) ^ -(z & 1)
             if not 0 < prev < 2**62 or len(ids) >= limit:
-                raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+                raise ValidationFailed("The cursor is not valid.", code=FeedError.INVALID_CURSOR)
             ids.append(prev)
             z = shift = 0
     if shift:
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+        raise ValidationFailed("The cursor is not valid.", code=FeedError.INVALID_CURSOR)
     return ids
 
 
@@ -103,7 +104,7 @@ def _foryou_cursor(cursor: str | None, limit: int) -> tuple[int, int | None, lis
     if values is None:
         return 0, None, []
     if len(values) not in (2, 3) or (len(values) == 3 and not isinstance(values[2], str)):
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+        raise ValidationFailed("The cursor is not valid.", code=FeedError.INVALID_CURSOR)
     served = unpack_ids(values[2], limit) if len(values) == 3 else []
     return cursor_int(values[0], maximum=10_000), cursor_int(values[1], maximum=2**62), served
 
@@ -249,7 +250,8 @@ async def record_events(db: AsyncSession, settings: Settings, user: User | None,
     known = await repo.existing_video_ids(db, list(ids))
     unknown = sorted(ids - known)
     if unknown:
-        raise ValidationFailed("Some videos do not exist.", code="unknown_video", details={"video_ids": unknown})
+        raise ValidationFailed("Some videos do not exist.",
+                               code=FeedError.UNKNOWN_VIDEO, details={"video_ids": unknown})
     now = utcnow()
     for event in events:
         await record_engagement(db, user_id=user.id if user else None, video_id=event.video_id, kind=event.kind,
@@ -281,14 +283,14 @@ async def search(db: AsyncSession, *, q: str, kind: str, cursor: str | None, lim
     or display name) and hashtags (by prefix, with their video counts)."""
     q = " ".join(q.split())[:200]
     if not q:
-        raise ValidationFailed("Type something to search for.", code="empty_query", details={"field": "q"})
+        raise ValidationFailed("Type something to search for.", code=FeedError.EMPTY_QUERY, details={"field": "q"})
     tag = q.lstrip("#").lower().replace(" ", "") or None
     single = kind != "all"
     offset = 0
     if single and kind != "products" and cursor:
         values = decode_cursor(cursor)
         if values is None or len(values) != 1:
-            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+            raise ValidationFailed("The cursor is not valid.", code=FeedError.INVALID_CURSOR)
         offset = cursor_int(values[0], maximum=10_000)
     out: dict[str, Any] = {"query": q, "type": kind, "videos": [], "products": [], "creators": [], "hashtags": [],
                            "next_cursor": None}

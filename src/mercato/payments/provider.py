@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mercato.kit.errors import AppError, Unauthorized, ValidationFailed
+from mercato.payments.errors import PaymentsError
 
 if TYPE_CHECKING:
     from mercato.config import Settings
@@ -39,7 +40,7 @@ WEBHOOK_TOLERANCE_SECONDS = 5 * 60
 class CardInvalid(ValidationFailed):
     """The card data cannot be right (Luhn, expiry, CVC): ``422`` naming the field."""
 
-    code = "invalid_card"
+    code = PaymentsError.INVALID_CARD
 
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message, details={"field": field})
@@ -49,38 +50,38 @@ class PaymentDeclined(AppError):
     """A declined card, answered as ``402`` (like Stripe); ``code`` is ``card_declined`` or ``insufficient_funds``."""
 
     status = 402
-    code = "card_declined"
+    code = PaymentsError.CARD_DECLINED
 
 
 class PaymentProviderError(AppError):
     """The provider could not be reached or refused the request; retrying with the same key is safe."""
 
     status = 502
-    code = "payment_provider_error"
+    code = PaymentsError.PAYMENT_PROVIDER_ERROR
 
 
 class WebhookMalformed(AppError):
     """Missing signature headers or an unreadable body: ``400``, nothing recorded."""
 
     status = 400
-    code = "invalid_webhook"
+    code = PaymentsError.INVALID_WEBHOOK
 
 
 class WebhookSignatureInvalid(Unauthorized):
     """No signature matches the payload: ``401``, nothing recorded."""
 
-    code = "invalid_webhook_signature"
+    code = PaymentsError.INVALID_WEBHOOK_SIGNATURE
 
 
 class WebhookTimestampInvalid(Unauthorized):
     """The signed timestamp is more than five minutes away from now (replay protection): ``401``."""
 
-    code = "webhook_timestamp_out_of_range"
+    code = PaymentsError.WEBHOOK_TIMESTAMP_OUT_OF_RANGE
 
 
 class WebhooksNotConfigured(AppError):
     status = 503
-    code = "webhooks_not_configured"
+    code = PaymentsError.WEBHOOKS_NOT_CONFIGURED
 
 
 # --- values crossing the protocol -----------------------------------------------------------

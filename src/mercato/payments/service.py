@@ -26,6 +26,7 @@ from mercato.kit.money import format_money, is_supported
 from mercato.kit.sql.transaction import snapshot
 from mercato.payments import hooks, sandbox
 from mercato.payments import repository as repo
+from mercato.payments.errors import PaymentsError
 from mercato.payments.models import PaymentIntent
 from mercato.payments.provider import (
     PAYMENT_FAILED,
@@ -122,16 +123,16 @@ async def confirm(db: AsyncSession, intent: PaymentIntent, card: CardInput, *, p
     """
     if intent.provider != provider.name:
         raise Conflict(f"This payment was set up with {intent.provider}, not {provider.name}.",
-                       code="payment_provider_mismatch")
+                       code=PaymentsError.PAYMENT_PROVIDER_MISMATCH)
     if intent.status not in CONFIRMABLE:
-        raise Conflict(_not_confirmable_message(intent.status), code="payment_not_confirmable",
+        raise Conflict(_not_confirmable_message(intent.status), code=PaymentsError.PAYMENT_NOT_CONFIRMABLE,
                        details={"status": intent.status})
     await db.flush()
     attempt = intent.attempts + 1
     now = utcnow()
     if not await repo.claim_attempt(db, intent.id, attempts=intent.attempts, from_statuses=CONFIRMABLE, now=now):
         await db.refresh(intent)
-        raise Conflict("This payment is being confirmed by another request.", code="payment_in_progress",
+        raise Conflict("This payment is being confirmed by another request.", code=PaymentsError.PAYMENT_IN_PROGRESS,
                        details={"status": intent.status})
     # The guarded update matched the row as we hold it, so we know what it now says: set it
     # on the object instead of reading the row back.
@@ -279,21 +280,21 @@ async def refund(db: AsyncSession, intent: PaymentIntent, amount: int, *, provid
     provider refuses — the caller's rollback then undoes ``intent.refunded``.
     """
     if amount <= 0:
-        raise ValidationFailed("The refund amount must be positive.", code="invalid_amount",
+        raise ValidationFailed("The refund amount must be positive.", code=PaymentsError.INVALID_AMOUNT,
                                details={"field": "amount"})
     for done in await repo.events_of(db, intent.id, ("refunded",)):
         if done.data.get("idempotency_key") == idempotency_key:
             return RefundResult(status=done.data.get("status", "succeeded"), provider_ref=done.data.get("provider_ref"),
                                 amount=int(done.data.get("amount", 0)))
     if intent.status != "succeeded":
-        raise Conflict("Only a payment that went through can be refunded.", code="payment_not_refundable",
+        raise Conflict("Only a payment that went through can be refunded.", code=PaymentsError.PAYMENT_NOT_REFUNDABLE,
                        details={"status": intent.status})
     await db.flush()
     if not await repo.add_refunded(db, intent.id, amount):
         await db.refresh(intent)
         left = max(intent.amount - intent.refunded, 0)
         raise ValidationFailed(f"At most {format_money(left, intent.currency)} can still be refunded.",
-                               code="refund_too_large", details={"field": "amount", "max": left})
+                               code=PaymentsError.REFUND_TOO_LARGE, details={"field": "amount", "max": left})
     await db.refresh(intent)
     if intent.provider_ref is None:  # nothing was charged (a zero amount)
         result = RefundResult(status="succeeded", amount=amount)
@@ -303,7 +304,7 @@ async def refund(db: AsyncSession, intent: PaymentIntent, amount: int, *, provid
                                            amount=amount, currency=intent.currency)
     if result.status == "failed":
         raise PaymentProviderError(result.error_message or "The payment provider refused the refund.",
-                                   code="refund_failed", details={"provider_code": result.error_code})
+                                   code=PaymentsError.REFUND_FAILED, details={"provider_code": result.error_code})
     await repo.add_event(db, intent.id, "refunded", {"amount": amount, "idempotency_key": idempotency_key,
                                                "status": result.status, "provider_ref": result.provider_ref,
                                                "refunded_total": intent.refunded})

@@ -22,6 +22,7 @@ from mercato.kit.http import DbSession
 from mercato.kit.money import SUPPORTED_CURRENCIES, MoneyError, exponent, parse_amount
 from mercato.promotions import service
 from mercato.promotions.api import CouponId, coupon_out
+from mercato.promotions.errors import PromotionsError
 from mercato.promotions.schemas import MAX_PERCENT_BPS, MIN_PERCENT_BPS, CouponIn, CouponUpdate
 from mercato.web.forms import error_messages, form_data
 from mercato.web.render import redirect, render
@@ -43,7 +44,7 @@ COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "KWD")
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_input", details={"field": field})
+    return ValidationFailed(message, code=PromotionsError.INVALID_INPUT, details={"field": field})
 
 
 def _money(form: dict[str, str], field: str, currency: str | None, label: str) -> int | None:
@@ -177,7 +178,7 @@ async def _toggle(db: AsyncSession, coupon: Coupon, form: dict[str, str]) -> str
     """Activate or deactivate; returns the notice key."""
     action = form.get("action", "")
     if action not in ("activate", "deactivate"):
-        raise ValidationFailed("Unknown action.", code="invalid_action")
+        raise ValidationFailed("Unknown action.", code=PromotionsError.INVALID_ACTION)
     await service.update_coupon(db, coupon, CouponUpdate(active=action == "activate"))
     return f"{action}d"
 

@@ -40,6 +40,7 @@ from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mercato.kit.money import allocate, apply_rate_bps, format_money
 from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
 from mercato.promotions import repository as repo
+from mercato.promotions.errors import PromotionsError
 from mercato.promotions.models import Coupon
 from mercato.promotions.schemas import CODE_RE, CouponIn, CouponUpdate, normalize_code
 
@@ -92,16 +93,18 @@ class _Refused(Exception):
 
 
 def _not_found(code: str) -> ValidationFailed:
-    return ValidationFailed(f"{code} is not a valid code.", code="coupon_not_found", details={"code": code})
+    return ValidationFailed(f"{code} is not a valid code.",
+                            code=PromotionsError.COUPON_NOT_FOUND, details={"code": code})
 
 
 def _limit_reached(code: str) -> Conflict:
-    return Conflict(f"You have already used {code} as many times as allowed.", code="coupon_limit_reached",
+    return Conflict(f"You have already used {code} as many times as allowed.",
+                    code=PromotionsError.COUPON_LIMIT_REACHED,
                     details={"code": code})
 
 
 def _exhausted(code: str) -> Conflict:
-    return Conflict(f"{code} has been used up.", code="coupon_exhausted", details={"code": code})
+    return Conflict(f"{code} has been used up.", code=PromotionsError.COUPON_EXHAUSTED, details={"code": code})
 
 
 def _aware(now: datetime) -> datetime:
@@ -114,10 +117,10 @@ def _when(moment: datetime) -> str:
 
 def _check_window(coupon: Coupon, code: str, now: datetime) -> None:
     if coupon.starts_at is not None and now < coupon.starts_at:
-        raise ValidationFailed(f"{code} starts on {_when(coupon.starts_at)}.", code="coupon_not_active",
+        raise ValidationFailed(f"{code} starts on {_when(coupon.starts_at)}.", code=PromotionsError.COUPON_NOT_ACTIVE,
                                details={"code": code})
     if coupon.ends_at is not None and now >= coupon.ends_at:
-        raise ValidationFailed(f"{code} ended on {_when(coupon.ends_at)}.", code="coupon_not_active",
+        raise ValidationFailed(f"{code} ended on {_when(coupon.ends_at)}.", code=PromotionsError.COUPON_NOT_ACTIVE,
                                details={"code": code})
 
 
@@ -138,11 +141,11 @@ def discount_on(coupon: Coupon, subtotal: int) -> int:
 def _min_spend(code: str, missing: int, currency: str, coupon: Coupon) -> ValidationFailed:
     minimum = f" (minimum {format_money(coupon.min_spend, currency)})" if coupon.min_spend else ""
     return ValidationFailed(f"Spend {format_money(missing, currency)} more to use {code}{minimum}.",
-                            code="coupon_min_spend", details={"code": code})
+                            code=PromotionsError.COUPON_MIN_SPEND, details={"code": code})
 
 
 def _wrong_currency(code: str, currency: str | None) -> ValidationFailed:
-    return ValidationFailed(f"{code} only applies to orders in {currency}.", code="coupon_wrong_currency",
+    return ValidationFailed(f"{code} only applies to orders in {currency}.", code=PromotionsError.COUPON_WRONG_CURRENCY,
                             details={"code": code})
 
 
@@ -203,7 +206,7 @@ async def _price(db: AsyncSession, *, codes: list[str], drafts: list[OrderDraft]
         return []
     by_shop = {d.shop_id: d for d in drafts}
     if len(by_shop) != len(drafts):
-        raise ValidationFailed("One order per shop.", code="invalid_orders")
+        raise ValidationFailed("One order per shop.", code=PromotionsError.INVALID_ORDERS)
     for code in wanted:
         if not CODE_RE.match(code):  # cannot exist; never sent to the database
             raise _not_found(code[:40])
@@ -223,14 +226,15 @@ async def _price(db: AsyncSession, *, codes: list[str], drafts: list[OrderDraft]
             if coupon.shop_id is None:
                 if platform_code is not None:
                     raise ValidationFailed(f"Only one platform code per checkout: {platform_code} is already "
-                                           f"applied.", code="coupon_not_stackable", details={"code": code})
+                                           f"applied.",
+                                           code=PromotionsError.COUPON_NOT_STACKABLE, details={"code": code})
                 platform_code = code
                 parts = _platform_parts(coupon, code, drafts)
             else:
                 taken = seller_code.get(coupon.shop_id)
                 if taken is not None:
                     raise ValidationFailed(f"Only one shop code per order: {taken} is already applied.",
-                                           code="coupon_not_stackable", details={"code": code})
+                                           code=PromotionsError.COUPON_NOT_STACKABLE, details={"code": code})
                 seller_code[coupon.shop_id] = code
                 parts = _seller_parts(coupon, code, by_shop[coupon.shop_id])
             uses.append(_Use(coupon_id=coupon.id, code=coupon.code, funded_by=coupon.funded_by,
@@ -283,7 +287,8 @@ async def _redeem(db: AsyncSession, use: _Use, *, user_id: int, checkout_id: int
         return
     if use.per_user_limit is not None:
         raise _limit_reached(use.code)
-    raise Conflict(f"{use.code} is being used in another checkout right now. Try again.", code="coupon_busy",
+    raise Conflict(f"{use.code} is being used in another checkout right now. Try again.",
+                   code=PromotionsError.COUPON_BUSY,
                    details={"code": use.code})
 
 
@@ -349,22 +354,23 @@ def discount_label(coupon: Coupon) -> str:
 def _check_discount(data: CouponIn) -> None:
     if data.kind == "percent":
         if data.percent_bps is None:
-            raise ValidationFailed("Enter the percent off (1 to 90 %).", code="percent_required",
+            raise ValidationFailed("Enter the percent off (1 to 90 %).", code=PromotionsError.PERCENT_REQUIRED,
                                    details={"field": "percent_bps"})
         if data.amount is not None:
-            raise ValidationFailed("A percent coupon has no amount.", code="amount_not_allowed",
+            raise ValidationFailed("A percent coupon has no amount.", code=PromotionsError.AMOUNT_NOT_ALLOWED,
                                    details={"field": "amount"})
     else:
         if data.amount is None:
-            raise ValidationFailed("Enter the amount off.", code="amount_required", details={"field": "amount"})
+            raise ValidationFailed("Enter the amount off.",
+                                   code=PromotionsError.AMOUNT_REQUIRED, details={"field": "amount"})
         if data.percent_bps is not None:
-            raise ValidationFailed("An amount coupon has no percent.", code="percent_not_allowed",
+            raise ValidationFailed("An amount coupon has no percent.", code=PromotionsError.PERCENT_NOT_ALLOWED,
                                    details={"field": "percent_bps"})
 
 
 def _check_end(ends_at: datetime | None, start: datetime) -> None:
     if ends_at is not None and ends_at <= start:
-        raise ValidationFailed(f"The end must be after the start ({_when(start)}).", code="coupon_window",
+        raise ValidationFailed(f"The end must be after the start ({_when(start)}).", code=PromotionsError.COUPON_WINDOW,
                                details={"field": "ends_at"})
 
 
@@ -372,7 +378,7 @@ async def _create(db: AsyncSession, data: CouponIn, *, scope: str, shop_id: int 
                   currency: str | None, now: datetime) -> Coupon:
     _check_discount(data)
     _check_end(data.ends_at, data.starts_at or _aware(now))
-    taken = Conflict(f"The code {data.code} is already in use here.", code="coupon_code_taken",
+    taken = Conflict(f"The code {data.code} is already in use here.", code=PromotionsError.COUPON_CODE_TAKEN,
                      details={"field": "code", "code": data.code})
     if await repo.coupon_in_scope(db, scope, data.code) is not None:
         raise taken
@@ -395,7 +401,8 @@ async def _create(db: AsyncSession, data: CouponIn, *, scope: str, shop_id: int 
 async def create_shop_coupon(db: AsyncSession, shop: Shop, data: CouponIn, *, now: datetime) -> Coupon:
     """A seller-funded coupon of ``shop``, in the shop's currency. The caller checked membership."""
     if data.currency is not None and data.currency != shop.currency:
-        raise ValidationFailed(f"Shop coupons are in the shop's currency ({shop.currency}).", code="wrong_currency",
+        raise ValidationFailed(f"Shop coupons are in the shop's currency ({shop.currency}).",
+                               code=PromotionsError.WRONG_CURRENCY,
                                details={"field": "currency"})
     return await _create(db, data, scope=repo.shop_scope(shop.id), shop_id=shop.id, funded_by=SELLER,
                          currency=shop.currency, now=now)
@@ -407,7 +414,7 @@ async def create_platform_coupon(db: AsyncSession, data: CouponIn, *, now: datet
     if data.currency is None and (data.kind == "amount" or data.min_spend):
         field = "currency"
         reason = "an amount off" if data.kind == "amount" else "a minimum spend"
-        raise ValidationFailed(f"Choose the currency of {reason}.", code="currency_required",
+        raise ValidationFailed(f"Choose the currency of {reason}.", code=PromotionsError.CURRENCY_REQUIRED,
                                details={"field": field})
     return await _create(db, data, scope=repo.PLATFORM_SCOPE, shop_id=None, funded_by=PLATFORM,
                          currency=data.currency, now=now)
@@ -420,9 +427,9 @@ async def editable_coupon(db: AsyncSession, user: User, coupon_id: int) -> Coupo
         raise NotFound("No such coupon.")
     if coupon.shop_id is None:
         if not user.is_admin:
-            raise Forbidden("Operators only.", code="admin_only")
+            raise Forbidden("Operators only.", code=PromotionsError.ADMIN_ONLY)
     elif await catalog_repo.membership(db, coupon.shop_id, user.id) is None:
-        raise Forbidden("You are not a member of this shop.", code="not_shop_member")
+        raise Forbidden("You are not a member of this shop.", code=PromotionsError.NOT_SHOP_MEMBER)
     return coupon
 
 
@@ -444,7 +451,7 @@ async def update_coupon(db: AsyncSession, coupon: Coupon, data: CouponUpdate) ->
     if "total_limit" in fields and not await repo.set_total_limit(db, coupon.id, data.total_limit):
         await db.refresh(coupon)
         raise ValidationFailed(f"{coupon.redeemed_count} uses are already counted; the total limit cannot be lower.",
-                               code="total_limit_below_used", details={"field": "total_limit"})
+                               code=PromotionsError.TOTAL_LIMIT_BELOW_USED, details={"field": "total_limit"})
     await db.refresh(coupon)
     return coupon
 

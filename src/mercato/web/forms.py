@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.errors import AppError, Forbidden
 from mercato.web.csrf import csrf_ok
+from mercato.web.errors import WebError
 
 
 async def require_csrf(request: Request) -> None:
     if not await csrf_ok(request):
-        raise Forbidden("The form expired. Reload the page and try again.", code="csrf_failed")
+        raise Forbidden("The form expired. Reload the page and try again.", code=WebError.CSRF_FAILED)
 
 
 async def form_data(request: Request) -> dict[str, str]:
