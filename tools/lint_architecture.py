@@ -166,9 +166,9 @@ def check_source(source: str, relative: str, config: Config) -> list[Violation]:
 
     for node in ast.walk(tree):
         if not sql_allowed:
-            if id(node) not in docstrings and _is_sql_string(node) \
-                    and id(node) not in fstring_parts:
-                violations.append(Violation(relative, node.lineno,  # type: ignore[attr-defined]
+            if isinstance(node, ast.Constant | ast.JoinedStr) and _is_sql_string(node) \
+                    and id(node) not in docstrings and id(node) not in fstring_parts:
+                violations.append(Violation(relative, node.lineno,
                                             f"SQL text outside a repository: move this query to {target}"))
             elif isinstance(node, ast.Call):
                 func = node.func
