@@ -40,7 +40,7 @@ demo: install
 run: install
 	$(BIN)/mercato serve --demo --host $(HOST) --port $(PORT)
 
-## make test: the whole suite on SQLite, then again on PostgreSQL, then ruff and mypy.
+## make test: the whole suite on SQLite, then again on PostgreSQL, then make lint.
 test: install-test
 	@echo "=== test suite on SQLite ==="
 	MERCATO_TEST_DB=sqlite $(BIN)/python -m pytest -q
@@ -54,6 +54,7 @@ test-sqlite: install-test
 test-postgres: install-test
 	MERCATO_TEST_DB=postgresql $(BIN)/python -m pytest -q
 
+## make lint: ruff, mypy --strict, the import-linter contracts (pyproject.toml) and tools/lint_architecture.py.
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks migrations tools
 	$(BIN)/mypy
