@@ -30,8 +30,9 @@ from mercato.feed import wiring as feed_wiring
 from mercato.kit import heap
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
-from mercato.kit.http import SecurityHeaders, install_error_handlers
+from mercato.kit.http import CatchAll, SecurityHeaders, install_error_handlers
 from mercato.kit.jobs import JobRunner
+from mercato.kit.limits import BodySizeCap
 from mercato.kit.migrate import upgrade
 from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
@@ -51,6 +52,16 @@ from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
 JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks)
+
+
+# Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
+# loop's three routes — cart, checkout, pay — then the feed and the catalog).
+ROUTERS = (orders_api.buying, feed_api.router,
+           catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
+           ledger_api.router, promotions_api.router, accounts_pages.router,
+           catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
+           ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
+           content_api.share_router)
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -93,9 +104,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.settings = settings
     settings.media_dir.mkdir(parents=True, exist_ok=True)
-    install_error_handlers(app, render_error)
+    every_route = [*(route for router in ROUTERS for route in router.routes)]
+    respond = install_error_handlers(app, render_error, lambda: [*app.routes, *every_route])
     app.add_middleware(CatalogReadCache, ttl_seconds=settings.catalog_cache_seconds)
     app.add_middleware(SoldOutGate)  # orders/flash_gate.py: flash-sale refusals before routing
+    app.add_middleware(BodySizeCap, default_cap=settings.max_body_bytes, respond=respond)  # kit/limits.py
+    app.add_middleware(CatchAll, respond=respond)  # any exception → 500 in the error shape
     app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
@@ -119,14 +133,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
 
-    # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
-    # loop's three routes — cart, checkout, pay — then the feed and the catalog).
-    for router in (orders_api.buying, feed_api.router,
-                   catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
-                   ledger_api.router, promotions_api.router, accounts_pages.router,
-                   catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
-                   ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
-                   content_api.share_router):
+    for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Video files first: served only while their video may be seen by the caller (content/serving.py);

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = 50
     minimum_age: int = 13
     adult_age: int = 18
+    # Cap on every request body (kit/limits.py); upload routes declare larger ones from the caps below.
+    max_body_bytes: int = 1024 * 1024
     max_image_bytes: int = 10 * 1024 * 1024
     max_import_bytes: int = 20 * 1024 * 1024
     page_size_default: int = 24

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
@@ -24,7 +25,8 @@ from mercato.accounts.schemas import (
 from mercato.kit.errors import Unauthorized
 from mercato.kit.http import AppSettings, DbSession, client_address
 from mercato.kit.images import store_image
-from mercato.kit.pagination import Page, clamp_limit, cursor_datetime, cursor_int, decode_cursor, encode_cursor
+from mercato.kit.limits import larger_body
+from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from mercato.kit.uploads import read_capped
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -88,6 +90,7 @@ async def update_me(body: ProfileUpdateIn, user: CurrentUser, db: DbSession, set
 
 
 @router.post("/me/avatar", response_model=UserPrivate)
+@larger_body("max_image_bytes")
 async def upload_avatar(
     user: CurrentUser, db: DbSession, settings: AppSettings, file: Annotated[UploadFile, File()]
 ) -> UserPrivate:
@@ -154,8 +157,8 @@ async def _edges(
 ) -> Page[UserPublic]:
     target = await service.find_user(db, ref)
     size = clamp_limit(limit, settings.page_size_default, settings.page_size_max)
-    after = decode_cursor(cursor)
-    key = (cursor_datetime(after[0]).isoformat(), cursor_int(after[1])) if after and len(after) == 2 else None
+    after = decode_cursor(cursor, (datetime, int))
+    key = (after[0].isoformat(), after[1]) if after else None
     rows = await repo.list_follow_edges(db, target.id, direction=direction, after=key, limit=size)
     items = [public_user(u) for u, _ in rows[:size]]
     nxt = encode_cursor([rows[size - 1][1].isoformat(), rows[size - 1][0].id]) if len(rows) > size else None

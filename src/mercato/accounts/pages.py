@@ -15,8 +15,10 @@ from mercato.accounts.deps import SESSION_COOKIE, CurrentCaller, CurrentUser, Ma
 from mercato.accounts.errors import AccountsError
 from mercato.accounts.schemas import LoginIn, PasswordChangeIn, ProfileUpdateIn, RegisterIn
 from mercato.kit.errors import AppError
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, client_address
 from mercato.kit.images import store_image
+from mercato.kit.limits import larger_body
 from mercato.kit.uploads import read_capped
 from mercato.web.forms import error_messages, form_data, require_csrf, rollback, safe_next
 from mercato.web.render import redirect, render
@@ -121,6 +123,7 @@ async def me_submit(request: Request, user: CurrentUser, db: DbSession, settings
 
 
 @router.post("/me/avatar")
+@larger_body("max_image_bytes")
 async def avatar_submit(user: CurrentUser, db: DbSession, settings: AppSettings,
                         file: Annotated[UploadFile, File()]) -> Response:
     data = await read_capped(file, settings.max_image_bytes, code=AccountsError.IMAGE_TOO_LARGE)
@@ -167,13 +170,13 @@ async def profile_by_handle(request: Request, handle: str, db: DbSession, user: 
     return await _profile(request, db, user, handle, tab)
 
 
-@router.get("/u/{user_id}", response_class=HTMLResponse)
-async def profile_by_id(request: Request, user_id: int, db: DbSession, user: MaybeUser, tab: str = "") -> Response:
+@router.get("/u/{user_id:int}", response_class=HTMLResponse)
+async def profile_by_id(request: Request, user_id: PathId, db: DbSession, user: MaybeUser, tab: str = "") -> Response:
     return await _profile(request, db, user, str(user_id), tab)
 
 
-@router.post("/u/{user_id}/follow")
-async def follow_toggle(request: Request, user_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.post("/u/{user_id:int}/follow")
+async def follow_toggle(request: Request, user_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     target = await service.find_user(db, str(user_id))
     form = await form_data(request)
     if form.get("action") == "unfollow":
@@ -183,8 +186,8 @@ async def follow_toggle(request: Request, user_id: int, user: CurrentUser, db: D
     return redirect(f"/@{target.handle}" if target.handle else f"/u/{target.id}")
 
 
-@router.post("/u/{user_id}/block")
-async def block_toggle(request: Request, user_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.post("/u/{user_id:int}/block")
+async def block_toggle(request: Request, user_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     target = await service.find_user(db, str(user_id))
     form = await form_data(request)
     if form.get("action") == "unblock":

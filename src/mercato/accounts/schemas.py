@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from mercato.kit.fields import IsoDate
+
 HANDLE_RE = re.compile(r"^[a-z0-9_.]{3,30}$")
 
 
@@ -20,7 +22,7 @@ class RegisterIn(StrictBody):
     email: EmailStr
     password: str = Field(min_length=8, max_length=200)
     display_name: str = Field(min_length=1, max_length=80)
-    date_of_birth: date
+    date_of_birth: IsoDate
 
 
 class LoginIn(StrictBody):
@@ -38,7 +40,7 @@ class ProfileUpdateIn(StrictBody):
     bio: str | None = Field(default=None, max_length=500)
     handle: str | None = Field(default=None, max_length=30)
     niche_tags: list[str] | None = Field(default=None, max_length=10)
-    become_creator: bool | None = None
+    become_creator: bool | None = Field(default=None, strict=True)
 
     @field_validator("handle")
     @classmethod

@@ -18,6 +18,7 @@ from mercato.accounts.models import Block, Follow, LoginFailure, Session, User
 from mercato.accounts.schemas import ProfileUpdateIn, RegisterIn
 from mercato.config import Settings
 from mercato.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from mercato.kit.fields import parse_id
 from mercato.kit.security import hash_password, new_token, token_digest, verify_dummy, verify_password
 
 GENERIC_LOGIN_ERROR = "Email or password is incorrect."
@@ -176,7 +177,8 @@ async def update_profile(db: AsyncSession, user: User, data: ProfileUpdateIn) ->
 
 async def find_user(db: AsyncSession, ref: str) -> User:
     """A profile by numeric id or by handle (``@name`` or ``name``)."""
-    user = await repo.user_by_id(db, int(ref)) if ref.isdigit() else await repo.user_by_handle(db, ref.lstrip("@"))
+    numeric = ref.isascii() and ref.isdigit()
+    user = await repo.user_by_id(db, parse_id(ref)) if numeric else await repo.user_by_handle(db, ref.lstrip("@"))
     if user is None:
         raise NotFound("No such user.")
     return user

@@ -32,9 +32,11 @@ from mercato.catalog.schemas import (
     VariantOut,
     VariantUpdate,
 )
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.images import store_image
-from mercato.kit.pagination import Page, clamp_limit, cursor_int, decode_cursor, encode_cursor
+from mercato.kit.limits import larger_body
+from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from mercato.kit.uploads import read_capped
 
 if TYPE_CHECKING:  # annotations only: routes use no models at run time
@@ -64,8 +66,8 @@ async def list_shops(
     db: DbSession, settings: AppSettings, cursor: str | None = None, limit: Limit = None
 ) -> Page[ShopOut]:
     size = clamp_limit(limit, settings.page_size_default, settings.page_size_max)
-    after = decode_cursor(cursor)
-    rows = await repo.list_shops(db, size, cursor_int(after[0]) if after else None)
+    after = decode_cursor(cursor, (int,))
+    rows = await repo.list_shops(db, size, after[0] if after else None)
     nxt = encode_cursor([rows[size - 1].id]) if len(rows) > size else None
     return Page[ShopOut](items=[shop_out(s) for s in rows[:size]], next_cursor=nxt)
 
@@ -95,6 +97,7 @@ async def update_shop(slug: str, body: ShopUpdate, user: CurrentUser, db: DbSess
 
 
 @router.post("/shops/{slug}/logo", response_model=ShopOut)
+@larger_body("max_image_bytes")
 async def upload_logo(
     slug: str, user: CurrentUser, db: DbSession, settings: AppSettings, file: Annotated[UploadFile, File()]
 ) -> ShopOut:
@@ -120,8 +123,8 @@ async def add_staff(slug: str, body: StaffIn, user: CurrentUser, db: DbSession) 
     return MemberOut(user_id=member.user_id, role=member.role)
 
 
-@router.delete("/shops/{slug}/members/{user_id}", status_code=204)
-async def remove_staff(slug: str, user_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.delete("/shops/{slug}/members/{user_id:int}", status_code=204)
+async def remove_staff(slug: str, user_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     shop = await shops.member_shop(db, user, slug, owner=True)
     await shops.remove_staff(db, shop, user_id)
     return Response(status_code=204)
@@ -164,8 +167,8 @@ async def seller_products(
     return Page[ProductCard](items=result.items, next_cursor=result.next_cursor)
 
 
-@router.get("/products/{product_id}", response_model=ProductOut)
-async def get_product(product_id: int, db: DbSession, user: MaybeUser) -> ProductOut:
+@router.get("/products/{product_id:int}", response_model=ProductOut)
+async def get_product(product_id: PathId, db: DbSession, user: MaybeUser) -> ProductOut:
     product = await products.visible_product(db, user, product_id)
     fav = bool(user and product.id in await repo.favourite_ids(db, user.id, [product.id]))
     return await product_detail(db, product, favourited=fav)
@@ -200,42 +203,43 @@ async def create_product(slug: str, body: ProductIn, user: CurrentUser, db: DbSe
     return await product_detail(db, await products.create_product(db, shop, body))
 
 
-@router.patch("/products/{product_id}", response_model=ProductOut)
-async def update_product(product_id: int, body: ProductUpdate, user: CurrentUser, db: DbSession) -> ProductOut:
+@router.patch("/products/{product_id:int}", response_model=ProductOut)
+async def update_product(product_id: PathId, body: ProductUpdate, user: CurrentUser, db: DbSession) -> ProductOut:
     product, _ = await products.product_for_member(db, user, product_id)
     return await product_detail(db, await products.update_product(db, product, body))
 
 
-@router.delete("/products/{product_id}", status_code=204)
-async def archive_product(product_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.delete("/products/{product_id:int}", status_code=204)
+async def archive_product(product_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     """Products are archived, not deleted: orders and videos may still point at them."""
     product, _ = await products.product_for_member(db, user, product_id)
     await products.update_product(db, product, ProductUpdate(status="archived"))
     return Response(status_code=204)
 
 
-@router.post("/products/{product_id}/variants", status_code=201, response_model=VariantOut)
-async def add_variant(product_id: int, body: VariantIn, user: CurrentUser, db: DbSession) -> VariantOut:
+@router.post("/products/{product_id:int}/variants", status_code=201, response_model=VariantOut)
+async def add_variant(product_id: PathId, body: VariantIn, user: CurrentUser, db: DbSession) -> VariantOut:
     product, shop = await products.product_for_member(db, user, product_id)
     return variant_out(await products.add_variant(db, shop, product, body))
 
 
-@router.patch("/variants/{variant_id}", response_model=VariantOut)
-async def update_variant(variant_id: int, body: VariantUpdate, user: CurrentUser, db: DbSession) -> VariantOut:
+@router.patch("/variants/{variant_id:int}", response_model=VariantOut)
+async def update_variant(variant_id: PathId, body: VariantUpdate, user: CurrentUser, db: DbSession) -> VariantOut:
     variant, product, _ = await products.variant_for_member(db, user, variant_id)
     return variant_out(await products.update_variant(db, variant, product, body))
 
 
-@router.delete("/variants/{variant_id}", status_code=204)
-async def delete_variant(variant_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.delete("/variants/{variant_id:int}", status_code=204)
+async def delete_variant(variant_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     variant, product, _ = await products.variant_for_member(db, user, variant_id)
     await products.delete_variant(db, variant, product)
     return Response(status_code=204)
 
 
-@router.post("/products/{product_id}/images", status_code=201, response_model=ImageOut)
+@router.post("/products/{product_id:int}/images", status_code=201, response_model=ImageOut)
+@larger_body("max_image_bytes")
 async def upload_image(
-    product_id: int, user: CurrentUser, db: DbSession, settings: AppSettings,
+    product_id: PathId, user: CurrentUser, db: DbSession, settings: AppSettings,
     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")],
     alt: Annotated[str, Form(max_length=200)] = "",
 ) -> ImageOut:
@@ -244,15 +248,15 @@ async def upload_image(
     return image_out(await products.add_image(db, product, data, settings, alt))
 
 
-@router.delete("/images/{image_id}", status_code=204)
-async def delete_image(image_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.delete("/images/{image_id:int}", status_code=204)
+async def delete_image(image_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     image, _ = await products.image_for_member(db, user, image_id)
     await products.delete_image(db, image)
     return Response(status_code=204)
 
 
-@router.post("/images/{image_id}/cover", status_code=204)
-async def make_cover(image_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.post("/images/{image_id:int}/cover", status_code=204)
+async def make_cover(image_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     image, _ = await products.image_for_member(db, user, image_id)
     await products.make_cover(db, image)
     return Response(status_code=204)
@@ -266,15 +270,15 @@ class FavouriteOut(BaseModel):
     favourites_count: int
 
 
-@router.put("/products/{product_id}/favourite", response_model=FavouriteOut)
-async def add_favourite(product_id: int, user: CurrentUser, db: DbSession) -> FavouriteOut:
+@router.put("/products/{product_id:int}/favourite", response_model=FavouriteOut)
+async def add_favourite(product_id: PathId, user: CurrentUser, db: DbSession) -> FavouriteOut:
     product = await products.visible_product(db, user, product_id)
     await products.favourite(db, user, product, True)
     return FavouriteOut(favourited=True, favourites_count=product.favourites_count)
 
 
-@router.delete("/products/{product_id}/favourite", response_model=FavouriteOut)
-async def remove_favourite(product_id: int, user: CurrentUser, db: DbSession) -> FavouriteOut:
+@router.delete("/products/{product_id:int}/favourite", response_model=FavouriteOut)
+async def remove_favourite(product_id: PathId, user: CurrentUser, db: DbSession) -> FavouriteOut:
     product = await products.visible_product(db, user, product_id)
     await products.favourite(db, user, product, False)
     return FavouriteOut(favourited=False, favourites_count=product.favourites_count)
@@ -302,6 +306,7 @@ def import_report(run: ImportRun) -> ImportReportOut:
 
 
 @router.post("/shops/{slug}/imports", status_code=201, response_model=ImportReportOut)
+@larger_body("max_import_bytes", "max_import_bytes")
 async def import_catalog(
     slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
     file: Annotated[UploadFile, File(description="WooCommerce CSV, Shopify CSV, Shopify products.json, "
@@ -324,6 +329,6 @@ async def list_imports(slug: str, user: CurrentUser, db: DbSession) -> list[Impo
     return [import_report(run) for run in await repo.import_runs(db, shop.id)]
 
 
-@router.get("/imports/{run_id}", response_model=ImportReportOut)
-async def get_import(run_id: int, user: CurrentUser, db: DbSession) -> ImportReportOut:
+@router.get("/imports/{run_id:int}", response_model=ImportReportOut)
+async def get_import(run_id: PathId, user: CurrentUser, db: DbSession) -> ImportReportOut:
     return import_report(await importing.import_run_for_member(db, user.id, run_id))

@@ -13,6 +13,7 @@ from mercato.catalog import browse as browsing
 from mercato.catalog import products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.presenters import product_detail, shop_out
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.orders.reviews import reviews_of_product
 from mercato.web.forms import form_data, safe_next
@@ -65,8 +66,8 @@ async def shop_tab(
     return render(request, "catalog/shop_tab.html", context, user=user)
 
 
-@router.get("/products/{product_id}", response_class=HTMLResponse)
-async def product_page(request: Request, product_id: int, db: DbSession, user: MaybeUser) -> Response:
+@router.get("/products/{product_id:int}", response_class=HTMLResponse)
+async def product_page(request: Request, product_id: PathId, db: DbSession, user: MaybeUser) -> Response:
     product = await products.visible_product(db, user, product_id)
     favourited = bool(user and product.id in await repo.favourite_ids(db, user.id, [product.id]))
     detail = await product_detail(db, product, favourited=favourited)
@@ -82,8 +83,8 @@ async def product_page(request: Request, product_id: int, db: DbSession, user: M
     }, user=user)
 
 
-@router.post("/products/{product_id}/favourite")
-async def favourite_toggle(request: Request, product_id: int, db: DbSession, user: CurrentUser) -> Response:
+@router.post("/products/{product_id:int}/favourite")
+async def favourite_toggle(request: Request, product_id: PathId, db: DbSession, user: CurrentUser) -> Response:
     product = await products.visible_product(db, user, product_id)
     form = await form_data(request)
     on = form.get("action") != "remove"

@@ -70,10 +70,10 @@ class ShopOut(BaseModel):
 class VariantIn(StrictBody):
     sku: str | None = Field(default=None, max_length=100)
     options: dict[str, str] = Field(default_factory=dict, max_length=3)
-    price: int = Field(ge=0, le=MAX_AMOUNT)
-    compare_at_price: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
-    stock: int = Field(default=0, ge=0, le=MAX_STOCK)
-    weight_grams: int | None = Field(default=None, ge=0, le=10**7)
+    price: int = Field(strict=True, ge=0, le=MAX_AMOUNT)
+    compare_at_price: int | None = Field(strict=True, default=None, ge=0, le=MAX_AMOUNT)
+    stock: int = Field(strict=True, default=0, ge=0, le=MAX_STOCK)
+    weight_grams: int | None = Field(strict=True, default=None, ge=0, le=10**7)
 
     @field_validator("options")
     @classmethod
@@ -90,11 +90,11 @@ class VariantIn(StrictBody):
 class VariantUpdate(StrictBody):
     sku: str | None = Field(default=None, max_length=100)
     options: dict[str, str] | None = Field(default=None, max_length=3)
-    price: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
-    compare_at_price: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
-    clear_compare_at_price: bool = False
-    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
-    weight_grams: int | None = Field(default=None, ge=0, le=10**7)
+    price: int | None = Field(strict=True, default=None, ge=0, le=MAX_AMOUNT)
+    compare_at_price: int | None = Field(strict=True, default=None, ge=0, le=MAX_AMOUNT)
+    clear_compare_at_price: bool = Field(default=False, strict=True)
+    stock: int | None = Field(strict=True, default=None, ge=0, le=MAX_STOCK)
+    weight_grams: int | None = Field(strict=True, default=None, ge=0, le=10**7)
 
 
 class ProductIn(StrictBody):
@@ -105,7 +105,7 @@ class ProductIn(StrictBody):
     brand: str | None = Field(default=None, max_length=120)
     tags: list[str] = Field(default_factory=list, max_length=30)
     variants: list[VariantIn] = Field(min_length=1, max_length=100)
-    open_to_creators: bool = Field(default=False, description="Any creator may show it in their videos")
+    open_to_creators: bool = Field(strict=True, default=False, description="Any creator may show it in their videos")
 
 
 class ProductUpdate(StrictBody):
@@ -115,7 +115,7 @@ class ProductUpdate(StrictBody):
     category: str | None = Field(default=None, max_length=300)
     brand: str | None = Field(default=None, max_length=120)
     tags: list[str] | None = Field(default=None, max_length=30)
-    open_to_creators: bool | None = None
+    open_to_creators: bool | None = Field(default=None, strict=True)
 
 
 class VariantOut(BaseModel):

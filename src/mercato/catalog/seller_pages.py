@@ -19,7 +19,9 @@ from mercato.catalog.errors import CatalogError
 from mercato.catalog.presenters import product_detail, shop_out
 from mercato.catalog.schemas import ProductIn, ProductUpdate, ShopIn, ShopUpdate, VariantIn, VariantUpdate
 from mercato.kit.errors import AppError, ValidationFailed
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
+from mercato.kit.limits import larger_body
 from mercato.kit.money import MoneyError, exponent, parse_amount, to_decimal
 from mercato.kit.uploads import read_capped
 from mercato.web.forms import error_messages, form_data, rollback
@@ -142,6 +144,7 @@ async def new_product(request: Request, slug: str, user: CurrentUser, db: DbSess
 
 
 @router.post("/{slug}/products/new", response_class=HTMLResponse)
+@larger_body("max_image_bytes")
 async def create_product(request: Request, slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
                          image: Annotated[UploadFile | None, File()] = None) -> Response:
     shop = await _shop(db, user, slug)
@@ -186,8 +189,8 @@ async def _member_product(db: AsyncSession, user: User, slug: str, product_id: i
     return shop, product
 
 
-@router.get("/{slug}/products/{product_id}", response_class=HTMLResponse)
-async def edit_product(request: Request, slug: str, product_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.get("/{slug}/products/{product_id:int}", response_class=HTMLResponse)
+async def edit_product(request: Request, slug: str, product_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     shop, product = await _member_product(db, user, slug, product_id)
     return await _edit_page(request, db, user, shop, product)
 
@@ -205,8 +208,8 @@ async def _guarded(request: Request, db: AsyncSession, user: User, shop: Shop, p
     return redirect(f"/seller/{shop.slug}/products/{product.id}?saved={saved}")
 
 
-@router.post("/{slug}/products/{product_id}", response_class=HTMLResponse)
-async def update_product(request: Request, slug: str, product_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.post("/{slug}/products/{product_id:int}", response_class=HTMLResponse)
+async def update_product(request: Request, slug: str, product_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     shop, product = await _member_product(db, user, slug, product_id)
     form = await form_data(request)
 
@@ -223,8 +226,8 @@ async def update_product(request: Request, slug: str, product_id: int, user: Cur
     return await _guarded(request, db, user, shop, product, action, "product")
 
 
-@router.post("/{slug}/products/{product_id}/variants", response_class=HTMLResponse)
-async def add_variant(request: Request, slug: str, product_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.post("/{slug}/products/{product_id:int}/variants", response_class=HTMLResponse)
+async def add_variant(request: Request, slug: str, product_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     shop, product = await _member_product(db, user, slug, product_id)
     form = await form_data(request)
 
@@ -234,8 +237,8 @@ async def add_variant(request: Request, slug: str, product_id: int, user: Curren
     return await _guarded(request, db, user, shop, product, action, "variant")
 
 
-@router.post("/{slug}/variants/{variant_id}", response_class=HTMLResponse)
-async def update_variant(request: Request, slug: str, variant_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.post("/{slug}/variants/{variant_id:int}", response_class=HTMLResponse)
+async def update_variant(request: Request, slug: str, variant_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     variant, product, owner_shop = await products.variant_for_member(db, user, variant_id)
     shop = await _shop(db, user, slug)
     if owner_shop.id != shop.id:
@@ -257,8 +260,9 @@ async def update_variant(request: Request, slug: str, variant_id: int, user: Cur
     return await _guarded(request, db, user, shop, product, action, "variant")
 
 
-@router.post("/{slug}/products/{product_id}/images", response_class=HTMLResponse)
-async def upload_image(request: Request, slug: str, product_id: int, user: CurrentUser, db: DbSession,
+@router.post("/{slug}/products/{product_id:int}/images", response_class=HTMLResponse)
+@larger_body("max_image_bytes")
+async def upload_image(request: Request, slug: str, product_id: PathId, user: CurrentUser, db: DbSession,
                        settings: AppSettings, image: Annotated[UploadFile, File()]) -> Response:
     shop, product = await _member_product(db, user, slug, product_id)
 
@@ -269,8 +273,8 @@ async def upload_image(request: Request, slug: str, product_id: int, user: Curre
     return await _guarded(request, db, user, shop, product, action, "image")
 
 
-@router.post("/{slug}/images/{image_id}", response_class=HTMLResponse)
-async def image_action(request: Request, slug: str, image_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.post("/{slug}/images/{image_id:int}", response_class=HTMLResponse)
+async def image_action(request: Request, slug: str, image_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     image, product = await products.image_for_member(db, user, image_id)
     shop = await _shop(db, user, slug)
     form = await form_data(request)
@@ -293,6 +297,7 @@ async def import_page(request: Request, slug: str, user: CurrentUser, db: DbSess
 
 
 @router.post("/{slug}/import", response_class=HTMLResponse)
+@larger_body("max_import_bytes", "max_import_bytes")
 async def import_submit(request: Request, slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
                         file: Annotated[UploadFile, File()],
                         combinations: Annotated[UploadFile | None, File()] = None) -> Response:

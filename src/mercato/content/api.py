@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from mercato.accounts import service as accounts_service
@@ -28,7 +28,6 @@ from mercato.accounts.deps import (
 from mercato.content import media, presenters, repository, service
 from mercato.content.errors import ContentError
 from mercato.content.schemas import (
-    MAX_ID,
     AnchorableOut,
     CommentIn,
     CommentOut,
@@ -48,7 +47,9 @@ from mercato.content.schemas import (
     VideoUpdate,
 )
 from mercato.kit.errors import Forbidden, Unauthorized
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
+from mercato.kit.limits import larger_body
 from mercato.kit.pagination import clamp_limit
 
 if TYPE_CHECKING:  # annotations only: routes use no models at run time
@@ -57,9 +58,9 @@ if TYPE_CHECKING:  # annotations only: routes use no models at run time
 router = APIRouter(prefix="/api/v1", tags=["videos"])
 share_router = APIRouter(tags=["videos"])
 
-VideoId = Annotated[int, Path(ge=1, le=MAX_ID)]
-CommentId = Annotated[int, Path(ge=1, le=MAX_ID)]
-ReportId = Annotated[int, Path(ge=1, le=MAX_ID)]
+VideoId = PathId
+CommentId = PathId
+ReportId = PathId
 Limit = Annotated[int | None, Query(ge=1, description="Page size; capped at the server's maximum")]
 COMMENT_PAGE = 20
 FIRST_REPLIES = 2
@@ -109,6 +110,7 @@ def _check_csrf(request: Request, supplied: str) -> None:
 
 
 @router.post("/videos", status_code=201, response_model=VideoOut, openapi_extra=UPLOAD_BODY)
+@larger_body("max_video_bytes")
 async def upload_video(request: Request, settings: AppSettings) -> dict[str, Any]:
     """Upload a video (``multipart/form-data``: ``file``, ``caption``, ``product_ids``).
 
@@ -143,14 +145,14 @@ async def upload_video(request: Request, settings: AppSettings) -> dict[str, Any
             media.remove_files(settings.media_dir, made)
 
 
-@router.get("/videos/{video_id}", response_model=VideoOut)
+@router.get("/videos/{video_id:int}", response_model=VideoOut)
 async def get_video(video_id: VideoId, db: DbSession, user: MaybeUser) -> dict[str, Any]:
     """A video; a removed one only for its creator and operators (404 for everyone else)."""
     video = await service.visible_video(db, video_id, user)
     return await presenters.video_out(db, video, user.id if user else None)
 
 
-@router.patch("/videos/{video_id}", response_model=VideoOut)
+@router.patch("/videos/{video_id:int}", response_model=VideoOut)
 async def update_video(video_id: VideoId, body: VideoUpdate, user: CurrentUser, db: DbSession,
                        settings: AppSettings) -> dict[str, Any]:
     """Edit the caption and / or replace the product anchors (creator only: 403 ``forbidden``)."""
@@ -158,7 +160,7 @@ async def update_video(video_id: VideoId, body: VideoUpdate, user: CurrentUser, 
     return await presenters.video_out(db, video, user.id)
 
 
-@router.delete("/videos/{video_id}", status_code=204)
+@router.delete("/videos/{video_id:int}", status_code=204)
 async def delete_video(video_id: VideoId, user: CurrentUser, db: DbSession, settings: AppSettings,
                        tasks: BackgroundTasks) -> Response:
     """Delete a video (creator or operator); its files go once the deletion is committed."""
@@ -167,26 +169,26 @@ async def delete_video(video_id: VideoId, user: CurrentUser, db: DbSession, sett
     return Response(status_code=204, background=tasks)
 
 
-@router.post("/videos/{video_id}/like", response_model=LikeOut)
+@router.post("/videos/{video_id:int}/like", response_model=LikeOut)
 async def like(video_id: VideoId, user: CurrentUser, db: DbSession) -> LikeOut:
     """Like (idempotent: liking twice is one like)."""
     liked, count = await service.like(db, user, video_id, True)
     return LikeOut(liked=liked, likes_count=count)
 
 
-@router.delete("/videos/{video_id}/like", response_model=LikeOut)
+@router.delete("/videos/{video_id:int}/like", response_model=LikeOut)
 async def unlike(video_id: VideoId, user: CurrentUser, db: DbSession) -> LikeOut:
     liked, count = await service.like(db, user, video_id, False)
     return LikeOut(liked=liked, likes_count=count)
 
 
-@router.post("/videos/{video_id}/save", response_model=SaveOut)
+@router.post("/videos/{video_id:int}/save", response_model=SaveOut)
 async def save(video_id: VideoId, user: CurrentUser, db: DbSession) -> SaveOut:
     saved, count = await service.save(db, user, video_id, True)
     return SaveOut(saved=saved, saves_count=count)
 
 
-@router.delete("/videos/{video_id}/save", response_model=SaveOut)
+@router.delete("/videos/{video_id:int}/save", response_model=SaveOut)
 async def unsave(video_id: VideoId, user: CurrentUser, db: DbSession) -> SaveOut:
     saved, count = await service.save(db, user, video_id, False)
     return SaveOut(saved=saved, saves_count=count)
@@ -208,14 +210,14 @@ async def anchorable_products(user: CurrentUser, db: DbSession) -> dict[str, Any
     return {"items": await presenters.product_cards(db, products)}
 
 
-@router.post("/videos/{video_id}/product-clicks", status_code=204)
+@router.post("/videos/{video_id:int}/product-clicks", status_code=204)
 async def product_click(video_id: VideoId, body: ProductClickIn, db: DbSession, user: MaybeUser) -> Response:
     """A tap on a product card of the video (counts, and feeds the ranking)."""
     await service.product_click(db, user, video_id, body.product_id)
     return Response(status_code=204)
 
 
-@router.get("/videos/{video_id}/comments", response_model=CommentPage)
+@router.get("/videos/{video_id:int}/comments", response_model=CommentPage)
 async def comments(video_id: VideoId, db: DbSession, user: MaybeUser, cursor: str | None = None,
                    limit: Limit = None) -> dict[str, Any]:
     """Top-level comments, newest first, each with ``replies_count`` and its first two replies."""
@@ -225,7 +227,7 @@ async def comments(video_id: VideoId, db: DbSession, user: MaybeUser, cursor: st
                                                    with_replies=FIRST_REPLIES), "next_cursor": nxt}
 
 
-@router.get("/comments/{comment_id}/replies", response_model=CommentPage)
+@router.get("/comments/{comment_id:int}/replies", response_model=CommentPage)
 async def replies(comment_id: CommentId, db: DbSession, user: MaybeUser, cursor: str | None = None,
                   limit: Limit = None) -> dict[str, Any]:
     """Replies of a comment, oldest first."""
@@ -235,7 +237,7 @@ async def replies(comment_id: CommentId, db: DbSession, user: MaybeUser, cursor:
             "next_cursor": nxt}
 
 
-@router.post("/videos/{video_id}/comments", status_code=201, response_model=CommentOut)
+@router.post("/videos/{video_id:int}/comments", status_code=201, response_model=CommentOut)
 async def add_comment(video_id: VideoId, body: CommentIn, user: CurrentUser, db: DbSession,
                       settings: AppSettings) -> dict[str, Any]:
     """Comment, or reply with ``parent_id`` (a reply to a reply joins the top-level thread)."""
@@ -243,22 +245,25 @@ async def add_comment(video_id: VideoId, body: CommentIn, user: CurrentUser, db:
     return presenters.comment_out(item, user, creator_id=video.creator_id, viewer=user)
 
 
-@router.delete("/comments/{comment_id}", status_code=204)
+@router.delete("/comments/{comment_id:int}", status_code=204)
 async def delete_comment(comment_id: CommentId, user: CurrentUser, db: DbSession) -> Response:
     """Delete a comment (its author, the video's creator or an operator)."""
     await service.delete_comment(db, user, comment_id)
     return Response(status_code=204)
 
 
-@router.post("/videos/{video_id}/shares", status_code=201, response_model=ShareOut)
-async def share(video_id: VideoId, body: ShareIn, request: Request, db: DbSession, user: MaybeUser) -> ShareOut:
-    """A share link that records who shared it and counts its visits."""
+@router.post("/videos/{video_id:int}/shares", status_code=201, response_model=ShareOut)
+async def share(video_id: VideoId, body: ShareIn, db: DbSession, user: MaybeUser, settings: AppSettings) -> ShareOut:
+    """A share link that records who shared it and counts its visits.
+
+    Absolute URLs come from ``MERCATO_PUBLIC_BASE_URL``, never from the request's ``Host``
+    header, which the client chooses."""
     item, count = await service.share(db, user, video_id, body.channel)
-    url = str(request.base_url).rstrip("/") + f"/share/{item.token}"
+    url = f"{settings.public_base_url.rstrip('/')}/share/{item.token}"
     return ShareOut(token=item.token, url=url, shares_count=count)
 
 
-@router.post("/videos/{video_id}/reports", status_code=201, response_model=ReportOut)
+@router.post("/videos/{video_id:int}/reports", status_code=201, response_model=ReportOut)
 async def report(video_id: VideoId, body: ReportIn, user: CurrentUser, db: DbSession) -> dict[str, Any]:
     """Report a video (once per viewer: 409 ``already_reported``)."""
     return presenters.report_out(await service.report(db, user, video_id, body))
@@ -300,20 +305,20 @@ async def video_reports(admin: AdminUser, db: DbSession, settings: AppSettings,
             "next_cursor": nxt}
 
 
-@router.post("/admin/videos/{video_id}/takedown", response_model=VideoOut)
+@router.post("/admin/videos/{video_id:int}/takedown", response_model=VideoOut)
 async def takedown(video_id: VideoId, body: TakedownIn, admin: AdminUser, db: DbSession) -> dict[str, Any]:
     """Remove a video (404 to everyone but its creator and operators); its open reports are upheld."""
     video = await service.takedown(db, admin, video_id, body.reason)
     return await presenters.video_out(db, video, admin.id)
 
 
-@router.post("/admin/videos/{video_id}/restore", response_model=VideoOut)
+@router.post("/admin/videos/{video_id:int}/restore", response_model=VideoOut)
 async def restore(video_id: VideoId, admin: AdminUser, db: DbSession) -> dict[str, Any]:
     video = await service.restore(db, admin, video_id)
     return await presenters.video_out(db, video, admin.id)
 
 
-@router.post("/admin/video-reports/{report_id}/dismiss", response_model=ReportOut)
+@router.post("/admin/video-reports/{report_id:int}/dismiss", response_model=ReportOut)
 async def dismiss_report(report_id: ReportId, admin: AdminUser, db: DbSession) -> dict[str, Any]:
     return presenters.report_out(await service.dismiss_report(db, admin, report_id))
 

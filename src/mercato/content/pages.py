@@ -19,6 +19,7 @@ from mercato.accounts.deps import AdminUser, CurrentUser, MaybeUser
 from mercato.content import presenters, service
 from mercato.content import repository as repo
 from mercato.kit.errors import AppError
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession
 from mercato.web.forms import form_data, require_csrf
 from mercato.web.render import env, redirect, render
@@ -63,8 +64,8 @@ def _hx(request: Request) -> bool:
 # --- the video page ---------------------------------------------------------------------------
 
 
-@router.get("/videos/{video_id}", response_class=HTMLResponse)
-async def video_page(request: Request, video_id: int, db: DbSession, user: MaybeUser,
+@router.get("/videos/{video_id:int}", response_class=HTMLResponse)
+async def video_page(request: Request, video_id: PathId, db: DbSession, user: MaybeUser,
                      settings: AppSettings) -> Response:
     """The player with this video first; For You continues after it."""
     video = await service.visible_video(db, video_id, user)
@@ -124,8 +125,8 @@ async def profile_videos(db: Any, viewer: User | None, person: User) -> dict[str
     return {"videos": items, "more_url": f"/u/{person.id}/videos?cursor={quote(nxt)}" if nxt else None}
 
 
-@router.get("/u/{user_id}/videos", response_class=HTMLResponse)
-async def creator_grid(request: Request, user_id: int, db: DbSession, user: MaybeUser,
+@router.get("/u/{user_id:int}/videos", response_class=HTMLResponse)
+async def creator_grid(request: Request, user_id: PathId, db: DbSession, user: MaybeUser,
                        cursor: str | None = None) -> Response:
     """More of a creator's grid ("load more" on the profile)."""
     person, videos, nxt = await service.creator_videos(db, user, str(user_id), cursor, GRID_PAGE)
@@ -167,24 +168,24 @@ def _back(form: dict[str, str], done: str) -> Response:
     return redirect(f"/admin/video-reports?status={status}&done={done}")
 
 
-@router.post("/admin/videos/{video_id}/takedown")
-async def takedown(request: Request, video_id: int, db: DbSession, user: AdminUser) -> Response:
+@router.post("/admin/videos/{video_id:int}/takedown")
+async def takedown(request: Request, video_id: PathId, db: DbSession, user: AdminUser) -> Response:
     await require_csrf(request)
     form = await form_data(request)
     await service.takedown(db, user, video_id, form.get("reason", "") or "Breaks the community rules")
     return _back(form, "removed")
 
 
-@router.post("/admin/videos/{video_id}/restore")
-async def restore(request: Request, video_id: int, db: DbSession, user: AdminUser) -> Response:
+@router.post("/admin/videos/{video_id:int}/restore")
+async def restore(request: Request, video_id: PathId, db: DbSession, user: AdminUser) -> Response:
     await require_csrf(request)
     form = await form_data(request)
     await service.restore(db, user, video_id)
     return _back(form, "restored")
 
 
-@router.post("/admin/video-reports/{report_id}/dismiss")
-async def dismiss(request: Request, report_id: int, db: DbSession, user: AdminUser) -> Response:
+@router.post("/admin/video-reports/{report_id:int}/dismiss")
+async def dismiss(request: Request, report_id: PathId, db: DbSession, user: AdminUser) -> Response:
     await require_csrf(request)
     form = await form_data(request)
     await service.dismiss_report(db, user, report_id)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from mercato.accounts.schemas import StrictBody
+from mercato.kit.fields import BodyId
 
-MAX_ID = 2**63 - 1
 ReportReason = Literal["spam", "nudity", "violence", "hate", "scam", "other"]
 ShareChannel = Literal["link", "copy", "whatsapp", "telegram", "messenger", "x", "facebook", "instagram", "email",
                        "sms", "other"]
@@ -102,14 +102,7 @@ class HashtagPage(VideoPage):
 
 class VideoUpdate(StrictBody):
     caption: str | None = Field(default=None, max_length=20000)
-    product_ids: list[int] | None = Field(default=None, max_length=100)
-
-    @field_validator("product_ids")
-    @classmethod
-    def _positive(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and any(not 1 <= v <= MAX_ID for v in value):
-            raise ValueError("product ids are positive integers")
-        return value
+    product_ids: list[BodyId] | None = Field(default=None, max_length=100)
 
 
 class LikeOut(BaseModel):
@@ -124,7 +117,7 @@ class SaveOut(BaseModel):
 
 class CommentIn(StrictBody):
     body: str = Field(max_length=20000)
-    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    parent_id: BodyId | None = None
 
 
 class CommentAuthor(BaseModel):
@@ -192,11 +185,11 @@ class TakedownIn(StrictBody):
 
 
 class ProductClickIn(StrictBody):
-    product_id: int = Field(ge=1, le=MAX_ID)
+    product_id: BodyId
 
 
 class ViewIn(StrictBody):
-    watch_ms: int = Field(default=0, ge=0, le=24 * 3600 * 1000)
+    watch_ms: int = Field(strict=True, default=0, ge=0, le=24 * 3600 * 1000)
 
 
 class ViewOut(BaseModel):

@@ -26,9 +26,10 @@ from mercato.content import repository as repo
 from mercato.content.errors import ContentError
 from mercato.content.media import ProcessedVideo
 from mercato.content.models import Video, VideoComment, VideoReport, VideoShare
-from mercato.content.schemas import MAX_ID, CommentIn, ReportIn, VideoUpdate
+from mercato.content.schemas import CommentIn, ReportIn, VideoUpdate
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mercato.kit.fields import MAX_ID
 from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor, time_id_cursor
 
 MAX_HASHTAGS = 30

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from mercato.accounts.schemas import StrictBody
 from mercato.catalog.schemas import ProductCard
 from mercato.content.schemas import CreatorOut, VideoOut
+from mercato.kit.fields import BodyId
 
-MAX_ID = 2**63 - 1
 #: Kinds a client reports itself (likes, comments, shares, saves and product clicks come from the
 #: content endpoints that record the fact).
 ClientEventKind = Literal["impression", "watch", "skip", "add_to_cart", "purchase"]
@@ -39,9 +39,9 @@ class FeedPage(BaseModel):
 
 
 class EventIn(StrictBody):
-    video_id: int = Field(ge=1, le=MAX_ID)
+    video_id: BodyId
     kind: ClientEventKind
-    watch_ms: int = Field(default=0, ge=0, le=24 * 3600 * 1000)
+    watch_ms: int = Field(strict=True, default=0, ge=0, le=24 * 3600 * 1000)
 
 
 class EventsIn(StrictBody):
@@ -53,7 +53,7 @@ class EventsAccepted(BaseModel):
 
 
 class PreferencesIn(StrictBody):
-    personalised: bool
+    personalised: bool = Field(strict=True)
 
 
 class PreferencesOut(BaseModel):

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato.config import Settings
 from mercato.kit.db import Database
 from mercato.kit.errors import AppError, TooManyRequests, error_body
+from mercato.kit.limits import BodyTooLarge, ErrorResponder
 
 log = logging.getLogger("mercato")
 
@@ -58,14 +61,38 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
-def install_error_handlers(app: FastAPI, html_renderer: Any = None) -> None:
-    """One error shape for every failure; pages get an HTML error page instead."""
+def allowed_methods(routes: Iterable[BaseRoute], path: str) -> list[str]:
+    """Every method some route serves at ``path`` (an ``Allow`` header lists them all: one
+    route object serves one method, so the router's own 405 names only the first it met)."""
+    methods: set[str] = set()
+    for route in routes:
+        if isinstance(route, Mount):
+            if path.startswith(route.path + "/"):
+                methods |= {"GET", "HEAD"}  # static files
+        elif isinstance(route, (APIRoute, Route)) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    if methods:
+        methods.add("OPTIONS")
+    return sorted(methods)
+
+
+def install_error_handlers(app: FastAPI, html_renderer: Any = None,
+                           routes: Callable[[], Iterable[BaseRoute]] | None = None) -> ErrorResponder:
+    """One error shape for every failure; pages get an HTML error page instead.
+
+    ``routes`` gives every route of the app (for complete ``Allow`` headers). Returns the
+    function that builds an error answer, for the middlewares that answer errors themselves.
+    """
 
     def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
         if html_renderer is not None and not wants_json(request):
             rendered: Response = html_renderer(request, status, body["error"], headers)
             return rendered
         return JSONResponse(body, status_code=status, headers=headers)
+
+    def malformed_json(request: Request, message: str, position: int | None) -> Response:
+        details = [{"message": message} if position is None else {"position": position, "message": message}]
+        return respond(request, 422, error_body("validation_error", f"The body is not valid JSON: {message}", details))
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
@@ -74,9 +101,15 @@ def install_error_handlers(app: FastAPI, html_renderer: Any = None) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if errors and errors[0].get("type") == "json_invalid":
+            # FastAPI puts the decoder's byte offset where a field name goes: it is no field.
+            loc = errors[0].get("loc", ())
+            position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+            return malformed_json(request, str(errors[0].get("ctx", {}).get("error", "JSON decode error")), position)
         details = [
             {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"), "message": err.get("msg", "")}
-            for err in exc.errors()
+            for err in errors
         ]
         first = details[0] if details else {"field": "", "message": "invalid input"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
@@ -84,15 +117,74 @@ def install_error_handlers(app: FastAPI, html_renderer: Any = None) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # A JSON body that is not UTF-8 is malformed JSON like any other.
+            return malformed_json(request, "the body is not UTF-8", exc.__cause__.start)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and routes is not None:
+            allow = ", ".join(allowed_methods(routes(), request.url.path))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            headers["Allow"] = allow
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
+                 413: "payload_too_large"}
         code = codes.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return respond(request, exc.status_code, error_body(code, message), dict(exc.headers or {}))
+        details = {"max_bytes": exc.cap} if isinstance(exc, BodyTooLarge) else None
+        return respond(request, exc.status_code, error_body(code, message, details), headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        # Reached only by an error outside `CatchAll` (Starlette re-raises it: the server then
+        # drops the connection); `CatchAll` answers the others and keeps the connection.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return respond(request, 500, error_body("internal_error", "Something went wrong on our side."))
+        return respond(request, 500, INTERNAL_ERROR)
+
+    return respond
+
+
+INTERNAL_ERROR = error_body("internal_error", "Something went wrong on our side.")
+
+
+class CatchAll:
+    """Pure ASGI middleware: any exception a request raises becomes the error shape with
+    status 500 (logged with its traceback), and the exception goes no further.
+
+    Starlette's own last-resort handler answers the 500 too but then re-raises, and the server,
+    seeing the application fail after its answer, closes the keep-alive connection without
+    ``Connection: close`` — the client's next request on it fails. Once an answer has started
+    there is nothing to add to it: the exception is re-raised and the connection closed.
+    """
+
+    def __init__(self, app: ASGIApp, respond: ErrorResponder) -> None:
+        self.app = app
+        self.respond = respond
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            request = Request(scope, receive)
+            try:
+                response = self.respond(request, 500, INTERNAL_ERROR, None)
+            except Exception:  # the HTML error page itself failed: the JSON shape never does
+                log.exception("error page failed on %s %s", scope["method"], scope["path"])
+                response = JSONResponse(INTERNAL_ERROR, status_code=500)
+            await response(scope, receive, send)
 
 
 SECURITY_HEADERS = [

@@ -1,4 +1,10 @@
-"""Opaque cursors for keyset pagination."""
+"""Opaque cursors for keyset pagination: one codec for every list.
+
+A cursor is URL-safe base64 of a JSON array the server wrote. It comes back from the client,
+so decoding checks everything a crafted one could get wrong — base64, JSON, an array, its
+length and each element's type and range against the shape the caller expects — and answers
+``422 invalid_cursor`` for anything else, never a 500 from the query it would have fed.
+"""
 
 from __future__ import annotations
 
@@ -23,16 +29,40 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> list[Any] | None:
+#: What a cursor element may be: ``int`` (a 64-bit integer, e.g. an id), ``datetime`` (ISO text
+#: with a time zone) or ``str``.
+CursorElement = type[int] | type[datetime] | type[str]
+
+
+def decode_cursor(cursor: str | None, shape: tuple[CursorElement, ...] | None = None) -> list[Any] | None:
+    """The values of ``cursor`` (None for the first page).
+
+    With ``shape`` the array must have exactly that many elements, each of that type (datetimes
+    are returned parsed); without it the caller checks the elements (``cursor_int``, …).
+    """
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from exc
+        raise _invalid() from exc
     if not isinstance(value, list):
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+        raise _invalid()
+    if shape is None:
+        return value
+    if len(value) != len(shape):
+        raise _invalid()
+    return [_element(kind, item) for kind, item in zip(shape, value, strict=True)]
+
+
+def _element(kind: CursorElement, value: Any) -> Any:
+    if kind is datetime:
+        return cursor_datetime(value)
+    if kind is int:
+        return cursor_int(value)
+    if not isinstance(value, str) or len(value) > 200:
+        raise _invalid()
     return value
 
 
@@ -66,12 +96,10 @@ def cursor_datetime(value: Any) -> datetime:
 
 def time_id_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     """The ``(created_at, id)`` position of a newest-first keyset cursor (None: the first page)."""
-    values = decode_cursor(cursor)
+    values = decode_cursor(cursor, (datetime, int))
     if values is None:
         return None
-    if len(values) != 2:
-        raise _invalid()
-    return cursor_datetime(values[0]), cursor_int(values[1])
+    return values[0], values[1]
 
 
 def clamp_limit(limit: int | None, default: int, maximum: int) -> int:

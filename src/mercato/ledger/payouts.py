@@ -31,7 +31,7 @@ from mercato.kit import outbox
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.money import format_money, is_supported
-from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
+from mercato.kit.pagination import decode_cursor, encode_cursor
 from mercato.kit.sql.transaction import take_write_lock
 from mercato.ledger.models import LedgerAccount, Payout, PayoutMethod
 from mercato.ledger.service import Posting, balance, ensure_accounts, platform_account, post, shop_account
@@ -238,10 +238,10 @@ class PayoutPage:
 
 
 async def list_payouts(db: AsyncSession, shop_id: int, cursor: str | None = None, limit: int = 20) -> PayoutPage:
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, (int,))
     stmt = select(Payout).where(Payout.shop_id == shop_id).order_by(Payout.id.desc()).limit(limit + 1)
     if after:
-        stmt = stmt.where(Payout.id < cursor_int(after[0]))
+        stmt = stmt.where(Payout.id < after[0])
     rows = list((await db.execute(stmt)).scalars())
     nxt = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return PayoutPage(items=rows[:limit], next_cursor=nxt)

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.kit.db import utcnow
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import is_supported
-from mercato.kit.pagination import cursor_int, decode_cursor, encode_cursor
+from mercato.kit.pagination import decode_cursor, encode_cursor
 from mercato.kit.sql.transaction import InTransaction, snapshot
 from mercato.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
 
@@ -278,8 +278,8 @@ class StatementPage:
 
 async def statement(db: AsyncSession, shop_id: int, cursor: str | None = None, limit: int = 50) -> StatementPage:
     """The shop's entries, newest first, keyset-paged by entry id (the cursor is opaque)."""
-    after = decode_cursor(cursor)
-    before_id = cursor_int(after[0]) if after else None
+    after = decode_cursor(cursor, (int,))
+    before_id = after[0] if after else None
     accounts = {
         row.id: row for row in (await db.execute(select(LedgerAccount).where(
             LedgerAccount.owner_type == "shop", LedgerAccount.owner_id == shop_id))).scalars()

@@ -16,6 +16,7 @@ from mercato.catalog import shops as catalog_shops
 from mercato.kit import idempotency
 from mercato.kit.db import on_end
 from mercato.kit.errors import AppError, NotFound
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.money import format_money
 from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
@@ -90,15 +91,15 @@ async def add_to_cart(body: CartItemIn, unit: SignedInUnit) -> CartOut:
     return await carts.view(unit.db, unit.user.id)
 
 
-@router.patch("/cart/items/{item_id}", response_model=CartOut)
-async def change_quantity(item_id: int, body: CartQuantityIn, user: CurrentUser, db: DbSession,
+@router.patch("/cart/items/{item_id:int}", response_model=CartOut)
+async def change_quantity(item_id: PathId, body: CartQuantityIn, user: CurrentUser, db: DbSession,
                           settings: AppSettings) -> CartOut:
     await carts.set_quantity(db, user, item_id, body.quantity, settings.max_cart_quantity)
     return await carts.view(db, user.id)
 
 
-@router.delete("/cart/items/{item_id}", response_model=CartOut)
-async def remove_from_cart(item_id: int, user: CurrentUser, db: DbSession) -> CartOut:
+@router.delete("/cart/items/{item_id:int}", response_model=CartOut)
+async def remove_from_cart(item_id: PathId, user: CurrentUser, db: DbSession) -> CartOut:
     await carts.remove_item(db, user, item_id)
     return await carts.view(db, user.id)
 
@@ -117,8 +118,8 @@ async def add_address(body: AddressIn, user: CurrentUser, db: DbSession) -> Addr
     return AddressOut.model_validate(await payflow.save_address(db, user, body), from_attributes=True)
 
 
-@router.delete("/me/addresses/{address_id}", status_code=204)
-async def delete_address(address_id: int, user: CurrentUser, db: DbSession) -> Response:
+@router.delete("/me/addresses/{address_id:int}", status_code=204)
+async def delete_address(address_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     address = await db.get(Address, address_id)
     if address is None or address.user_id != user.id:
         raise NotFound("No such address.")
@@ -189,14 +190,14 @@ async def create_checkout(body: CheckoutIn, request: Request, unit: SignedInUnit
                                 work)
 
 
-@router.get("/checkouts/{checkout_id}", response_model=CheckoutOut)
-async def get_checkout(checkout_id: int, user: CurrentUser, db: DbSession, settings: AppSettings) -> CheckoutOut:
+@router.get("/checkouts/{checkout_id:int}", response_model=CheckoutOut)
+async def get_checkout(checkout_id: PathId, user: CurrentUser, db: DbSession, settings: AppSettings) -> CheckoutOut:
     return await checkout_out(db, await checkouts.get_checkout(db, user, checkout_id), settings)
 
 
-@buying.post("/checkouts/{checkout_id}/pay", response_model=CheckoutOut,
+@buying.post("/checkouts/{checkout_id:int}/pay", response_model=CheckoutOut,
              responses={402: {"description": "The card was declined (code card_declined or insufficient_funds)"}})
-async def pay(checkout_id: int, body: CardIn, request: Request, unit: SignedInUnit) -> Response:
+async def pay(checkout_id: PathId, body: CardIn, request: Request, unit: SignedInUnit) -> Response:
     """Pay every payment of the checkout with a card. Accepts ``Idempotency-Key``. A declined card
     answers ``402`` and leaves the orders waiting (and the cart intact) for another card."""
     db, user, settings = unit.db, unit.user, unit.settings
@@ -219,22 +220,22 @@ async def pay(checkout_id: int, body: CardIn, request: Request, unit: SignedInUn
 async def my_orders(user: CurrentUser, db: DbSession, settings: AppSettings, cursor: str | None = None,
                     limit: Limit = None) -> Page[OrderOut]:
     size = clamp_limit(limit, 20, settings.page_size_max)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, (int,))
     stmt = select(Order).where(Order.buyer_id == user.id).order_by(Order.id.desc()).limit(size + 1)
     if after:
-        stmt = stmt.where(Order.id < int(after[0]))
+        stmt = stmt.where(Order.id < after[0])
     rows = list((await db.execute(stmt)).scalars())
     items = await orders_out(db, rows[:size], settings)
     return Page[OrderOut](items=items, next_cursor=encode_cursor([rows[size - 1].id]) if len(rows) > size else None)
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut)
-async def get_order(order_id: int, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
+@router.get("/orders/{order_id:int}", response_model=OrderOut)
+async def get_order(order_id: PathId, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
     return await order_out(db, await lifecycle.order_for_buyer(db, user, order_id), settings)
 
 
-@router.post("/orders/{order_id}/cancel", response_model=OrderOut)
-async def cancel_order(order_id: int, request: Request, user: CurrentUser, db: DbSession,
+@router.post("/orders/{order_id:int}/cancel", response_model=OrderOut)
+async def cancel_order(order_id: PathId, request: Request, user: CurrentUser, db: DbSession,
                        settings: AppSettings) -> Response:
     """Buyer cancel: any time before payment, within 1 hour after. Refunds in full."""
     order = await lifecycle.order_for_buyer(db, user, order_id)
@@ -246,8 +247,8 @@ async def cancel_order(order_id: int, request: Request, user: CurrentUser, db: D
     return await run_idempotent(request, db, settings, f"user:{user.id}:cancel", {"order": order_id}, work)
 
 
-@router.post("/orders/{order_id}/returns", status_code=201, response_model=ReturnOut)
-async def request_return(order_id: int, body: ReturnIn, user: CurrentUser, db: DbSession,
+@router.post("/orders/{order_id:int}/returns", status_code=201, response_model=ReturnOut)
+async def request_return(order_id: PathId, body: ReturnIn, user: CurrentUser, db: DbSession,
                          settings: AppSettings) -> ReturnOut:
     order = await lifecycle.order_for_buyer(db, user, order_id)
     created = await refunds.request_return(db, order, user, body.reason,
@@ -255,8 +256,8 @@ async def request_return(order_id: int, body: ReturnIn, user: CurrentUser, db: D
     return return_out(created, order.currency)
 
 
-@router.post("/orders/{order_id}/lines/{line_id}/review", status_code=201, response_model=ReviewOut)
-async def review(order_id: int, line_id: int, body: ReviewIn, user: CurrentUser, db: DbSession,
+@router.post("/orders/{order_id:int}/lines/{line_id:int}/review", status_code=201, response_model=ReviewOut)
+async def review(order_id: PathId, line_id: PathId, body: ReviewIn, user: CurrentUser, db: DbSession,
                  settings: AppSettings) -> ReviewOut:
     order = await lifecycle.order_for_buyer(db, user, order_id)
     created = await reviews.review_line(db, user, order, line_id, body.rating, body.text, settings)
@@ -264,8 +265,8 @@ async def review(order_id: int, line_id: int, body: ReviewIn, user: CurrentUser,
                      author=user.display_name, created_at=created.created_at)
 
 
-@router.get("/products/{product_id}/reviews", response_model=list[ReviewOut])
-async def product_reviews(product_id: int, db: DbSession) -> list[ReviewOut]:
+@router.get("/products/{product_id:int}/reviews", response_model=list[ReviewOut])
+async def product_reviews(product_id: PathId, db: DbSession) -> list[ReviewOut]:
     await catalog_products.visible_product(db, None, product_id)
     return [ReviewOut(id=r.id, product_id=r.product_id, rating=r.rating, text=r.text, author=name,
                       created_at=r.created_at) for r, name in await reviews.reviews_of_product(db, product_id, 50)]
@@ -280,38 +281,38 @@ async def shop_orders(slug: str, user: CurrentUser, db: DbSession, settings: App
                       limit: Limit = None) -> Page[OrderOut]:
     shop = await catalog_shops.member_shop(db, user, slug)
     size = clamp_limit(limit, 20, settings.page_size_max)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, (int,))
     stmt = select(Order).where(Order.shop_id == shop.id).order_by(Order.id.desc()).limit(size + 1)
     if status:
         stmt = stmt.where(Order.status == status)
     if after:
-        stmt = stmt.where(Order.id < int(after[0]))
+        stmt = stmt.where(Order.id < after[0])
     rows = list((await db.execute(stmt)).scalars())
     items = await orders_out(db, rows[:size], settings, seller_view=True)
     return Page[OrderOut](items=items, next_cursor=encode_cursor([rows[size - 1].id]) if len(rows) > size else None)
 
 
-@router.get("/seller/orders/{order_id}", response_model=OrderOut)
-async def seller_order(order_id: int, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
+@router.get("/seller/orders/{order_id:int}", response_model=OrderOut)
+async def seller_order(order_id: PathId, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
     return await order_out(db, await lifecycle.order_for_seller(db, user, order_id), settings, seller_view=True)
 
 
-@router.post("/seller/orders/{order_id}/ship", response_model=OrderOut)
-async def ship(order_id: int, body: ShipIn, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
+@router.post("/seller/orders/{order_id:int}/ship", response_model=OrderOut)
+async def ship(order_id: PathId, body: ShipIn, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
     order = await lifecycle.order_for_seller(db, user, order_id)
     await lifecycle.ship(db, order, user, body.carrier, body.tracking_number)
     return await order_out(db, order, settings, seller_view=True)
 
 
-@router.post("/seller/orders/{order_id}/deliver", response_model=OrderOut)
-async def deliver(order_id: int, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
+@router.post("/seller/orders/{order_id:int}/deliver", response_model=OrderOut)
+async def deliver(order_id: PathId, user: CurrentUser, db: DbSession, settings: AppSettings) -> OrderOut:
     order = await lifecycle.order_for_seller(db, user, order_id)
     await lifecycle.deliver(db, order, user)
     return await order_out(db, order, settings, seller_view=True)
 
 
-@router.post("/seller/orders/{order_id}/cancel", response_model=OrderOut)
-async def seller_cancel(order_id: int, request: Request, user: CurrentUser, db: DbSession,
+@router.post("/seller/orders/{order_id:int}/cancel", response_model=OrderOut)
+async def seller_cancel(order_id: PathId, request: Request, user: CurrentUser, db: DbSession,
                         settings: AppSettings) -> Response:
     order = await lifecycle.order_for_seller(db, user, order_id)
 
@@ -322,8 +323,8 @@ async def seller_cancel(order_id: int, request: Request, user: CurrentUser, db: 
     return await run_idempotent(request, db, settings, f"shop:{order.shop_id}:cancel", {"order": order_id}, work)
 
 
-@router.post("/seller/orders/{order_id}/refunds", status_code=201, response_model=RefundOut)
-async def refund(order_id: int, body: RefundIn, request: Request, user: CurrentUser, db: DbSession,
+@router.post("/seller/orders/{order_id:int}/refunds", status_code=201, response_model=RefundOut)
+async def refund(order_id: PathId, body: RefundIn, request: Request, user: CurrentUser, db: DbSession,
                  settings: AppSettings) -> Response:
     """A full or partial refund of a paid order. Accepts ``Idempotency-Key``."""
     order = await lifecycle.order_for_seller(db, user, order_id)
@@ -348,16 +349,16 @@ async def shop_returns(slug: str, user: CurrentUser, db: DbSession,
     return [return_out(row[0], row[1]) for row in (await db.execute(stmt)).all()]
 
 
-@router.post("/returns/{return_id}/approve", response_model=ReturnOut)
-async def approve_return(return_id: int, body: ReturnAnswerIn, user: CurrentUser, db: DbSession,
+@router.post("/returns/{return_id:int}/approve", response_model=ReturnOut)
+async def approve_return(return_id: PathId, body: ReturnAnswerIn, user: CurrentUser, db: DbSession,
                          settings: AppSettings) -> ReturnOut:
     request_row, order = await refunds.return_for_seller(db, user, return_id)
     await refunds.answer_return(db, request_row, order, approve=True, note=body.note, settings=settings, actor=user)
     return return_out(request_row, order.currency)
 
 
-@router.post("/returns/{return_id}/refuse", response_model=ReturnOut)
-async def refuse_return(return_id: int, body: ReturnAnswerIn, user: CurrentUser, db: DbSession,
+@router.post("/returns/{return_id:int}/refuse", response_model=ReturnOut)
+async def refuse_return(return_id: PathId, body: ReturnAnswerIn, user: CurrentUser, db: DbSession,
                         settings: AppSettings) -> ReturnOut:
     request_row, order = await refunds.return_for_seller(db, user, return_id)
     await refunds.answer_return(db, request_row, order, approve=False, note=body.note, settings=settings, actor=user)

@@ -20,6 +20,7 @@ from mercato.catalog.seller_pages import decimal_input
 from mercato.config import Settings
 from mercato.kit import outbox
 from mercato.kit.errors import AppError, ValidationFailed
+from mercato.kit.fields import MAX_ID, PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.money import format_money
 from mercato.orders import cart as carts
@@ -43,9 +44,12 @@ TEST_CARDS = [
 
 def _int(value: str | None, default: int = 0) -> int:
     try:
-        return int(value or default)
+        number = int(value or default)
     except ValueError as exc:
         raise ValidationFailed("Enter a whole number.", code="invalid_number") from exc
+    if not -MAX_ID <= number <= MAX_ID:  # ids and quantities fit in the databases' BIGINT
+        raise ValidationFailed("Enter a whole number.", code="invalid_number")
+    return number
 
 
 # --- cart ----------------------------------------------------------------------------------
@@ -77,8 +81,8 @@ async def cart_add(request: Request, user: CurrentUser, db: DbSession, settings:
     return redirect("/cart")
 
 
-@router.post("/cart/items/{item_id}")
-async def cart_update(request: Request, item_id: int, user: CurrentUser, db: DbSession,
+@router.post("/cart/items/{item_id:int}")
+async def cart_update(request: Request, item_id: PathId, user: CurrentUser, db: DbSession,
                       settings: AppSettings) -> Response:
     form = await form_data(request)
     quantity = 0 if form.get("action") == "remove" else _int(form.get("quantity"), 1)
@@ -152,8 +156,8 @@ async def checkout_submit(request: Request, user: CurrentUser, db: DbSession, se
     return redirect(f"/checkout/{checkout.id}/pay")
 
 
-@router.get("/checkout/{checkout_id}/pay", response_class=HTMLResponse)
-async def pay_page(request: Request, checkout_id: int, user: CurrentUser, db: DbSession,
+@router.get("/checkout/{checkout_id:int}/pay", response_class=HTMLResponse)
+async def pay_page(request: Request, checkout_id: PathId, user: CurrentUser, db: DbSession,
                    settings: AppSettings) -> Response:
     checkout = await checkouts.get_checkout(db, user, checkout_id)
     if checkout.status == "paid" and not request.headers.get("hx-request"):  # the poll gets "Paid!" in place
@@ -163,8 +167,8 @@ async def pay_page(request: Request, checkout_id: int, user: CurrentUser, db: Db
     return render(request, template, {"checkout": data, "cards": TEST_CARDS, "values": {}}, user=user)
 
 
-@router.post("/checkout/{checkout_id}/pay", response_class=HTMLResponse)
-async def pay_submit(request: Request, checkout_id: int, user: CurrentUser, db: DbSession,
+@router.post("/checkout/{checkout_id:int}/pay", response_class=HTMLResponse)
+async def pay_submit(request: Request, checkout_id: PathId, user: CurrentUser, db: DbSession,
                      settings: AppSettings) -> Response:
     checkout = await checkouts.get_checkout(db, user, checkout_id)
     form = await form_data(request)
@@ -211,8 +215,8 @@ async def orders_page(request: Request, user: CurrentUser, db: DbSession, settin
         "placed": request.query_params.get("placed")}, user=user)
 
 
-@router.get("/orders/{order_id}", response_class=HTMLResponse)
-async def order_page(request: Request, order_id: int, user: CurrentUser, db: DbSession,
+@router.get("/orders/{order_id:int}", response_class=HTMLResponse)
+async def order_page(request: Request, order_id: PathId, user: CurrentUser, db: DbSession,
                      settings: AppSettings) -> Response:
     order = await lifecycle.order_for_buyer(db, user, order_id)
     return await _order_page(request, db, user, order, settings)
@@ -227,8 +231,8 @@ async def _order_page(request: Request, db: AsyncSession, user: User, order: Ord
         "error": error, "saved": request.query_params.get("saved")}, user=user, status=status)
 
 
-@router.post("/orders/{order_id}/action", response_class=HTMLResponse)
-async def order_action(request: Request, order_id: int, user: CurrentUser, db: DbSession,
+@router.post("/orders/{order_id:int}/action", response_class=HTMLResponse)
+async def order_action(request: Request, order_id: PathId, user: CurrentUser, db: DbSession,
                        settings: AppSettings) -> Response:
     order = await lifecycle.order_for_buyer(db, user, order_id)
     form = await form_data(request)
@@ -295,8 +299,8 @@ async def seller_shipping(request: Request, slug: str, user: CurrentUser, db: Db
     return redirect(f"/seller/{slug}/orders")
 
 
-@router.get("/seller/{slug}/orders/{order_id}", response_class=HTMLResponse)
-async def seller_order_page(request: Request, slug: str, order_id: int, user: CurrentUser, db: DbSession,
+@router.get("/seller/{slug}/orders/{order_id:int}", response_class=HTMLResponse)
+async def seller_order_page(request: Request, slug: str, order_id: PathId, user: CurrentUser, db: DbSession,
                             settings: AppSettings) -> Response:
     shop = await catalog_shops.member_shop(db, user, slug)
     order = await lifecycle.order_for_seller(db, user, order_id)
@@ -313,8 +317,8 @@ async def _seller_order_page(request: Request, db: AsyncSession, user: User, sho
         "saved": request.query_params.get("saved")}, user=user, status=status)
 
 
-@router.post("/seller/{slug}/orders/{order_id}", response_class=HTMLResponse)
-async def seller_order_action(request: Request, slug: str, order_id: int, user: CurrentUser, db: DbSession,
+@router.post("/seller/{slug}/orders/{order_id:int}", response_class=HTMLResponse)
+async def seller_order_action(request: Request, slug: str, order_id: PathId, user: CurrentUser, db: DbSession,
                               settings: AppSettings) -> Response:
     from mercato.kit.money import MoneyError, parse_amount
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from mercato.accounts.schemas import StrictBody
+from mercato.kit.fields import BodyId
 
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
 class CartItemIn(StrictBody):
-    variant_id: int = Field(ge=1)
-    quantity: int = Field(ge=1, le=99)
+    variant_id: BodyId
+    quantity: int = Field(strict=True, ge=1, le=99)
 
 
 class CartQuantityIn(StrictBody):
-    quantity: int = Field(ge=0, le=99, description="0 removes the item")
+    quantity: int = Field(strict=True, ge=0, le=99, description="0 removes the item")
 
 
 class AddressIn(StrictBody):
@@ -30,7 +31,7 @@ class AddressIn(StrictBody):
     postal_code: str = Field(min_length=1, max_length=20)
     country: str = Field(min_length=2, max_length=2)
     phone: str = Field(default="", max_length=40)
-    is_default: bool = False
+    is_default: bool = Field(default=False, strict=True)
 
     @field_validator("country")
     @classmethod
@@ -86,17 +87,17 @@ class CartOut(BaseModel):
 
 
 class BuyNowItem(StrictBody):
-    variant_id: int = Field(ge=1)
-    quantity: int = Field(ge=1, le=99)
+    variant_id: BodyId
+    quantity: int = Field(strict=True, ge=1, le=99)
 
 
 class CheckoutIn(StrictBody):
-    address_id: int | None = None
+    address_id: BodyId | None = None
     address: AddressIn | None = None
     coupon_codes: list[str] = Field(default_factory=list, max_length=10)
     items: list[BuyNowItem] | None = Field(default=None, max_length=50,
                                            description="Buy now: these items instead of the cart")
-    expected_totals: dict[str, int] | None = Field(
+    expected_totals: dict[str, StrictInt] | None = Field(
         default=None, description="Totals per currency the buyer saw; a difference answers 409 prices_changed")
 
 
@@ -178,8 +179,8 @@ class CheckoutOut(BaseModel):
 
 class CardIn(StrictBody):
     card_number: str = Field(min_length=12, max_length=23)
-    exp_month: int = Field(ge=1, le=12)
-    exp_year: int = Field(ge=2000, le=2100)
+    exp_month: int = Field(strict=True, ge=1, le=12)
+    exp_year: int = Field(strict=True, ge=2000, le=2100)
     cvc: str = Field(min_length=3, max_length=4)
     name: str = Field(default="", max_length=120)
 
@@ -190,8 +191,8 @@ class ShipIn(StrictBody):
 
 
 class ReturnLineIn(StrictBody):
-    line_id: int = Field(ge=1)
-    quantity: int = Field(ge=1, le=999)
+    line_id: BodyId
+    quantity: int = Field(strict=True, ge=1, le=999)
 
 
 class ReturnIn(StrictBody):
@@ -218,7 +219,7 @@ class ReturnOut(BaseModel):
 
 
 class RefundIn(StrictBody):
-    amount: int = Field(ge=1, le=10**12)
+    amount: int = Field(strict=True, ge=1, le=10**12)
     reason: str = Field(default="", max_length=500)
 
 
@@ -232,7 +233,7 @@ class RefundOut(BaseModel):
 
 
 class ReviewIn(StrictBody):
-    rating: int = Field(ge=1, le=5)
+    rating: int = Field(strict=True, ge=1, le=5)
     text: str = Field(default="", max_length=2000)
 
 
@@ -246,11 +247,11 @@ class ReviewOut(BaseModel):
 
 
 class ShippingRulesIn(StrictBody):
-    shipping_fee: int = Field(ge=0, le=10**9)
-    free_shipping_above: int | None = Field(default=None, ge=0, le=10**12)
+    shipping_fee: int = Field(strict=True, ge=0, le=10**9)
+    free_shipping_above: int | None = Field(strict=True, default=None, ge=0, le=10**12)
 
 
 class TaxRateIn(StrictBody):
     region: str = Field(min_length=2, max_length=20)
-    rate_bps: int = Field(ge=0, le=5000)
+    rate_bps: int = Field(strict=True, ge=0, le=5000)
     label: str = Field(default="", max_length=80)

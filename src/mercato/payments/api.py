@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from mercato.accounts.deps import CurrentUser
 from mercato.kit import idempotency
 from mercato.kit.errors import AppError, PayloadTooLarge
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.payments import service
 from mercato.payments.presenters import intent_out
@@ -21,7 +22,7 @@ from mercato.payments.stripe import StripeProvider
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 
 MAX_WEBHOOK_BYTES = 256 * 1024
-IntentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+IntentId = PathId
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     402: {"description": "The card was declined: `error.code` is `card_declined` or `insufficient_funds`."},
@@ -39,7 +40,7 @@ def card_fingerprint(body: ConfirmIn) -> dict[str, Any]:
             "exp": f"{body.exp_month}/{body.exp_year}", "name": body.name}
 
 
-@router.post("/payments/{intent_id}/confirm", response_model=PaymentIntentOut, responses=ERROR_RESPONSES)
+@router.post("/payments/{intent_id:int}/confirm", response_model=PaymentIntentOut, responses=ERROR_RESPONSES)
 async def confirm_payment(intent_id: IntentId, body: ConfirmIn, request: Request, user: CurrentUser, db: DbSession,
                           settings: AppSettings) -> Response:
     """Pay an intent with a card. Accepts ``Idempotency-Key`` (Stripe semantics): a declined card
@@ -66,7 +67,7 @@ async def confirm_payment(intent_id: IntentId, body: ConfirmIn, request: Request
     return await call.done(200, intent_out(intent).model_dump(mode="json"))
 
 
-@router.get("/payments/{intent_id}", response_model=PaymentIntentOut, responses={404: ERROR_RESPONSES[404]})
+@router.get("/payments/{intent_id:int}", response_model=PaymentIntentOut, responses={404: ERROR_RESPONSES[404]})
 async def get_payment(intent_id: IntentId, user: CurrentUser, db: DbSession) -> PaymentIntentOut:
     return intent_out(await service.get_for_buyer(db, intent_id, user.id))
 

@@ -13,8 +13,8 @@ class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     card_number: str = Field(min_length=1, max_length=40)
-    exp_month: int = Field(ge=1, le=12)
-    exp_year: int = Field(ge=2000, le=2200)
+    exp_month: int = Field(strict=True, ge=1, le=12)
+    exp_year: int = Field(strict=True, ge=2000, le=2200)
     cvc: str = Field(min_length=1, max_length=8)
     name: str = Field(default="", max_length=120)
 

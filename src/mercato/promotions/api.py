@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from mercato.accounts.deps import AdminUser, CurrentUser
 from mercato.catalog import shops
+from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession
 from mercato.kit.money import format_money
 from mercato.kit.pagination import Page, clamp_limit
 from mercato.promotions import service
-from mercato.promotions.schemas import MAX_ID, AppliedCouponOut, CouponIn, CouponOut, CouponUpdate, PreviewIn
+from mercato.promotions.schemas import AppliedCouponOut, CouponIn, CouponOut, CouponUpdate, PreviewIn
 
 if TYPE_CHECKING:  # annotations only: routes use no models at run time
     from mercato.catalog.models import Shop
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # annotations only: routes use no models at run time
 router = APIRouter(prefix="/api/v1", tags=["promotions"])
 
 Limit = Annotated[int | None, Query(ge=1, description="Page size; capped at the server's maximum")]
-CouponId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CouponId = PathId
 
 
 def coupon_out(coupon: Coupon, now: datetime | None = None) -> CouponOut:
@@ -61,12 +62,12 @@ async def create_shop_coupon(slug: str, body: CouponIn, user: CurrentUser, db: D
     return coupon_out(await service.create_shop_coupon(db, shop, body, now=datetime.now(UTC)))
 
 
-@router.get("/coupons/{coupon_id}", response_model=CouponOut)
+@router.get("/coupons/{coupon_id:int}", response_model=CouponOut)
 async def get_coupon(coupon_id: CouponId, user: CurrentUser, db: DbSession) -> CouponOut:
     return coupon_out(await service.editable_coupon(db, user, coupon_id))
 
 
-@router.patch("/coupons/{coupon_id}", response_model=CouponOut)
+@router.patch("/coupons/{coupon_id:int}", response_model=CouponOut)
 async def update_coupon(coupon_id: CouponId, body: CouponUpdate, user: CurrentUser, db: DbSession) -> CouponOut:
     """Activate / deactivate, change ``ends_at`` or the limits (``null`` clears). Members of the
     coupon's shop; operators for platform coupons."""

@@ -183,7 +183,7 @@ async def _toggle(db: AsyncSession, coupon: Coupon, form: dict[str, str]) -> str
     return f"{action}d"
 
 
-@router.post("/seller/{slug}/promotions/{coupon_id}", response_class=HTMLResponse)
+@router.post("/seller/{slug}/promotions/{coupon_id:int}", response_class=HTMLResponse)
 async def seller_toggle(request: Request, slug: str, coupon_id: CouponId, user: CurrentUser, db: DbSession) -> Response:
     shop = await shops.member_shop(db, user, slug)
     coupon = await service.editable_coupon(db, user, coupon_id)
@@ -229,7 +229,7 @@ async def admin_create(request: Request, user: AdminUser, db: DbSession) -> Resp
     return redirect("/admin/coupons?saved=created")
 
 
-@router.post("/admin/coupons/{coupon_id}", response_class=HTMLResponse)
+@router.post("/admin/coupons/{coupon_id:int}", response_class=HTMLResponse)
 async def admin_toggle(request: Request, coupon_id: CouponId, user: AdminUser, db: DbSession) -> Response:
     coupon = await service.editable_coupon(db, user, coupon_id)
     if coupon.shop_id is not None:

@@ -10,10 +10,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from mercato.accounts.schemas import StrictBody
+from mercato.kit.fields import BodyId, IsoDateTime
 from mercato.kit.money import is_supported
 
 MAX_AMOUNT = 10**12
-MAX_ID = 2**63 - 1
 MIN_PERCENT_BPS = 100  # 1 %
 MAX_PERCENT_BPS = 9_000  # 90 %
 CODE_RE = re.compile(r"^[A-Z0-9_-]{3,40}$")
@@ -51,15 +51,15 @@ class CouponIn(StrictBody):
 
     code: str = Field(min_length=1, max_length=60)
     kind: Kind
-    percent_bps: int | None = Field(default=None, ge=MIN_PERCENT_BPS, le=MAX_PERCENT_BPS,
+    percent_bps: int | None = Field(strict=True, default=None, ge=MIN_PERCENT_BPS, le=MAX_PERCENT_BPS,
                                     description="Percent off in basis points: 100 (1 %) to 9000 (90 %)")
-    amount: int | None = Field(default=None, ge=1, le=MAX_AMOUNT, description="Amount off, minor units")
+    amount: int | None = Field(strict=True, default=None, ge=1, le=MAX_AMOUNT, description="Amount off, minor units")
     currency: str | None = Field(default=None, description="Seller coupons: the shop's currency (default)")
-    min_spend: int = Field(default=0, ge=0, le=MAX_AMOUNT)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    per_user_limit: int | None = Field(default=None, ge=1, le=1_000_000)
-    total_limit: int | None = Field(default=None, ge=1, le=1_000_000_000)
+    min_spend: int = Field(strict=True, default=0, ge=0, le=MAX_AMOUNT)
+    starts_at: IsoDateTime | None = None
+    ends_at: IsoDateTime | None = None
+    per_user_limit: int | None = Field(strict=True, default=None, ge=1, le=1_000_000)
+    total_limit: int | None = Field(strict=True, default=None, ge=1, le=1_000_000_000)
 
     @field_validator("code")
     @classmethod
@@ -83,10 +83,10 @@ class CouponIn(StrictBody):
 class CouponUpdate(StrictBody):
     """Fields to change; an explicit ``null`` clears ``ends_at`` or a limit (no end / unlimited)."""
 
-    active: bool | None = None
-    ends_at: datetime | None = None
-    per_user_limit: int | None = Field(default=None, ge=1, le=1_000_000)
-    total_limit: int | None = Field(default=None, ge=1, le=1_000_000_000)
+    active: bool | None = Field(default=None, strict=True)
+    ends_at: IsoDateTime | None = None
+    per_user_limit: int | None = Field(strict=True, default=None, ge=1, le=1_000_000)
+    total_limit: int | None = Field(strict=True, default=None, ge=1, le=1_000_000_000)
 
     @field_validator("ends_at")
     @classmethod
@@ -118,9 +118,9 @@ class CouponOut(BaseModel):
 
 
 class OrderDraftIn(StrictBody):
-    shop_id: int = Field(ge=1, le=MAX_ID)
+    shop_id: BodyId
     currency: str = Field(min_length=3, max_length=3)
-    subtotal: int = Field(ge=0, le=MAX_AMOUNT)
+    subtotal: int = Field(strict=True, ge=0, le=MAX_AMOUNT)
 
     @field_validator("currency")
     @classmethod
