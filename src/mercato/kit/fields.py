@@ -15,6 +15,7 @@ number of seconds since 1970. Query parameters stay lax — they are text by nat
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -39,8 +40,13 @@ def parse_id(text: str) -> int:
     return int(text)
 
 
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
 def _iso_date_only(value: Any) -> Any:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    # pydantic reads a number, or text that is a number, as seconds since 1970.
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+            isinstance(value, str) and _NUMBER.fullmatch(value)):
         raise ValueError("a date is an ISO 8601 string such as 2001-02-03")
     return value
 
