@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.settings = settings
     settings.media_dir.mkdir(parents=True, exist_ok=True)
-    every_route = [*(route for router in ROUTERS for route in router.routes)]
+    every_route = [route for router in ROUTERS for route in router.routes]
     respond = install_error_handlers(app, render_error, lambda: [*app.routes, *every_route])
     app.add_middleware(CatalogReadCache, ttl_seconds=settings.catalog_cache_seconds)
     app.add_middleware(SoldOutGate)  # orders/flash_gate.py: flash-sale refusals before routing

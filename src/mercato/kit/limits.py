@@ -12,7 +12,9 @@ guarantees that no route reads an unbounded body.
 
 The route's cap is known once routing has chosen the route (``scope["endpoint"]``), which
 happens before any route reads its body; a middleware that reads the body before routing
-(the flash-sale gate) is held to the default cap.
+(the flash-sale gate) is held to the default cap. (FastAPI's own ``max_body_size`` is fixed when
+a route is declared, not per app from its settings, and answers a plain-text 413 from outside
+the error handlers.)
 """
 
 from __future__ import annotations
