@@ -270,3 +270,10 @@ def test_an_unexpected_error_is_a_500_in_the_error_shape_and_the_connection_stay
     assert len(logged) == 1 and "POST /api/v1/checkouts" in logged[0].getMessage()
     assert rows(db_run) == before  # the unit of work rolled back
 
+
+
+def test_the_buy_now_page_refuses_a_variant_id_out_of_range(api: httpx.Client,
+                                                            buyer: Callable[..., dict[str, Any]]) -> None:
+    api.cookies.set("mercato_session", buyer()["token"])
+    response = api.get("/checkout", params={"item": TOO_BIG})
+    assert response.status_code == 422 and "text/html" in response.headers["content-type"]

@@ -127,7 +127,7 @@ async def _checkout_context(db: AsyncSession, user: User, settings: Settings, fo
 
 @router.get("/checkout", response_class=HTMLResponse)
 async def checkout_page(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings,
-                        item: Annotated[int | None, Query(ge=1)] = None,
+                        item: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                         qty: Annotated[int, Query(ge=1, le=99)] = 1) -> Response:
     context = await _checkout_context(db, user, settings, dict(request.query_params), item, qty)
     return render(request, "orders/checkout.html", context, user=user)
