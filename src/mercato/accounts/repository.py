@@ -146,3 +146,27 @@ async def session_user(reads: CommittedReads, digest: str, now: datetime) -> tup
     created = as_datetime(rows[0][1])
     assert created is not None
     return int(rows[0][0]), created
+
+
+# --- reads other domains compose into their statements ------------------------------------
+
+#: The active session of token digest ``:digest`` at ``:now`` joined to its user (aliases ``s``
+#: and ``u``): ``FROM`` and ``WHERE`` parts for a statement another domain composes (the
+#: flash-sale gate reads the session with its other facts in one statement).
+LIVE_SESSION_FROM = "sessions s JOIN users u ON u.id = s.user_id"
+LIVE_SESSION_WHERE = "s.token_digest = :digest AND s.revoked_at IS NULL AND s.expires_at > :now"
+
+
+def user_field_sql(column: str, user_id_sql: str) -> str:
+    """A scalar subquery: ``column`` (``email`` or ``display_name``) of the user whose id is the
+    SQL expression ``user_id_sql`` (a parameter or another subquery)."""
+    if column not in ("email", "display_name"):
+        raise ValueError(f"not a readable user field: {column}")
+    return f"(SELECT {column} FROM users WHERE id = {user_id_sql})"  # noqa: S608 (checked names)
+
+
+async def display_names(db: AsyncSession, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = await db.execute(select(User.id, User.display_name).where(User.id.in_(sorted(set(user_ids)))))
+    return {int(row[0]): str(row[1]) for row in rows.all()}

@@ -10,12 +10,12 @@ from fastapi.responses import HTMLResponse, Response
 from mercato.accounts import hooks as accounts_hooks
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.catalog import browse as browsing
+from mercato.catalog import hooks as catalog_hooks
 from mercato.catalog import products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.presenters import product_detail, shop_out
 from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
-from mercato.orders.reviews import reviews_of_product
 from mercato.web.forms import form_data, safe_next
 from mercato.web.render import redirect, render
 
@@ -79,7 +79,7 @@ async def product_page(request: Request, product_id: PathId, db: DbSession, user
         "p": detail, "is_member": is_member,
         "related": [c for c in related.items if c.id != product.id][:5],
         "variants_json": [v.model_dump() for v in detail.variants],
-        "reviews": await reviews_of_product(db, product.id),
+        "reviews": await catalog_hooks.reviews_of_product(db, product.id),
     }, user=user)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -317,3 +318,22 @@ async def category_ancestors(db: AsyncSession, category: Category) -> list[Categ
     slugs = ["--".join(slugify(n) for n in names[: i + 1])[:200] for i in range(len(names))]
     found = {c.slug: c for c in await repo.categories_by_slugs(db, slugs)}
     return [found[s] for s in slugs if s in found]
+
+
+async def record_sale(db: AsyncSession, sold: dict[int, int], now: datetime) -> None:
+    """A payment went through: each product's ``sold_count`` grows by the units sold
+    (``product id → units``; one statement; the orders domain calls this, never the table)."""
+    if sold:
+        await repo.add_sold_counts(db, sold, now)
+
+
+async def record_product_rating(db: AsyncSession, product_id: int, mean: float, count: int) -> int | None:
+    """Store a product's rating (mean stars and count; stored in hundredths of a star); answers
+    its shop's id (``None`` if the product is gone)."""
+    await repo.set_product_rating(db, product_id, round(mean * 100), count)
+    return await repo.product_shop_id(db, product_id)
+
+
+async def record_shop_rating(db: AsyncSession, shop_id: int, mean: float, count: int) -> None:
+    """Store a shop's rating over all its products' reviews (hundredths of a star)."""
+    await repo.set_shop_rating(db, shop_id, round(mean * 100), count)

@@ -296,3 +296,67 @@ async def count_products(db: AsyncSession, shop_id: int, status: str | None = No
 
 async def categories_by_slugs(db: AsyncSession, slugs: Sequence[str]) -> list[Category]:
     return list((await db.execute(select(Category).where(Category.slug.in_(slugs)))).scalars())
+
+
+# --- reads and writes other domains need (through these functions only) -------------------
+
+#: A variant with its product and shop as a buying line needs them (orders' cart and checkout
+#: compose these into their statements, so that a purchase stays one joined read).
+PURCHASE_LINE_COLUMNS = (
+    "variants.id, variants.product_id, variants.price, variants.currency, variants.title, variants.sku, "
+    "variants.stock, variants.reserved, variants.allocated, products.title, products.status, products.shop_id, "
+    "shops.slug, shops.name, shops.currency, shops.shipping_fee, shops.free_shipping_above"
+)
+PURCHASE_LINE_JOIN = "JOIN products ON products.id = variants.product_id JOIN shops ON shops.id = products.shop_id"
+#: The flash-sale gate's facts of ``:variant_id`` (availability, titles, product status, creation
+#: time), as LEFT JOINs another domain's single gate statement adds (no row: NULLs).
+GATE_VARIANT_COLUMNS = "v.stock - v.reserved - v.allocated AS available, v.title, p.title, p.status, v.created_at"
+GATE_VARIANT_JOIN = "LEFT JOIN variants v ON v.id = :variant_id LEFT JOIN products p ON p.id = v.product_id"
+#: Scalar subqueries of a shop ``:shop``: its name, and its owner's user id.
+SHOP_NAME_SQL = "(SELECT name FROM shops WHERE id = :shop)"
+SHOP_OWNER_SQL = ("(SELECT user_id FROM shop_members WHERE shop_id = :shop AND role = 'owner' "
+                  "ORDER BY user_id LIMIT 1)")
+
+_SHOP_SNAPSHOTS_SQL = f"SELECT {InTransaction.columns(Shop, 's')} FROM shops s WHERE s.id IN :ids"  # noqa: S608
+_SOLD_SQL = "UPDATE products SET sold_count = sold_count + :q, updated_at = :now WHERE id = :id"
+_PRODUCT_SHOP_SQL = "SELECT shop_id FROM products WHERE id = :id"
+
+
+async def purchase_line(db: AsyncSession, variant_id: int) -> Sequence[Any] | None:
+    """The :data:`PURCHASE_LINE_COLUMNS` of one variant (one plain joined statement)."""
+    return await InTransaction.of(db).first(
+        f"SELECT {PURCHASE_LINE_COLUMNS} FROM variants {PURCHASE_LINE_JOIN} WHERE variants.id = :id",  # noqa: S608
+        {"id": variant_id})
+
+
+async def shop_snapshots(db: AsyncSession, ids: Sequence[int]) -> dict[int, Shop]:
+    """Shops as detached read-only objects (one plain statement; not added to the session)."""
+    if not ids:
+        return {}
+    shops = await InTransaction.of(db).load_all(Shop, _SHOP_SNAPSHOTS_SQL, {"ids": sorted(set(ids))}, attach=False)
+    return {shop.id: shop for shop in shops}
+
+
+async def add_sold_counts(db: AsyncSession, sold: dict[int, int], now: datetime) -> None:
+    """``products.sold_count`` grows by the units sold (one executemany, rows in id order)."""
+    await InTransaction.of(db).executemany(_SOLD_SQL, [{"q": q, "now": now, "id": product_id}
+                                                       for product_id, q in sorted(sold.items())])
+
+
+async def product_shop_id(db: AsyncSession, product_id: int) -> int | None:
+    found = await InTransaction.of(db).scalar(_PRODUCT_SHOP_SQL, {"id": product_id})
+    return None if found is None else int(found)
+
+
+async def set_product_rating(db: AsyncSession, product_id: int, rating_avg: int, rating_count: int) -> None:
+    await db.execute(update(Product).where(Product.id == product_id)
+                     .values(rating_avg=rating_avg, rating_count=rating_count))
+
+
+async def set_shop_rating(db: AsyncSession, shop_id: int, rating_avg: int, rating_count: int) -> None:
+    await db.execute(update(Shop).where(Shop.id == shop_id).values(rating_avg=rating_avg, rating_count=rating_count))
+
+
+def shop_product_ids(shop_id: int) -> Select[Any]:
+    """The ids of the shop's products, as a subquery for another domain's statement."""
+    return select(Product.id).where(Product.shop_id == shop_id)

@@ -94,3 +94,11 @@ async def remove_staff(db: AsyncSession, shop: Shop, user_id: int) -> None:
         raise Conflict("The owner cannot be removed.", code=CatalogError.OWNER_CANNOT_LEAVE)
     await db.delete(member)
     await db.flush()
+
+
+async def set_shipping_rules(db: AsyncSession, shop: Shop, shipping_fee: int, free_shipping_above: int | None) -> Shop:
+    """The shop's flat shipping fee per order and the items subtotal from which shipping is
+    free (minor units; the orders domain's shipping routes call this)."""
+    shop.shipping_fee, shop.free_shipping_above = shipping_fee, free_shipping_above
+    await db.flush()
+    return shop

@@ -1,122 +1,128 @@
-"""The only code that changes stock counters (ENGINEERING.md rule 2, rule 3).
+"""The only code that changes stock counters and reservations (docs/architecture.md, "Stock").
 
-Every change is one guarded ``UPDATE … WHERE <enough units>`` whose row count says whether
-it happened: never read-then-write, so concurrent buyers can never oversell on SQLite or
-PostgreSQL (the ``never_oversold`` CHECK constraint is the last line of defence).
-``Product.total_stock`` (the Shop Tab's "in stock") follows every change of availability.
+Every change is one guarded ``UPDATE … WHERE <enough units>`` (:mod:`mercato.inventory.repository`)
+whose row count says whether it happened: never read-then-write, so concurrent buyers can
+never oversell on SQLite or PostgreSQL (the ``never_oversold`` CHECK constraint is the last
+line of defence). ``Product.total_stock`` (the Shop Tab's "in stock") follows every change of
+availability. Other domains (orders) change reservations only through the functions here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.catalog.models import Product, Variant
+from mercato.inventory import repository
+from mercato.inventory.errors import InventoryError
 from mercato.inventory.models import Reservation
-from mercato.kit.db import utcnow
-from mercato.kit.sql.transaction import InTransaction
-
-#: Every change of a variant's counters: a guarded UPDATE (``:q`` units, ``:id``, ``:now``) that
-#: returns the new counters.
-_MOVES = {
-    "reserve": "UPDATE variants SET reserved = reserved + :q, updated_at = :now "
-               "WHERE id = :id AND stock - reserved - allocated >= :q RETURNING stock, reserved, allocated",
-    "release": "UPDATE variants SET reserved = reserved - :q, updated_at = :now "
-               "WHERE id = :id AND reserved >= :q RETURNING stock, reserved, allocated",
-    "allocate": "UPDATE variants SET reserved = reserved - :q, allocated = allocated + :q, updated_at = :now "
-                "WHERE id = :id AND reserved >= :q RETURNING stock, reserved, allocated",
-    "deallocate": "UPDATE variants SET allocated = allocated - :q, updated_at = :now "
-                  "WHERE id = :id AND allocated >= :q RETURNING stock, reserved, allocated",
-    "ship": "UPDATE variants SET allocated = allocated - :q, stock = stock - :q, updated_at = :now "
-            "WHERE id = :id AND allocated >= :q RETURNING stock, reserved, allocated",
-    "restock": "UPDATE variants SET stock = stock + :q, updated_at = :now "
-               "WHERE id = :id RETURNING stock, reserved, allocated",
-}
-
-
-async def _move(db: AsyncSession, move: str, variant_id: int, quantity: int) -> bool:
-    """One guarded ``UPDATE variants`` (plain SQL, ``kit.sql InTransaction``); keeps a loaded ``Variant``
-    current. ``False`` when the guard refused it (nothing changed)."""
-    raw = InTransaction.of(db)
-    row = await raw.first(_MOVES[move], {"q": quantity, "now": utcnow(), "id": variant_id})
-    if row is None:
-        return False
-    raw.sync(Variant, variant_id, stock=row[0], reserved=row[1], allocated=row[2])
-    return True
-
-
-async def _product_available(db: AsyncSession, variant_id: int, delta: int) -> None:
-    row = await InTransaction.of(db).first(
-        "UPDATE products SET total_stock = total_stock + :delta, updated_at = :now "
-        "WHERE id = (SELECT product_id FROM variants WHERE id = :variant) RETURNING id, total_stock",
-        {"delta": delta, "now": utcnow(), "variant": variant_id})
-    if row is not None:
-        InTransaction.of(db).sync(Product, row[0], total_stock=row[1])
+from mercato.kit.errors import Conflict
 
 
 async def reserve(db: AsyncSession, variant_id: int, quantity: int) -> bool:
     """Hold ``quantity`` units if that many are available; ``False`` if not (nothing changed)."""
-    if not await _move(db, "reserve", variant_id, quantity):
+    if await repository.move(db, "reserve", variant_id, quantity) is None:
         return False
-    await _product_available(db, variant_id, -quantity)
+    await repository.add_product_available(db, variant_id, -quantity)
     return True
 
 
-async def release(db: AsyncSession, variant_id: int, quantity: int) -> None:
-    """Give reserved units back (checkout expired or cancelled)."""
-    if await _move(db, "release", variant_id, quantity):
-        await _product_available(db, variant_id, quantity)
+async def release(db: AsyncSession, variant_id: int, quantity: int) -> bool:
+    """Give reserved units back (checkout expired or cancelled); ``False`` if fewer than
+    ``quantity`` were reserved (nothing changed)."""
+    if await repository.move(db, "release", variant_id, quantity) is None:
+        return False
+    await repository.add_product_available(db, variant_id, quantity)
+    return True
 
 
 async def allocate(db: AsyncSession, variant_id: int, quantity: int) -> bool:
-    """A paid order: reserved units become allocated."""
-    return await _move(db, "allocate", variant_id, quantity)
+    """A paid order: reserved units become allocated; ``False`` if fewer were reserved."""
+    return await repository.move(db, "allocate", variant_id, quantity) is not None
 
 
-async def deallocate(db: AsyncSession, variant_id: int, quantity: int) -> None:
+async def allocate_all(db: AsyncSession, bought: Mapping[int, int]) -> None:
+    """Allocate the units of a payment (``variant id → quantity``), rows in primary-key order
+    (rule 3 of docs/architecture.md); ``409 allocation_failed`` if any variant has fewer units
+    reserved than bought (the caller's transaction then rolls back)."""
+    for variant_id, quantity in sorted(bought.items()):
+        if not await allocate(db, variant_id, quantity):
+            raise Conflict("Stock bookkeeping is inconsistent.", code=InventoryError.ALLOCATION_FAILED)
+
+
+async def deallocate(db: AsyncSession, variant_id: int, quantity: int) -> bool:
     """A paid order cancelled before shipping: its units are available again."""
-    if await _move(db, "deallocate", variant_id, quantity):
-        await _product_available(db, variant_id, quantity)
+    if await repository.move(db, "deallocate", variant_id, quantity) is None:
+        return False
+    await repository.add_product_available(db, variant_id, quantity)
+    return True
 
 
-async def ship(db: AsyncSession, variant_id: int, quantity: int) -> None:
+async def ship(db: AsyncSession, variant_id: int, quantity: int) -> bool:
     """Units leave the warehouse: allocated and on-hand both go down."""
-    await _move(db, "ship", variant_id, quantity)
+    return await repository.move(db, "ship", variant_id, quantity) is not None
 
 
 async def restock(db: AsyncSession, variant_id: int, quantity: int) -> None:
     """Returned units back on hand."""
-    await _move(db, "restock", variant_id, quantity)
-    await _product_available(db, variant_id, quantity)
+    await repository.move(db, "restock", variant_id, quantity)
+    await repository.add_product_available(db, variant_id, quantity)
 
 
-async def hold_for_checkout(db: AsyncSession, holds: list[dict[str, Any]]) -> None:
+async def counters(db: AsyncSession, variant_id: int) -> tuple[int, int, int] | None:
+    """``(stock, reserved, allocated)`` of a variant, read in the caller's transaction."""
+    return await repository.counters(db, variant_id)
+
+
+async def hold_for_checkout(db: AsyncSession, holds: Sequence[Mapping[str, Any]]) -> None:
     """Record a checkout's reservations (one plain statement): each hold gives ``variant``,
     ``checkout``, ``line`` (the order line), ``q`` units, ``expires`` and ``now``. The counters
     themselves move in :func:`reserve`."""
-    await InTransaction.of(db).executemany(
-        "INSERT INTO reservations (variant_id, checkout_id, order_line_id, quantity, status, expires_at, created_at) "
-        "VALUES (:variant, :checkout, :line, :q, 'active', :expires, :now)", holds)
+    await repository.insert_holds(db, holds)
 
 
 async def reservations_of_checkout(db: AsyncSession, checkout_id: int, status: str = "active") -> list[Reservation]:
-    stmt = select(Reservation).where(Reservation.checkout_id == checkout_id, Reservation.status == status)
-    return list((await db.execute(stmt.order_by(Reservation.variant_id, Reservation.id))).scalars())
+    return await repository.reservations_of_checkout(db, checkout_id, status)
 
 
 async def mark(db: AsyncSession, reservation_id: int, from_status: str, to_status: str) -> bool:
     """Guarded status change of a reservation (so two sweepers never release twice)."""
-    done = await InTransaction.of(db).execute("UPDATE reservations SET status = :to WHERE id = :id AND status = :from",
-                                    {"to": to_status, "id": reservation_id, "from": from_status})
-    if done:
-        InTransaction.of(db).sync(Reservation, reservation_id, status=to_status)
-    return done == 1
+    return await repository.mark(db, reservation_id, from_status, to_status)
+
+
+async def allocate_reservations(db: AsyncSession, checkout_ids: Sequence[int], line_ids: Sequence[int]) -> int:
+    """A payment went through: the active reservations of these order lines become allocations
+    (one statement; the counters moved in :func:`allocate_all`)."""
+    return await repository.mark_lines(db, checkout_ids, line_ids, "active", "allocated")
+
+
+async def ship_reservations(db: AsyncSession, checkout_id: int, line_ids: Sequence[int]) -> int:
+    """An order shipped: its allocated reservations are done (one statement)."""
+    return await repository.mark_lines(db, [checkout_id], line_ids, "allocated", "shipped")
+
+
+async def release_reservations(db: AsyncSession, reservations: Sequence[Reservation]) -> int:
+    """Release each still-active reservation and give its units back; how many were released
+    (a reservation another sweeper already released is skipped, nothing moves twice)."""
+    released = 0
+    for reservation in reservations:
+        if await mark(db, reservation.id, "active", "released"):
+            await release(db, reservation.variant_id, reservation.quantity)
+            released += 1
+    return released
+
+
+async def release_checkout(db: AsyncSession, checkout_id: int) -> int:
+    """Release every active reservation of an unpaid checkout (expiry)."""
+    return await release_reservations(db, await repository.reservations_of_checkout(db, checkout_id, "active"))
+
+
+async def active_reservations_of_lines(db: AsyncSession, line_ids: Sequence[int]) -> list[Reservation]:
+    """The active reservations of these order lines, read before the order changes status."""
+    return await repository.reservations_of_lines(db, line_ids, "active")
 
 
 async def expired_checkouts(db: AsyncSession, now: datetime, limit: int = 200) -> list[int]:
-    stmt = (select(Reservation.checkout_id).where(Reservation.status == "active", Reservation.expires_at <= now)
-            .distinct().limit(limit))
-    return list((await db.execute(stmt)).scalars())
+    return await repository.expired_checkouts(db, now, limit)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from mercato.accounts import service as accounts_service
 from mercato.accounts.deps import AdminUser, CurrentUser, SignedInUnit, csrf_ok, token_from
@@ -15,15 +14,14 @@ from mercato.catalog import products as catalog_products
 from mercato.catalog import shops as catalog_shops
 from mercato.kit import idempotency
 from mercato.kit.db import on_end
-from mercato.kit.errors import AppError, NotFound
+from mercato.kit.errors import AppError
 from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.money import format_money
-from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from mercato.kit.pagination import Page, clamp_limit
 from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
-from mercato.orders import flash_gate, lifecycle, payflow, pricing, refunds, reviews
-from mercato.orders.models import Address, Order, ReturnRequest
+from mercato.orders import flash_gate, lifecycle, payflow, pricing, refunds, reviews, sold_out
 from mercato.orders.presenters import (
     checkout_out,
     order_out,
@@ -64,7 +62,7 @@ Limit = Annotated[int | None, Query(ge=1)]
 
 async def run_idempotent(request: Request, db: DbSession, settings: AppSettings, scope: str, body: Any,
                          work: Callable[[], Awaitable[tuple[int, Any]]]) -> Response:
-    """Wrap a money-moving request in ``Idempotency-Key`` handling (RELIABILITY.md R5)."""
+    """Wrap a money-moving request in ``Idempotency-Key`` handling (docs/orders.md, "Idempotency")."""
     call = await idempotency.begin(db, request, scope, body, lock_seconds=settings.idempotency_lock_seconds)
     if call.replay is not None:
         return call.replay
@@ -109,8 +107,7 @@ async def remove_from_cart(item_id: PathId, user: CurrentUser, db: DbSession) ->
 
 @router.get("/me/addresses", response_model=list[AddressOut])
 async def addresses(user: CurrentUser, db: DbSession) -> list[AddressOut]:
-    rows = (await db.execute(select(Address).where(Address.user_id == user.id).order_by(Address.id))).scalars()
-    return [AddressOut.model_validate(a, from_attributes=True) for a in rows]
+    return [AddressOut.model_validate(a, from_attributes=True) for a in await payflow.addresses(db, user)]
 
 
 @router.post("/me/addresses", status_code=201, response_model=AddressOut)
@@ -120,10 +117,7 @@ async def add_address(body: AddressIn, user: CurrentUser, db: DbSession) -> Addr
 
 @router.delete("/me/addresses/{address_id:int}", status_code=204)
 async def delete_address(address_id: PathId, user: CurrentUser, db: DbSession) -> Response:
-    address = await db.get(Address, address_id)
-    if address is None or address.user_id != user.id:
-        raise NotFound("No such address.")
-    await db.delete(address)
+    await payflow.delete_address(db, user, address_id)
     return Response(status_code=204)
 
 
@@ -147,7 +141,7 @@ async def quote(body: CheckoutIn, user: CurrentUser, db: DbSession, settings: Ap
 async def sold_out_gate(request: Request) -> None:
     """Runs before the request's write unit of work is opened (FastAPI solves dependencies in
     parameter order): a buy-now for something visibly sold out is refused from a read
-    transaction (``checkout.refuse_if_visibly_sold_out``) — in a flash sale that is nearly
+    transaction (``sold_out.refuse_if_visibly_sold_out``) — in a flash sale that is nearly
     every request, and none of them then waits for SQLite's single writer. A request the
     ASGI gate (``orders/flash_gate.py``) already read and let through is not read again."""
     if request.scope.get(flash_gate.CHECKED):
@@ -164,7 +158,7 @@ async def sold_out_gate(request: Request) -> None:
     async with get_database(request).unit_of_work(write=False) as db:
         found = await accounts_service.resolve_token(db, token)
         if found is not None:
-            await checkouts.refuse_if_visibly_sold_out(db, found.id, body, request.headers.get(idempotency.HEADER),
+            await sold_out.refuse_if_visibly_sold_out(db, found.id, body, request.headers.get(idempotency.HEADER),
                                                        request.app.state.settings)
 
 
@@ -219,14 +213,9 @@ async def pay(checkout_id: PathId, body: CardIn, request: Request, unit: SignedI
 @router.get("/orders", response_model=Page[OrderOut])
 async def my_orders(user: CurrentUser, db: DbSession, settings: AppSettings, cursor: str | None = None,
                     limit: Limit = None) -> Page[OrderOut]:
-    size = clamp_limit(limit, 20, settings.page_size_max)
-    after = decode_cursor(cursor, (int,))
-    stmt = select(Order).where(Order.buyer_id == user.id).order_by(Order.id.desc()).limit(size + 1)
-    if after:
-        stmt = stmt.where(Order.id < after[0])
-    rows = list((await db.execute(stmt)).scalars())
-    items = await orders_out(db, rows[:size], settings)
-    return Page[OrderOut](items=items, next_cursor=encode_cursor([rows[size - 1].id]) if len(rows) > size else None)
+    page = await lifecycle.orders_page(db, limit=clamp_limit(limit, 20, settings.page_size_max), buyer=user,
+                                       cursor=cursor)
+    return Page[OrderOut](items=await orders_out(db, page.items, settings), next_cursor=page.next_cursor)
 
 
 @router.get("/orders/{order_id:int}", response_model=OrderOut)
@@ -280,16 +269,10 @@ async def shop_orders(slug: str, user: CurrentUser, db: DbSession, settings: App
                       status: Annotated[str | None, Query(max_length=20)] = None, cursor: str | None = None,
                       limit: Limit = None) -> Page[OrderOut]:
     shop = await catalog_shops.member_shop(db, user, slug)
-    size = clamp_limit(limit, 20, settings.page_size_max)
-    after = decode_cursor(cursor, (int,))
-    stmt = select(Order).where(Order.shop_id == shop.id).order_by(Order.id.desc()).limit(size + 1)
-    if status:
-        stmt = stmt.where(Order.status == status)
-    if after:
-        stmt = stmt.where(Order.id < after[0])
-    rows = list((await db.execute(stmt)).scalars())
-    items = await orders_out(db, rows[:size], settings, seller_view=True)
-    return Page[OrderOut](items=items, next_cursor=encode_cursor([rows[size - 1].id]) if len(rows) > size else None)
+    page = await lifecycle.orders_page(db, limit=clamp_limit(limit, 20, settings.page_size_max), shop_id=shop.id,
+                                       status=status, cursor=cursor)
+    return Page[OrderOut](items=await orders_out(db, page.items, settings, seller_view=True),
+                          next_cursor=page.next_cursor)
 
 
 @router.get("/seller/orders/{order_id:int}", response_model=OrderOut)
@@ -342,11 +325,7 @@ async def refund(order_id: PathId, body: RefundIn, request: Request, user: Curre
 async def shop_returns(slug: str, user: CurrentUser, db: DbSession,
                        status: Annotated[str | None, Query(max_length=12)] = None) -> list[ReturnOut]:
     shop = await catalog_shops.member_shop(db, user, slug)
-    stmt = (select(ReturnRequest, Order.currency).join(Order, Order.id == ReturnRequest.order_id)
-            .where(Order.shop_id == shop.id).order_by(ReturnRequest.id.desc()).limit(200))
-    if status:
-        stmt = stmt.where(ReturnRequest.status == status)
-    return [return_out(row[0], row[1]) for row in (await db.execute(stmt)).all()]
+    return [return_out(row, currency) for row, currency in await refunds.returns_of_shop(db, shop.id, status)]
 
 
 @router.post("/returns/{return_id:int}/approve", response_model=ReturnOut)
@@ -369,8 +348,7 @@ async def refuse_return(return_id: PathId, body: ReturnAnswerIn, user: CurrentUs
 async def shipping_rules(slug: str, body: ShippingRulesIn, user: CurrentUser, db: DbSession) -> dict[str, Any]:
     """The shop's flat shipping fee per order and the items subtotal from which shipping is free."""
     shop = await catalog_shops.member_shop(db, user, slug)
-    shop.shipping_fee, shop.free_shipping_above = body.shipping_fee, body.free_shipping_above
-    await db.flush()
+    await catalog_shops.set_shipping_rules(db, shop, body.shipping_fee, body.free_shipping_above)
     return {"shipping_fee": shop.shipping_fee, "free_shipping_above": shop.free_shipping_above}
 
 

@@ -8,21 +8,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.catalog.models import Shop, Variant
 from mercato.config import Settings
 from mercato.inventory import service as inventory
-from mercato.kit import idempotency
-from mercato.kit.errors import AppError, Conflict, NotFound, ValidationFailed
+from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.faults import checkpoint
 from mercato.kit.money import format_money
-from mercato.kit.sql.transaction import InTransaction, snapshot
+from mercato.kit.sql.transaction import snapshot
 from mercato.orders import cart as carts
-from mercato.orders import pricing
-from mercato.orders.models import Address, Checkout, Order, OrderEvent, OrderLine
+from mercato.orders import events, pricing, repository, sold_out
+from mercato.orders.errors import OrdersError
+from mercato.orders.models import Checkout, Order, OrderEvent, OrderLine
 from mercato.orders.schemas import AddressIn, CheckoutIn
 from mercato.payments import service as payments
 from mercato.payments.models import PaymentIntent
@@ -68,16 +67,16 @@ class Quote:
 
 async def resolve_address(db: AsyncSession, user: User, body: CheckoutIn) -> dict[str, Any]:
     if body.address_id is not None:
-        address = await db.get(Address, body.address_id)
+        address = await repository.address(db, body.address_id)
         if address is None or address.user_id != user.id:
-            raise NotFound("No such address.", code="address_not_found")
+            raise NotFound("No such address.", code=OrdersError.ADDRESS_NOT_FOUND)
         return AddressIn.model_validate(address, from_attributes=True).model_dump()
     if body.address is not None:
         return body.address.model_dump()
-    default = (await db.execute(select(Address).where(Address.user_id == user.id)
-                                .order_by(Address.is_default.desc(), Address.id.desc()).limit(1))).scalar_one_or_none()
+    default = await repository.default_address(db, user.id)
     if default is None:
-        raise ValidationFailed("Add a shipping address.", code="address_required", details={"field": "address"})
+        raise ValidationFailed("Add a shipping address.", code=OrdersError.ADDRESS_REQUIRED,
+                               details={"field": "address"})
     return AddressIn.model_validate(default, from_attributes=True).model_dump()
 
 
@@ -90,8 +89,8 @@ async def _wanted_lines(db: AsyncSession, user: User, body: CheckoutIn, settings
         for variant_id, quantity in merged.items():
             if quantity > settings.max_cart_quantity:
                 raise ValidationFailed(f"At most {settings.max_cart_quantity} of one item per order.",
-                                       code="quantity_too_large")
-            variant, product, shop = await carts._purchasable(db, variant_id)
+                                       code=OrdersError.QUANTITY_TOO_LARGE)
+            variant, product, shop = await carts.purchasable(db, variant_id)
             lines.append(carts.Line(variant=variant, product=product, shop=shop, quantity=quantity))
         return lines
     return await carts.cart_lines(db, user.id)
@@ -105,11 +104,11 @@ async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     if lines is None:
         lines = await _wanted_lines(db, user, body, settings)
     if not lines:
-        raise ValidationFailed("Your cart is empty.", code="cart_empty")
+        raise ValidationFailed("Your cart is empty.", code=OrdersError.CART_EMPTY)
     for line in lines:
         problem = carts.line_problem(line)
         if problem == "unavailable":
-            raise Conflict(f"{line.product.title} is no longer available.", code="product_unavailable",
+            raise Conflict(f"{line.product.title} is no longer available.", code=OrdersError.PRODUCT_UNAVAILABLE,
                            details={"variant_id": line.variant.id})
     if address is None:
         address = await resolve_address(db, user, body)
@@ -173,26 +172,22 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     # Fail fast on what is visibly sold out (a plain read, no lock); the guarded updates at the
     # end decide for real. Reserving last keeps hot rows locked only until the commit.
     for line in lines:
-        if line.variant.available < line.quantity:
+        if sold_out.short(line.variant.available, line.quantity):
             raise _out_of_stock(line)
     if not lines:
-        raise ValidationFailed("Your cart is empty.", code="cart_empty")
+        raise ValidationFailed("Your cart is empty.", code=OrdersError.CART_EMPTY)
     address = await resolve_address(db, user, body)
-    raw = InTransaction.of(db)
     now = datetime.now(UTC)
     expires_at = now + timedelta(seconds=settings.reservation_ttl_seconds)
     source = "buy_now" if body.items is not None else "cart"
-    checkout_id = int(await raw.scalar(
-        "INSERT INTO checkouts (buyer_id, status, address, expires_at, source, created_at, updated_at) "
-        "VALUES (:buyer, 'open', :address, :expires, :source, :now, :now) RETURNING id",
-        {"buyer": user.id, "address": address, "expires": expires_at, "source": source, "now": now}))
+    checkout_id = await repository.insert_checkout(db, user.id, address, expires_at, source, now)
     checkout = snapshot(Checkout, dict(id=checkout_id, buyer_id=user.id, status="open", address=address,
                                        expires_at=expires_at, source=source, platform_coupon_code=None,
                                        created_at=now, updated_at=now))
     priced = await quote(db, user, body, settings, redeem_for_checkout=checkout_id, lines=lines, address=address)
     if body.expected_totals is not None and body.expected_totals != priced.totals():
         raise Conflict("Prices changed since you looked. Check the new totals and place the order again.",
-                       code="prices_changed", details={"totals": priced.totals()})
+                       code=OrdersError.PRICES_CHANGED, details={"totals": priced.totals()})
     await db.flush()  # coupon redemptions, if any, before the plain statements below
     intents: dict[str, PaymentIntent] = {}
     for currency, amount in sorted(priced.totals().items()):
@@ -208,13 +203,7 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                       total=draft.total, fee=0, refunded=0, address=priced.address,
                       seller_coupon_id=draft.seller_coupon_id, platform_coupon_id=draft.platform_coupon_id,
                       payment_intent_id=intents[draft.currency].id, created_at=now, updated_at=now)
-        order_id = int(await raw.scalar(
-            "INSERT INTO orders (checkout_id, buyer_id, shop_id, status, currency, subtotal, seller_discount, "
-            "platform_discount, shipping, tax, total, fee, refunded, address, seller_coupon_id, platform_coupon_id, "
-            "payment_intent_id, created_at, updated_at) VALUES (:checkout_id, :buyer_id, :shop_id, :status, "
-            ":currency, :subtotal, :seller_discount, :platform_discount, :shipping, :tax, :total, :fee, :refunded, "
-            ":address, :seller_coupon_id, :platform_coupon_id, :payment_intent_id, :created_at, :updated_at) "
-            "RETURNING id", values))
+        order_id = await repository.insert_order(db, values)
         order = snapshot(Order, {"id": order_id, **values})
         written: list[OrderLine] = []
         totals = [line.variant.price * line.quantity for line in draft.lines]
@@ -224,24 +213,17 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                                title=line.product.title, variant_title=line.variant.title, sku=line.variant.sku,
                                unit_price=line.variant.price, quantity=line.quantity, discount=discount,
                                total=line_total - discount, refunded_quantity=0)
-            line_id = int(await raw.scalar(
-                "INSERT INTO order_lines (order_id, product_id, variant_id, title, variant_title, sku, unit_price, "
-                "quantity, discount, total, refunded_quantity) VALUES (:order_id, :product_id, :variant_id, :title, "
-                ":variant_title, :sku, :unit_price, :quantity, :discount, :total, :refunded_quantity) RETURNING id",
-                line_values))
+            line_id = await repository.insert_order_line(db, line_values)
             written.append(snapshot(OrderLine, {"id": line_id, **line_values}))
             reservations.append({"variant": line.variant.id, "checkout": checkout_id, "line": line_id,
                                  "q": line.quantity, "expires": expires_at, "now": now})
-        note = "Order placed; stock reserved."
-        await raw.execute("INSERT INTO order_events (order_id, status, note, actor_id, created_at) "
-                          "VALUES (:order, 'awaiting_payment', :note, :actor, :now)",
-                          {"order": order_id, "note": note, "actor": user.id, "now": now})
+        event = await events.record(db, order_id, "awaiting_payment", "Order placed; stock reserved.",
+                                    actor_id=user.id, now=now)
         orders.append(order)
         if placed is not None:
             placed.shops[draft.shop.id] = draft.shop
             placed.lines[order_id] = written
-            placed.events[order_id] = [snapshot(OrderEvent, dict(order_id=order_id, status="awaiting_payment",
-                                                                 note=note, actor_id=user.id, created_at=now))]
+            placed.events[order_id] = [event]
     await inventory.hold_for_checkout(db, reservations)
     if placed is not None:
         placed.orders = orders
@@ -258,57 +240,21 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
 
 async def _reread_stock(db: AsyncSession, variant: Variant) -> None:
     """Refresh a variant snapshot's counters (for the ``out_of_stock`` answer)."""
-    row = await InTransaction.of(db).first("SELECT stock, reserved, allocated FROM variants WHERE id = :id",
-                                           {"id": variant.id})
-    if row is not None:
-        variant.stock, variant.reserved, variant.allocated = row
-
-
-async def refuse_if_visibly_sold_out(db: AsyncSession, user_id: int, body: CheckoutIn, idempotency_key: str | None,
-                                     settings: Settings) -> None:
-    """The flash-sale fast path: on a *read* transaction, before the write path is touched (on
-    SQLite: before the process's write lock), answer ``409 out_of_stock`` to a buy-now whose
-    item is visibly sold out — what :func:`place` would answer after four write transactions.
-
-    Only a refusal is decided here; everything else (including any problem with the request)
-    falls through to the normal path, which decides for real. A request whose Idempotency-Key
-    is already known falls through too, so that a replay returns its stored answer even after
-    the stock ran out (R5). The snapshot may be a moment old; a refusal is then the answer the
-    buyer would have had a moment earlier, never an oversell.
-    """
-    if body.items is None:
-        return
-    scope = f"user:{user_id}:checkouts"
-    if idempotency_key is not None and await idempotency.is_known(db, scope, idempotency_key):
-        return
-    wanted: dict[int, int] = defaultdict(int)
-    for item in body.items:
-        wanted[item.variant_id] += item.quantity
-    for variant_id, quantity in sorted(wanted.items()):
-        try:
-            variant, product, shop = await carts._purchasable(db, variant_id)
-        except AppError:
-            return
-        if variant.available < quantity <= settings.max_cart_quantity:
-            raise _out_of_stock(carts.Line(variant=variant, product=product, shop=shop, quantity=quantity))
+    found = await inventory.counters(db, variant.id)
+    if found is not None:
+        variant.stock, variant.reserved, variant.allocated = found
 
 
 def _out_of_stock(line: carts.Line) -> Conflict:
-    return Conflict(
-        f"{line.product.title} ({line.variant.title}): {carts._stock_message(line.variant.available)}",
-        code="out_of_stock", details={"variant_id": line.variant.id, "available": line.variant.available},
-    )
+    return sold_out.out_of_stock(line.variant.id, line.product.title, line.variant.title, line.variant.available)
 
 
 async def get_checkout(db: AsyncSession, user: User, checkout_id: int) -> Checkout:
-    checkout = await InTransaction.of(db).load_one(Checkout, _CHECKOUT_SQL, {"id": checkout_id})
+    checkout = await repository.checkout(db, checkout_id)
     if checkout is None or checkout.buyer_id != user.id:
         raise NotFound("No such checkout.")
     return checkout
 
 
-_CHECKOUT_SQL = f"SELECT {InTransaction.columns(Checkout, 'c')} FROM checkouts c WHERE c.id = :id"  # noqa: S608 (columns)
-
-
 async def orders_of_checkout(db: AsyncSession, checkout_id: int) -> list[Order]:
-    return list((await db.execute(select(Order).where(Order.checkout_id == checkout_id).order_by(Order.id))).scalars())
+    return await repository.orders_of_checkout(db, checkout_id)

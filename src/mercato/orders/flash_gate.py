@@ -1,22 +1,26 @@
 """The flash-sale gate: refuse a buy-now for a sold-out item before the framework is entered.
 
 In a flash sale nearly every ``POST /api/v1/checkouts`` is a refusal. Through FastAPI each one
-cost ≈ 4–5 ms of CPU (routing, dependency solving, body validation, three ORM queries); this
-pure ASGI layer answers it with ONE read statement and the same ``409 out_of_stock`` body the
-checkout would give.
+pays for routing, dependency solving, body validation and three ORM queries; this pure ASGI
+layer answers it with ONE read statement and the same ``409 out_of_stock`` body the checkout
+would give (both come from :mod:`mercato.orders.sold_out`, which decides "sold out" for every
+path).
 
 Contract (the gate only ever *refuses*; everything else goes on to the real route unchanged):
 
 - only ``POST /api/v1/checkouts`` with ``Authorization: Bearer``, a JSON body that validates as
   :class:`~mercato.orders.schemas.CheckoutIn`, ``items`` naming ONE variant (quantities merged,
   at most ``max_cart_quantity``) and, if present, a well-formed ``Idempotency-Key``;
-- one statement reads: the session (active, not revoked, not expired; else the route answers
-  ``401``), whether the Idempotency-Key is already known in ``user:{id}:checkouts`` (then the
-  route replays the stored answer, RELIABILITY.md R5), and the variant's availability and its
-  product's status (a missing or inactive product goes on, to be answered ``404``);
-- it refuses when the committed snapshot shows fewer units than wanted: the answer the buyer
-  would have had a moment earlier, never an oversell — the guarded update in
-  :func:`mercato.inventory.service.reserve` alone decides who gets a unit;
+- one statement (:data:`mercato.orders.repository.GATE_FACTS_SQL`, composed of the accounts'
+  and the catalog's fragments) reads: the session (active, not revoked, not expired; else the
+  route answers ``401``), whether the Idempotency-Key is already known in
+  ``user:{id}:checkouts`` (then the route replays the stored answer), and the variant's
+  availability and its product's status (a missing or inactive product goes on, to be
+  answered ``404``);
+- it refuses when the committed snapshot shows fewer units than wanted
+  (:func:`mercato.orders.sold_out.short`): the answer the buyer would have had a moment
+  earlier, never an oversell — the guarded update in :func:`mercato.inventory.service.reserve`
+  alone decides who gets a unit;
 - a buy that passes also takes an in-flight claim (:mod:`mercato.orders.flash_claims`; in Redis
   when Redis is configured, so every process shares them, else in this process): units admitted
   towards the write path but not yet committed count as taken, so once every remaining unit is
@@ -25,11 +29,11 @@ Contract (the gate only ever *refuses*; everything else goes on to the real rout
 - anything unexpected (a database error, a busy SQLite file, a body it does not understand)
   goes on to the route, which decides for real.
 
-The read goes through the database's fast read path (``Database.committed_reads``, kit/sql/committed.py): on
-SQLite inline on the event loop through the process's read-only ``sqlite3`` connection in
-autocommit mode (every statement sees the latest commit; WAL readers never wait for the
-writer): a point read costs ≈ 20–40 µs, less than aiosqlite's thread hop alone. On PostgreSQL
-it runs on the app's engine.
+The read goes through the database's fast read path (``Database.committed_reads``,
+kit/sql/committed.py): on SQLite inline on the event loop through the process's read-only
+``sqlite3`` connection in autocommit mode (every statement sees the latest commit; WAL readers
+never wait for the writer), cheaper than a hop to aiosqlite's thread; on PostgreSQL on the
+app's engine.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato.kit.db import Database
 from mercato.kit.security import token_digest
-from mercato.orders import flash_claims
+from mercato.orders import flash_claims, repository, sold_out
 from mercato.orders.schemas import CheckoutIn
 
 PATH = "/api/v1/checkouts"
@@ -62,17 +66,6 @@ MAX_BODY = 64 * 1024
 MAX_TOKEN = 200
 MAX_KEY = 255
 
-FACTS_SQL = """
-SELECT s.user_id,
-       (SELECT 1 FROM idempotency_keys k
-         WHERE k.scope = 'user:' || CAST(s.user_id AS TEXT) || ':checkouts' AND k.key = :key) AS key_known,
-       v.stock - v.reserved - v.allocated AS available, v.title, p.title, p.status, v.created_at
-FROM sessions s
-JOIN users u ON u.id = s.user_id
-LEFT JOIN variants v ON v.id = :variant_id
-LEFT JOIN products p ON p.id = v.product_id
-WHERE s.token_digest = :digest AND s.revoked_at IS NULL AND s.expires_at > :now
-"""
 
 
 @dataclass(frozen=True)
@@ -94,17 +87,6 @@ class BuyRequest:
     key: str | None
     variant_id: int
     quantity: int
-
-
-def stock_message(available: int) -> str:
-    return "This item is out of stock." if available <= 0 else f"Only {available} left."
-
-
-def out_of_stock_body(variant_id: int, product_title: str, variant_title: str, available: int) -> dict[str, Any]:
-    """The body of ``409 out_of_stock``, exactly as ``checkout._out_of_stock`` words it."""
-    return {"error": {"code": "out_of_stock",
-                      "message": f"{product_title} ({variant_title}): {stock_message(available)}",
-                      "details": {"variant_id": variant_id, "available": available}}}
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -149,8 +131,9 @@ def parse_buy(scope: Scope, body: bytes, max_quantity: int) -> BuyRequest | None
 
 
 class FactsReader:
-    """Runs :data:`FACTS_SQL` on the database's fast read path (:class:`mercato.kit.sql.committed.CommittedReads`:
-    inline ``sqlite3`` on SQLite, the app's engine on PostgreSQL)."""
+    """Runs the gate's one statement (:func:`mercato.orders.repository.gate_facts`) on the
+    database's fast read path (:class:`mercato.kit.sql.committed.CommittedReads`: inline
+    ``sqlite3`` on SQLite, the app's engine on PostgreSQL)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -160,11 +143,10 @@ class FactsReader:
         return self.database.committed_reads.available
 
     async def read(self, buy: BuyRequest) -> BuyFacts | None:
-        rows = await self.database.committed_reads.rows(FACTS_SQL, {"key": buy.key, "variant_id": buy.variant_id,
-                                                         "digest": buy.digest, "now": datetime.now(UTC)})
-        if not rows:
+        row = await repository.gate_facts(self.database.committed_reads, buy.digest, buy.key, buy.variant_id,
+                                          datetime.now(UTC))
+        if row is None:
             return None
-        row = rows[0]
         return BuyFacts(user_id=int(row[0]), key_known=row[1] is not None,
                         available=None if row[2] is None else int(row[2]), variant_title=row[3] or "",
                         product_title=row[4] or "", product_status=row[5] or "",
@@ -239,9 +221,9 @@ class SoldOutGate:
         if facts is None or facts.key_known or facts.available is None or facts.product_status != "active":
             await self.app(scope, replay, send)
             return
-        if facts.available < buy.quantity:
-            await _answer(send, 409, out_of_stock_body(buy.variant_id, facts.product_title, facts.variant_title,
-                                                       facts.available))
+        if sold_out.short(facts.available, buy.quantity):
+            await _answer(send, 409, sold_out.out_of_stock_body(buy.variant_id, facts.product_title,
+                                                                facts.variant_title, facts.available))
             return
         claims = self.claims(state)
         variant = f"{buy.variant_id}:{facts.variant_created}"
@@ -251,8 +233,8 @@ class SoldOutGate:
         except Exception:  # Redis unreachable: the route decides, as without the gate
             outcome = flash_claims.ALREADY_HELD
         if outcome >= 0:
-            await _answer(send, 409, out_of_stock_body(buy.variant_id, facts.product_title, facts.variant_title,
-                                                       outcome))
+            await _answer(send, 409, sold_out.out_of_stock_body(buy.variant_id, facts.product_title,
+                                                                facts.variant_title, outcome))
             return
         scope[CHECKED] = True
         if outcome != flash_claims.ADMITTED:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.money import format_money
 from mercato.kit.outbox import emit, send_emails
-from mercato.kit.sql.transaction import InTransaction
+from mercato.orders import repository
 
 
 def order_number(order_id: int) -> str:
@@ -37,18 +37,13 @@ async def order_changed(db: AsyncSession, order: OrderFacts, topic: str, *, buye
                         buyer_body: str | None = None, seller_subject: str | None = None,
                         seller_body: str | None = None, **extra: Any) -> None:
     """Record the domain event and the emails that go with it (plain statements: one read of the
-    names and addresses, one insert of the event, one of the emails)."""
+    names and addresses — composed of the catalog's and accounts' subqueries — one insert of the
+    event, one of the emails)."""
     await emit(db, topic, "order", order.id, order_payload(order, **extra))
     if not buyer_subject and not seller_subject:
         return
-    row = await InTransaction.of(db).first(
-        "SELECT (SELECT name FROM shops WHERE id = :shop), "
-        "(SELECT email FROM users WHERE id = :buyer), (SELECT display_name FROM users WHERE id = :buyer), "
-        "(SELECT users.email FROM users JOIN shop_members ON shop_members.user_id = users.id "
-        " WHERE shop_members.shop_id = :shop AND shop_members.role = 'owner' ORDER BY shop_members.user_id LIMIT 1)",
-        {"shop": order.shop_id, "buyer": order.buyer_id})
-    assert row is not None
-    shop_name, buyer_email, buyer_name, owner_email = row
+    shop_name, buyer_email, buyer_name, owner_email = await repository.order_contacts(db, order.shop_id,
+                                                                                      order.buyer_id)
     number = order_number(order.id)
     total = format_money(order.total, order.currency)
     emails: list[tuple[str, str, str]] = []

@@ -3,34 +3,38 @@ orders and returns; plus the dev inbox of recorded emails."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import CurrentUser
-from mercato.accounts.models import User
+from mercato.catalog import repository as catalog_repo
 from mercato.catalog import shops as catalog_shops
-from mercato.catalog.models import Shop
+from mercato.catalog.presenters import shop_out
 from mercato.catalog.seller_pages import decimal_input
 from mercato.config import Settings
 from mercato.kit import outbox
 from mercato.kit.errors import AppError, ValidationFailed
 from mercato.kit.fields import MAX_ID, PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
-from mercato.kit.money import format_money
+from mercato.kit.money import MoneyError, format_money, parse_amount
 from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
 from mercato.orders import lifecycle, payflow, refunds, reviews
-from mercato.orders.models import Address, Order, ReturnRequest
+from mercato.orders.errors import OrdersError
 from mercato.orders.presenters import checkout_out, order_out, orders_out, return_out
 from mercato.orders.schemas import AddressIn, BuyNowItem, CardIn, CheckoutIn
 from mercato.web.forms import error_messages, form_data, rollback
 from mercato.web.render import redirect, render
+
+if TYPE_CHECKING:  # for annotations only: routes import no models at run time
+    from mercato.accounts.models import User
+    from mercato.catalog.models import Shop
+    from mercato.orders.models import Order
 
 router = APIRouter(include_in_schema=False)
 FormErrors = (ValidationError, AppError)
@@ -46,9 +50,9 @@ def _int(value: str | None, default: int = 0) -> int:
     try:
         number = int(value or default)
     except ValueError as exc:
-        raise ValidationFailed("Enter a whole number.", code="invalid_number") from exc
+        raise ValidationFailed("Enter a whole number.", code=OrdersError.INVALID_NUMBER) from exc
     if not -MAX_ID <= number <= MAX_ID:  # ids and quantities fit in the databases' BIGINT
-        raise ValidationFailed("Enter a whole number.", code="invalid_number")
+        raise ValidationFailed("Enter a whole number.", code=OrdersError.INVALID_NUMBER)
     return number
 
 
@@ -112,8 +116,7 @@ def _checkout_body(form: dict[str, str], item: int | None, qty: int) -> Checkout
 
 async def _checkout_context(db: AsyncSession, user: User, settings: Settings, form: dict[str, str],
                             item: int | None, qty: int) -> dict[str, Any]:
-    addresses = list((await db.execute(select(Address).where(Address.user_id == user.id)
-                                       .order_by(Address.is_default.desc(), Address.id.desc()))).scalars())
+    addresses = await payflow.addresses(db, user, default_first=True)
     context: dict[str, Any] = {"addresses": addresses, "values": form, "item": item, "qty": qty, "quote": None,
                                "errors": {}}
     try:
@@ -208,8 +211,7 @@ async def pay_submit(request: Request, checkout_id: PathId, user: CurrentUser, d
 
 @router.get("/orders", response_class=HTMLResponse)
 async def orders_page(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
-    rows = list((await db.execute(select(Order).where(Order.buyer_id == user.id).order_by(Order.id.desc())
-                                  .limit(100))).scalars())
+    rows = await lifecycle.recent_orders(db, limit=100, buyer=user)
     return render(request, "orders/orders.html", {
         "orders": await orders_out(db, rows, settings),
         "placed": request.query_params.get("placed")}, user=user)
@@ -224,8 +226,7 @@ async def order_page(request: Request, order_id: PathId, user: CurrentUser, db: 
 
 async def _order_page(request: Request, db: AsyncSession, user: User, order: Order, settings: Settings,
                       error: str | None = None, status: int = 200) -> Response:
-    returns = list((await db.execute(select(ReturnRequest).where(ReturnRequest.order_id == order.id)
-                                     .order_by(ReturnRequest.id))).scalars())
+    returns = await refunds.returns_of_order(db, order)
     return render(request, "orders/order.html", {
         "o": await order_out(db, order, settings), "returns": [return_out(r, order.currency) for r in returns],
         "error": error, "saved": request.query_params.get("saved")}, user=user, status=status)
@@ -244,13 +245,13 @@ async def order_action(request: Request, order_id: PathId, user: CurrentUser, db
             lines = [(int(key.removeprefix("return_qty_")), _int(value)) for key, value in form.items()
                      if key.startswith("return_qty_") and _int(value) > 0]
             if not lines:
-                raise ValidationFailed("Choose at least one item to return.", code="no_items")
+                raise ValidationFailed("Choose at least one item to return.", code=OrdersError.NO_ITEMS)
             await refunds.request_return(db, order, user, form.get("reason", ""), lines, settings)
         elif action == "review":
             await reviews.review_line(db, user, order, _int(form.get("line_id")), _int(form.get("rating")),
                                       form.get("text", ""), settings)
         else:
-            raise ValidationFailed("Unknown action.", code="unknown_action")
+            raise ValidationFailed("Unknown action.", code=OrdersError.UNKNOWN_ACTION)
     except FormErrors as exc:
         await rollback(db, user, order)
         message, _ = error_messages(exc)
@@ -263,9 +264,6 @@ async def order_action(request: Request, order_id: PathId, user: CurrentUser, db
 
 
 async def _seller_nav(db: AsyncSession, user: User, shop: Shop) -> dict[str, Any]:
-    from mercato.catalog import repository as catalog_repo
-    from mercato.catalog.presenters import shop_out
-
     member = await catalog_repo.membership(db, shop.id, user.id)
     return {"shop": shop_out(shop, member.role if member else None)}
 
@@ -274,10 +272,7 @@ async def _seller_nav(db: AsyncSession, user: User, shop: Shop) -> dict[str, Any
 async def seller_orders(request: Request, slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
                         status: str | None = None) -> Response:
     shop = await catalog_shops.member_shop(db, user, slug)
-    stmt = select(Order).where(Order.shop_id == shop.id).order_by(Order.id.desc()).limit(100)
-    if status:
-        stmt = stmt.where(Order.status == status)
-    rows = list((await db.execute(stmt)).scalars())
+    rows = await lifecycle.recent_orders(db, limit=100, shop_id=shop.id, status=status)
     return render(request, "orders/seller_orders.html", {
         **await _seller_nav(db, user, shop), "orders": await orders_out(db, rows, settings, seller_view=True),
         "status": status or "", "raw_shop": shop, "decimal_input": decimal_input}, user=user)
@@ -285,14 +280,12 @@ async def seller_orders(request: Request, slug: str, user: CurrentUser, db: DbSe
 
 @router.post("/seller/{slug}/shipping", response_class=HTMLResponse)
 async def seller_shipping(request: Request, slug: str, user: CurrentUser, db: DbSession) -> Response:
-    from mercato.kit.money import MoneyError, parse_amount
-
     shop = await catalog_shops.member_shop(db, user, slug)
     form = await form_data(request)
     try:
-        shop.shipping_fee = parse_amount(form.get("shipping_fee") or "0", shop.currency)
+        fee = parse_amount(form.get("shipping_fee") or "0", shop.currency)
         free = form.get("free_shipping_above", "").strip()
-        shop.free_shipping_above = parse_amount(free, shop.currency) if free else None
+        await catalog_shops.set_shipping_rules(db, shop, fee, parse_amount(free, shop.currency) if free else None)
     except MoneyError:
         await rollback(db, user, shop)
         return redirect(f"/seller/{slug}/orders?error=shipping")
@@ -309,8 +302,7 @@ async def seller_order_page(request: Request, slug: str, order_id: PathId, user:
 
 async def _seller_order_page(request: Request, db: AsyncSession, user: User, shop: Shop, order: Order,
                              settings: Settings, error: str | None = None, status: int = 200) -> Response:
-    returns = list((await db.execute(select(ReturnRequest).where(ReturnRequest.order_id == order.id)
-                                     .order_by(ReturnRequest.id))).scalars())
+    returns = await refunds.returns_of_order(db, order)
     return render(request, "orders/seller_order.html", {
         **await _seller_nav(db, user, shop), "o": await order_out(db, order, settings, seller_view=True),
         "returns": [return_out(r, order.currency) for r in returns], "error": error,
@@ -320,8 +312,6 @@ async def _seller_order_page(request: Request, db: AsyncSession, user: User, sho
 @router.post("/seller/{slug}/orders/{order_id:int}", response_class=HTMLResponse)
 async def seller_order_action(request: Request, slug: str, order_id: PathId, user: CurrentUser, db: DbSession,
                               settings: AppSettings) -> Response:
-    from mercato.kit.money import MoneyError, parse_amount
-
     shop = await catalog_shops.member_shop(db, user, slug)
     order = await lifecycle.order_for_seller(db, user, order_id)
     form = await form_data(request)
@@ -330,7 +320,8 @@ async def seller_order_action(request: Request, slug: str, order_id: PathId, use
         if action == "ship":
             carrier, tracking = form.get("carrier", "").strip(), form.get("tracking_number", "").strip()
             if len(carrier) < 2 or len(tracking) < 3:
-                raise ValidationFailed("Enter the carrier and the tracking number.", code="tracking_required")
+                raise ValidationFailed("Enter the carrier and the tracking number.",
+                                       code=OrdersError.TRACKING_REQUIRED)
             await lifecycle.ship(db, order, user, carrier, tracking)
         elif action == "deliver":
             await lifecycle.deliver(db, order, user)
@@ -340,14 +331,14 @@ async def seller_order_action(request: Request, slug: str, order_id: PathId, use
             try:
                 amount = parse_amount(form.get("amount", ""), order.currency)
             except MoneyError as exc:
-                raise ValidationFailed(f"Refund amount: {exc}.", code="invalid_amount") from exc
+                raise ValidationFailed(f"Refund amount: {exc}.", code=OrdersError.INVALID_AMOUNT) from exc
             await refunds.refund_order(db, order, amount, reason=form.get("reason", ""), settings=settings, actor=user)
         elif action in ("approve_return", "refuse_return"):
             request_row, _ = await refunds.return_for_seller(db, user, _int(form.get("return_id")))
             await refunds.answer_return(db, request_row, order, approve=action == "approve_return",
                                         note=form.get("note", ""), settings=settings, actor=user)
         else:
-            raise ValidationFailed("Unknown action.", code="unknown_action")
+            raise ValidationFailed("Unknown action.", code=OrdersError.UNKNOWN_ACTION)
     except FormErrors as exc:
         await rollback(db, user, shop, order)
         message, _ = error_messages(exc)
@@ -359,8 +350,7 @@ async def seller_order_action(request: Request, slug: str, order_id: PathId, use
 @router.get("/seller/{slug}/returns", response_class=HTMLResponse)
 async def seller_returns(request: Request, slug: str, user: CurrentUser, db: DbSession) -> Response:
     shop = await catalog_shops.member_shop(db, user, slug)
-    rows = (await db.execute(select(ReturnRequest, Order.currency).join(Order, Order.id == ReturnRequest.order_id)
-                             .where(Order.shop_id == shop.id).order_by(ReturnRequest.id.desc()).limit(200))).all()
+    rows = await refunds.returns_of_shop(db, shop.id)
     return render(request, "orders/seller_returns.html", {
         **await _seller_nav(db, user, shop), "returns": [return_out(r, cur) for r, cur in rows]}, user=user)
 

@@ -2,7 +2,7 @@
 
 The checkout's payment intents are confirmed one by one with the card. The provider is
 called with an idempotency key derived from the intent and its attempt number, so a
-retry after a crash reuses the charge instead of making a second one (RELIABILITY.md R6).
+retry after a crash reuses the charge instead of making a second one (docs/payments.md).
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.config import Settings
 from mercato.kit.db import Database
-from mercato.kit.errors import Conflict, error_body
+from mercato.kit.errors import Conflict, NotFound, error_body
 from mercato.kit.faults import checkpoint
+from mercato.orders import repository
+from mercato.orders.errors import OrdersError
 from mercato.orders.models import Address, Checkout
 from mercato.orders.schemas import AddressIn, CardIn
 from mercato.payments import provider as payment_providers
@@ -45,9 +46,9 @@ async def pay_checkout(db: AsyncSession, checkout: Checkout, card: CardIn, setti
                        database: Database) -> PayOutcome:
     if checkout.status == "expired":
         raise Conflict("This checkout expired and its stock was released. Place the order again.",
-                       code="checkout_expired")
+                       code=OrdersError.CHECKOUT_EXPIRED)
     if checkout.status in ("paid", "cancelled"):
-        raise Conflict(f"This checkout is already {checkout.status}.", code="checkout_closed")
+        raise Conflict(f"This checkout is already {checkout.status}.", code=OrdersError.CHECKOUT_CLOSED)
     intents = await payments_repo.intents_of_checkout(db, checkout.id)
     provider = payment_providers.get_provider(settings, database)
     card_input = payment_providers.CardInput(number=card.card_number, exp_month=card.exp_month,
@@ -76,9 +77,18 @@ async def pay_checkout(db: AsyncSession, checkout: Checkout, card: CardIn, setti
 
 
 async def save_address(db: AsyncSession, user: User, body: AddressIn) -> Address:
-    if body.is_default:
-        await db.execute(update(Address).where(Address.user_id == user.id).values(is_default=False))
-    address = Address(user_id=user.id, **body.model_dump())
-    db.add(address)
-    await db.flush()
-    return address
+    """Add to the address book; a new default address takes the flag from the others."""
+    return await repository.add_address(db, user.id, body.model_dump())
+
+
+async def addresses(db: AsyncSession, user: User, *, default_first: bool = False) -> list[Address]:
+    """The user's address book (default first then newest, as checkout offers them)."""
+    return await repository.addresses_of(db, user.id, default_first=default_first)
+
+
+async def delete_address(db: AsyncSession, user: User, address_id: int) -> None:
+    """Remove an entry of the user's own address book (404 for anyone else's)."""
+    address = await repository.address(db, address_id)
+    if address is None or address.user_id != user.id:
+        raise NotFound("No such address.")
+    await repository.delete_row(db, address)

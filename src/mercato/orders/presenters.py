@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.catalog import repository as catalog_repo
 from mercato.catalog.models import Shop
 from mercato.config import Settings
 from mercato.kit.money import format_money
-from mercato.kit.sql.transaction import InTransaction
-from mercato.orders import lifecycle, reviews
+from mercato.orders import lifecycle, repository, reviews
 from mercato.orders.models import Checkout, Order, OrderEvent, OrderLine, Refund, ReturnRequest
 from mercato.orders.notify import order_number
 from mercato.orders.schemas import (
@@ -26,18 +26,6 @@ from mercato.orders.schemas import (
 from mercato.payments import repository as payments_repo
 from mercato.payments.models import PaymentIntent
 
-_ORDER_PARTS = {
-    # Plain statements that load model objects (kit.sql InTransaction.load_all): every part of any number of
-    # orders in one statement each, instead of three ORM statements per order.
-    "shops": f"SELECT {InTransaction.columns(Shop, 's')} FROM shops s WHERE s.id IN :ids",  # noqa: S608 (columns)
-    "lines": f"SELECT {InTransaction.columns(OrderLine, 'l')} FROM order_lines l "  # noqa: S608
-             "WHERE l.order_id IN :ids ORDER BY l.id",
-    "history": f"SELECT {InTransaction.columns(OrderEvent, 'e')} FROM order_events e "  # noqa: S608
-               "WHERE e.order_id IN :ids ORDER BY e.id",
-    "checkout_orders": f"SELECT {InTransaction.columns(Order, 'o')} FROM orders o "  # noqa: S608
-                       "WHERE o.checkout_id = :id ORDER BY o.id",
-}
-
 
 async def order_out(db: AsyncSession, order: Order, settings: Settings, *, seller_view: bool = False) -> OrderOut:
     return (await orders_out(db, [order], settings, seller_view=seller_view))[0]
@@ -45,19 +33,17 @@ async def order_out(db: AsyncSession, order: Order, settings: Settings, *, selle
 
 async def orders_out(db: AsyncSession, orders: Sequence[Order], settings: Settings, *,
                      seller_view: bool = False) -> list[OrderOut]:
-    """The bodies of ``orders`` (any number: three plain statements, four with a delivered one)."""
+    """The bodies of ``orders`` (any number: three plain statements, four with a delivered one;
+    every part of any number of orders in one statement each, as detached read-only rows)."""
     if not orders:
         return []
-    raw = InTransaction.of(db)
     ids = [order.id for order in orders]
-    shops = {shop.id: shop for shop in await raw.load_all(Shop, _ORDER_PARTS["shops"],
-                                                           {"ids": sorted({o.shop_id for o in orders})},
-                                                           attach=False)}
+    shops = await catalog_repo.shop_snapshots(db, [o.shop_id for o in orders])
     lines: dict[int, list[OrderLine]] = {order_id: [] for order_id in ids}
-    for line in await raw.load_all(OrderLine, _ORDER_PARTS["lines"], {"ids": ids}, attach=False):
+    for line in await repository.line_snapshots(db, ids):
         lines[line.order_id].append(line)
     history: dict[int, list[OrderEvent]] = {order_id: [] for order_id in ids}
-    for event in await raw.load_all(OrderEvent, _ORDER_PARTS["history"], {"ids": ids}, attach=False):
+    for event in await repository.event_snapshots(db, ids):
         history[event.order_id].append(event)
     # A line can only be reviewed once its order was delivered (reviews.review_line), and
     # ``delivered_at`` is never cleared: undelivered orders need no look-up.
@@ -106,8 +92,7 @@ def intent_brief(intent: PaymentIntent) -> PaymentIntentBrief:
 
 
 async def checkout_out(db: AsyncSession, checkout: Checkout, settings: Settings) -> CheckoutOut:
-    raw = InTransaction.of(db)
-    orders = await raw.load_all(Order, _ORDER_PARTS["checkout_orders"], {"id": checkout.id}, attach=False)
+    orders = await repository.checkout_order_snapshots(db, checkout.id)
     intents = await payments_repo.intents_of_checkout(db, checkout.id)
     totals: dict[str, int] = {}
     for order in orders:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog.models import Shop
 from mercato.kit.money import allocate, apply_rate_bps
-from mercato.kit.sql.transaction import InTransaction
+from mercato.orders import repository
 from mercato.orders.models import TaxRate
 
 
@@ -22,9 +21,7 @@ def shipping_fee(shop: Shop, subtotal: int) -> int:
 
 async def tax_rate_bps(db: AsyncSession, region: str, country: str) -> int:
     """The rate for the region (``US-CA``), else for the country (``DE``), else 0."""
-    found = await InTransaction.of(db).all("SELECT region, rate_bps FROM tax_rates WHERE region IN :regions",
-                                 {"regions": [region.upper(), country.upper()]})
-    rows = {str(r[0]): int(r[1]) for r in found}
+    rows = await repository.tax_rates_of(db, [region.upper(), country.upper()])
     return rows.get(region.upper(), rows.get(country.upper(), 0))
 
 
@@ -41,15 +38,15 @@ def spread(amount: int, weights: Sequence[int]) -> list[int]:
 
 
 async def set_tax_rate(db: AsyncSession, region: str, rate_bps: int, label: str = "") -> TaxRate:
-    existing = (await db.execute(select(TaxRate).where(TaxRate.region == region.upper()))).scalar_one_or_none()
+    existing = await repository.tax_rate(db, region.upper())
     if existing is None:
         existing = TaxRate(region=region.upper(), rate_bps=rate_bps, label=label)
-        db.add(existing)
+        await repository.add(db, existing)
     else:
         existing.rate_bps, existing.label = rate_bps, label
-    await db.flush()
+        await db.flush()
     return existing
 
 
 async def tax_rates(db: AsyncSession) -> list[TaxRate]:
-    return list((await db.execute(select(TaxRate).order_by(TaxRate.region))).scalars())
+    return await repository.tax_rates(db)

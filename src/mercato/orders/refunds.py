@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
@@ -18,11 +17,12 @@ from mercato.inventory import service as inventory
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money
 from mercato.ledger import postings
-from mercato.orders import lifecycle, notify
-from mercato.orders.models import Order, OrderEvent, OrderLine, Refund, ReturnRequest
+from mercato.orders import events, lifecycle, notify, repository
+from mercato.orders.errors import OrdersError
+from mercato.orders.models import Order, Refund, ReturnRequest
 from mercato.payments import provider as payment_providers
+from mercato.payments import repository as payments_repo
 from mercato.payments import service as payments
-from mercato.payments.models import PaymentIntent
 
 
 async def refund_order(db: AsyncSession, order: Order, amount: int, *, reason: str, settings: Settings,
@@ -31,26 +31,22 @@ async def refund_order(db: AsyncSession, order: Order, amount: int, *, reason: s
     """Refund ``amount`` of ``order``. A refund of everything that is left on an order that has
     not shipped cancels it and puts its units back in stock."""
     if amount <= 0:
-        raise ValidationFailed("The refund amount must be positive.", code="invalid_amount",
+        raise ValidationFailed("The refund amount must be positive.", code=OrdersError.INVALID_AMOUNT,
                                details={"field": "amount"})
     was_paid = order.paid_at is not None
     if not was_paid and not allow_unpaid:
-        raise Conflict("Only paid orders can be refunded.", code="not_paid")
+        raise Conflict("Only paid orders can be refunded.", code=OrdersError.NOT_PAID)
     if amount > order.total - order.refunded:
         raise ValidationFailed(
             f"At most {format_money(order.total - order.refunded, order.currency)} can still be refunded.",
-            code="refund_too_large", details={"field": "amount", "max": order.total - order.refunded})
-    guarded = await db.execute(
-        update(Order).where(Order.id == order.id, Order.refunded + amount <= Order.total)
-        .values(refunded=Order.refunded + amount).execution_options(synchronize_session=False))
-    if int(guarded.rowcount) != 1:  # type: ignore[attr-defined]
-        raise Conflict("This order was refunded meanwhile; reload it.", code="refund_conflict")
+            code=OrdersError.REFUND_TOO_LARGE, details={"field": "amount", "max": order.total - order.refunded})
+    if not await repository.add_refunded(db, order.id, amount):
+        raise Conflict("This order was refunded meanwhile; reload it.", code=OrdersError.REFUND_CONFLICT)
     refunded_before = order.refunded
     await db.refresh(order)
     refund = Refund(order_id=order.id, return_id=return_id, amount=amount, reason=reason[:500])
-    db.add(refund)
-    await db.flush()
-    intent = await db.get(PaymentIntent, order.payment_intent_id) if order.payment_intent_id else None
+    await repository.add(db, refund)
+    intent = await payments_repo.get_intent(db, order.payment_intent_id) if order.payment_intent_id else None
     if intent is not None:
         provider = payment_providers.get_provider(settings)
         result = await payments.refund(db, intent, amount, provider=provider, idempotency_key=f"refund_{refund.id}")
@@ -60,11 +56,10 @@ async def refund_order(db: AsyncSession, order: Order, amount: int, *, reason: s
         parts = postings.split_refund(split, refunded_before, amount)
         await postings.post_refund(db, refund_id=refund.id, order_id=order.id, shop_id=order.shop_id,
                                    currency=order.currency, parts=parts, settled=order.settled_at is not None)
-    db.add(OrderEvent(order_id=order.id, status="refunded",
-                      note=f"Refunded {format_money(amount, order.currency)}. {reason}".strip(),
-                      actor_id=actor.id if actor else None))
+    await events.record(db, order.id, "refunded", f"Refunded {format_money(amount, order.currency)}. {reason}".strip(),
+                        actor_id=actor.id if actor else None)
     for line_id, quantity in (restock_lines or {}).items():
-        line = await db.get(OrderLine, line_id)
+        line = await repository.order_line(db, line_id)
         if line is not None:
             line.refunded_quantity += quantity
             await inventory.restock(db, line.variant_id, quantity)
@@ -88,41 +83,47 @@ async def request_return(db: AsyncSession, order: Order, user: User, reason: str
     """Within ``return_window_days`` of delivery; quantities within what was bought and not refunded."""
     reason = lifecycle.require_reason(reason)
     if order.status not in ("delivered", "completed") or order.delivered_at is None:
-        raise Conflict("Returns open once the order is delivered.", code="not_delivered")
+        raise Conflict("Returns open once the order is delivered.", code=OrdersError.NOT_DELIVERED)
     if datetime.now(UTC) - order.delivered_at > timedelta(days=settings.return_window_days):
         raise Conflict(f"Returns close {settings.return_window_days} days after delivery.",
-                       code="return_window_passed")
-    open_request = (await db.execute(select(ReturnRequest.id).where(
-        ReturnRequest.order_id == order.id, ReturnRequest.status == "requested"))).first()
-    if open_request is not None:
-        raise Conflict("A return for this order is already waiting for the seller.", code="return_pending")
+                       code=OrdersError.RETURN_WINDOW_PASSED)
+    if await repository.has_open_return(db, order.id):
+        raise Conflict("A return for this order is already waiting for the seller.", code=OrdersError.RETURN_PENDING)
     by_id = {line.id: line for line in await lifecycle.lines_of(db, order.id)}
     amount = 0
     chosen: list[dict[str, int]] = []
     for line_id, quantity in lines:
         line = by_id.get(line_id)
         if line is None:
-            raise ValidationFailed("That item is not part of this order.", code="unknown_line",
+            raise ValidationFailed("That item is not part of this order.", code=OrdersError.UNKNOWN_LINE,
                                    details={"field": "lines", "line_id": line_id})
         if quantity > line.quantity - line.refunded_quantity:
             raise ValidationFailed(f"You can return at most {line.quantity - line.refunded_quantity} of "
-                                   f"{line.title}.", code="quantity_too_large", details={"line_id": line_id})
+                                   f"{line.title}.", code=OrdersError.QUANTITY_TOO_LARGE, details={"line_id": line_id})
         # what the buyer paid for those units, discount included
         amount += line.total * quantity // line.quantity
         chosen.append({"line_id": line_id, "quantity": quantity})
     amount = min(amount, order.total - order.refunded)
     request = ReturnRequest(order_id=order.id, buyer_id=user.id, reason=reason, lines=chosen, amount=amount)
-    db.add(request)
-    await db.flush()
-    db.add(OrderEvent(order_id=order.id, status="return_requested", note=reason, actor_id=user.id))
+    await repository.add(db, request)
+    await events.record(db, order.id, "return_requested", reason, actor_id=user.id)
     await notify.order_changed(db, order, "return.requested", seller_subject="Return requested",
                                seller_body=f"Reason: {reason}. Answer within 48 hours or it is approved "
                                            f"automatically.", return_id=request.id)
     return request
 
 
+async def returns_of_order(db: AsyncSession, order: Order) -> list[ReturnRequest]:
+    return await repository.returns_of_order(db, order.id)
+
+
+async def returns_of_shop(db: AsyncSession, shop_id: int, status: str | None = None) -> list[tuple[ReturnRequest, str]]:
+    """The shop's latest 200 returns, newest first, each with its order's currency."""
+    return await repository.returns_of_shop(db, shop_id, status, 200)
+
+
 async def return_for_seller(db: AsyncSession, user: User, return_id: int) -> tuple[ReturnRequest, Order]:
-    request = await db.get(ReturnRequest, return_id)
+    request = await repository.return_request(db, return_id)
     if request is None:
         raise NotFound("No such return.")
     order = await lifecycle.order_for_seller(db, user, request.order_id)
@@ -132,12 +133,10 @@ async def return_for_seller(db: AsyncSession, user: User, return_id: int) -> tup
 async def answer_return(db: AsyncSession, request: ReturnRequest, order: Order, *, approve: bool, note: str,
                         settings: Settings, actor: User | None, auto: bool = False) -> ReturnRequest:
     now = datetime.now(UTC)
-    result = await db.execute(
-        update(ReturnRequest).where(ReturnRequest.id == request.id, ReturnRequest.status == "requested")
-        .values(status="approved" if approve else "refused", answered_at=now, answer_note=note[:1000],
-                auto_approved=auto).execution_options(synchronize_session=False))
-    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
-        raise Conflict("This return was already answered.", code="return_answered")
+    if not await repository.answer_return(db, request.id, {
+            "status": "approved" if approve else "refused", "answered_at": now, "answer_note": note[:1000],
+            "auto_approved": auto}):
+        raise Conflict("This return was already answered.", code=OrdersError.RETURN_ANSWERED)
     await db.refresh(request)
     if approve:
         restock = {int(item["line_id"]): int(item["quantity"]) for item in request.lines}
@@ -147,7 +146,7 @@ async def answer_return(db: AsyncSession, request: ReturnRequest, order: Order, 
         await notify.order_changed(db, order, "return.approved", buyer_subject="Your return was approved",
                                    return_id=request.id)
     else:
-        db.add(OrderEvent(order_id=order.id, status="return_refused", note=note, actor_id=actor.id if actor else None))
+        await events.record(db, order.id, "return_refused", note, actor_id=actor.id if actor else None)
         await notify.order_changed(db, order, "return.refused", buyer_subject="Your return was refused",
                                    buyer_body=note or "The seller refused the return.", return_id=request.id)
     return request
@@ -156,12 +155,10 @@ async def answer_return(db: AsyncSession, request: ReturnRequest, order: Order, 
 async def auto_approve_due(db: AsyncSession, settings: Settings, now: datetime | None = None) -> int:
     """Returns the seller left unanswered for ``return_answer_hours`` are approved."""
     now = now or datetime.now(UTC)
-    due = list((await db.execute(select(ReturnRequest).where(
-        ReturnRequest.status == "requested",
-        ReturnRequest.created_at <= now - timedelta(hours=settings.return_answer_hours)).limit(100))).scalars())
+    due = await repository.returns_due(db, now - timedelta(hours=settings.return_answer_hours), 100)
     count = 0
     for request in due:
-        order = await db.get(Order, request.order_id)
+        order = await repository.order(db, request.order_id)
         if order is None:
             continue
         try:
