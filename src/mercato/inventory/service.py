@@ -1,4 +1,4 @@
-"""The only code that changes stock counters and reservations (docs/architecture.md, "Stock").
+"""The only code that changes stock counters and reservations (docs/architecture.md, "Concurrency and money rules").
 
 Every change is one guarded ``UPDATE … WHERE <enough units>`` (:mod:`mercato.inventory.repository`)
 whose row count says whether it happened: never read-then-write, so concurrent buyers can
@@ -45,7 +45,7 @@ async def allocate(db: AsyncSession, variant_id: int, quantity: int) -> bool:
 
 async def allocate_all(db: AsyncSession, bought: Mapping[int, int]) -> None:
     """Allocate the units of a payment (``variant id → quantity``), rows in primary-key order
-    (rule 3 of docs/architecture.md); ``409 allocation_failed`` if any variant has fewer units
+    (docs/architecture.md, "Concurrency and money rules"); ``409 allocation_failed`` if any variant has fewer units
     reserved than bought (the caller's transaction then rolls back)."""
     for variant_id, quantity in sorted(bought.items()):
         if not await allocate(db, variant_id, quantity):

@@ -6,7 +6,7 @@ moves it to ``payouts_in_transit``; sending it moves it out of the platform's ca
 payout method was added or changed less than ``payout_hold_hours`` ago the payout is held
 (account-takeover protection) and :func:`release_held_payouts` sends it once the hold ends.
 
-Only the shop owner, 18 or older (PRODUCT.md C1), may set the method or request a payout.
+Only the shop owner, 18 or older (docs/ledger.md, "Payouts, holds, clawbacks"), may set the method or request a payout.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The money movements of an order, each one balanced ledger transaction (PRODUCT.md C3, R2, R4).
+"""The money movements of an order, each one balanced ledger transaction (docs/ledger.md, "Postings").
 
 Splits are exact in minor units for every currency exponent: the parts of a payment add up
 to the money that came in, and the parts of several partial refunds add up to the parts of

@@ -1,6 +1,6 @@
 """The double-entry ledger: posting balanced transactions and deriving balances from entries.
 
-Contract (PRODUCT.md C3, RELIABILITY.md R2–R3):
+Contract (docs/ledger.md):
 
 - an entry's ``amount`` is signed minor units: debit positive, credit negative;
 - :func:`post` writes one transaction whose entries sum to exactly 0 in one currency, or

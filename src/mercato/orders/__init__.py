@@ -1,1 +1,1 @@
-"""Cart, addresses, checkout, orders, returns, refunds and reviews (PRODUCT.md C3)."""
+"""Cart, addresses, checkout, orders, returns, refunds and reviews (docs/orders.md)."""

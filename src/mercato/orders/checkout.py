@@ -160,7 +160,8 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                 placed: Placed | None = None) -> Checkout:
     """Create the checkout, its orders and payment intents, and reserve every unit.
 
-    Variants are reserved last, in primary-key order (rule 3), with guarded updates; the first
+    Variants are reserved last, in primary-key order (docs/architecture.md,
+    "Concurrency and money rules"), with guarded updates; the first
     one short of stock aborts the whole checkout with ``409 out_of_stock`` and the transaction
     rolls everything back.
 
@@ -228,7 +229,7 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     if placed is not None:
         placed.orders = orders
         placed.intents = list(intents.values())
-    # Take the stock in primary-key order (rule 3); the first variant short of stock aborts the
+    # Take the stock in primary-key order (no two checkouts deadlock); the first variant short of stock aborts the
     # whole checkout, and the transaction rolls everything above back.
     for line in sorted(lines, key=lambda item: item.variant.id):
         if not await inventory.reserve(db, line.variant.id, line.quantity):

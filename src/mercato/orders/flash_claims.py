@@ -10,7 +10,7 @@ every app process shares the count; a dict in process memory without Redis):
 
 1. drop claims past their deadline (a crashed process's claims expire);
 2. a holder (``user id`` + ``Idempotency-Key``) that already has a claim passes again: the
-   route then replays or answers ``409 idempotency_in_progress`` as usual (R5);
+   route then replays or answers ``409 idempotency_in_progress`` as usual (docs/orders.md, "Idempotency");
 3. check ``A − in-flight ≥ q``; if so record the holder with ``q`` units (the buyer, and the
    "decrement" of what is left) and admit; else refuse, with what is left.
 

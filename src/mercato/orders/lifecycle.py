@@ -103,7 +103,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
             line_ids.append(line_id)
             bought[variant_id] = bought.get(variant_id, 0) + quantity
             sold[product_id] = sold.get(product_id, 0) + quantity
-        await inventory.allocate_all(db, bought)  # rows in primary-key order (rule 3)
+        await inventory.allocate_all(db, bought)  # rows in primary-key order
         await catalog_products.record_sale(db, sold, now)
         await inventory.allocate_reservations(db, [order.checkout_id for order in paid], line_ids)
         for order in paid:
