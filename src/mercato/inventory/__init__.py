@@ -1,1 +1,2 @@
-"""Stock in three tiers: on hand, reservations with a TTL, allocations (docs/architecture.md, "Concurrency and money rules")."""
+"""Stock in three tiers: on hand, reservations with a TTL, allocations (docs/architecture.md,
+"Concurrency and money rules")."""

@@ -13,7 +13,7 @@ the key the second submit replays the first answer and lands on the same result.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import APIRouter, Request
@@ -21,10 +21,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import AdminUser, CurrentUser
-from mercato.accounts.models import User
 from mercato.catalog import repository as catalog_repo
 from mercato.catalog import shops
-from mercato.catalog.models import Shop
 from mercato.catalog.presenters import shop_out
 from mercato.config import Settings
 from mercato.kit import idempotency
@@ -32,9 +30,14 @@ from mercato.kit.errors import AppError, Forbidden, ValidationFailed
 from mercato.kit.http import AppSettings, DbSession
 from mercato.kit.money import exponent
 from mercato.ledger import payouts, service
-from mercato.ledger.api import finance_of, ledger_check, line_out, payout_out
+from mercato.ledger.errors import LedgerError
+from mercato.ledger.presenters import finance_of, ledger_check, line_out, payout_out
 from mercato.web.forms import error_messages, form_data
 from mercato.web.render import redirect, render
+
+if TYPE_CHECKING:  # for annotations only: routes import no models at run time
+    from mercato.accounts.models import User
+    from mercato.catalog.models import Shop
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,7 +53,7 @@ def with_idempotency_key(request: Request, key: str) -> Request:
     if key:
         if not key.isascii():
             raise ValidationFailed("The form is not valid. Reload the page and try again.",
-                                   code="invalid_idempotency_key")
+                                   code=LedgerError.INVALID_IDEMPOTENCY_KEY)
         headers.append((idempotency.HEADER.encode(), key.encode()))
     return Request({**request.scope, "headers": headers})
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts import repository as accounts_repo
@@ -33,7 +32,9 @@ from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.money import format_money, is_supported
 from mercato.kit.pagination import decode_cursor, encode_cursor
 from mercato.kit.sql.transaction import take_write_lock
-from mercato.ledger.models import LedgerAccount, Payout, PayoutMethod
+from mercato.ledger import repository
+from mercato.ledger.errors import LedgerError
+from mercato.ledger.models import Payout, PayoutMethod
 from mercato.ledger.service import Posting, balance, ensure_accounts, platform_account, post, shop_account
 
 _ACCOUNT_NUMBER = re.compile(r"^[A-Z0-9]{4,34}$")
@@ -73,19 +74,19 @@ async def require_payout_owner(db: AsyncSession, shop: Shop, user: User, setting
 
 
 async def payout_method(db: AsyncSession, shop_id: int) -> PayoutMethod | None:
-    return (await db.execute(select(PayoutMethod).where(PayoutMethod.shop_id == shop_id))).scalar_one_or_none()
+    return await repository.payout_method(db, shop_id)
 
 
 def mask_account(account_holder: str, account_number: str) -> tuple[str, str]:
     """(holder, masked label); only the last four characters of the number are kept."""
     holder = " ".join(account_holder.split())
     if not 2 <= len(holder) <= 80:
-        raise ValidationFailed("Enter the account holder's name (2–80 characters).", code="invalid_account_holder",
-                               details={"field": "account_holder"})
+        raise ValidationFailed("Enter the account holder's name (2–80 characters).",
+                               code=LedgerError.INVALID_ACCOUNT_HOLDER, details={"field": "account_holder"})
     number = re.sub(r"[\s-]", "", account_number).upper()
     if not _ACCOUNT_NUMBER.match(number):
         raise ValidationFailed("Enter an account number or IBAN of 4–34 letters and digits.",
-                               code="invalid_account_number", details={"field": "account_number"})
+                               code=LedgerError.INVALID_ACCOUNT_NUMBER, details={"field": "account_number"})
     return holder, f"{holder} ····{number[-4:]}"
 
 
@@ -98,10 +99,10 @@ async def set_payout_method(db: AsyncSession, shop: Shop, *, account_holder: str
     method = await payout_method(db, shop.id)
     if method is None:
         method = PayoutMethod(shop_id=shop.id, kind="bank_account", label=label, changed_at=now)
-        db.add(method)
+        await repository.add(db, method)
     else:
         method.kind, method.label, method.changed_at = "bank_account", label, now
-    await db.flush()
+        await db.flush()
     return method
 
 
@@ -118,7 +119,7 @@ async def _lock_available(db: AsyncSession, shop_id: int, currency: str) -> None
     await take_write_lock(db)
     code = shop_account(shop_id, "available", currency)
     await ensure_accounts(db, [code])
-    await db.execute(select(LedgerAccount.id).where(LedgerAccount.code == code).with_for_update())
+    await repository.lock_account(db, code)
 
 
 async def request_payout(db: AsyncSession, shop: Shop, currency: str, user: User, settings: Settings, *,
@@ -128,20 +129,20 @@ async def request_payout(db: AsyncSession, shop: Shop, currency: str, user: User
     await require_payout_owner(db, shop, user, settings)
     currency = currency.upper()
     if not is_supported(currency):
-        raise ValidationFailed("Unsupported currency.", code="invalid_currency", details={"field": "currency"})
+        raise ValidationFailed("Unsupported currency.", code=LedgerError.INVALID_CURRENCY,
+                               details={"field": "currency"})
     now = now or utcnow()
     await _lock_available(db, shop.id, currency)
     amount = await balance(db, shop_account(shop.id, "available", currency))
     if amount <= 0:
-        raise Conflict("There is nothing to pay out in this currency.", code="nothing_to_pay_out",
+        raise Conflict("There is nothing to pay out in this currency.", code=LedgerError.NOTHING_TO_PAY_OUT,
                        details={"available": amount, "currency": currency})
     method = await payout_method(db, shop.id)
     if method is None:
-        raise ValidationFailed("Add a payout method first.", code="no_payout_method")
+        raise ValidationFailed("Add a payout method first.", code=LedgerError.NO_PAYOUT_METHOD)
     payout = Payout(shop_id=shop.id, currency=currency, amount=amount, status="pending", requested_by=user.id,
                     created_at=now)
-    db.add(payout)
-    await db.flush()
+    await repository.add(db, payout)
     await post(db, kind="payout_request", reference=f"payout:{payout.id}", currency=currency, postings=[
         Posting(shop_account(shop.id, "available", currency), amount),
         Posting(shop_account(shop.id, "payouts_in_transit", currency), -amount),
@@ -195,21 +196,16 @@ async def release_held_payouts(db: AsyncSession, settings: Settings, *, now: dat
     """
     now = now or utcnow()
     provider = provider or payout_provider(settings)
-    due = list((await db.execute(
-        select(Payout).where(Payout.status == "held", Payout.release_at <= now).order_by(Payout.id).limit(limit)
-    )).scalars())
+    due = await repository.held_payouts_due(db, now, limit)
     sent = 0
     for payout in due:
         method = await payout_method(db, payout.shop_id)
         if method is None or hold_until(method, settings) > now:
             extended = hold_until(method, settings) if method is not None else now + timedelta(
                 hours=settings.payout_hold_hours)
-            await db.execute(update(Payout).where(Payout.id == payout.id, Payout.status == "held")
-                             .values(release_at=extended))
+            await repository.extend_hold(db, payout.id, extended)
             continue
-        claimed = await db.execute(update(Payout).where(Payout.id == payout.id, Payout.status == "held")
-                                   .values(status="sent", sent_at=now))
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not await repository.claim_held(db, payout.id, now):
             continue
         await db.refresh(payout)
         await _send(db, payout, method, provider, now)
@@ -239,9 +235,6 @@ class PayoutPage:
 
 async def list_payouts(db: AsyncSession, shop_id: int, cursor: str | None = None, limit: int = 20) -> PayoutPage:
     after = decode_cursor(cursor, (int,))
-    stmt = select(Payout).where(Payout.shop_id == shop_id).order_by(Payout.id.desc()).limit(limit + 1)
-    if after:
-        stmt = stmt.where(Payout.id < after[0])
-    rows = list((await db.execute(stmt)).scalars())
+    rows = await repository.payouts_page(db, shop_id, limit + 1, after[0] if after else None)
     nxt = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return PayoutPage(items=rows[:limit], next_cursor=nxt)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import allocate, apply_rate_bps
-from mercato.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from mercato.ledger import repository
+from mercato.ledger.errors import LedgerError
+from mercato.ledger.models import LedgerTransaction
 from mercato.ledger.service import Posting, find_transaction, platform_account, post, shop_account
 
 
@@ -63,10 +64,10 @@ def split_payment(paid: int, tax: int, platform_discount: int, fee_bps: int) -> 
     """The fee is ``fee_bps`` of (paid + platform discount − tax), rounded half-even; the seller
     gets the rest of that base."""
     if min(paid, tax, platform_discount) < 0 or not 0 <= fee_bps <= 10_000:
-        raise _invalid("Amounts and the fee rate must not be negative.", "invalid_split")
+        raise _invalid("Amounts and the fee rate must not be negative.", LedgerError.INVALID_SPLIT)
     base = paid + platform_discount - tax
     if base < 0:
-        raise _invalid("Tax cannot exceed what was paid plus the platform discount.", "invalid_split")
+        raise _invalid("Tax cannot exceed what was paid plus the platform discount.", LedgerError.INVALID_SPLIT)
     fee = min(max(apply_rate_bps(base, fee_bps), 0), base)
     return PaymentSplit(paid=paid, tax=tax, platform_discount=platform_discount, fee=fee, seller_share=base - fee)
 
@@ -87,9 +88,9 @@ def split_refund(split: PaymentSplit, refunded_before: int, amount: int) -> Refu
     refunds that ends with the whole paid amount returns exactly the original parts.
     """
     if amount <= 0:
-        raise _invalid("A refund must be more than 0.", "invalid_refund_amount")
+        raise _invalid("A refund must be more than 0.", LedgerError.INVALID_REFUND_AMOUNT)
     if refunded_before < 0 or refunded_before + amount > split.paid:
-        raise _invalid("A refund cannot exceed what is left of the paid amount.", "refund_exceeds_paid")
+        raise _invalid("A refund cannot exceed what is left of the paid amount.", LedgerError.REFUND_EXCEEDS_PAID)
     before = _cumulative_refund(split, refunded_before)
     after = _cumulative_refund(split, refunded_before + amount)
     tax, fee, seller, discount = (a - b for a, b in zip(after, before, strict=True))
@@ -127,7 +128,7 @@ async def post_order_payment(db: AsyncSession, *, order_id: int, shop_id: int, c
                              split: PaymentSplit) -> LedgerTransaction | None:
     """Record the money of a paid order; ``None`` if already recorded (or nothing moved: a free order)."""
     if split.paid + split.platform_discount != split.tax + split.fee + split.seller_share:
-        raise ValidationFailed("The payment split does not add up.", code="unbalanced_transaction")
+        raise ValidationFailed("The payment split does not add up.", code=LedgerError.UNBALANCED_TRANSACTION)
     lines = payment_postings(shop_id, currency, split)
     if not lines:
         return None
@@ -143,7 +144,7 @@ async def post_refund(db: AsyncSession, *, refund_id: int, order_id: int, shop_i
                       parts: RefundSplit, settled: bool | None = None) -> LedgerTransaction | None:
     """Record one refund; ``settled=None`` asks the ledger whether the order was settled already."""
     if parts.amount <= 0:
-        raise ValidationFailed("A refund must return more than 0.", code="invalid_refund_amount")
+        raise ValidationFailed("A refund must return more than 0.", code=LedgerError.INVALID_REFUND_AMOUNT)
     if settled is None:
         settled = await order_settled(db, order_id)
     return await post(db, kind="refund", reference=f"refund:{refund_id}", currency=currency,
@@ -153,14 +154,7 @@ async def post_refund(db: AsyncSession, *, refund_id: int, order_id: int, shop_i
 
 async def pending_of_order(db: AsyncSession, *, order_id: int, shop_id: int, currency: str) -> int:
     """What the order still has on the shop's pending account (credit-normal, > 0 = owed)."""
-    total = await db.execute(
-        select(func.sum(LedgerEntry.amount))
-        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .where(LedgerAccount.code == shop_account(shop_id, "pending", currency),
-               LedgerTransaction.order_id == order_id)
-    )
-    return -int(total.scalar() or 0)
+    return -await repository.pending_sum_of_order(db, shop_account(shop_id, "pending", currency), order_id)
 
 
 async def post_settlement(db: AsyncSession, *, order_id: int, shop_id: int, currency: str) -> int:

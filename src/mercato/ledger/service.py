@@ -22,16 +22,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.db import utcnow
 from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import is_supported
 from mercato.kit.pagination import decode_cursor, encode_cursor
-from mercato.kit.sql.transaction import InTransaction, snapshot
-from mercato.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
+from mercato.kit.sql.transaction import snapshot
+from mercato.ledger import repository
+from mercato.ledger.errors import LedgerError
+from mercato.ledger.models import LedgerAccount, LedgerTransaction
 
 #: Platform accounts and their kinds. A domain that needs a new platform account adds it here.
 PLATFORM_ACCOUNTS: dict[str, str] = {
@@ -72,7 +72,7 @@ class AccountSpec:
 
 
 def _bad_account(code: str) -> ValidationFailed:
-    return ValidationFailed(f"Unknown ledger account {code!r}.", code="unknown_ledger_account")
+    return ValidationFailed(f"Unknown ledger account {code!r}.", code=LedgerError.UNKNOWN_LEDGER_ACCOUNT)
 
 
 def account_spec(code: str) -> AccountSpec:
@@ -104,7 +104,7 @@ def shop_account(shop_id: int, name: str, currency: str) -> str:
 
 
 def _unbalanced(message: str, details: Any = None) -> ValidationFailed:
-    return ValidationFailed(message, code="unbalanced_transaction", details=details)
+    return ValidationFailed(message, code=LedgerError.UNBALANCED_TRANSACTION, details=details)
 
 
 def check_postings(currency: str, postings: list[Posting]) -> None:
@@ -124,31 +124,25 @@ def check_postings(currency: str, postings: list[Posting]) -> None:
 
 
 async def find_transaction(db: AsyncSession, kind: str, reference: str) -> LedgerTransaction | None:
-    return (await db.execute(select(LedgerTransaction).where(
-        LedgerTransaction.kind == kind, LedgerTransaction.reference == reference))).scalar_one_or_none()
+    return await repository.find_transaction(db, kind, reference)
 
 
 async def get_account(db: AsyncSession, code: str) -> LedgerAccount | None:
-    return (await db.execute(select(LedgerAccount).where(LedgerAccount.code == code))).scalar_one_or_none()
+    return await repository.account_by_code(db, code)
 
 
 async def ensure_accounts(db: AsyncSession, codes: list[str]) -> dict[str, LedgerAccount]:
     """The accounts for ``codes``, creating missing ones (a concurrent creator wins harmlessly)."""
     wanted = sorted(set(codes))
     specs = {code: account_spec(code) for code in wanted}
-    rows = (await db.execute(select(LedgerAccount).where(LedgerAccount.code.in_(wanted)))).scalars()
-    found = {row.code: row for row in rows}
+    found = await repository.accounts_by_code(db, wanted)
     for code in wanted:
         if code in found:
             continue
         spec = specs[code]
         account = LedgerAccount(code=code, kind=spec.kind, currency=spec.currency, owner_type=spec.owner_type,
                                 owner_id=spec.owner_id, name=spec.name[:120])
-        try:
-            async with db.begin_nested():
-                db.add(account)
-                await db.flush()
-        except IntegrityError:
+        if not await repository.add_account(db, account):
             existing = await get_account(db, code)
             if existing is None:
                 raise
@@ -161,9 +155,7 @@ async def account_ids(db: AsyncSession, codes: list[str]) -> dict[str, int]:
     """The ids of the accounts for ``codes``: one plain read, creating the missing ones (rare:
     the first posting of a shop or currency) through :func:`ensure_accounts`."""
     wanted = sorted(set(codes))
-    rows = await InTransaction.of(db).all("SELECT code, id FROM ledger_accounts WHERE code IN :codes",
-                                          {"codes": wanted})
-    found = {str(code): int(account_id) for code, account_id in rows}
+    found = await repository.account_ids(db, wanted)
     missing = [code for code in wanted if code not in found]
     if missing:
         found.update({code: account.id for code, account in (await ensure_accounts(db, missing)).items()})
@@ -182,39 +174,23 @@ async def post(db: AsyncSession, *, kind: str, reference: str, currency: str, po
     check_postings(currency, postings)
     accounts = await account_ids(db, [line.account for line in postings])
     now = utcnow()
-    raw = InTransaction.of(db)
-    # One statement: INSERT … ON CONFLICT (kind, reference) DO NOTHING RETURNING id. An existing
-    # transaction (a retry, or the winner of a race, which PostgreSQL waits for) returns nothing
-    # and leaves the session usable — no read first, no savepoint.
-    txn_id = await raw.scalar(
-        "INSERT INTO ledger_transactions (kind, reference, memo, order_id, shop_id, created_at) "
-        "VALUES (:kind, :reference, :memo, :order_id, :shop_id, :now) "
-        "ON CONFLICT (kind, reference) DO NOTHING RETURNING id",
-        {"kind": kind, "reference": reference, "memo": memo, "order_id": order_id, "shop_id": shop_id, "now": now})
+    txn_id = await repository.insert_transaction(db, {"kind": kind, "reference": reference, "memo": memo,
+                                                      "order_id": order_id, "shop_id": shop_id, "now": now})
     if txn_id is None:
         return None
-    # All lines in one executemany (no RETURNING: nothing needs their ids).
-    await raw.executemany(
-        "INSERT INTO ledger_entries (transaction_id, account_id, amount, currency, created_at) "
-        "VALUES (:txn, :account, :amount, :currency, :now)",
-        [{"txn": txn_id, "account": accounts[line.account], "amount": line.amount, "currency": currency, "now": now}
+    await repository.insert_entries(
+        db, [{"txn": txn_id, "account": accounts[line.account], "amount": line.amount, "currency": currency, "now": now}
          for line in postings])
-    return snapshot(LedgerTransaction, dict(id=int(txn_id), kind=kind, reference=reference, memo=memo,
+    return snapshot(LedgerTransaction, dict(id=txn_id, kind=kind, reference=reference, memo=memo,
                                             order_id=order_id, shop_id=shop_id, created_at=now))
 
 
 # --- balances ------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int:
-    return int(value or 0)  # PostgreSQL's SUM(bigint) is numeric
-
-
 async def raw_balance(db: AsyncSession, code: str) -> int:
     """Signed sum of the account's entries (debits positive)."""
-    total = await db.execute(select(func.sum(LedgerEntry.amount)).join(
-        LedgerAccount, LedgerAccount.id == LedgerEntry.account_id).where(LedgerAccount.code == code))
-    return _int(total.scalar())
+    return await repository.raw_balance(db, code)
 
 
 def normal_balance(kind: str, raw: int) -> int:
@@ -237,23 +213,13 @@ def _zero_shop_balances() -> dict[str, int]:
 async def shop_balances(db: AsyncSession, shop_id: int) -> dict[str, dict[str, int]]:
     """Per currency: ``pending``, ``available`` (may be < 0), ``in_transit`` and ``paid_out``
     (the sum of sent payouts)."""
-    rows = await db.execute(
-        select(LedgerAccount.code, LedgerAccount.currency, func.sum(LedgerEntry.amount))
-        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
-        .where(LedgerAccount.owner_type == "shop", LedgerAccount.owner_id == shop_id)
-        .group_by(LedgerAccount.code, LedgerAccount.currency)
-    )
     result: dict[str, dict[str, int]] = {}
-    for code, currency, total in rows:
+    for code, _, currency, total in await repository.owner_sums(db, "shop", shop_id):
         key = SHOP_BALANCE_KEYS.get(code.split(":")[2])
         if key is not None:
-            result.setdefault(currency, _zero_shop_balances())[key] = -_int(total)
-    sent = await db.execute(
-        select(Payout.currency, func.sum(Payout.amount))
-        .where(Payout.shop_id == shop_id, Payout.status == "sent").group_by(Payout.currency)
-    )
-    for currency, total in sent:
-        result.setdefault(currency, _zero_shop_balances())["paid_out"] = _int(total)
+            result.setdefault(currency, _zero_shop_balances())[key] = -total
+    for currency, total in (await repository.sent_payout_sums(db, shop_id)).items():
+        result.setdefault(currency, _zero_shop_balances())["paid_out"] = total
     return dict(sorted(result.items()))
 
 
@@ -280,21 +246,10 @@ async def statement(db: AsyncSession, shop_id: int, cursor: str | None = None, l
     """The shop's entries, newest first, keyset-paged by entry id (the cursor is opaque)."""
     after = decode_cursor(cursor, (int,))
     before_id = after[0] if after else None
-    accounts = {
-        row.id: row for row in (await db.execute(select(LedgerAccount).where(
-            LedgerAccount.owner_type == "shop", LedgerAccount.owner_id == shop_id))).scalars()
-    }
+    accounts = await repository.owner_accounts(db, "shop", shop_id)
     if not accounts:
         return StatementPage(items=[], next_cursor=None)
-    stmt = (
-        select(LedgerEntry, LedgerTransaction)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .where(LedgerEntry.account_id.in_(list(accounts)))
-        .order_by(LedgerEntry.id.desc()).limit(limit + 1)
-    )
-    if before_id is not None:
-        stmt = stmt.where(LedgerEntry.id < before_id)
-    rows = (await db.execute(stmt)).all()
+    rows = await repository.entries_page(db, list(accounts), limit + 1, before_id)
     items = [
         StatementLine(
             entry_id=entry.id, created_at=entry.created_at,
@@ -313,39 +268,24 @@ async def statement(db: AsyncSession, shop_id: int, cursor: str | None = None, l
 
 async def trial_balance(db: AsyncSession) -> dict[str, int]:
     """The sum of every entry per currency: 0 for each one, or the ledger is broken."""
-    rows = await db.execute(select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
-                            .group_by(LedgerEntry.currency).order_by(LedgerEntry.currency))
-    return {currency: _int(total) for currency, total in rows}
+    return await repository.sums_by_currency(db)
 
 
 async def unbalanced_transactions(db: AsyncSession, limit: int = 100) -> list[int]:
     """Ids of transactions whose entries do not sum to 0 in some currency (there should be none)."""
-    rows = await db.execute(
-        select(LedgerEntry.transaction_id).group_by(LedgerEntry.transaction_id, LedgerEntry.currency)
-        .having(func.sum(LedgerEntry.amount) != 0).order_by(LedgerEntry.transaction_id).limit(limit)
-    )
-    return sorted({int(row[0]) for row in rows})
+    return await repository.unbalanced_transaction_ids(db, limit)
 
 
 async def platform_revenue(db: AsyncSession) -> dict[str, dict[str, int]]:
     """Per currency, the platform accounts on their normal side: fees earned, promotions spent,
     tax owed and cash held."""
-    rows = await db.execute(
-        select(LedgerAccount.code, LedgerAccount.kind, LedgerAccount.currency, func.sum(LedgerEntry.amount))
-        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
-        .where(LedgerAccount.owner_type == "platform")
-        .group_by(LedgerAccount.code, LedgerAccount.kind, LedgerAccount.currency)
-    )
     result: dict[str, dict[str, int]] = {}
-    for code, kind, currency, total in rows:
+    for code, kind, currency, total in await repository.owner_sums(db, "platform", None):
         name = code.split(":")[1]
         bucket = result.setdefault(currency, {"fees": 0, "promotions": 0, "tax_payable": 0, "cash": 0})
-        bucket[name] = normal_balance(kind, _int(total))
+        bucket[name] = normal_balance(kind, total)
     return dict(sorted(result.items()))
 
 
 async def counts(db: AsyncSession) -> dict[str, int]:
-    transactions = _int((await db.execute(select(func.count()).select_from(LedgerTransaction))).scalar())
-    entries = _int((await db.execute(select(func.count()).select_from(LedgerEntry))).scalar())
-    accounts = _int((await db.execute(select(func.count()).select_from(LedgerAccount))).scalar())
-    return {"transactions": transactions, "entries": entries, "accounts": accounts}
+    return await repository.row_counts(db)

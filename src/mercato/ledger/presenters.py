@@ -1,0 +1,72 @@
+"""Turn balances, payout methods, payouts and statement lines into API bodies (shared by the
+JSON routes and the Finance pages), and build the two composite answers: a shop's finance and
+the operator's ledger check."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.catalog.models import Shop
+from mercato.config import Settings
+from mercato.ledger import payouts, service
+from mercato.ledger.models import Payout, PayoutMethod
+from mercato.ledger.schemas import (
+    BalanceOut,
+    FinanceOut,
+    LedgerCheckOut,
+    PayoutMethodOut,
+    PayoutOut,
+    RevenueOut,
+    StatementLineOut,
+    TrialBalanceOut,
+)
+
+
+def balances_out(balances: dict[str, dict[str, int]], shop_currency: str) -> list[BalanceOut]:
+    """Every currency with entries, and always the shop's own (zeros before the first sale)."""
+    rows = dict(balances)
+    rows.setdefault(shop_currency, {"pending": 0, "available": 0, "in_transit": 0, "paid_out": 0})
+    return [BalanceOut(currency=cur, **values) for cur, values in sorted(rows.items())]
+
+
+def method_out(method: PayoutMethod | None, settings: Settings) -> PayoutMethodOut | None:
+    if method is None:
+        return None
+    return PayoutMethodOut(kind=method.kind, label=method.label, changed_at=method.changed_at,
+                           hold_until=payouts.hold_until(method, settings))
+
+
+def payout_out(payout: Payout) -> PayoutOut:
+    return PayoutOut(id=payout.id, currency=payout.currency, amount=payout.amount, status=payout.status,
+                     hold_reason=payout.hold_reason, release_at=payout.release_at, provider_ref=payout.provider_ref,
+                     created_at=payout.created_at, sent_at=payout.sent_at)
+
+
+def line_out(line: service.StatementLine) -> StatementLineOut:
+    return StatementLineOut(id=line.entry_id, created_at=line.created_at, account=line.account,
+                            currency=line.currency, amount=line.amount, kind=line.kind, reference=line.reference,
+                            memo=line.memo, order_id=line.order_id)
+
+
+async def finance_of(db: AsyncSession, shop: Shop, settings: Settings) -> FinanceOut:
+    recent = await payouts.list_payouts(db, shop.id, limit=10)
+    return FinanceOut(
+        shop=shop.slug, currency=shop.currency,
+        balances=balances_out(await service.shop_balances(db, shop.id), shop.currency),
+        payout_method=method_out(await payouts.payout_method(db, shop.id), settings),
+        recent_payouts=[payout_out(p) for p in recent.items],
+    )
+
+
+async def ledger_check(db: AsyncSession) -> LedgerCheckOut:
+    trial = await service.trial_balance(db)
+    unbalanced = await service.unbalanced_transactions(db)
+    revenue = await service.platform_revenue(db)
+    counts = await service.counts(db)
+    return LedgerCheckOut(
+        balanced=all(v == 0 for v in trial.values()) and not unbalanced,
+        trial_balance=[TrialBalanceOut(currency=c, sum=v, balanced=v == 0) for c, v in trial.items()],
+        unbalanced_transactions=unbalanced,
+        revenue=[RevenueOut(currency=c, **values) for c, values in revenue.items()],
+        **counts,
+    )
