@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.catalog.models import Product, Variant
 from mercato.inventory.models import Reservation
 from mercato.kit.db import utcnow
+from mercato.kit.sql.statements import insert_sql
 from mercato.kit.sql.transaction import InTransaction
 
 #: Every change of a variant's counters: a guarded UPDATE (``:q`` units, ``:id``, ``:now``) that
@@ -40,10 +41,8 @@ _PRODUCT_AVAILABLE_SQL = (
     "UPDATE products SET total_stock = total_stock + :delta, updated_at = :now "
     "WHERE id = (SELECT product_id FROM variants WHERE id = :variant) RETURNING id, total_stock"
 )
-_HOLD_SQL = (
-    "INSERT INTO reservations (variant_id, checkout_id, order_line_id, quantity, status, expires_at, created_at) "
-    "VALUES (:variant, :checkout, :line, :q, 'active', :expires, :now)"
-)
+HOLD_COLUMNS = ("variant_id", "checkout_id", "order_line_id", "quantity", "status", "expires_at", "created_at")
+_HOLD_SQL = insert_sql(Reservation, HOLD_COLUMNS)
 _MARK_SQL = "UPDATE reservations SET status = :to WHERE id = :id AND status = :from"
 _MARK_LINES_SQL = (
     "UPDATE reservations SET status = :to WHERE checkout_id IN :checkouts AND status = :from "

@@ -77,9 +77,9 @@ async def counters(db: AsyncSession, variant_id: int) -> tuple[int, int, int] | 
 
 
 async def hold_for_checkout(db: AsyncSession, holds: Sequence[Mapping[str, Any]]) -> None:
-    """Record a checkout's reservations (one plain statement): each hold gives ``variant``,
-    ``checkout``, ``line`` (the order line), ``q`` units, ``expires`` and ``now``. The counters
-    themselves move in :func:`reserve`."""
+    """Record a checkout's reservations (one plain statement): each hold gives the values of
+    ``repository.HOLD_COLUMNS`` (``status`` ``"active"``). The counters themselves move in
+    :func:`reserve`."""
     await repository.insert_holds(db, holds)
 
 

@@ -16,21 +16,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.kit.sql.statements import insert_sql
 from mercato.kit.sql.transaction import InTransaction
 from mercato.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout, PayoutMethod
 
 _ACCOUNT_IDS_SQL = "SELECT code, id FROM ledger_accounts WHERE code IN :codes"
 # One statement: an existing transaction (a retry, or the winner of a race, which PostgreSQL
 # waits for) returns nothing and leaves the session usable — no read first, no savepoint.
-_TXN_INSERT_SQL = (
-    "INSERT INTO ledger_transactions (kind, reference, memo, order_id, shop_id, created_at) "
-    "VALUES (:kind, :reference, :memo, :order_id, :shop_id, :now) "
-    "ON CONFLICT (kind, reference) DO NOTHING RETURNING id"
-)
-_ENTRY_INSERT_SQL = (
-    "INSERT INTO ledger_entries (transaction_id, account_id, amount, currency, created_at) "
-    "VALUES (:txn, :account, :amount, :currency, :now)"
-)
+_TXN_INSERT_SQL = insert_sql(LedgerTransaction, ("kind", "reference", "memo", "order_id", "shop_id", "created_at"),
+                             on_conflict=("kind", "reference"), returning="id")
+_ENTRY_INSERT_SQL = insert_sql(LedgerEntry, ("transaction_id", "account_id", "amount", "currency", "created_at"))
 
 
 def _int(value: Any) -> int:

@@ -175,12 +175,12 @@ async def post(db: AsyncSession, *, kind: str, reference: str, currency: str, po
     accounts = await account_ids(db, [line.account for line in postings])
     now = utcnow()
     txn_id = await repository.insert_transaction(db, {"kind": kind, "reference": reference, "memo": memo,
-                                                      "order_id": order_id, "shop_id": shop_id, "now": now})
+                                                      "order_id": order_id, "shop_id": shop_id, "created_at": now})
     if txn_id is None:
         return None
     await repository.insert_entries(
-        db, [{"txn": txn_id, "account": accounts[line.account], "amount": line.amount, "currency": currency, "now": now}
-         for line in postings])
+        db, [{"transaction_id": txn_id, "account_id": accounts[line.account], "amount": line.amount,
+              "currency": currency, "created_at": now} for line in postings])
     return snapshot(LedgerTransaction, dict(id=txn_id, kind=kind, reference=reference, memo=memo,
                                             order_id=order_id, shop_id=shop_id, created_at=now))
 

@@ -181,7 +181,9 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     now = datetime.now(UTC)
     expires_at = now + timedelta(seconds=settings.reservation_ttl_seconds)
     source = "buy_now" if body.items is not None else "cart"
-    checkout_id = await repository.insert_checkout(db, user.id, address, expires_at, source, now)
+    checkout_id = await repository.insert_checkout(db, dict(buyer_id=user.id, status="open", address=address,
+                                                            expires_at=expires_at, source=source, created_at=now,
+                                                            updated_at=now))
     checkout = snapshot(Checkout, dict(id=checkout_id, buyer_id=user.id, status="open", address=address,
                                        expires_at=expires_at, source=source, platform_coupon_code=None,
                                        created_at=now, updated_at=now))
@@ -216,8 +218,9 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                                total=line_total - discount, refunded_quantity=0)
             line_id = await repository.insert_order_line(db, line_values)
             written.append(snapshot(OrderLine, {"id": line_id, **line_values}))
-            reservations.append({"variant": line.variant.id, "checkout": checkout_id, "line": line_id,
-                                 "q": line.quantity, "expires": expires_at, "now": now})
+            reservations.append(dict(variant_id=line.variant.id, checkout_id=checkout_id, order_line_id=line_id,
+                                     quantity=line.quantity, status="active", expires_at=expires_at,
+                                     created_at=now))
         event = await events.record(db, order_id, "awaiting_payment", "Order placed; stock reserved.",
                                     actor_id=user.id, now=now)
         orders.append(order)

@@ -23,8 +23,8 @@ async def record(db: AsyncSession, order_id: int, status: str, note: str = "", *
     """Record one event; answers a detached copy of what was written (for answers built
     without reading it back)."""
     now = now or utcnow()
-    await repository.insert_events(db, [{"order": order_id, "status": status, "note": note, "actor": actor_id,
-                                         "now": now}])
+    await repository.insert_events(db, [{"order_id": order_id, "status": status, "note": note,
+                                         "actor_id": actor_id, "created_at": now}])
     return snapshot(OrderEvent, dict(order_id=order_id, status=status, note=note, actor_id=actor_id, created_at=now))
 
 
@@ -32,5 +32,5 @@ async def record_same(db: AsyncSession, order_ids: Sequence[int], status: str, n
                       actor_id: int | None = None, now: datetime | None = None) -> None:
     """The same event for several orders (one statement), e.g. every order a payment paid."""
     now = now or utcnow()
-    await repository.insert_events(db, [{"order": order_id, "status": status, "note": note, "actor": actor_id,
-                                         "now": now} for order_id in order_ids])
+    await repository.insert_events(db, [{"order_id": order_id, "status": status, "note": note,
+                                         "actor_id": actor_id, "created_at": now} for order_id in order_ids])

@@ -21,6 +21,7 @@ from mercato.accounts import repository as accounts_repo
 from mercato.catalog import repository as catalog_repo
 from mercato.catalog.models import Product, Shop, Variant
 from mercato.kit.sql.committed import CommittedReads
+from mercato.kit.sql.statements import insert_sql, update_sql
 from mercato.kit.sql.transaction import InTransaction, snapshot
 from mercato.orders.models import (
     Address,
@@ -41,9 +42,8 @@ _CART_LINES_SQL = (f"SELECT {catalog_repo.PURCHASE_LINE_COLUMNS}, cart_items.qua
                    f"FROM cart_items JOIN variants ON variants.id = cart_items.variant_id "
                    f"{catalog_repo.PURCHASE_LINE_JOIN} WHERE cart_items.user_id = :user ORDER BY cart_items.id")
 _CART_ITEM_SQL = "SELECT id, quantity FROM cart_items WHERE user_id = :user AND variant_id = :variant"
-_CART_INSERT_SQL = ("INSERT INTO cart_items (user_id, variant_id, quantity, created_at, updated_at) "
-                    "VALUES (:user, :variant, :q, :now, :now)")
-_CART_SET_SQL = "UPDATE cart_items SET quantity = :q, updated_at = :now WHERE id = :id"
+_CART_INSERT_SQL = insert_sql(CartItem, ("user_id", "variant_id", "quantity", "created_at", "updated_at"))
+_CART_SET_SQL = update_sql(CartItem, ("quantity", "updated_at"))
 _CART_TAKE_ALL_SQL = "DELETE FROM cart_items WHERE user_id = :user AND variant_id = :variant AND quantity <= :q"
 _CART_TAKE_SOME_SQL = ("UPDATE cart_items SET quantity = quantity - :q, updated_at = :now "
                        "WHERE user_id = :user AND variant_id = :variant AND quantity > :q")
@@ -84,13 +84,13 @@ async def cart_item_for(db: AsyncSession, user_id: int, variant_id: int) -> tupl
 
 
 async def insert_cart_item(db: AsyncSession, user_id: int, variant_id: int, quantity: int, now: datetime) -> None:
-    await InTransaction.of(db).execute(_CART_INSERT_SQL, {"user": user_id, "variant": variant_id, "q": quantity,
-                                                          "now": now})
+    await InTransaction.of(db).execute(_CART_INSERT_SQL, {"user_id": user_id, "variant_id": variant_id,
+                                                          "quantity": quantity, "created_at": now, "updated_at": now})
 
 
 async def set_cart_quantity(db: AsyncSession, item_id: int, quantity: int, now: datetime) -> None:
     raw = InTransaction.of(db)
-    await raw.execute(_CART_SET_SQL, {"q": quantity, "now": now, "id": item_id})
+    await raw.execute(_CART_SET_SQL, {"quantity": quantity, "updated_at": now, "id": item_id})
     raw.sync(CartItem, item_id, quantity=quantity, updated_at=now)
 
 
@@ -148,27 +148,21 @@ async def add_address(db: AsyncSession, user_id: int, values: Mapping[str, Any])
 # --- checkouts and orders ------------------------------------------------------------------
 
 _CHECKOUT_SQL = f"SELECT {InTransaction.columns(Checkout, 'c')} FROM checkouts c WHERE c.id = :id"  # noqa: S608
-_CHECKOUT_INSERT_SQL = (
-    "INSERT INTO checkouts (buyer_id, status, address, expires_at, source, created_at, updated_at) "
-    "VALUES (:buyer, 'open', :address, :expires, :source, :now, :now) RETURNING id"
-)
-_ORDER_INSERT_SQL = (
-    "INSERT INTO orders (checkout_id, buyer_id, shop_id, status, currency, subtotal, seller_discount, "
-    "platform_discount, shipping, tax, total, fee, refunded, address, seller_coupon_id, platform_coupon_id, "
-    "payment_intent_id, created_at, updated_at) VALUES (:checkout_id, :buyer_id, :shop_id, :status, "
-    ":currency, :subtotal, :seller_discount, :platform_discount, :shipping, :tax, :total, :fee, :refunded, "
-    ":address, :seller_coupon_id, :platform_coupon_id, :payment_intent_id, :created_at, :updated_at) "
-    "RETURNING id"
-)
-_LINE_INSERT_SQL = (
-    "INSERT INTO order_lines (order_id, product_id, variant_id, title, variant_title, sku, unit_price, "
-    "quantity, discount, total, refunded_quantity) VALUES (:order_id, :product_id, :variant_id, :title, "
-    ":variant_title, :sku, :unit_price, :quantity, :discount, :total, :refunded_quantity) RETURNING id"
-)
+_CHECKOUT_COLUMNS = ("buyer_id", "status", "address", "expires_at", "source", "created_at", "updated_at")
+_CHECKOUT_INSERT_SQL = insert_sql(Checkout, _CHECKOUT_COLUMNS, returning="id")
+#: What checkout writes of a new order (the columns left out keep their defaults: no timestamps
+#: of later steps, no carrier).
+ORDER_COLUMNS = ("checkout_id", "buyer_id", "shop_id", "status", "currency", "subtotal", "seller_discount",
+                 "platform_discount", "shipping", "tax", "total", "fee", "refunded", "address", "seller_coupon_id",
+                 "platform_coupon_id", "payment_intent_id", "created_at", "updated_at")
+_ORDER_INSERT_SQL = insert_sql(Order, ORDER_COLUMNS, returning="id")
+LINE_COLUMNS = ("order_id", "product_id", "variant_id", "title", "variant_title", "sku", "unit_price", "quantity",
+                "discount", "total", "refunded_quantity")
+_LINE_INSERT_SQL = insert_sql(OrderLine, LINE_COLUMNS, returning="id")
 _ORDERS_OF_INTENT_SQL = ("SELECT id, status, checkout_id, shop_id, buyer_id, currency, total, tax, "
                          "platform_discount, refunded FROM orders WHERE payment_intent_id = :intent ORDER BY id")
-_MARK_PAID_SQL = ("UPDATE orders SET status = 'paid', paid_at = :now, fee = :fee, updated_at = :now "
-                  "WHERE id = :id AND status = 'awaiting_payment'")
+_MARK_PAID_SQL = update_sql(Order, ("status", "paid_at", "fee", "updated_at"),
+                            where="id = :id AND status = :from_status")
 _SOLD_LINES_SQL = "SELECT id, variant_id, product_id, quantity FROM order_lines WHERE order_id IN :ids ORDER BY id"
 _CHECKOUT_STATE_SQL = "SELECT status, source, buyer_id FROM checkouts WHERE id = :id"
 _CLOSE_PAID_SQL = ("UPDATE checkouts SET status = 'paid', updated_at = :now WHERE id = :id AND status = 'open' "
@@ -181,17 +175,18 @@ _CHECKOUT_ORDERS_SQL = (f"SELECT {InTransaction.columns(Order, 'o')} FROM orders
                         "WHERE o.checkout_id = :id ORDER BY o.id")
 
 
-async def insert_checkout(db: AsyncSession, buyer_id: int, address: Mapping[str, Any], expires_at: datetime,
-                          source: str, now: datetime) -> int:
-    return int(await InTransaction.of(db).scalar(_CHECKOUT_INSERT_SQL, {
-        "buyer": buyer_id, "address": address, "expires": expires_at, "source": source, "now": now}))
+async def insert_checkout(db: AsyncSession, values: Mapping[str, Any]) -> int:
+    """A new checkout from the values of :data:`_CHECKOUT_COLUMNS`; its id."""
+    return int(await InTransaction.of(db).scalar(_CHECKOUT_INSERT_SQL, values))
 
 
 async def insert_order(db: AsyncSession, values: Mapping[str, Any]) -> int:
+    """A new order from the values of :data:`ORDER_COLUMNS`; its id."""
     return int(await InTransaction.of(db).scalar(_ORDER_INSERT_SQL, values))
 
 
 async def insert_order_line(db: AsyncSession, values: Mapping[str, Any]) -> int:
+    """A new order line from the values of :data:`LINE_COLUMNS`; its id."""
     return int(await InTransaction.of(db).scalar(_LINE_INSERT_SQL, values))
 
 
@@ -266,7 +261,8 @@ async def orders_of_intent(db: AsyncSession, intent_id: int) -> list[Sequence[An
 async def mark_paid(db: AsyncSession, order_id: int, fee: int, now: datetime) -> bool:
     """Guarded: an order awaiting payment becomes paid, its fee stored by the same update."""
     raw = InTransaction.of(db)
-    if not await raw.execute(_MARK_PAID_SQL, {"now": now, "fee": fee, "id": order_id}):
+    if not await raw.execute(_MARK_PAID_SQL, {"status": "paid", "paid_at": now, "fee": fee, "updated_at": now,
+                                              "id": order_id, "from_status": "awaiting_payment"}):
         return False
     raw.sync(Order, order_id, status="paid", paid_at=now, fee=fee, updated_at=now)
     return True
@@ -314,12 +310,11 @@ async def event_snapshots(db: AsyncSession, order_ids: Sequence[int]) -> list[Or
 
 # --- order events (written by orders/events.py only) ---------------------------------------
 
-_EVENT_INSERT_SQL = ("INSERT INTO order_events (order_id, status, note, actor_id, created_at) "
-                     "VALUES (:order, :status, :note, :actor, :now)")
+_EVENT_INSERT_SQL = insert_sql(OrderEvent, ("order_id", "status", "note", "actor_id", "created_at"))
 
 
 async def insert_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Order events (``order``, ``status``, ``note``, ``actor``, ``now``): one statement."""
+    """Order events (``order_id``, ``status``, ``note``, ``actor_id``, ``created_at``): one statement."""
     raw = InTransaction.of(db)
     if len(rows) == 1:
         await raw.execute(_EVENT_INSERT_SQL, rows[0])
