@@ -102,3 +102,10 @@ async def set_shipping_rules(db: AsyncSession, shop: Shop, shipping_fee: int, fr
     shop.shipping_fee, shop.free_shipping_above = shipping_fee, free_shipping_above
     await db.flush()
     return shop
+
+
+async def member_role(db: AsyncSession, shop: Shop, user: User) -> str | None:
+    """The user's role in the shop (``owner`` / ``staff``), ``None`` if not a member (for
+    pages that show the shop's header to its members)."""
+    member = await repo.membership(db, shop.id, user.id)
+    return member.role if member else None

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import AdminUser, CurrentUser
-from mercato.catalog import repository as catalog_repo
 from mercato.catalog import shops
 from mercato.catalog.presenters import shop_out
 from mercato.config import Settings
@@ -60,11 +59,11 @@ def with_idempotency_key(request: Request, key: str) -> Request:
 
 async def _finance_context(db: AsyncSession, user: User, shop: Shop, settings: Settings,
                            cursor: str | None = None) -> dict[str, Any]:
-    member = await catalog_repo.membership(db, shop.id, user.id)
+    role = await shops.member_role(db, shop, user)
     finance = await finance_of(db, shop, settings)
     page = await service.statement(db, shop.id, cursor, STATEMENT_PAGE)
     return {
-        "shop": shop_out(shop, member.role if member else None), "finance": finance,
+        "shop": shop_out(shop, role), "finance": finance,
         "lines": [line_out(line) for line in page.items], "next_cursor": page.next_cursor, "cursor": cursor,
         "account_labels": ACCOUNT_LABELS, "kind_labels": KIND_LABELS,
         "idempotency_key": secrets.token_urlsafe(24), "values": {}, "errors": {},

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.deps import CurrentUser
-from mercato.catalog import repository as catalog_repo
 from mercato.catalog import shops as catalog_shops
 from mercato.catalog.presenters import shop_out
 from mercato.catalog.seller_pages import decimal_input
@@ -264,8 +263,8 @@ async def order_action(request: Request, order_id: PathId, user: CurrentUser, db
 
 
 async def _seller_nav(db: AsyncSession, user: User, shop: Shop) -> dict[str, Any]:
-    member = await catalog_repo.membership(db, shop.id, user.id)
-    return {"shop": shop_out(shop, member.role if member else None)}
+    role = await catalog_shops.member_role(db, shop, user)
+    return {"shop": shop_out(shop, role)}
 
 
 @router.get("/seller/{slug}/orders", response_class=HTMLResponse)
