@@ -15,6 +15,7 @@ from mercato.catalog.errors import CatalogError
 from mercato.catalog.models import Brand, Category, Product, ProductImage, Shop, Variant
 from mercato.catalog.schemas import ProductIn, ProductUpdate, VariantIn, VariantUpdate
 from mercato.config import Settings
+from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mercato.kit.images import store_image
 from mercato.web.text import plain_text
@@ -337,3 +338,9 @@ async def record_product_rating(db: AsyncSession, product_id: int, mean: float, 
 async def record_shop_rating(db: AsyncSession, shop_id: int, mean: float, count: int) -> None:
     """Store a shop's rating over all its products' reviews (hundredths of a star)."""
     await repo.set_shop_rating(db, shop_id, round(mean * 100), count)
+
+
+async def add_available_stock(db: AsyncSession, variant_id: int, delta: int) -> None:
+    """The variant's availability moved by ``delta`` units (inventory calls this with every
+    move): its product's ``total_stock``, the Shop Tab's "in stock", follows."""
+    await repo.add_total_stock(db, variant_id, delta, utcnow())

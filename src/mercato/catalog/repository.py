@@ -360,3 +360,18 @@ async def set_shop_rating(db: AsyncSession, shop_id: int, rating_avg: int, ratin
 def shop_product_ids(shop_id: int) -> Select[Any]:
     """The ids of the shop's products, as a subquery for another domain's statement."""
     return select(Product.id).where(Product.shop_id == shop_id)
+
+
+_PRODUCT_AVAILABLE_SQL = (
+    "UPDATE products SET total_stock = total_stock + :delta, updated_at = :now "
+    "WHERE id = (SELECT product_id FROM variants WHERE id = :variant) RETURNING id, total_stock"
+)
+
+
+async def add_total_stock(db: AsyncSession, variant_id: int, delta: int, now: datetime) -> None:
+    """Move the variant's product's ``total_stock`` by ``delta`` (one plain statement; a loaded
+    ``Product`` is kept current)."""
+    raw = InTransaction.of(db)
+    row = await raw.first(_PRODUCT_AVAILABLE_SQL, {"delta": delta, "now": now, "variant": variant_id})
+    if row is not None:
+        raw.sync(Product, row[0], total_stock=row[1])

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.catalog.models import Product, Variant
+from mercato.catalog.models import Variant
 from mercato.inventory.models import Reservation
 from mercato.kit.db import utcnow
 from mercato.kit.sql.statements import insert_sql
@@ -37,10 +37,6 @@ MOVES = {
                "WHERE id = :id RETURNING stock, reserved, allocated",
 }
 
-_PRODUCT_AVAILABLE_SQL = (
-    "UPDATE products SET total_stock = total_stock + :delta, updated_at = :now "
-    "WHERE id = (SELECT product_id FROM variants WHERE id = :variant) RETURNING id, total_stock"
-)
 HOLD_COLUMNS = ("variant_id", "checkout_id", "order_line_id", "quantity", "status", "expires_at", "created_at")
 _HOLD_SQL = insert_sql(Reservation, HOLD_COLUMNS)
 _MARK_SQL = "UPDATE reservations SET status = :to WHERE id = :id AND status = :from"
@@ -60,14 +56,6 @@ async def move(db: AsyncSession, name: str, variant_id: int, quantity: int) -> t
         return None
     raw.sync(Variant, variant_id, stock=row[0], reserved=row[1], allocated=row[2])
     return int(row[0]), int(row[1]), int(row[2])
-
-
-async def add_product_available(db: AsyncSession, variant_id: int, delta: int) -> None:
-    """Move the variant's product's ``total_stock`` (the Shop Tab's "in stock") by ``delta``."""
-    raw = InTransaction.of(db)
-    row = await raw.first(_PRODUCT_AVAILABLE_SQL, {"delta": delta, "now": utcnow(), "variant": variant_id})
-    if row is not None:
-        raw.sync(Product, row[0], total_stock=row[1])
 
 
 async def counters(db: AsyncSession, variant_id: int) -> tuple[int, int, int] | None:

@@ -4,7 +4,8 @@ Every change is one guarded ``UPDATE … WHERE <enough units>`` (:mod:`mercato.i
 whose row count says whether it happened: never read-then-write, so concurrent buyers can
 never oversell on SQLite or PostgreSQL (the ``never_oversold`` CHECK constraint is the last
 line of defence). ``Product.total_stock`` (the Shop Tab's "in stock") follows every change of
-availability. Other domains (orders) change reservations only through the functions here.
+availability (through the catalog's ``products.add_available_stock``). Other domains (orders)
+change stock and reservations only through the functions here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.catalog import products as catalog_products
 from mercato.inventory import repository
 from mercato.inventory.errors import InventoryError
 from mercato.inventory.models import Reservation
@@ -25,7 +27,7 @@ async def reserve(db: AsyncSession, variant_id: int, quantity: int) -> bool:
     """Hold ``quantity`` units if that many are available; ``False`` if not (nothing changed)."""
     if await repository.move(db, "reserve", variant_id, quantity) is None:
         return False
-    await repository.add_product_available(db, variant_id, -quantity)
+    await catalog_products.add_available_stock(db, variant_id, -quantity)
     return True
 
 
@@ -34,7 +36,7 @@ async def release(db: AsyncSession, variant_id: int, quantity: int) -> bool:
     ``quantity`` were reserved (nothing changed)."""
     if await repository.move(db, "release", variant_id, quantity) is None:
         return False
-    await repository.add_product_available(db, variant_id, quantity)
+    await catalog_products.add_available_stock(db, variant_id, quantity)
     return True
 
 
@@ -56,7 +58,7 @@ async def deallocate(db: AsyncSession, variant_id: int, quantity: int) -> bool:
     """A paid order cancelled before shipping: its units are available again."""
     if await repository.move(db, "deallocate", variant_id, quantity) is None:
         return False
-    await repository.add_product_available(db, variant_id, quantity)
+    await catalog_products.add_available_stock(db, variant_id, quantity)
     return True
 
 
@@ -68,7 +70,7 @@ async def ship(db: AsyncSession, variant_id: int, quantity: int) -> bool:
 async def restock(db: AsyncSession, variant_id: int, quantity: int) -> None:
     """Returned units back on hand."""
     await repository.move(db, "restock", variant_id, quantity)
-    await repository.add_product_available(db, variant_id, quantity)
+    await catalog_products.add_available_stock(db, variant_id, quantity)
 
 
 async def counters(db: AsyncSession, variant_id: int) -> tuple[int, int, int] | None:
