@@ -67,8 +67,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
     loses what was bought. An order whose checkout already expired is refunded at once.
 
     This is the hot end of every purchase, so it runs as plain statements (``kit.sql
-    InTransaction``; their number is pinned by the statement-budget tests) instead of ORM
-    loads and flushes; the guarded updates are the same, and loaded copies of the rows are
+    InTransaction``, a fixed number per order) instead of ORM loads and flushes; the guarded updates are the same, and loaded copies of the rows are
     kept current. Stock and reservations move through the inventory service, the products'
     sales counts through the catalog's.
     """
