@@ -68,8 +68,9 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
 
     This is the hot end of every purchase, so it runs as plain statements (``kit.sql
     InTransaction``, a fixed number per order) instead of ORM loads and flushes; the guarded
-    updates are the same, and loaded copies of the rows are kept current. Stock and reservations move through the inventory service, the products'
-    sales counts through the catalog's.
+    updates are the same, and loaded copies of the rows are kept current. Stock and
+    reservations move through the inventory service, the products' sales counts through the
+    catalog's.
     """
     # refunds imports this module (transition, payment_split): imported here to break the cycle.
     from mercato.orders import refunds
