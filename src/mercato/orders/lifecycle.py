@@ -72,7 +72,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
     reservations move through the inventory service, the products' sales counts through the
     catalog's.
     """
-    # refunds imports this module (transition, payment_split): imported here to break the cycle.
+    # lint: local-import (refunds imports this module: transition, payment_split)
     from mercato.orders import refunds
 
     settings = get_settings()
@@ -220,7 +220,7 @@ async def cancel(db: AsyncSession, order: Order, user: User, *, by_seller: bool,
                  reason: str = "") -> Order:
     """Buyer: while unpaid, or within the cancel window after payment. Seller: before shipping.
     A paid order is refunded in full and its units return to stock."""
-    # refunds imports this module (transition, payment_split): imported here to break the cycle.
+    # lint: local-import (refunds imports this module: transition, payment_split)
     from mercato.orders import refunds
 
     if order.status == "awaiting_payment":
