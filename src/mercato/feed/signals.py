@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +43,8 @@ from mercato.config import Settings, get_settings
 from mercato.content.models import Video, VideoHashtag, VideoProduct
 from mercato.feed.models import FeedEvent, FeedSeen, VideoScore, ViewerAffinity
 from mercato.kit.db import utcnow
-from mercato.kit.sql.params import sqlite_stamp
+from mercato.kit.sql.statements import column_name, insert_sql, quoted
+from mercato.kit.sql.transaction import InTransaction
 
 KINDS = frozenset({
     "impression", "watch", "skip", "like", "unlike", "share", "comment", "save", "product_click",
@@ -116,17 +117,20 @@ class Decay:
         out[updated_ts <= 0] = 0.0
         return out
 
-    def add_expression(self, column: Any, updated_column: Any, added: Any, now: datetime) -> Any:
-        """SQL for ``column`` after adding ``added`` (already a stored weight at ``now``)."""
+    @staticmethod
+    def add_sql(column: str, updated_column: str, added: str) -> str:
+        """SQL for ``column`` after adding ``added`` (already a stored weight at the statement's
+        instant): kept in this era, rescaled from the previous one, dropped when older. Its
+        parameters are :meth:`era_params` — the one spelling of the decay in SQL."""
+        return (f"CASE WHEN {updated_column} >= :this_era THEN {column} + {added} "
+                f"WHEN {updated_column} >= :previous_era THEN {column} * :era_factor + {added} ELSE {added} END")
+
+    def era_params(self, now: datetime) -> dict[str, Any]:
+        """The parameters of :meth:`add_sql` at ``now``."""
         start = self.era_start(now.timestamp())
-        this_era = datetime.fromtimestamp(start, UTC)
-        previous_era = datetime.fromtimestamp(start - self.era_s, UTC)
-        factor = 2.0 ** -ERA_HALF_LIVES
-        return case(
-            (updated_column >= this_era, column + added),
-            (updated_column >= previous_era, column * factor + added),
-            else_=added,
-        )
+        return {"this_era": datetime.fromtimestamp(start, UTC),
+                "previous_era": datetime.fromtimestamp(start - self.era_s, UTC),
+                "era_factor": 2.0 ** -ERA_HALF_LIVES}
 
 
 def dialect_insert(db: AsyncSession, table: Any) -> Any:
@@ -165,7 +169,7 @@ async def record_engagement(
     weight, completed = event_weight(kind, watch_ms, duration_ms)
 
     if user_id is not None and kind in SEEN_KINDS:
-        await _upsert_seen(db, [(user_id, video_id, watch_ms, completed, kind == "skip")], now)
+        await _upsert_seen(db, [(user_id, video_id, watch_ms, completed, kind == "skip", now)])
 
     if user_id is not None and weight != 0.0 and user_id != creator_id:
         keys = await affinity_keys(db, video_id, creator_id)
@@ -223,28 +227,43 @@ async def add_affinities(db: AsyncSession, user_id: int, entries: Iterable[tuple
     if not merged:
         return
     # Sorted keys: concurrent upserts of one viewer lock rows in the same order (no deadlock).
-    rows = [{"user_id": user_id, "kind": kind, "key": key, "score": decay.stored_weight(w, now), "updated_at": now}
-            for (kind, key), w in sorted(merged.items())]
-    stmt = dialect_insert(db, ViewerAffinity).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ViewerAffinity.user_id, ViewerAffinity.kind, ViewerAffinity.key],
-        set_={"score": decay.add_expression(ViewerAffinity.score, ViewerAffinity.updated_at,
-                                            stmt.excluded.score, now),
-              "updated_at": stmt.excluded.updated_at},
-    )
-    await db.execute(stmt)
+    era = decay.era_params(now)
+    await InTransaction.of(db).executemany(_AFFINITY_UPSERT_SQL, [
+        {"user_id": user_id, "kind": kind, "key": key, "score": decay.stored_weight(w, now), "updated_at": now, **era}
+        for (kind, key), w in sorted(merged.items())])
 
 
-def _score_upsert(db: AsyncSession, decay: Decay, now: datetime) -> Any:
-    stmt = dialect_insert(db, VideoScore)
-    return stmt.on_conflict_do_update(
-        index_elements=[VideoScore.video_id],
-        set_={"trending": decay.add_expression(VideoScore.trending, VideoScore.updated_at,
-                                               stmt.excluded.trending, now),
-              "engagement": VideoScore.engagement + stmt.excluded.engagement,
-              "impressions": VideoScore.impressions + stmt.excluded.impressions,
-              "updated_at": stmt.excluded.updated_at},
-    )
+def _excluded(model: type[Any], attribute: str) -> str:
+    return f"excluded.{quoted(column_name(model, attribute))}"
+
+
+def _current(model: type[Any], attribute: str) -> str:
+    return f"{quoted(model.__table__.name)}.{quoted(column_name(model, attribute))}"
+
+
+# The decay's SQL is the same for every half-life (the era bounds are parameters).
+_AFFINITY_UPSERT_SQL = insert_sql(
+    ViewerAffinity, ("user_id", "kind", "key", "score", "updated_at"), on_conflict=("user_id", "kind", "key"),
+    on_conflict_set={"score": Decay.add_sql(_current(ViewerAffinity, "score"),
+                                                 _current(ViewerAffinity, "updated_at"),
+                                                 _excluded(ViewerAffinity, "score")),
+                     "updated_at": _excluded(ViewerAffinity, "updated_at")})
+_SCORE_UPSERT_SQL = insert_sql(
+    VideoScore, ("video_id", "trending", "engagement", "impressions", "updated_at"), on_conflict=("video_id",),
+    on_conflict_set={"trending": Decay.add_sql(_current(VideoScore, "trending"),
+                                                    _current(VideoScore, "updated_at"),
+                                                    _excluded(VideoScore, "trending")),
+                     "engagement": f"{_current(VideoScore, 'engagement')} + {_excluded(VideoScore, 'engagement')}",
+                     "impressions": f"{_current(VideoScore, 'impressions')} + {_excluded(VideoScore, 'impressions')}",
+                     "updated_at": _excluded(VideoScore, "updated_at")})
+_SEEN_UPSERT_SQL = insert_sql(
+    FeedSeen, ("user_id", "video_id", "seen_at", "watch_ms", "completed", "skipped"),
+    on_conflict=("user_id", "video_id"),
+    on_conflict_set={"seen_at": _excluded(FeedSeen, "seen_at"),
+                     "watch_ms": (f"CASE WHEN {_excluded(FeedSeen, 'watch_ms')} > {_current(FeedSeen, 'watch_ms')} "
+                                  f"THEN {_excluded(FeedSeen, 'watch_ms')} ELSE {_current(FeedSeen, 'watch_ms')} END"),
+                     "completed": f"{_current(FeedSeen, 'completed')} OR {_excluded(FeedSeen, 'completed')}",
+                     "skipped": f"{_current(FeedSeen, 'skipped')} OR {_excluded(FeedSeen, 'skipped')}"})
 
 
 async def add_video_score(db: AsyncSession, video_ids: Sequence[int], *, weight: float, impressions: int,
@@ -254,43 +273,25 @@ async def add_video_score(db: AsyncSession, video_ids: Sequence[int], *, weight:
         return
     decay = Decay(settings.feed_trending_half_life_hours)
     trend = decay.stored_weight(max(0.0, weight), now)
-    rows = [{"video_id": vid, "trending": trend, "engagement": weight, "impressions": impressions,
-             "updated_at": now} for vid in sorted(set(video_ids))]
-    # One statement, executed for each row (executemany): compiled once and cached.
-    await db.execute(_score_upsert(db, decay, now), rows)
+    await _add_scores(db, decay, now, [(vid, trend, weight, impressions) for vid in sorted(set(video_ids))])
 
 
-def _seen_upsert(db: AsyncSession) -> Any:
-    stmt = dialect_insert(db, FeedSeen)
-    return stmt.on_conflict_do_update(
-        index_elements=[FeedSeen.user_id, FeedSeen.video_id],
-        set_={"seen_at": stmt.excluded.seen_at,
-              "watch_ms": case((stmt.excluded.watch_ms > FeedSeen.watch_ms, stmt.excluded.watch_ms),
-                               else_=FeedSeen.watch_ms),
-              "completed": or_(FeedSeen.completed, stmt.excluded.completed),
-              "skipped": or_(FeedSeen.skipped, stmt.excluded.skipped)},
-    )
+async def _add_scores(db: AsyncSession, decay: Decay, now: datetime,
+                      rows: Sequence[tuple[int, float, float, int]]) -> None:
+    """(video id, stored trending weight, engagement, impressions) added to each video's scores
+    (one statement for every row)."""
+    era = decay.era_params(now)
+    await InTransaction.of(db).executemany(_SCORE_UPSERT_SQL, [
+        {"video_id": v, "trending": t, "engagement": e, "impressions": n, "updated_at": now, **era}
+        for v, t, e, n in rows])
 
 
-async def _upsert_seen(db: AsyncSession, rows: Sequence[tuple[int, int, int, bool, bool]], now: datetime) -> None:
-    values = [{"user_id": u, "video_id": v, "seen_at": now, "watch_ms": w, "completed": c, "skipped": s}
-              for u, v, w, c, s in sorted(rows)]
-    await db.execute(_seen_upsert(db), values)
-
-
-_SEEN_SERVED_SQLITE = (
-    "INSERT INTO feed_seen (user_id, video_id, seen_at, watch_ms, completed, skipped) VALUES (?, ?, ?, 0, 0, 0) "
-    "ON CONFLICT (user_id, video_id) DO UPDATE SET seen_at = excluded.seen_at"
-)
-# Impressions add no trending weight, but a row last updated in the previous era is rescaled to
-# this one (and one two eras old dropped) exactly as :meth:`Decay.add_expression` does.
-_SCORES_SERVED_SQLITE = (
-    "INSERT INTO video_scores (video_id, trending, engagement, impressions, updated_at) VALUES (?, 0.0, 0.0, ?, ?) "
-    "ON CONFLICT (video_id) DO UPDATE SET "
-    "trending = CASE WHEN video_scores.updated_at >= ? THEN video_scores.trending "
-    "WHEN video_scores.updated_at >= ? THEN video_scores.trending * ? ELSE 0.0 END, "
-    "impressions = video_scores.impressions + excluded.impressions, updated_at = excluded.updated_at"
-)
+async def _upsert_seen(db: AsyncSession, rows: Sequence[tuple[int, int, int, bool, bool, datetime]]) -> None:
+    """(viewer, video, watch ms, completed, skipped, seen at) into ``feed_seen``: watch time kept
+    at its maximum, ``completed`` and ``skipped`` once true stay true (one statement)."""
+    await InTransaction.of(db).executemany(_SEEN_UPSERT_SQL, [
+        {"user_id": u, "video_id": v, "seen_at": at, "watch_ms": w, "completed": c, "skipped": k}
+        for u, v, w, c, k, at in sorted(rows)])
 
 
 async def mark_served_batch(db: AsyncSession, pages: Sequence[tuple[int | None, Sequence[int], datetime]],
@@ -311,27 +312,12 @@ async def mark_served_batch(db: AsyncSession, pages: Sequence[tuple[int | None, 
     if not counts:
         return
     now = max(at for _, _, at in pages)
-    decay = Decay(settings.feed_trending_half_life_hours)
-    if db.get_bind().dialect.name == "sqlite":
-        # The driver's executemany with plain tuples: SQLAlchemy's per-row parameter processing
-        # cost more than SQLite's own work here.
-        conn = await db.connection()
-        if seen:
-            await conn.exec_driver_sql(_SEEN_SERVED_SQLITE, [(u, v, sqlite_stamp(at))
-                                                             for (u, v), at in sorted(seen.items())])
-        era = decay.era_start(now.timestamp())
-        this_era, previous_era = (sqlite_stamp(datetime.fromtimestamp(t, UTC)) for t in (era, era - decay.era_s))
-        stamp = sqlite_stamp(now)
-        await conn.exec_driver_sql(_SCORES_SERVED_SQLITE, [
-            (v, n, stamp, this_era, previous_era, 2.0 ** -ERA_HALF_LIVES) for v, n in sorted(counts.items())])
-        return
     if seen:
-        await db.execute(_seen_upsert(db), [
-            {"user_id": u, "video_id": v, "seen_at": at, "watch_ms": 0, "completed": False, "skipped": False}
-            for (u, v), at in sorted(seen.items())])
-    await db.execute(_score_upsert(db, decay, now), [
-        {"video_id": v, "trending": 0.0, "engagement": 0.0, "impressions": n, "updated_at": now}
-        for v, n in sorted(counts.items())])
+        await _upsert_seen(db, [(u, v, 0, False, False, at) for (u, v), at in seen.items()])
+    # Impressions add no trending weight, but a row last updated in an earlier era is rescaled
+    # (or dropped) as any other update of it.
+    await _add_scores(db, Decay(settings.feed_trending_half_life_hours), now,
+                      [(v, 0.0, 0.0, n) for v, n in sorted(counts.items())])
 
 
 async def mark_served(db: AsyncSession, *, user_id: int | None, video_ids: Sequence[int],
