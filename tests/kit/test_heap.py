@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from mercato.config import Settings
 from mercato.kit import heap
 
 
@@ -53,3 +54,14 @@ def test_cycles_made_after_settling_are_still_collected(restore_gc: None) -> Non
     assert ref() is not None  # not yet collected
     gc.collect()
     assert ref() is None
+
+
+def test_freeze_survivors_freezes_what_is_alive_when_the_heap_setting_is_on(restore_gc: None) -> None:
+    gc.unfreeze()
+    alive = Node()
+    assert heap.freeze_survivors(Settings(settle_heap=False)) is False
+    assert gc.get_freeze_count() == 0
+    assert any(o is alive for o in gc.get_objects())  # MERCATO_SETTLE_HEAP=0: the collector still walks it
+    assert heap.freeze_survivors(Settings(settle_heap=True)) is True
+    assert gc.get_freeze_count() > 0
+    assert not any(o is alive for o in gc.get_objects())

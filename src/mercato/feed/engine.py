@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import math
 import time
@@ -36,6 +35,7 @@ from mercato.config import Settings
 from mercato.feed import repository as repo
 from mercato.feed.scoring import SIGNALS, Weights, dominant_signal, score
 from mercato.feed.signals import Decay
+from mercato.kit import heap
 
 log = logging.getLogger("mercato.feed")
 
@@ -333,11 +333,9 @@ class FeedIndex:
                     await fresh_index._load_all(db)
                     self._adopt(fresh_index)
                     self.full_at = mono
-                    # Hundreds of thousands of long-lived objects (member lists, tag tuples) would be
-                    # traversed by every full garbage collection (≈ 100 ms each, a few per second
-                    # under load): move everything alive now out of the collector's generations.
-                    # They are still freed by reference counting when the next full load drops them.
-                    gc.freeze()
+                    # Hundreds of thousands of long-lived objects (member lists, tag tuples) that
+                    # every full collection would walk: out of the collector's way (kit/heap.py).
+                    heap.freeze_survivors(settings)
                 else:
                     await self._load_changes(db, started)
             self.videos_since = self.scores_since = started - timedelta(seconds=REFRESH_OVERLAP_S)

@@ -12,11 +12,19 @@ then ``gc.freeze()`` moves everything alive into the permanent generation, which
 never walk (it is still freed by reference counting), and a higher first-generation threshold
 lets a request's short-lived objects die by reference counting before a collection looks at
 them. Cycles made later are still collected as usual.
+
+:func:`freeze_survivors` does the same for a big structure built later (the feed's in-memory
+index, rebuilt on a full reload): its objects live until the next rebuild, and every full
+collection would otherwise walk them. Both follow ``settings.settle_heap``
+(``MERCATO_SETTLE_HEAP``): with it off, the collector keeps CPython's defaults everywhere. This
+module is the only place that changes the collector's policy.
 """
 
 from __future__ import annotations
 
 import gc
+
+from mercato.config import Settings
 
 #: Allocations (minus deallocations) of tracked containers between young collections.
 GEN0_THRESHOLD = 10_000
@@ -28,3 +36,13 @@ def settle(gen0_threshold: int = GEN0_THRESHOLD) -> None:
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(gen0_threshold, gen1, gen2)
+
+
+def freeze_survivors(settings: Settings) -> bool:
+    """After building a large long-lived structure: move everything alive into the permanent
+    generation (not collected, still freed by reference counting when dropped), when
+    ``settings.settle_heap`` is on. Whether it froze."""
+    if not settings.settle_heap:
+        return False
+    gc.freeze()
+    return True
