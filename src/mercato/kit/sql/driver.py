@@ -1,7 +1,7 @@
 """The one module that touches driver internals: SQLAlchemy's asyncpg adapter (its execute
 mutex, its transaction start, the asyncpg connection under it). Its private names are pinned by
-the upper bounds on SQLAlchemy and asyncpg in ``pyproject.toml``; ``tests/kit/test_sql.py``
-fails if an upgrade moves them."""
+the upper bounds on SQLAlchemy and asyncpg in ``pyproject.toml``; ``tests/kit/test_sql_driver.py``
+fails, naming what moved, if an upgrade moves them."""
 
 from __future__ import annotations
 
