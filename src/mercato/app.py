@@ -33,7 +33,9 @@ from mercato.kit.db import Database
 from mercato.kit.http import CatchAll, SecurityHeaders, install_error_handlers
 from mercato.kit.jobs import JobRunner
 from mercato.kit.limits import BodySizeCap
+from mercato.kit.loop_lag import LoopLagMonitor
 from mercato.kit.migrate import upgrade
+from mercato.kit.sql import observer as sql_observer
 from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
 from mercato.ledger import pages as ledger_pages
@@ -83,9 +85,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             runner.start()
         if settings.settle_heap:
             heap.settle()  # kit/heap.py: startup's objects out of the collector's way
+        sql_observer.configure(slow_statement_ms=settings.slow_statement_ms)
+        app.state.loop_lag = LoopLagMonitor(warn_ms=settings.loop_lag_warn_ms,
+                                            interval=settings.loop_lag_interval_seconds)
+        app.state.loop_lag.start()
         try:
             yield
         finally:
+            await app.state.loop_lag.stop()
             await runner.stop()
             await feed_cache.close_writers()  # served feed pages still queued are written
             await app.state.db.dispose()
@@ -131,7 +138,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             except Exception as exc:
                 checks["redis"] = f"error: {type(exc).__name__}"
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
+        # Figures, not checks: a lagging loop or slow statements do not make the process unready.
+        figures = {"event_loop_lag": request.app.state.loop_lag.figures(),
+                   "slow_sql_statements": sql_observer.slow_statements()}
+        return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks, **figures},
+                            status_code=200 if ok else 503)
 
     for router in ROUTERS:
         app.include_router(router)

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     run_jobs: bool = True
     settle_heap: bool = True  # freeze startup's objects, raise the GC threshold (kit/heap.py)
     job_interval_scale: float = 1.0  # tests shrink every job interval
+    slow_statement_ms: float = 200.0  # a SQL statement this slow is logged (kit/sql/observer.py)
+    loop_lag_warn_ms: float = 250.0  # event-loop lag above this is logged (kit/loop_lag.py)
+    loop_lag_interval_seconds: float = 0.5  # how often the loop's lag is measured
 
     # --- videos (PRODUCT.md C4) ---
     max_video_bytes: int = 200 * 1024 * 1024

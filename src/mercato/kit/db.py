@@ -27,7 +27,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
-from mercato.kit.sql import inline
+from mercato.kit.sql import inline, observer
 from mercato.kit.sql.committed import READS_MMAP_BYTES, CommittedReads
 
 M = TypeVar("M", bound="Base")
@@ -113,13 +113,16 @@ def make_engine(url: str, *, immediate: bool = False, write_lock: asyncio.Lock |
             kwargs["async_creator"] = lambda: inline.connect(path, write_lock, timeout=SQLITE_BUSY_S)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_S}, **kwargs)
         _install_sqlite_hooks(engine.sync_engine, "BEGIN IMMEDIATE" if immediate else "BEGIN")
+        observer.watch_engine(engine.sync_engine)
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 40)
         kwargs.setdefault("pool_timeout", 120)
         kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    observer.watch_engine(engine.sync_engine)
+    return engine
 
 
 def sqlite_file(url: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from sqlalchemy import make_url, text
 
+from mercato.kit.sql import observer
 from mercato.kit.sql.params import expand_lists, numbered, sqlite_stamp
 
 if TYPE_CHECKING:
@@ -81,13 +83,19 @@ class CommittedReads:
                 if isinstance(value, datetime):
                     values[key] = sqlite_stamp(value)
             with self._lock:
-                return self._connection().execute(sql, values).fetchall()
+                started = time.perf_counter()
+                found = self._connection().execute(sql, values).fetchall()
+            observer.observe(sql, time.perf_counter() - started, "committed")
+            return found
         if self._database.url.startswith("postgresql+asyncpg"):
             sql_numbered, names = numbered(sql, frozenset(values))
             pool = await self._pg_pool()
             async with pool.acquire() as conn:
-                return list(await conn.fetch(sql_numbered, *(values[name] for name in names)))
-        async with self._database.engine.connect() as conn:
+                started = time.perf_counter()
+                rows = list(await conn.fetch(sql_numbered, *(values[name] for name in names)))
+            observer.observe(sql, time.perf_counter() - started, "committed")
+            return rows
+        async with self._database.engine.connect() as conn:  # the engine reports to the observer itself
             return list((await conn.execute(text(sql), values)).all())
 
     async def _pg_pool(self) -> asyncpg.Pool:

@@ -76,6 +76,7 @@ class InlineCursor:
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         owner = self._owner
+        owner.lock_wait_s = 0.0
         if owner._pending is not None and writes(sql):
             await owner.prepare()
         if parameters is None:
@@ -87,6 +88,7 @@ class InlineCursor:
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
         owner = self._owner
+        owner.lock_wait_s = 0.0
         if owner._pending is not None and writes(sql):
             await owner.prepare()
         self._cursor.executemany(sql, parameters)
@@ -154,6 +156,9 @@ class InlineConnection:
         self._write_lock = write_lock
         self._pending: str | None = None  # the BEGIN to run before the transaction's first write
         self._holds_lock = False
+        #: How long the latest statement waited for the write locks (asyncio sleeps, not a stall
+        #: of the event loop): the statement observer leaves it out of the statement's time.
+        self.lock_wait_s = 0.0
 
     def begin(self, sql: str) -> None:
         """SQLAlchemy began a transaction (its ``begin`` event): remember the ``BEGIN`` to run
@@ -168,6 +173,7 @@ class InlineConnection:
         sql = self._pending
         if sql is None:
             return
+        waiting_since = time.perf_counter()
         if self._write_lock is not None and not self._holds_lock:
             await self._write_lock.acquire()
             self._holds_lock = True
@@ -187,6 +193,7 @@ class InlineConnection:
             self._release()
             raise
         self._pending = None
+        self.lock_wait_s = time.perf_counter() - waiting_since
 
     def _release(self) -> None:
         if self._holds_lock:
@@ -197,6 +204,7 @@ class InlineConnection:
     async def run(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> sqlite3.Cursor:
         """One statement straight on ``sqlite3`` (``kit.sql.transaction.InTransaction``), the write lock taken first
         when it is the transaction's first write."""
+        self.lock_wait_s = 0.0
         if self._pending is not None and writes(sql):
             await self.prepare()
         cursor = self._live().execute(sql, parameters)
@@ -204,6 +212,7 @@ class InlineConnection:
         return cursor
 
     async def run_many(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
+        self.lock_wait_s = 0.0
         if self._pending is not None and writes(sql):
             await self.prepare()
         self._live().executemany(sql, rows)

@@ -3,6 +3,7 @@ helpers that turn their rows into ORM objects."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from mercato.kit.sql import inline
+from mercato.kit.sql import inline, observer
 from mercato.kit.sql.driver import asyncpg_adapter, asyncpg_run, pooled_connection
 from mercato.kit.sql.params import expand_lists, sqlite_values, typed_text
 
@@ -83,11 +84,18 @@ class InTransaction:
         sql, values = expand_lists(sql, params or {})
         await self._flush_pending()
         conn = await self._driver()
+        result: Any
         if isinstance(conn, inline.InlineConnection):
-            return await conn.run(sql, sqlite_values(values))
-        if conn is not None:
-            return await asyncpg_run(conn, sql, values, rows=rows)
-        return await self._session.execute(typed_text(sql, values), values)
+            started = time.perf_counter()
+            result = await conn.run(sql, sqlite_values(values))
+            started += conn.lock_wait_s
+        elif conn is not None:
+            started = time.perf_counter()
+            result = await asyncpg_run(conn, sql, values, rows=rows)
+        else:  # through the engine, which reports to the observer itself
+            return await self._session.execute(typed_text(sql, values), values)
+        observer.observe(sql, time.perf_counter() - started, "plain")
+        return result
 
     @staticmethod
     def columns(model: type[Any], alias: str) -> str:
@@ -163,12 +171,16 @@ class InTransaction:
         await self._flush_pending()
         conn = await self._driver()
         if isinstance(conn, inline.InlineConnection):
+            started = time.perf_counter()
             await conn.run_many(sql, [sqlite_values(dict(row)) for row in rows])
-            return
-        if conn is not None:
+            started += conn.lock_wait_s
+        elif conn is not None:
+            started = time.perf_counter()
             await asyncpg_run(conn, sql, rows[0], rows=False, many=rows)
+        else:  # through the engine, which reports to the observer itself
+            await self._session.execute(typed_text(sql, rows[0]), [dict(row) for row in rows])
             return
-        await self._session.execute(typed_text(sql, rows[0]), [dict(row) for row in rows])
+        observer.observe(sql, time.perf_counter() - started, "plain")
 
 
 async def take_write_lock(session: AsyncSession) -> None:
