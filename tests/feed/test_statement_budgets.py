@@ -1,0 +1,39 @@
+"""Statement budget of a signed-in For You page (tests/budgets.py).
+
+Measured as production serves it once warm: the in-process index loaded and not due for a
+refresh (its background refresh is switched off for the measurement), the viewer's candidate
+list built afresh (no per-viewer cache hit: the costlier case), the page's impressions written
+in the request (``feed_served_flush_seconds`` 0; with the batch writer they are one transaction
+every 0.1 s for every page served meanwhile)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from mercato.config import Settings
+from tests.budgets import assert_budget, measure
+
+FEED = "/api/v1/feed/foryou"
+#: database → (statements, transactions) of one signed-in page.
+FOR_YOU = {"sqlite": (5, 1), "postgresql": (5, 1)}
+
+
+def test_a_signed_in_for_you_page_keeps_its_statement_budget(
+    api: httpx.Client, make_user: Callable[..., Any], make_video: Callable[..., int], settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    makers = [make_user()["user"]["id"] for _ in range(4)]
+    for i in range(30):
+        make_video(makers[i % 4], ("cats",) if i % 2 else ("dogs",), trending=float(i))
+    first, viewer = make_user(), make_user()
+    assert api.get(FEED, headers=first["headers"]).status_code == 200  # loads the index, warms the caches
+    monkeypatch.setattr(settings, "feed_index_refresh_seconds", 3600.0)
+    assert api.get(FEED, headers=first["headers"]).status_code == 200
+    page, seen = measure(lambda: api.get(FEED, headers=viewer["headers"]))
+    assert page.status_code == 200, page.text
+    assert len(page.json()["items"]) == 10
+    assert_budget("GET /api/v1/feed/foryou (signed in)", seen, FOR_YOU)
