@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BeforeValidator, Field
 
-from mercato.kit.errors import ValidationFailed
+from mercato.kit.errors import KitError, ValidationFailed
 
 MAX_ID = 2**63 - 1
 
@@ -35,7 +35,7 @@ BodyId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 def parse_id(text: str) -> int:
     """An id given as text where a path segment may also be a name (``/users/{ref}``)."""
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
-        raise ValidationFailed("Not a valid id.", code="validation_error",
+        raise ValidationFailed("Not a valid id.", code=KitError.VALIDATION_ERROR,
                                details=[{"field": "ref", "message": f"an id is an integer from 1 to {MAX_ID}"}])
     return int(text)
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato.config import Settings
 from mercato.kit.db import Database
-from mercato.kit.errors import AppError, TooManyRequests, error_body
+from mercato.kit.errors import AppError, KitError, TooManyRequests, error_body
 from mercato.kit.limits import BodyTooLarge, ErrorResponder
 
 log = logging.getLogger("mercato")
@@ -92,7 +92,8 @@ def install_error_handlers(app: FastAPI, html_renderer: Any = None,
 
     def malformed_json(request: Request, message: str, position: int | None) -> Response:
         details = [{"message": message} if position is None else {"position": position, "message": message}]
-        return respond(request, 422, error_body("validation_error", f"The body is not valid JSON: {message}", details))
+        return respond(request, 422, error_body(KitError.VALIDATION_ERROR, f"The body is not valid JSON: {message}",
+                                                   details))
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
@@ -113,7 +114,7 @@ def install_error_handlers(app: FastAPI, html_renderer: Any = None,
         ]
         first = details[0] if details else {"field": "", "message": "invalid input"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-        return respond(request, 422, error_body("validation_error", message, details))
+        return respond(request, 422, error_body(KitError.VALIDATION_ERROR, message, details))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -126,9 +127,9 @@ def install_error_handlers(app: FastAPI, html_renderer: Any = None,
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers={"Allow": allow})
             headers["Allow"] = allow
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
-                 413: "payload_too_large"}
-        code = codes.get(exc.status_code, "http_error")
+        codes = {404: KitError.NOT_FOUND, 405: KitError.METHOD_NOT_ALLOWED, 401: KitError.UNAUTHORIZED,
+                 403: KitError.FORBIDDEN, 413: KitError.PAYLOAD_TOO_LARGE}
+        code = codes.get(exc.status_code, KitError.HTTP_ERROR)
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         details = {"max_bytes": exc.cap} if isinstance(exc, BodyTooLarge) else None
         return respond(request, exc.status_code, error_body(code, message, details), headers)
@@ -143,7 +144,7 @@ def install_error_handlers(app: FastAPI, html_renderer: Any = None,
     return respond
 
 
-INTERNAL_ERROR = error_body("internal_error", "Something went wrong on our side.")
+INTERNAL_ERROR = error_body(KitError.INTERNAL_ERROR, "Something went wrong on our side.")
 
 
 class CatchAll:

@@ -31,7 +31,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.db import on_end
-from mercato.kit.errors import Conflict, ValidationFailed
+from mercato.kit.errors import Conflict, KitError, ValidationFailed
 from mercato.kit.models import IdempotencyKey
 from mercato.kit.sql.statements import insert_sql, update_sql
 from mercato.kit.sql.transaction import InTransaction
@@ -111,7 +111,8 @@ def _end_flight(db: AsyncSession) -> None:
 
 
 def _in_progress() -> Conflict:
-    return Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress")
+    return Conflict("A request with this Idempotency-Key is still being processed.",
+                    code=KitError.IDEMPOTENCY_IN_PROGRESS)
 
 
 async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lock_seconds: int = 60,
@@ -120,11 +121,12 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
     key = request.headers.get(HEADER)
     if key is None:
         if required:
-            raise ValidationFailed("This request needs an Idempotency-Key header.", code="idempotency_key_required")
+            raise ValidationFailed("This request needs an Idempotency-Key header.",
+                                   code=KitError.IDEMPOTENCY_KEY_REQUIRED)
         return IdempotentCall(db=db, row_id=None)
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed("The Idempotency-Key must have 1–255 characters.", code="invalid_idempotency_key")
+        raise ValidationFailed("The Idempotency-Key must have 1–255 characters.", code=KitError.INVALID_IDEMPOTENCY_KEY)
     # scope["path"] is what request.url.path gives for these routes, without building a URL object.
     fingerprint = request_fingerprint(request.method, request.scope["path"], body)
     now = datetime.now(UTC)
@@ -147,7 +149,7 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
         return await begin(db, request, scope, body, lock_seconds=lock_seconds, required=required)
     if existing.request_hash != fingerprint:
         raise ValidationFailed("This Idempotency-Key was used with a different request.",
-                               code="idempotency_key_reused")
+                               code=KitError.IDEMPOTENCY_KEY_REUSED)
     if existing.status == "done":
         _end_flight(db)
         return IdempotentCall(db=db, row_id=None,

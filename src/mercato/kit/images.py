@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mercato.kit.errors import PayloadTooLarge, ValidationFailed
+from mercato.kit.errors import KitError, PayloadTooLarge, ValidationFailed
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 MAX_PIXELS = 40_000_000
@@ -33,9 +33,9 @@ class StoredImage:
 def store_image(data: bytes, media_dir: Path, folder: str, *, max_bytes: int) -> StoredImage:
     """Validate ``data`` as an image and store a full-size WebP and a thumbnail under ``folder``."""
     if len(data) > max_bytes:
-        raise PayloadTooLarge(f"Images may be at most {max_bytes // (1024 * 1024)} MB.", code="image_too_large")
+        raise PayloadTooLarge(f"Images may be at most {max_bytes // (1024 * 1024)} MB.", code=KitError.IMAGE_TOO_LARGE)
     if not data:
-        raise ValidationFailed("The file is empty.", code="invalid_image")
+        raise ValidationFailed("The file is empty.", code=KitError.INVALID_IMAGE)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -45,14 +45,15 @@ def store_image(data: bytes, media_dir: Path, folder: str, *, max_bytes: int) ->
             image: Image.Image = Image.open(io.BytesIO(data))
             if fmt not in ALLOWED_FORMATS:
                 raise ValidationFailed(
-                    "Use a JPEG, PNG, WebP or GIF image.", code="unsupported_image_format", details={"format": fmt}
+                    "Use a JPEG, PNG, WebP or GIF image.", code=KitError.UNSUPPORTED_IMAGE_FORMAT,
+                    details={"format": fmt}
                 )
             if image.width * image.height > MAX_PIXELS:
-                raise ValidationFailed("The image has too many pixels.", code="image_too_large_pixels")
+                raise ValidationFailed("The image has too many pixels.", code=KitError.IMAGE_TOO_LARGE_PIXELS)
             image.load()
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
                 Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ValidationFailed("The file is not a readable image.", code="invalid_image") from exc
+            raise ValidationFailed("The file is not a readable image.", code=KitError.INVALID_IMAGE) from exc
     image = ImageOps.exif_transpose(image) or image
     image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
     digest = hashlib.sha256(data).hexdigest()[:24]

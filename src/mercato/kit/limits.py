@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mercato.kit.errors import error_body
+from mercato.kit.errors import KitError, error_body
 
 #: Builds the error answer (JSON or an HTML page): ``kit/http.py:install_error_handlers`` returns it.
 ErrorResponder = Callable[[Request, int, dict[str, Any], dict[str, str] | None], Response]
@@ -117,5 +117,5 @@ class BodySizeCap:
             if started:
                 raise
             request = Request(scope, receive)
-            body = error_body("payload_too_large", exc.detail, {"max_bytes": exc.cap})
+            body = error_body(KitError.PAYLOAD_TOO_LARGE, exc.detail, {"max_bytes": exc.cap})
             await self.respond(request, 413, body, None)(scope, receive, send)

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from pydantic import BaseModel
 
-from mercato.kit.errors import ValidationFailed
+from mercato.kit.errors import KitError, ValidationFailed
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ _INT_MAX = 2**63 - 1
 
 
 def _invalid() -> ValidationFailed:
-    return ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+    return ValidationFailed("The cursor is not valid.", code=KitError.INVALID_CURSOR)
 
 
 def cursor_int(value: Any, *, minimum: int = 0, maximum: int = _INT_MAX) -> int:

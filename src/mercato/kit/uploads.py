@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import UploadFile
 
-from mercato.kit.errors import PayloadTooLarge
+from mercato.kit.errors import KitError, PayloadTooLarge
 
 CHUNK = 256 * 1024
 
 
-async def read_capped(upload: UploadFile, max_bytes: int, *, code: str = "file_too_large") -> bytes:
+async def read_capped(upload: UploadFile, max_bytes: int, *, code: str = KitError.FILE_TOO_LARGE) -> bytes:
     parts: list[bytes] = []
     size = 0
     while chunk := await upload.read(CHUNK):
