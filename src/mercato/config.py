@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
 
-    # --- buying loop (PRODUCT.md C3; TikTok Shop defaults) ---
+    # --- buying loop (TikTok Shop defaults; docs/orders.md) ---
     reservation_ttl_seconds: int = 15 * 60
     buyer_cancel_window_seconds: int = 60 * 60
     return_window_days: int = 30
@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     loop_lag_warn_ms: float = 250.0  # event-loop lag above this is logged (kit/loop_lag.py)
     loop_lag_interval_seconds: float = 0.5  # how often the loop's lag is measured
 
-    # --- videos (PRODUCT.md C4) ---
+    # --- videos (docs/videos.md) ---
     max_video_bytes: int = 200 * 1024 * 1024
     max_video_seconds: int = 10 * 60
     max_video_anchors: int = 6
@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     ffmpeg_binary: str = "ffmpeg"
     ffprobe_binary: str = "ffprobe"
 
-    # --- For You feed (PRODUCT.md C5; docs/feed.md explains every weight) ---
+    # --- For You feed (docs/feed.md explains every weight) ---
     feed_page_size: int = 10
     feed_seen_window_hours: int = 72  # a seen (watched or skipped) video is not shown again within this
     feed_affinity_half_life_hours: float = 72.0

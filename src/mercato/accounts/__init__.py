@@ -1,1 +1,1 @@
-"""Accounts, sessions and the social graph (PRODUCT.md C1)."""
+"""Accounts, sessions and the social graph."""

@@ -118,7 +118,7 @@ async def signed_in(request: Request) -> AsyncIterator[SignedIn]:
     """``DbSession`` + ``CurrentUser`` + ``AppSettings`` as one dependency, for the hottest write
     routes (cart add, checkout, pay): the same unit of work (committed before the response is
     sent), the same caller checks (401 / CSRF 403) in the same order, but one node for FastAPI to
-    solve instead of six — solving the graph cost ≈ 0.1 ms of a 1.5 ms buy-now request
+    solve instead of six — solving the graph was a measurable share of a buy-now request
     (benchmarks/README.md, "After settling the heap, one buying dependency and closing in place")."""
     async with get_database(request).unit_of_work(write=request.method not in SAFE_METHODS) as db:
         caller = await required_caller(await optional_caller(request, db))

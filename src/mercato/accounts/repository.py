@@ -35,7 +35,7 @@ _SESSION_OWNER_SQL = (
 
 async def session_owner(db: AsyncSession, digest: str, now: datetime) -> User | None:
     """The user of an active session, loaded into ``db`` — one plain statement (every signed-in
-    request runs it; the ORM's load of the session and user rows costs ≈ 0.6 ms more)."""
+    request runs it; the ORM's load of the session and user rows costs more)."""
     return await InTransaction.of(db).load_one(User, _SESSION_OWNER_SQL, {"digest": digest, "now": now})
 
 

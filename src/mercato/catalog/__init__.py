@@ -1,1 +1,1 @@
-"""Shops, products, variants, images, categories, brands and the Shop Tab (PRODUCT.md C2)."""
+"""Shops, products, variants, images, categories, brands and the Shop Tab (docs/catalog-import.md for imports)."""

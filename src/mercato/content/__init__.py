@@ -1,1 +1,1 @@
-"""Shoppable videos and the community around them (PRODUCT.md C4)."""
+"""Shoppable videos and the community around them (docs/videos.md)."""

@@ -1,1 +1,1 @@
-"""The For You and Following feeds, engagement signals and discovery (PRODUCT.md C5)."""
+"""The For You and Following feeds, engagement signals and discovery (docs/feed.md)."""

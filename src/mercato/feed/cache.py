@@ -1,6 +1,6 @@
 """Per-process caches and the served-impressions batch writer of the For You request path
 (docs/feed.md, "The request path"). Everything here is a cache or a buffer: the database, plus
-the ids a page cursor carries, are the truth (ENGINEERING.md rule 9).
+the ids a page cursor carries, are the truth (caches are never the truth).
 
 - :class:`CandidateCache`: each viewer's ranked candidate list (≈ 300 scored videos with their
   features), kept ``feed_candidates_ttl_seconds``; dropped when this process records engagement

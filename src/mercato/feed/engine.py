@@ -9,7 +9,7 @@ stale — the request itself never waits for it, except for the very first load.
 depends on it for correctness: the page is assembled from the database rows of the chosen
 videos (a video removed meanwhile is dropped there and marked dead in the index), the
 viewer's state (affinities, follows, blocks, seen videos) is read from the database on every
-request, and any process can rebuild it at any time (ENGINEERING.md rule 9).
+request, and any process can rebuild it at any time (caches are never the truth).
 
 The collaborative source's neighbour table (videos engaged with by the same viewers, cosine
 of co-engagement counts, top ``NEIGHBOURS`` per video) is rebuilt in the background from the
@@ -61,7 +61,7 @@ SessionFactory = Callable[[], contextlib.AbstractAsyncContextManager[AsyncSessio
 
 def member(values: I64, keys: I64) -> NDArray[np.bool_]:
     """``np.isin(values, keys)`` for a few thousand candidates: a binary search in the sorted
-    keys, without ``np.isin``'s per-call set-up (≈ 50–100 µs each, several per page)."""
+    keys, without ``np.isin``'s per-call set-up (several calls per page)."""
     if len(keys) == 0 or len(values) == 0:
         return np.zeros(len(values), dtype=bool)
     keys = np.sort(keys)

@@ -1,6 +1,6 @@
 """Database plumbing: declarative base, engines for SQLite and PostgreSQL, the unit of work.
 
-One unit of work per request or job (ENGINEERING.md rule 6): the request
+One unit of work per request or job (docs/architecture.md): the request
 dependency :func:`session_scope` commits when the handler succeeds and rolls back
 when it raises; services only ``flush``.
 """
@@ -202,7 +202,7 @@ class Database:
                 # after its commit, and under load every request finishes only once all those
                 # in flight have done their work. An inline connection's close never suspends, so
                 # there is nothing for a cancellation to interrupt: requests finish in the order
-                # they were served (flash sale p99 ≈ 93 instead of ≈ 97 ms; benchmarks/README.md).
+                # they were served (the flash-sale figures: benchmarks/README.md).
                 session = factory()
                 stack.push_async_callback(session.close)
             else:

@@ -1,4 +1,5 @@
-"""Fault injection for crash-safety and error-handling tests (RELIABILITY.md R6).
+"""Fault injection for crash-safety and error-handling tests (docs/payments.md, "Idempotency and
+crash safety").
 
 ``checkpoint("pay.after_charge")`` kills the process on the spot — no cleanup, no commit —
 when ``MERCATO_FAULT_POINT`` names that checkpoint, and raises `InjectedFault` (an error the

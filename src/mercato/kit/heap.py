@@ -3,9 +3,8 @@
 CPython's cyclic collector walks every tracked container of the generation it collects. A
 started app holds a couple of hundred thousand long-lived containers (modules, SQLAlchemy
 mappers, pydantic schemas, routes), and with the default thresholds (700, 10, 10) a full
-collection walked all of them every few hundred requests: ≈ 50 ms each on the 2-vCPU machine,
-stalling every request in flight, ≈ 10 % of the checkout benchmark's server CPU (measured with
-``gc.callbacks``; see benchmarks/README.md).
+collection walked all of them every few hundred requests, stalling every request in flight
+(the figures, measured with ``gc.callbacks``: benchmarks/README.md).
 
 :func:`settle` runs once, when the app has started: one full collection (so no garbage is kept),
 then ``gc.freeze()`` moves everything alive into the permanent generation, which collections

@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` with Stripe's semantics (RELIABILITY.md R5, ENGINEERING.md rule 4).
+"""``Idempotency-Key`` with Stripe's semantics (docs/architecture.md,
+"Concurrency and money rules").
 
 - same key + same request → the stored answer is replayed, nothing runs twice;
 - same key + another request body → ``422 idempotency_key_reused``;

@@ -1,4 +1,4 @@
-"""Background jobs: periodic, idempotent, retry-safe functions (ENGINEERING.md rule 9).
+"""Background jobs: periodic, idempotent, retry-safe functions (docs/architecture.md).
 
 In the embedded setup the app runs them in-process (``JobRunner`` started by the app's
 lifespan); ``mercato jobs run`` runs them from the command line (cron, tests). Each run is

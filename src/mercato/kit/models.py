@@ -12,7 +12,7 @@ from mercato.kit.db import Base, IdMixin, UTCDateTime, utcnow
 
 
 class IdempotencyKey(IdMixin, Base):
-    """One ``Idempotency-Key`` per (scope, key): Stripe semantics (RELIABILITY.md R5)."""
+    """One ``Idempotency-Key`` per (scope, key): Stripe semantics (``kit/idempotency.py``)."""
 
     __tablename__ = "idempotency_keys"
 

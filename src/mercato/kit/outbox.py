@@ -1,5 +1,5 @@
 """The transactional outbox: domain events and emails written in the same transaction as the
-change they describe (ENGINEERING.md rule 5). Consumers (webhooks, analytics) read unpublished
+change they describe (docs/architecture.md, "Outbox"). Consumers (webhooks, analytics) read unpublished
 events in id order and mark them published; emails are listed in the dev inbox."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The payment provider protocol every gateway implements (ENGINEERING.md rule 8).
+"""The payment provider protocol every gateway implements (docs/payments.md, "Provider protocol").
 
 The service talks to a provider only through :class:`PaymentProvider`: charge a card
 (idempotently, by a key the service derives), refund, and turn a signed webhook into a

@@ -5,7 +5,7 @@ state is the ``sandbox_charges`` table, written in **its own short transaction**
 at once), so a crash of the caller after a charge leaves the charge on record, exactly as
 at Stripe. A charge is idempotent by its key: the same key returns the same charge and never
 makes a second one — that, with the key the service derives from the attempt number, is
-what makes a retry after a crash safe (RELIABILITY.md R6).
+what makes a retry after a crash safe (docs/payments.md).
 
 One exception, forced by SQLite: it has a single writer, and a request's transaction holds
 the write lock from its first write to its commit. A second transaction opened while the

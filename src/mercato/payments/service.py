@@ -1,11 +1,11 @@
 """Payment use cases: create an intent, confirm it with a card, take provider webhooks, refund.
 
-Every function works in the caller's unit of work and only flushes (ENGINEERING.md rule 6);
+Every function works in the caller's unit of work and only flushes (docs/architecture.md);
 the one thing committed on its own is the provider's side (the sandbox's charges, or
 Stripe's servers). Each step appends to the intent's event log (``payment_events``), which
 is never updated.
 
-Crash safety (RELIABILITY.md R6): ``confirm`` claims attempt *n* in the caller's transaction
+Crash safety (docs/payments.md): ``confirm`` claims attempt *n* in the caller's transaction
 and charges with the key ``pi_<intent>_a<n>``. If the process dies before the commit, the
 claim is rolled back, the retry claims the same *n* again and the provider answers with
 the charge it already made — one charge, however often it is retried.

@@ -3,7 +3,7 @@
 ``webhook-signature: v1,<base64>`` (space-separated when several keys are in rotation).
 
 Written against the spec with the standard library so that the app does not depend on the
-reference package; the tests verify our output with it (RELIABILITY.md R7).
+reference package; the tests verify our output with it (docs/payments.md, "Webhooks").
 """
 
 from __future__ import annotations

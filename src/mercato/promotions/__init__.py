@@ -1,1 +1,1 @@
-"""Coupons and vouchers (PRODUCT.md C8); flash deals and price rules arrive later."""
+"""Coupons and vouchers (docs/promotions.md); flash deals and price rules arrive later."""

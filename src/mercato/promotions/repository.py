@@ -1,6 +1,6 @@
 """Every query of the promotions domain (coupons and their redemptions).
 
-The counters are only ever changed by the guarded statements here (ENGINEERING.md rule 3):
+The counters are only ever changed by the guarded statements here (never check-then-act):
 their row count says whether the change happened, so callers never read-then-write.
 """
 

@@ -1,4 +1,4 @@
-"""Coupons (PRODUCT.md C8): price codes for a checkout, redeem them so that every limit holds
+"""Coupons (docs/promotions.md): price codes for a checkout, redeem them so that every limit holds
 under concurrency, give them back when a checkout is not paid, and manage them.
 
 The checkout calls three functions with one :class:`OrderDraft` per future order (one per shop):
@@ -8,7 +8,7 @@ The checkout calls three functions with one :class:`OrderDraft` per future order
   per coupon and ``redeemed_count + 1``, inside the caller's unit of work;
 * :func:`release_checkout` — undo every redemption of an unpaid checkout (expiry, cancel).
 
-How the limits hold without check-then-act (ENGINEERING.md rule 3):
+How the limits hold without check-then-act (docs/architecture.md, "Never check-then-act"):
 
 * **total limit** — one guarded ``UPDATE coupons SET redeemed_count = redeemed_count + 1
   WHERE id = :id AND active AND (total_limit IS NULL OR redeemed_count < total_limit)``; a row

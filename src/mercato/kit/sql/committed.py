@@ -33,7 +33,7 @@ class CommittedReads:
     On SQLite the statement runs on this process's own read-only ``sqlite3`` connection, inline
     on the event loop: a short indexed read in WAL mode never waits for a writer and takes tens
     of microseconds, where a round trip through aiosqlite's worker thread and SQLAlchemy's
-    result processing costs ~0.5 ms. Each call is one statement, so one consistent snapshot;
+    result processing costs many times more. Each call is one statement, so one consistent snapshot;
     it sees committed data only — never use it where the request itself has written. On
     PostgreSQL it runs on a small asyncpg pool of its own (parameters numbered ``$1…``); on an
     in-memory SQLite through the async engine. Column values come
@@ -70,7 +70,7 @@ class CommittedReads:
             conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=READS_BUSY_S)
             conn.execute("PRAGMA query_only=ON")
             # Reads through the OS page cache by memory mapping, and a larger private page cache:
-            # a viewer's scattered rows cost ≈ 0.3 ms instead of ≈ 0.5 ms (100,000-video benchmark).
+            # a viewer's scattered rows are read faster (benchmarks/README.md).
             conn.execute(f"PRAGMA mmap_size={READS_MMAP_BYTES}")
             conn.execute(f"PRAGMA cache_size=-{READS_CACHE_KIB}")
             self._conn = conn
@@ -101,7 +101,7 @@ class CommittedReads:
     async def _pg_pool(self) -> asyncpg.Pool:
         """A small asyncpg pool of this event loop for plain reads on PostgreSQL: no SQLAlchemy
         pool checkout with its pre-ping round trip, statements prepared once per connection by
-        asyncpg (≈ 0.2 ms of CPU a read against ≈ 1 ms through the engine)."""
+        asyncpg (a fraction of the CPU of a read through the engine)."""
         loop = asyncio.get_running_loop()
         if self._pool is not None and self._pool_loop is loop:
             return self._pool

@@ -2,11 +2,11 @@
 
 SQLAlchemy's ``sqlite+aiosqlite`` dialect drives an aiosqlite connection: every call (execute,
 fetch, commit) is handed to the connection's own thread and its answer comes back through a
-future, ≈ 0.1–0.2 ms of CPU and two thread switches per call, for statements that themselves
-take microseconds. This module gives the dialect (through ``async_creator``) an object with the
-same coroutine API whose coroutines simply call ``sqlite3`` and return: nothing is awaited, so
-the event loop is held for the duration of the statement — microseconds for the indexed
-statements of the write paths.
+future: CPU and two thread switches per call that cost more than the statements themselves
+(benchmarks/README.md, "Figures moved out of the source"). This module gives the dialect
+(through ``async_creator``) an object with the same coroutine API whose coroutines simply
+call ``sqlite3`` and return: nothing is awaited, so the event loop is held for the duration
+of the statement — microseconds for the indexed statements of the write paths.
 
 A long transaction (an import, a big batch) must not hold the event loop for its whole
 length: every ``YIELD_EVERY`` statements of a transaction a statement yields to the loop
@@ -14,7 +14,7 @@ length: every ``YIELD_EVERY`` statements of a transaction a statement yields to 
 milliseconds — what aiosqlite's thread gave, at the cost of one yield per slice instead of two
 thread switches per call. A request's few dozen statements never reach it. (A budget in time
 was tried first: in a busy loop the "loop got control back" signal lags behind other tasks,
-so short requests yielded too, mid-transaction, and throughput fell by a fifth.)
+so short requests yielded too, mid-transaction, and throughput fell; benchmarks/README.md.)
 
 It is used for the **write engine** only (``kit.db.Database``), where it is safe because a
 transaction takes the write lock **at its first write** (:meth:`InlineConnection.prepare`):

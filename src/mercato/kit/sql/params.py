@@ -40,7 +40,7 @@ def numbered(sql: str, given: frozenset[str]) -> tuple[str, tuple[str, ...]]:
 
 def sqlite_stamp(value: datetime) -> str:
     """A datetime as SQLAlchemy stores it on SQLite (for plain SQL on the driver): the format
-    ``SQLITE_STAMP``, written by ``isoformat`` (≈ 5× faster than ``strftime``) without its offset."""
+    ``SQLITE_STAMP``, written by ``isoformat`` (cheaper than ``strftime``) without its offset."""
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat(" ", "microseconds")[:26]

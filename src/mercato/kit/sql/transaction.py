@@ -22,8 +22,8 @@ M = TypeVar("M")
 
 class InTransaction:
     """Plain SQL statements inside a session's own transaction, for the hottest write paths (the
-    checkout and payment flow), without the ORM's per-statement cost (≈ 0.2–0.4 ms of CPU for a
-    compiled, cached ``UPDATE`` or a flush of one new row, against ≈ 20 µs here).
+    checkout and payment flow), without the ORM's per-statement cost (a compiled, cached
+    ``UPDATE`` or a flush of one new row costs an order of magnitude more CPU; benchmarks/README.md).
 
     Statements are SQL text with ``:name`` parameters (``IN :ids`` takes a list, see
     :func:`expand_lists`), spelled so that both databases accept them (``INSERT … ON CONFLICT``
@@ -117,7 +117,7 @@ class InTransaction:
         with :meth:`sync`).
 
         ``attach=False`` is for reading only (building an answer): rows the session does not hold
-        come back as detached :func:`snapshot` objects, not added to the session (≈ 40 % cheaper
+        come back as detached :func:`snapshot` objects, not added to the session (cheaper
         a row); changes made to them are never saved."""
         rows = await self.all(sql, params)
         if not rows:
@@ -196,7 +196,7 @@ async def take_write_lock(session: AsyncSession) -> None:
 
 def snapshot(model: type[M], values: Mapping[str, Any]) -> M:
     """A ``model`` object holding ``values`` (attribute names), built without the declarative
-    constructor's per-attribute events (≈ 2 µs against ≈ 17 µs for a user row): for detached
+    constructor's per-attribute events (several times cheaper): for detached
     snapshots of rows a plain statement just wrote or read, and for :meth:`InTransaction.load_all`. An
     attribute not given reads None, as on a new object. Never add a snapshot to a session as a
     new row (it carries no pending changes); :meth:`InTransaction.load_all` attaches its own properly."""
