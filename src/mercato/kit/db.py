@@ -103,13 +103,13 @@ def make_engine(url: str, *, immediate: bool = False, write_lock: asyncio.Lock |
     On SQLite, ``immediate=True`` makes every transaction begin with ``BEGIN IMMEDIATE`` (the
     write lock) so that concurrent writers queue instead of failing on a read-to-write lock
     upgrade: with the inline writer at its first write, after taking ``write_lock`` (see
-    ``kit/inline.py``); with aiosqlite (``MERCATO_SQLITE_INLINE_WRITES=0``) up front.
+    ``kit/sql/inline.py``); with aiosqlite (``MERCATO_SQLITE_INLINE_WRITES=0``) up front.
     """
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)
         path = sqlite_file(url)
         if immediate and path is not None and INLINE_WRITES:
-            # The write engine drives sqlite3 inline on the event loop (kit/inline.py).
+            # The write engine drives sqlite3 inline on the event loop (kit/sql/inline.py).
             kwargs["async_creator"] = lambda: inline.connect(path, write_lock, timeout=SQLITE_BUSY_S)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_S}, **kwargs)
         _install_sqlite_hooks(engine.sync_engine, "BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -173,7 +173,7 @@ class Database:
         # (instead of letting them poll the file lock through busy_timeout, which sleeps and
         # backs off) keeps throughput and latency steady under contention; other processes
         # still meet the file lock. The inline writer takes it at a transaction's first write
-        # (kit/inline.py), the aiosqlite one for the whole unit of work.
+        # (kit/sql/inline.py), the aiosqlite one for the whole unit of work.
         self.is_sqlite = url.startswith("sqlite")
         self.write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         extra: dict[str, Any] = {} if pool else {"poolclass": NullPool}

@@ -28,7 +28,7 @@ class InTransaction:
     Statements are SQL text with ``:name`` parameters (``IN :ids`` takes a list, see
     :func:`expand_lists`), spelled so that both databases accept them (``INSERT … ON CONFLICT``
     and ``RETURNING`` exist on both). On SQLite with the inline write engine
-    (``kit/inline.py``) they go straight to the transaction's ``sqlite3`` connection; on
+    (``kit/sql/inline.py``) they go straight to the transaction's ``sqlite3`` connection; on
     PostgreSQL to the transaction's asyncpg connection under SQLAlchemy's adapter (parameters
     numbered ``$1…``, the transaction started as the adapter would); otherwise through
     ``AsyncSession.execute(text(…))``. Parameters are converted the way SQLAlchemy stores them
@@ -186,7 +186,7 @@ class InTransaction:
 async def take_write_lock(session: AsyncSession) -> None:
     """Take the database's write lock now, before the transaction's reads, for a read-modify-write
     that other writers must not interleave with: on SQLite the inline writer otherwise takes it
-    at the first write (``kit/inline.py``); on PostgreSQL lock the rows instead
+    at the first write (``kit/sql/inline.py``); on PostgreSQL lock the rows instead
     (``SELECT … FOR UPDATE``, which SQLite ignores — call both)."""
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
