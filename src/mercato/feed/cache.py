@@ -22,10 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mercato.accounts.models import User
 from mercato.config import Settings
+from mercato.content.models import Video
+from mercato.feed.signals import mark_served_batch
 
 log = logging.getLogger("mercato.feed")
 
@@ -199,13 +203,6 @@ class _Store:
         self.settings = settings
 
     async def write(self, pages: list[tuple[int | None, list[int], datetime]]) -> None:
-        from sqlalchemy import select
-        from sqlalchemy.exc import IntegrityError
-
-        from mercato.accounts.models import User
-        from mercato.content.models import Video
-        from mercato.feed.signals import mark_served_batch
-
         try:
             async with self.database.unit_of_work() as db:
                 await mark_served_batch(db, pages, self.settings)

@@ -39,6 +39,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.catalog.models import Product
 from mercato.config import Settings, get_settings
 from mercato.content.models import Video, VideoHashtag, VideoProduct
 from mercato.feed.models import FeedEvent, FeedSeen, VideoScore, ViewerAffinity
@@ -195,7 +196,7 @@ def touched(db: AsyncSession, user_id: int) -> None:
     """This viewer's ranking inputs changed in ``db``'s transaction: the process's cached
     candidate list for them is dropped now and again once the transaction commits (so a
     request racing the commit cannot keep a list built from the old state)."""
-    from mercato.feed import cache
+    from mercato.feed import cache  # imported here: feed/cache.py imports this module (its batch writer)
 
     cache.invalidate_viewer(user_id)
     pending: set[int] = db.sync_session.info.setdefault(cache.TOUCHED_KEY, set())
@@ -204,8 +205,6 @@ def touched(db: AsyncSession, user_id: int) -> None:
 
 async def affinity_keys(db: AsyncSession, video_id: int, creator_id: int) -> list[tuple[str, str, float]]:
     """(kind, key, factor) of the affinities one engagement with the video touches."""
-    from mercato.catalog.models import Product
-
     tags = (await db.execute(select(VideoHashtag.tag).where(VideoHashtag.video_id == video_id))).scalars()
     cats = (await db.execute(
         select(Product.category_id).join(VideoProduct, VideoProduct.product_id == Product.id)
