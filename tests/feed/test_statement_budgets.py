@@ -1,7 +1,7 @@
 """Statement budget of a signed-in For You page (tests/budgets.py).
 
 Measured as production serves it once warm: the in-process index loaded and not due for a
-refresh (its background refresh is switched off for the measurement), the viewer's candidate
+refresh (its background refreshes are switched off for the measurement), the viewer's candidate
 list built afresh (no per-viewer cache hit: the costlier case), the page's impressions written
 in the request (``feed_served_flush_seconds`` 0; with the batch writer they are one transaction
 every 0.1 s for every page served meanwhile)."""
@@ -31,7 +31,9 @@ def test_a_signed_in_for_you_page_keeps_its_statement_budget(
         make_video(makers[i % 4], ("cats",) if i % 2 else ("dogs",), trending=float(i))
     first, viewer = make_user(), make_user()
     assert api.get(FEED, headers=first["headers"]).status_code == 200  # loads the index, warms the caches
+    # No background refresh of the index or of the neighbour table during the measurement.
     monkeypatch.setattr(settings, "feed_index_refresh_seconds", 3600.0)
+    monkeypatch.setattr(settings, "feed_neighbours_refresh_seconds", 3600.0)
     assert api.get(FEED, headers=first["headers"]).status_code == 200
     page, seen = measure(lambda: api.get(FEED, headers=viewer["headers"]))
     assert page.status_code == 200, page.text
