@@ -27,7 +27,7 @@ from mercato.feed import api as feed_api
 from mercato.feed import cache as feed_cache
 from mercato.feed import pages as feed_pages
 from mercato.feed import wiring as feed_wiring
-from mercato.kit import heap
+from mercato.kit import heap, openapi
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
 from mercato.kit.http import CatchAll, SecurityHeaders, install_error_handlers
@@ -40,6 +40,8 @@ from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
 from mercato.ledger import pages as ledger_pages
 from mercato.ledger import tasks as ledger_tasks
+from mercato.openapi import EXTRA_STATUSES
+from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api
 from mercato.orders import lifecycle as orders_lifecycle  # noqa: F401  (connects orders to payment hooks)
 from mercato.orders import pages as orders_pages
@@ -63,7 +65,7 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_api.router, promotions_api.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
-           content_api.share_router)
+           content_api.share_router, api_docs_router)
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -105,7 +107,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         description="Community commerce: accounts, catalog, cart, checkout, payments, orders and the ledger. "
                     "All amounts are integer minor units.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by mercato/openapi.py with Swagger UI from npm (the CSP allows no CDN)
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -146,6 +148,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app, EXTRA_STATUSES)  # security and failure statuses derived from the routes (kit/openapi.py)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Video files first: served only while their video may be seen by the caller (content/serving.py);
     # product images and avatars stay plain static files.

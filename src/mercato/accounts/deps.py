@@ -19,6 +19,7 @@ from mercato.accounts import repository, service
 from mercato.accounts.errors import AccountsError
 from mercato.accounts.models import User
 from mercato.config import Settings
+from mercato.kit import openapi
 from mercato.kit.errors import Forbidden, Unauthorized
 from mercato.kit.http import SAFE_METHODS, DbSession, get_database
 from mercato.kit.security import token_digest
@@ -131,3 +132,16 @@ MaybeUser = Annotated[User | None, Depends(optional_user)]
 MaybeReader = Annotated[Reader | None, Depends(optional_reader)]
 AdminUser = Annotated[User, Depends(admin_user)]
 SignedInUnit = Annotated[SignedIn, Depends(signed_in, scope="function")]
+
+
+# How these dependencies answer, for the OpenAPI document (kit/openapi.py derives each operation's
+# security and failure statuses from the dependencies it uses).
+_INVALID_SESSION = "The bearer token is unknown, expired or revoked (`invalid_session`)."
+_CSRF = "Cookie-authenticated write without a matching `X-CSRF-Token` (`csrf_failed`)."
+openapi.declare(optional_caller, {401: _INVALID_SESSION}, write_statuses={403: _CSRF}, auth="optional")
+openapi.declare(optional_reader, {401: _INVALID_SESSION}, auth="optional")
+openapi.declare(required_caller, {401: "Not signed in (`not_authenticated`) or the session has ended."},
+                auth="required")
+openapi.declare(signed_in, {401: "Not signed in (`not_authenticated`) or the session has ended."},
+                write_statuses={403: _CSRF}, auth="required")
+openapi.declare(admin_user, {403: "Operators only (`admin_only`)."})

@@ -46,6 +46,7 @@ from mercato.content.schemas import (
     VideoPage,
     VideoUpdate,
 )
+from mercato.kit import openapi
 from mercato.kit.errors import Forbidden, Unauthorized
 from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
@@ -143,6 +144,17 @@ async def upload_video(request: Request, settings: AppSettings) -> dict[str, Any
             received.path.unlink(missing_ok=True)
         if not kept:
             media.remove_files(settings.media_dir, made)
+
+
+# The upload checks its caller itself, before reading the stream (no dependency to derive it from).
+openapi.declare(upload_video, {
+    401: "Not signed in (`not_authenticated`) or the session has ended.",
+    403: "CSRF token missing with the session cookie (`csrf_failed`), or a product that may not be "
+         "anchored (`anchor_not_allowed`).",
+    413: "The file is larger than `MERCATO_MAX_VIDEO_BYTES` (`file_too_large`).",
+    422: "Not a readable MP4/WebM/MOV, too long, too many anchors, or a caption too long.",
+    503: "Video processing (ffmpeg) is unavailable; nothing was kept.",
+}, auth="required")
 
 
 @router.get("/videos/{video_id:int}", response_model=VideoOut)

@@ -90,10 +90,27 @@ async def _raw_body(request: Request) -> bytes:
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Missing signature headers or an unreadable body; nothing recorded."},
     401: {"description": "Bad signature, or a timestamp more than 5 minutes away; nothing recorded."},
+    413: {"description": "The body is larger than a webhook can be; nothing recorded."},
+}
+STRIPE_WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **WEBHOOK_RESPONSES,
+    503: {"description": "Stripe webhooks are not configured (`MERCATO_STRIPE_WEBHOOK_SECRET`)."},
 }
 
 
-@router.post("/webhooks/sandbox", response_model=WebhookReceipt, responses=WEBHOOK_RESPONSES)
+def _signed_event(*names: str) -> dict[str, Any]:
+    """The signature headers and the JSON event, for the OpenAPI document only: the handler reads
+    them from the raw request (the signature covers the exact bytes), so a missing header or an
+    unreadable body is ``400 invalid_webhook``, not a validation error."""
+    return {
+        "parameters": [{"name": name, "in": "header", "required": True, "schema": {"type": "string", "minLength": 1}}
+                       for name in names],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+    }
+
+
+@router.post("/webhooks/sandbox", response_model=WebhookReceipt, responses=WEBHOOK_RESPONSES,
+             openapi_extra=_signed_event("webhook-id", "webhook-timestamp", "webhook-signature"))
 async def sandbox_webhook(request: Request, db: DbSession, settings: AppSettings) -> WebhookReceipt:
     """Events of the sandbox provider, signed per Standard Webhooks. A redelivery answers ``200``
     with ``duplicate: true`` and has no effect."""
@@ -102,7 +119,8 @@ async def sandbox_webhook(request: Request, db: DbSession, settings: AppSettings
     return WebhookReceipt(duplicate=not fresh)
 
 
-@router.post("/webhooks/stripe", response_model=WebhookReceipt, responses=WEBHOOK_RESPONSES)
+@router.post("/webhooks/stripe", response_model=WebhookReceipt, responses=STRIPE_WEBHOOK_RESPONSES,
+             openapi_extra=_signed_event("Stripe-Signature"))
 async def stripe_webhook(request: Request, db: DbSession, settings: AppSettings) -> WebhookReceipt:
     """Stripe events (``Stripe-Signature``, ``settings.stripe_webhook_secret``)."""
     event = StripeProvider(settings).parse_webhook(request.headers, await _raw_body(request))

@@ -1,0 +1,95 @@
+"""The API's documentation, at the app's level: its page and what the OpenAPI document cannot derive.
+
+- ``/api/v1/docs``: Swagger UI over the document, from the app's own static files (npm's
+  ``swagger-ui-dist``, copied by ``make assets``); FastAPI's default page loads it from a CDN, which
+  the Content-Security-Policy blocks.
+- ``EXTRA_STATUSES``: the failures that only a handler or its service knows, per operation (method
+  in lower case, as in the document), on top of what kit/openapi.py derives from the routes'
+  dependencies. Keep it true: a status here is one the operation can answer
+  (``tests/test_api_contract.py`` runs schemathesis, which fails on any status an operation answers
+  without its document listing it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from mercato.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/api/v1/docs", response_class=HTMLResponse)
+async def api_docs(request: Request) -> HTMLResponse:
+    return render(request, "api_docs.html", {"openapi_url": request.app.openapi_url})
+
+
+_STATE = "Conflict with the current state (`error.code` says which: `invalid_status`, `out_of_stock`, …)."
+_IDEMPOTENT = {
+    409: "The state does not allow it, or a request with the same `Idempotency-Key` is still running "
+         "(`idempotency_in_progress`).",
+    422: "Invalid input, or an `Idempotency-Key` reused with another body (`idempotency_key_reused`).",
+}
+_MEMBERS = {403: "Not a member of the shop (`not_shop_member`), or not its owner (`owner_only`)."}
+_UNKNOWN_ADDRESS = "No such address in the caller's address book (`address_not_found`)."
+_PROVIDER = {502: "The payment provider did not answer; retrying with the same `Idempotency-Key` is safe."}
+
+
+def _conflict(code: str) -> Mapping[int, str]:
+    return {409: f"Conflict with the current state (`{code}`)."}
+
+
+EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
+    # accounts
+    ("post", "/api/v1/auth/register"): _conflict("email_taken"),
+    ("post", "/api/v1/auth/login"): {
+        401: "Email or password is incorrect (`invalid_credentials`).",
+        429: "Too many failed log-ins for this email or address: retry after `Retry-After` seconds.",
+    },
+    ("patch", "/api/v1/me"): _conflict("handle_taken"),
+    # catalog
+    ("post", "/api/v1/shops"): _conflict("slug_taken"),
+    ("post", "/api/v1/shops/{slug}/members"): _conflict("already_member"),
+    ("delete", "/api/v1/shops/{slug}/members/{user_id}"): _conflict("owner_cannot_leave"),
+    ("post", "/api/v1/shops/{slug}/products"): _conflict("sku_taken"),
+    ("post", "/api/v1/products/{product_id}/variants"): _conflict("sku_taken`, `duplicate_options"),
+    ("patch", "/api/v1/variants/{variant_id}"): _conflict("sku_taken`, `stock_below_held"),
+    ("delete", "/api/v1/variants/{variant_id}"): _conflict("last_variant"),
+    ("get", "/api/v1/shops/{slug}/members"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/products"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/imports"): _MEMBERS,
+    # orders
+    ("post", "/api/v1/cart/items"): {404: "No such product or variant for sale (`product_unavailable`).", 409: _STATE},
+    ("patch", "/api/v1/cart/items/{item_id}"): {409: _STATE},
+    ("post", "/api/v1/checkout/quote"): {404: _UNKNOWN_ADDRESS, 409: _STATE},
+    ("post", "/api/v1/checkouts"): {404: _UNKNOWN_ADDRESS, **_IDEMPOTENT},
+    ("post", "/api/v1/checkouts/{checkout_id}/pay"): {**_IDEMPOTENT, **_PROVIDER},
+    ("post", "/api/v1/orders/{order_id}/cancel"): {**_IDEMPOTENT, **_PROVIDER},
+    ("post", "/api/v1/orders/{order_id}/returns"): {409: _STATE},
+    ("post", "/api/v1/orders/{order_id}/lines/{line_id}/review"): _conflict(
+        "not_delivered`, `review_window_passed`, `already_reviewed"),
+    ("get", "/api/v1/shops/{slug}/orders"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/returns"): _MEMBERS,
+    ("post", "/api/v1/seller/orders/{order_id}/ship"): {409: _STATE},
+    ("post", "/api/v1/seller/orders/{order_id}/deliver"): {409: _STATE},
+    ("post", "/api/v1/seller/orders/{order_id}/cancel"): {**_IDEMPOTENT, **_PROVIDER},
+    ("post", "/api/v1/seller/orders/{order_id}/refunds"): {**_IDEMPOTENT, **_PROVIDER},
+    ("post", "/api/v1/returns/{return_id}/approve"): {409: _STATE, **_PROVIDER},
+    ("post", "/api/v1/returns/{return_id}/refuse"): {409: _STATE},
+    # ledger
+    ("get", "/api/v1/shops/{slug}/finance"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/finance/statement"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/payouts"): _MEMBERS,
+    ("post", "/api/v1/shops/{slug}/payouts"): _IDEMPOTENT,
+    # promotions
+    ("get", "/api/v1/shops/{slug}/coupons"): _MEMBERS,
+    ("get", "/api/v1/coupons/{coupon_id}"): {403: "Not a member of the coupon's shop, or a platform coupon."},
+    # videos
+    ("post", "/api/v1/videos/{video_id}/reports"): _conflict("already_reported"),
+    ("post", "/api/v1/admin/videos/{video_id}/takedown"): _conflict("already_removed"),
+    ("post", "/api/v1/admin/videos/{video_id}/restore"): _conflict("not_removed"),
+    ("post", "/api/v1/admin/video-reports/{report_id}/dismiss"): _conflict("report_closed"),
+}
