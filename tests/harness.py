@@ -3,6 +3,7 @@ port) and Redis, started when their binaries exist, plus the app itself on a rea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -14,11 +15,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import uvicorn
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -111,6 +115,7 @@ class LiveServer:
     """The real app served by uvicorn on a free port, in a background thread."""
 
     def __init__(self, app: object) -> None:
+        self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
@@ -126,9 +131,19 @@ class LiveServer:
                 raise RuntimeError("the app did not start")
             time.sleep(0.05)
 
+    def call(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work()`` on the server's event loop (where the app's tasks and connections live)
+        from any thread, and return its result."""
+        loop = self.server.servers[0].get_loop()
+        return asyncio.run_coroutine_threadsafe(_call(work), loop).result()
+
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+async def _call(work: Callable[[], Awaitable[T]]) -> T:
+    return await work()
 
 
 @contextlib.contextmanager

@@ -4,17 +4,13 @@ fresh phone-sized context per test that fails the test on any console error or u
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-
-from tests.conftest import _truncate
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response, ViewportSize
@@ -27,18 +23,6 @@ CHROMIUM_ARGS = [
 PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
 DOCUMENT_STATUS_NOTE = re.compile(r"Failed to load resource: the server responded with a status of (\d{3})")
-
-
-@pytest.fixture
-def clean_db(backend: tuple[str, str | None, Path]) -> str:
-    """As the suite's ``clean_db``, but truncating from a worker thread.
-
-    Playwright's sync API leaves its own asyncio loop registered as running on the main thread, so
-    ``asyncio.run`` there (as the shared fixture does) would fail once the browser is up.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(lambda: asyncio.run(_truncate(backend[0]))).result()
-    return backend[0]
 
 
 @pytest.fixture(scope="session")
