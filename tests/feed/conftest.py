@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.config import get_settings
 from mercato.content.models import Video, VideoHashtag
-from mercato.feed.models import VideoScore
 from mercato.feed.engine import index_for
+from mercato.feed.models import VideoScore
 from mercato.feed.service import read_sessions
 from mercato.feed.signals import Decay
 from tests.conftest import on_live_server
