@@ -39,7 +39,15 @@ from mercato.config import Settings, get_settings
 from mercato.kit.db import Database
 from mercato.kit.migrate import upgrade
 from mercato.models import metadata
-from tests.harness import LiveServer, postgres_server, redis_server
+from tests.harness import (
+    SYSTEM_PACKAGES,
+    LiveServer,
+    postgres_available,
+    postgres_server,
+    redis_server,
+    required,
+    skipped_summary,
+)
 
 TEST_DB = os.environ.get("MERCATO_TEST_DB", "sqlite")
 REPO = Path(__file__).resolve().parents[1]
@@ -51,12 +59,35 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"mercato test database: {TEST_DB}"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The PostgreSQL pass needs PostgreSQL's server binaries: without them it is one line and done
+    (exit status 0), unless MERCATO_REQUIRE_POSTGRES=1, which makes it fail."""
+    if TEST_DB != "postgresql" or postgres_available():
+        return
+    need = SYSTEM_PACKAGES["postgres"]
+    if required("postgres"):
+        pytest.exit(f"{need.require}=1 but {need.binary} are not installed (apt-get install {need.package})",
+                    returncode=3)
+    pytest.exit(f"Skipped for want of system packages: {need.enables} (no {need.binary}). "
+                f"Install them with: apt-get install {need.package}", returncode=0)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    line = skipped_summary()
+    if line:
+        terminalreporter.write_line(line, yellow=True)
+
+
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str | None, Path]]:
     """(database URL, Redis URL or None, media folder) for the whole session."""
     root = tmp_path_factory.mktemp("mercato")
     with ExitStack() as stack:
         redis_url = stack.enter_context(redis_server())
+        if redis_url is None and required("redis"):
+            need = SYSTEM_PACKAGES["redis"]
+            pytest.exit(f"{need.require}=1 but {need.binary} is not installed (apt-get install {need.package})",
+                        returncode=3)
         if TEST_DB == "postgresql":
             try:
                 url = stack.enter_context(postgres_server())

@@ -1,5 +1,10 @@
 """Throw-away servers for the test suite: PostgreSQL (initdb in a temporary folder on a free
-port) and Redis, started when their binaries exist, plus the app itself on a real socket."""
+port) and Redis, started when their binaries exist, plus the app itself on a real socket.
+
+The suite needs only Python and npm. Three system packages add to it when installed — see
+:data:`SYSTEM_PACKAGES`; without one, what needs it is skipped and the run ends with one line
+saying what was skipped and how to install it, unless its ``MERCATO_REQUIRE_*`` variable is 1
+(``.ci/run`` sets them all), which makes a missing package fail the run instead."""
 
 from __future__ import annotations
 
@@ -15,14 +20,66 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import httpx
+import pytest
 import uvicorn
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SystemPackage:
+    enables: str  # what the suite runs with it
+    binary: str  # what is looked up (on PATH; PostgreSQL also in Debian's /usr/lib/postgresql/*/bin)
+    package: str  # Debian's package name
+    require: str  # the variable that makes its absence fail the run
+
+
+SYSTEM_PACKAGES = {
+    "postgres": SystemPackage("the PostgreSQL pass", "initdb and pg_ctl", "postgresql", "MERCATO_REQUIRE_POSTGRES"),
+    "redis": SystemPackage("the Redis tests", "redis-server", "redis-server", "MERCATO_REQUIRE_REDIS"),
+    "browser": SystemPackage("the browser tests", "chromium", "chromium", "MERCATO_REQUIRE_BROWSER"),
+}
+#: Tests skipped so far in this run for want of each package.
+SKIPPED_FOR: Counter[str] = Counter()
+
+
+def required(key: str) -> bool:
+    return os.environ.get(SYSTEM_PACKAGES[key].require) == "1"
+
+
+def missing(key: str) -> NoReturn:
+    """Skip the calling test for want of a system package (fail it when that package is required)."""
+    need = SYSTEM_PACKAGES[key]
+    reason = f"{need.enables} need {need.binary} (apt-get install {need.package})"
+    if required(key):
+        pytest.fail(f"{need.require}=1 but {reason}", pytrace=False)
+    SKIPPED_FOR[key] += 1
+    pytest.skip(reason)
+
+
+def skipped_summary() -> str | None:
+    """One line: what was skipped for want of which package, and the command that installs them."""
+    if not SKIPPED_FOR:
+        return None
+    parts = [f"{SYSTEM_PACKAGES[k].enables} ({n} skipped: no {SYSTEM_PACKAGES[k].binary})"
+             for k, n in sorted(SKIPPED_FOR.items())]
+    packages = " ".join(SYSTEM_PACKAGES[k].package for k in sorted(SKIPPED_FOR))
+    return f"Skipped for want of system packages: {'; '.join(parts)}. Install them with: apt-get install {packages}"
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium")
+
+
+def postgres_available() -> bool:
+    return bool(_pg_bin("initdb") and _pg_bin("pg_ctl"))
 
 
 def free_port() -> int:
