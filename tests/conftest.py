@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # what it holds back and forget what it cached, through the app's own functions for that.
 # Two settings differ from production, on purpose:
 # - argon2id stays real but with cheaper parameters, so that hundreds of sign-ups stay quick
-#   (tests/accounts test the production parameters' hashes verify);
+#   (tests/kit/test_security.py checks a hash made with the production ones verifies);
 os.environ.setdefault("MERCATO_ARGON2_TIME_COST", "1")
 os.environ.setdefault("MERCATO_ARGON2_MEMORY_KIB", "8192")
 # - the scheduled jobs do not run in the background of the test server: a job firing between a
