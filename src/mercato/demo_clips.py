@@ -53,7 +53,7 @@ def text_layer(text: str, size: int, *, fill: tuple[int, int, int, int] = (255, 
     """The text (and its box, if any) on a transparent layer of just its size."""
     face = font(size)
     left, top, right, bottom = face.getbbox(text)
-    width, height = right - left + 2 * border, bottom - top + 2 * border
+    width, height = int(right - left) + 2 * border, int(bottom - top) + 2 * border
     layer = Image.new("RGBA", (max(1, width), max(1, height)), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     if box is not None:
@@ -157,7 +157,7 @@ def render_clip(spec: ClipSpec, media_dir: Path, out_video: Path, out_poster: Pa
         audio = out.add_stream("aac", rate=AUDIO_RATE, layout="mono")
         audio.bit_rate = 48_000
         for n, picture in enumerate(pictures):
-            frame = av.VideoFrame.from_image(picture)
+            frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
             frame.pts, frame.time_base = n, Fraction(1, FPS)
             out.mux(video.encode(frame))
         out.mux(video.encode(None))

@@ -35,6 +35,7 @@ import av.container
 import numpy as np
 from av.audio.resampler import AudioResampler
 from av.video.frame import VideoFrame
+from numpy.typing import NDArray
 
 DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
 RENDITION_LONG_SIDE = 1920
@@ -98,8 +99,8 @@ def upright(frame: VideoFrame) -> VideoFrame:
     turns = round(frame.rotation / 90) % 4  # counter-clockwise quarter turns
     if not turns:
         return frame
-    turned = VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), turns)),
-                                     format="rgb24")
+    pixels: NDArray[np.uint8] = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), turns))
+    turned = VideoFrame.from_ndarray(pixels, format="rgb24")
     turned.pts, turned.time_base = frame.pts, frame.time_base
     return turned
 
@@ -121,7 +122,7 @@ def rendition(source: Path, target: Path, mode: str) -> None:
 
 def _copy(container: av.container.InputContainer, out: av.container.OutputContainer,
           video: av.video.stream.VideoStream, audio: av.audio.stream.AudioStream | None) -> None:
-    pairs = {video.index: out.add_stream_from_template(video)}
+    pairs: dict[int, Any] = {video.index: out.add_stream_from_template(video)}
     if audio is not None:
         pairs[audio.index] = out.add_stream_from_template(audio)
     for target in pairs.values():
@@ -135,11 +136,11 @@ def _copy(container: av.container.InputContainer, out: av.container.OutputContai
 
 def _encode(container: av.container.InputContainer, out: av.container.OutputContainer,
             video: av.video.stream.VideoStream, audio: av.audio.stream.AudioStream | None) -> None:
-    rate = video.average_rate or video.guessed_rate or Fraction(30)
+    rate: Fraction = video.average_rate or video.guessed_rate or Fraction(30)
     v_out = out.add_stream("libx264", rate=rate, options={"preset": "veryfast", "crf": "23", "profile": "high"})
     v_out.pix_fmt = "yuv420p"
     v_out.codec_context.thread_count = 2
-    v_out.codec_context.time_base = video.time_base
+    v_out.codec_context.time_base = video.time_base or Fraction(1, 90_000)
     a_out = None
     resampler = None
     if audio is not None:
@@ -167,7 +168,7 @@ def _encode(container: av.container.InputContainer, out: av.container.OutputCont
             encoded = picture.reformat(width=v_out.width, height=v_out.height, format="yuv420p")
             encoded.pts, encoded.time_base = pts, video.time_base
             out.mux(v_out.encode(encoded))
-        elif a_out is not None and resampler is not None:
+        elif isinstance(frame, av.AudioFrame) and a_out is not None and resampler is not None:
             frame.pts = None
             for chunk in resampler.resample(frame):
                 chunk.pts = audio_pts
@@ -200,7 +201,7 @@ def poster(source: Path, target: Path, at_seconds: float) -> None:
         w, h = picture.width, picture.height
         limit = POSTER_BOX[0] if w >= h else POSTER_BOX[1]
         size = fit(w, h, max(limit, 2)) if (w >= h and w > limit) or (h > w and h > limit) else (w, h)
-        image = picture.to_image()
+        image = picture.to_image()  # type: ignore[no-untyped-call]
         if size != (w, h):
             image = image.resize(size)
         image.save(target, format="JPEG", quality=85)
