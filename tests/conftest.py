@@ -73,7 +73,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    line = skipped_summary()
+    reasons = [str(report.longrepr) for report in terminalreporter.stats.get("skipped", [])]
+    line = skipped_summary(reasons)
     if line:
         terminalreporter.write_line(line, yellow=True)
 

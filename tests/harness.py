@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +45,8 @@ SYSTEM_PACKAGES = {
     "redis": SystemPackage("the Redis tests", "redis-server", "redis-server", "MERCATO_REQUIRE_REDIS"),
     "browser": SystemPackage("the browser tests", "chromium", "chromium", "MERCATO_REQUIRE_BROWSER"),
 }
-#: Tests skipped so far in this run for want of each package.
-SKIPPED_FOR: Counter[str] = Counter()
+def _reason(need: SystemPackage) -> str:
+    return f"{need.enables} need {need.binary} (apt-get install {need.package})"
 
 
 def required(key: str) -> bool:
@@ -57,20 +56,20 @@ def required(key: str) -> bool:
 def missing(key: str) -> NoReturn:
     """Skip the calling test for want of a system package (fail it when that package is required)."""
     need = SYSTEM_PACKAGES[key]
-    reason = f"{need.enables} need {need.binary} (apt-get install {need.package})"
     if required(key):
-        pytest.fail(f"{need.require}=1 but {reason}", pytrace=False)
-    SKIPPED_FOR[key] += 1
-    pytest.skip(reason)
+        pytest.fail(f"{need.require}=1 but {_reason(need)}", pytrace=False)
+    pytest.skip(_reason(need))
 
 
-def skipped_summary() -> str | None:
-    """One line: what was skipped for want of which package, and the command that installs them."""
-    if not SKIPPED_FOR:
+def skipped_summary(reasons: list[str]) -> str | None:
+    """One line for the skip reasons of a run: what was skipped for want of which package, and the
+    command that installs them (None when nothing was)."""
+    counts = {key: sum(_reason(need) in reason for reason in reasons) for key, need in SYSTEM_PACKAGES.items()}
+    wanted = [key for key, n in counts.items() if n]
+    if not wanted:
         return None
-    parts = [f"{SYSTEM_PACKAGES[k].enables} ({n} skipped: no {SYSTEM_PACKAGES[k].binary})"
-             for k, n in sorted(SKIPPED_FOR.items())]
-    packages = " ".join(SYSTEM_PACKAGES[k].package for k in sorted(SKIPPED_FOR))
+    parts = [f"{SYSTEM_PACKAGES[k].enables} ({counts[k]} skipped: no {SYSTEM_PACKAGES[k].binary})" for k in wanted]
+    packages = " ".join(SYSTEM_PACKAGES[k].package for k in wanted)
     return f"Skipped for want of system packages: {'; '.join(parts)}. Install them with: apt-get install {packages}"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,11 +23,15 @@ APP_JOBS = {"auto_approve_returns", "deliver_sandbox_webhooks", "expire_reservat
             "settle_orders", "sweep_video_files"}
 
 
-def test_every_job_the_app_registers_runs_on_the_migrated_schema(clean_db: str, settings: Settings) -> None:
+def test_every_job_the_app_registers_runs_on_the_migrated_schema(
+    clean_db: str, settings: Settings, tmp_path: Path
+) -> None:
+    empty = settings.model_copy(update={"media_dir": tmp_path})  # the session's media folder has old files
+
     async def go() -> dict[str, int]:
         db = Database(clean_db, pool=False)
         try:
-            return await jobs.run_all_once(db, settings)
+            return await jobs.run_all_once(db, empty)
         finally:
             await db.dispose()
 
@@ -35,6 +40,7 @@ def test_every_job_the_app_registers_runs_on_the_migrated_schema(clean_db: str, 
 
 def test_the_runner_runs_every_job_and_retries_a_failed_one_at_the_next_tick(
     clean_db: str, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     runs: Counter[str] = Counter()
     everyone_ran = asyncio.Event()
@@ -61,7 +67,7 @@ def test_the_runner_runs_every_job_and_retries_a_failed_one_at_the_next_tick(
     registry["flaky"] = jobs.Job("flaky", 1, flaky)
     monkeypatch.setattr(jobs, "REGISTRY", registry)
     # Intervals shrunk ten-thousandfold (the longest, an hour, becomes 0.36 s): every job ticks soon.
-    fast = settings.model_copy(update={"job_interval_scale": 0.0001})
+    fast = settings.model_copy(update={"job_interval_scale": 0.0001, "media_dir": tmp_path})
 
     async def go() -> None:
         db = Database(clean_db, pool=False)
