@@ -85,4 +85,6 @@ def test_the_runner_runs_every_job_and_retries_a_failed_one_at_the_next_tick(
         run_async(go())
     assert set(runs) == APP_JOBS | {"flaky"}
     assert runs["flaky"] >= 2
-    assert [r.getMessage() for r in caplog.records] == ["job flaky failed; retrying at the next tick"]
+    # (Stopping cancels jobs mid-statement: the pool may log closing those connections; not the runner's.)
+    assert [r.getMessage() for r in caplog.records if r.name == "mercato.jobs"] == [
+        "job flaky failed; retrying at the next tick"]
