@@ -44,18 +44,20 @@ run: install
 	$(BIN)/mercato serve --demo --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite on SQLite, then again on PostgreSQL, then make lint.
+## What needs a missing system package is skipped (one line says what and how to install it);
+## a pass with nothing left to run (pytest's exit status 5) is not a failure.
 test: install-test
 	@echo "=== test suite on SQLite ==="
-	MERCATO_TEST_DB=sqlite $(BIN)/python -m pytest -q
+	MERCATO_TEST_DB=sqlite $(BIN)/python -m pytest -q || [ $$? -eq 5 ]
 	@echo "=== test suite on PostgreSQL ==="
-	MERCATO_TEST_DB=postgresql $(BIN)/python -m pytest -q
+	MERCATO_TEST_DB=postgresql $(BIN)/python -m pytest -q || [ $$? -eq 5 ]
 	@$(MAKE) --no-print-directory lint
 
 test-sqlite: install-test
-	MERCATO_TEST_DB=sqlite $(BIN)/python -m pytest -q
+	MERCATO_TEST_DB=sqlite $(BIN)/python -m pytest -q || [ $$? -eq 5 ]
 
 test-postgres: install-test
-	MERCATO_TEST_DB=postgresql $(BIN)/python -m pytest -q
+	MERCATO_TEST_DB=postgresql $(BIN)/python -m pytest -q || [ $$? -eq 5 ]
 
 ## make lint: ruff, mypy --strict, the import-linter contracts (pyproject.toml) and tools/lint_architecture.py.
 lint: install-test

@@ -19,32 +19,35 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Real argon2id, with cheaper parameters so that hundreds of sign-ups stay quick.
+# The suite runs with the production defaults (docs/architecture.md, "Tests", says why for each):
+# the catalog micro-cache, the settled heap, the feed's batch writer, index refresh and candidate
+# lists are all on. They are caches or buffers of the database, and the database is emptied before
+# each test behind the server's back: :func:`reset_database` therefore also makes the server write
+# what it holds back and forget what it cached, through the app's own functions for that.
+# Two settings differ from production, on purpose:
+# - argon2id stays real but with cheaper parameters, so that hundreds of sign-ups stay quick
+#   (tests/kit/test_security.py checks a hash made with the production ones verifies);
 os.environ.setdefault("MERCATO_ARGON2_TIME_COST", "1")
 os.environ.setdefault("MERCATO_ARGON2_MEMORY_KIB", "8192")
-# Background jobs do not run inside the test server: tests run each job themselves, when they mean to.
+# - the scheduled jobs do not run in the background of the test server: a job firing between a
+#   test's steps (sandbox webhooks every second, expiring reservations…) would change what the
+#   test is checking at an unpredictable moment. Tests run each job themselves when they mean to,
+#   and tests/kit/test_jobs.py runs the app's job runner itself, with every registered job.
 os.environ.setdefault("MERCATO_RUN_JOBS", "false")
-# Each test empties the database behind the server's back, so the server must not answer from its
-# micro-cache of catalog reads (tests/kit/test_cache.py tests that cache on its own).
-os.environ.setdefault("MERCATO_CATALOG_CACHE_SECONDS", "0")
-# No gc.freeze() in the test process: the apps of earlier tests would be frozen with it, and a
-# cycle among them could never be collected (tests/kit/test_heap.py tests kit/heap.py itself).
-os.environ.setdefault("MERCATO_SETTLE_HEAP", "false")
-# Served feed pages are written at once, not by the background batch writer: a batch landing
-# after the next test emptied the tables (ids restart) would mark that test's videos as seen.
-# tests/feed/test_request_path.py turns the batch writer on for the tests that are about it.
-os.environ.setdefault("MERCATO_FEED_SERVED_FLUSH_SECONDS", "0")
-# The feed's in-process index refreshes on every request, so what a test writes is ranked at once;
-# and since each test empties the database (user ids come back on PostgreSQL), no per-viewer
-# candidate lists across requests, except in the tests of that cache, which turn it on themselves.
-os.environ.setdefault("MERCATO_FEED_INDEX_REFRESH_SECONDS", "0")
-os.environ.setdefault("MERCATO_FEED_CANDIDATES_TTL_SECONDS", "0")
 
 from mercato.config import Settings, get_settings
 from mercato.kit.db import Database
 from mercato.kit.migrate import upgrade
 from mercato.models import metadata
-from tests.harness import LiveServer, postgres_server, redis_server
+from tests.harness import (
+    SYSTEM_PACKAGES,
+    LiveServer,
+    postgres_available,
+    postgres_server,
+    redis_server,
+    required,
+    skipped_summary,
+)
 
 TEST_DB = os.environ.get("MERCATO_TEST_DB", "sqlite")
 REPO = Path(__file__).resolve().parents[1]
@@ -56,12 +59,36 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"mercato test database: {TEST_DB}"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The PostgreSQL pass needs PostgreSQL's server binaries: without them it is one line and done
+    (exit status 0), unless MERCATO_REQUIRE_POSTGRES=1, which makes it fail."""
+    if TEST_DB != "postgresql" or postgres_available():
+        return
+    need = SYSTEM_PACKAGES["postgres"]
+    if required("postgres"):
+        pytest.exit(f"{need.require}=1 but {need.binary} are not installed (apt-get install {need.package})",
+                    returncode=3)
+    pytest.exit(f"Skipped for want of system packages: {need.enables} (no {need.binary}). "
+                f"Install them with: apt-get install {need.package}", returncode=0)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    reasons = [str(report.longrepr) for report in terminalreporter.stats.get("skipped", [])]
+    line = skipped_summary(reasons)
+    if line:
+        terminalreporter.write_line(line, yellow=True)
+
+
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str | None, Path]]:
     """(database URL, Redis URL or None, media folder) for the whole session."""
     root = tmp_path_factory.mktemp("mercato")
     with ExitStack() as stack:
         redis_url = stack.enter_context(redis_server())
+        if redis_url is None and required("redis"):
+            need = SYSTEM_PACKAGES["redis"]
+            pytest.exit(f"{need.require}=1 but {need.binary} is not installed (apt-get install {need.package})",
+                        returncode=3)
         if TEST_DB == "postgresql":
             try:
                 url = stack.enter_context(postgres_server())
@@ -85,13 +112,19 @@ def settings(backend: tuple[str, str | None, Path]) -> Settings:
     return get_settings()
 
 
+_LIVE: list[LiveServer] = []  # the session's app server, once started
+
+
 @pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The one app of the session. Its start settles the heap (kit/heap.py) once, as in production."""
     from mercato.app import create_app
 
     server = LiveServer(create_app(settings, migrate=False))
     server.start()
+    _LIVE.append(server)
     yield server
+    _LIVE.remove(server)
     server.stop()
 
 
@@ -136,10 +169,34 @@ async def _empty_tables(db: Database) -> None:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
+def on_live_server(work: Callable[[Any], Awaitable[None]]) -> None:
+    """Run ``work(app)`` on the session's app server, on its event loop (nothing when not started)."""
+    for server in _LIVE:
+        server.call(lambda: work(server.app))
+
+
+def reset_database(url: str) -> None:
+    """Empty the database for the next test, and make the running app (if any) consistent with it:
+    first it writes what it still holds back (served feed pages), so nothing of the previous test
+    lands afterwards; then the tables are emptied; then it forgets its caches of the old rows and
+    anything queued meanwhile (a late request of the previous test's browser page)."""
+    from mercato.app import forget_cached, write_held_back
+
+    async def write(app: Any) -> None:
+        await write_held_back(url)
+
+    async def forget(app: Any) -> None:
+        forget_cached(url)
+
+    on_live_server(write)
+    run_async(_truncate(url))
+    on_live_server(forget)
+
+
 @pytest.fixture
 def clean_db(backend: tuple[str, str | None, Path]) -> str:
     """An empty database (schema kept) for this test."""
-    run_async(_truncate(backend[0]))
+    reset_database(backend[0])
     return backend[0]
 
 

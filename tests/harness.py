@@ -1,8 +1,14 @@
 """Throw-away servers for the test suite: PostgreSQL (initdb in a temporary folder on a free
-port) and Redis, started when their binaries exist, plus the app itself on a real socket."""
+port) and Redis, started when their binaries exist, plus the app itself on a real socket.
+
+The suite needs only Python and npm. Three system packages add to it when installed — see
+:data:`SYSTEM_PACKAGES`; without one, what needs it is skipped and the run ends with one line
+saying what was skipped and how to install it, unless its ``MERCATO_REQUIRE_*`` variable is 1
+(``.ci/run`` sets them all), which makes a missing package fail the run instead."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -14,11 +20,65 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import httpx
+import pytest
 import uvicorn
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SystemPackage:
+    enables: str  # what the suite runs with it
+    binary: str  # what is looked up (on PATH; PostgreSQL also in Debian's /usr/lib/postgresql/*/bin)
+    package: str  # Debian's package name
+    require: str  # the variable that makes its absence fail the run
+
+
+SYSTEM_PACKAGES = {
+    "postgres": SystemPackage("the PostgreSQL pass", "initdb and pg_ctl", "postgresql", "MERCATO_REQUIRE_POSTGRES"),
+    "redis": SystemPackage("the Redis tests", "redis-server", "redis-server", "MERCATO_REQUIRE_REDIS"),
+    "browser": SystemPackage("the browser tests", "chromium", "chromium", "MERCATO_REQUIRE_BROWSER"),
+}
+def _reason(need: SystemPackage) -> str:
+    return f"{need.enables} need {need.binary} (apt-get install {need.package})"
+
+
+def required(key: str) -> bool:
+    return os.environ.get(SYSTEM_PACKAGES[key].require) == "1"
+
+
+def missing(key: str) -> NoReturn:
+    """Skip the calling test for want of a system package (fail it when that package is required)."""
+    need = SYSTEM_PACKAGES[key]
+    if required(key):
+        pytest.fail(f"{need.require}=1 but {_reason(need)}", pytrace=False)
+    pytest.skip(_reason(need))
+
+
+def skipped_summary(reasons: list[str]) -> str | None:
+    """One line for the skip reasons of a run: what was skipped for want of which package, and the
+    command that installs them (None when nothing was)."""
+    counts = {key: sum(_reason(need) in reason for reason in reasons) for key, need in SYSTEM_PACKAGES.items()}
+    wanted = [key for key, n in counts.items() if n]
+    if not wanted:
+        return None
+    parts = [f"{SYSTEM_PACKAGES[k].enables} ({counts[k]} skipped: no {SYSTEM_PACKAGES[k].binary})" for k in wanted]
+    packages = " ".join(SYSTEM_PACKAGES[k].package for k in wanted)
+    return f"Skipped for want of system packages: {'; '.join(parts)}. Install them with: apt-get install {packages}"
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium")
+
+
+def postgres_available() -> bool:
+    return bool(_pg_bin("initdb") and _pg_bin("pg_ctl"))
 
 
 def free_port() -> int:
@@ -111,6 +171,7 @@ class LiveServer:
     """The real app served by uvicorn on a free port, in a background thread."""
 
     def __init__(self, app: object) -> None:
+        self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
@@ -126,9 +187,19 @@ class LiveServer:
                 raise RuntimeError("the app did not start")
             time.sleep(0.05)
 
+    def call(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work()`` on the server's event loop (where the app's tasks and connections live)
+        from any thread, and return its result."""
+        loop = self.server.servers[0].get_loop()
+        return asyncio.run_coroutine_threadsafe(_call(work), loop).result()
+
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+async def _call(work: Callable[[], Awaitable[T]]) -> T:
+    return await work()
 
 
 @contextlib.contextmanager

@@ -5,8 +5,6 @@ facts, and engagement that reached the feed's profiles."""
 from __future__ import annotations
 
 import io
-import json
-import subprocess
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +31,8 @@ from mercato.content.models import (
 )
 from mercato.feed.models import FeedEvent, FeedSeen, VideoScore, ViewerAffinity
 from mercato.kit.db import Database
-from tests.conftest import _truncate, run_async
+from tests.conftest import reset_database, run_async
+from tests.videos import probe as probe_video
 
 T = TypeVar("T")
 
@@ -54,18 +53,10 @@ def _query(url: str, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def seeded(backend: tuple[str, str | None, Path], settings: Settings) -> tuple[str, str]:
     """(database URL, seed output): the whole demo world, seeded once for this module."""
     url = backend[0]
-    run_async(_truncate(url))
+    reset_database(url)
     out = io.StringIO()
     run_async(demo.seed(settings, Console(file=out, width=200, force_terminal=False)))
     return url, out.getvalue()
-
-
-def _ffprobe(path: Path) -> dict[str, Any]:
-    done = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
-                           "stream=codec_type,codec_name,width,height,pix_fmt:format=duration", "-of", "json",
-                           str(path)], capture_output=True, text=True, timeout=30, check=True)
-    data: dict[str, Any] = json.loads(done.stdout)
-    return data
 
 
 def test_at_least_sixty_playable_clips_with_posters(seeded: tuple[str, str], settings: Settings) -> None:
@@ -79,7 +70,7 @@ def test_at_least_sixty_playable_clips_with_posters(seeded: tuple[str, str], set
         assert media.is_file() and media.stat().st_size == video.size_bytes
         assert video.size_bytes < 600_000  # small files: they load instantly on a phone
         assert poster.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
-        probe = _ffprobe(media)
+        probe = probe_video(media)
         streams = {s["codec_type"]: s for s in probe["streams"]}
         assert streams["video"]["codec_name"] == "h264" and streams["video"]["pix_fmt"] == "yuv420p"
         assert streams["audio"]["codec_name"] == "aac"

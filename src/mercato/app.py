@@ -24,9 +24,12 @@ from mercato.content import tasks as content_tasks
 from mercato.content.serving import VideoFiles
 from mercato.demo import demo_logins
 from mercato.feed import api as feed_api
+from mercato.feed import bodies as feed_bodies
 from mercato.feed import cache as feed_cache
+from mercato.feed import engine as feed_engine
 from mercato.feed import pages as feed_pages
 from mercato.feed import wiring as feed_wiring
+from mercato.kit import cache as catalog_cache
 from mercato.kit import heap, openapi
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
@@ -66,6 +69,23 @@ ROUTERS = (orders_api.buying, feed_api.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
            content_api.share_router, api_docs_router)
+
+
+async def write_held_back(database_url: str) -> None:
+    """Write what this process holds back for a database (served feed pages waiting for the batch
+    writer): before that database is emptied or replaced, so nothing of before lands after."""
+    await feed_cache.drain_writers(database_url)
+
+
+def forget_cached(database_url: str) -> None:
+    """Forget what this process keeps of a database that was emptied or replaced behind its back
+    (a restored backup; the test harness between tests): the catalog micro-cache, the feed's
+    index, candidate lists and video bodies, and served pages still queued. Each is only a cache
+    of the database, so forgetting it costs one reload, never correctness."""
+    catalog_cache.clear_all()
+    feed_engine.forget_index(database_url)
+    feed_bodies.forget_bodies(database_url)
+    feed_cache.forget(database_url)
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:

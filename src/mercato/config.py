@@ -76,8 +76,6 @@ class Settings(BaseSettings):
     max_video_anchors: int = 6
     max_caption_chars: int = 2200
     max_comment_chars: int = 500
-    ffmpeg_binary: str = "ffmpeg"
-    ffprobe_binary: str = "ffprobe"
 
     # --- For You feed (docs/feed.md explains every weight) ---
     feed_page_size: int = 10

@@ -1,11 +1,12 @@
-"""The demo world's videos: real, playable clips made with ffmpeg at seed time, and the
+"""The demo world's videos: real, playable clips made at seed time, and the
 community around them (likes, saves, threaded comments, shares, watch histories).
 
 Each clip is a short vertical product showcase (360×640, H.264/AAC, ``+faststart``): the
 product's generated picture drifting and zooming over a gradient in its shop's colour, with
 the product's name and price, and a soft chord so that unmuting does something. Clips are
-rendered concurrently (one ffmpeg per core) and named after what they show, so re-seeding
-reuses the files already in the media folder.
+drawn with Pillow and encoded with PyAV (:mod:`mercato.demo_clips`) in worker processes, one
+per core, and named after what they show, so re-seeding reuses the files already in the media
+folder.
 
 Engagement goes through :func:`mercato.feed.signals.record_engagement`, event by event, so
 the demo shoppers' interest profiles and the videos' scores are exactly what live
@@ -17,17 +18,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import secrets
-import shutil
-import tempfile
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,18 +48,16 @@ from mercato.content.models import (
     VideoSave,
     VideoShare,
 )
+from mercato.demo_clips import HEIGHT, WIDTH, render_clip
 from mercato.feed.signals import record_engagement
 from mercato.kit.db import Database
 from mercato.kit.money import exponent, format_money
 
 DOMAIN = "demo.example.com"
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 VIDEO_COUNT = 72
-WIDTH, HEIGHT, FPS = 360, 640, 24
-POSTER_AT = 1.25  # seconds: the title and price have faded in by then
 # Part of every clip's file name: bump it when the look of the clips changes, so that
 # re-seeding renders them again instead of reusing files of the old look.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 OPEN_TO_CREATORS_SHARE = 0.85
 
 
@@ -213,13 +211,6 @@ class World:
 
 async def seed_videos(database: Database, settings: Settings, rng: random.Random, console: Console) -> int:
     """Plan, render and record the demo videos and their engagement. Returns the number of videos."""
-    missing = [name for name, ok in ((settings.ffmpeg_binary, shutil.which(settings.ffmpeg_binary)),
-                                     (settings.ffprobe_binary, shutil.which(settings.ffprobe_binary)),
-                                     (str(FONT), _exists(FONT))) if not ok]
-    if missing:
-        console.print(f"[yellow]Demo videos skipped:[/] {', '.join(missing)} not found (Debian/Ubuntu: "
-                      "apt-get install ffmpeg fonts-dejavu-core); they are added on the next start.")
-        return 0
     now = datetime.now(UTC).replace(microsecond=0)
     async with database.unit_of_work(write=False) as session:
         world = await _load_world(session)
@@ -344,102 +335,6 @@ def _plan(world: World, open_ids: set[int], rng: random.Random, now: datetime) -
 # Rendering
 
 
-def _text_file(folder: Path, name: str, text: str) -> str:
-    path = folder / f"{name}.txt"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def _wrap(title: str, width: int = 17) -> list[str]:
-    lines: list[str] = []
-    line = ""
-    for word in title.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    return lines[:2]
-
-
-def background(color: str, folder: Path) -> Path:
-    """A vertical gradient in the shop's colour (drawn once per colour, looped by ffmpeg)."""
-    path = folder / f"bg-{color.lstrip('#')}.png"
-    if not path.exists():
-        base = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
-        image = Image.new("RGB", (WIDTH, HEIGHT))
-        draw = ImageDraw.Draw(image)
-        for y in range(HEIGHT):
-            shade = 1.05 - 0.7 * y / HEIGHT
-            draw.line([(0, y), (WIDTH, y)], fill=tuple(max(0, min(255, int(c * shade))) for c in base))
-        image.save(path, "PNG", compress_level=1)
-    return path
-
-
-def ffmpeg_args(spec: ClipSpec, media_dir: Path, out_video: Path, out_poster: Path, texts: Path,
-                ffmpeg: str = "ffmpeg") -> list[str]:
-    """The one ffmpeg run that renders a clip and its poster frame. Still inputs are decoded
-    once and looped (cheaper than ``-loop 1``, which decodes the file again for every frame)."""
-    d = spec.duration
-    frames = round(d * FPS)
-    font = f"fontfile='{FONT}'"
-    hold = f"loop=loop={frames - 1}:size=1:start=0,setpts=N/{FPS}/TB"
-
-    def draw(name: str, text: str, size: int, y: str, extra: str = "") -> str:
-        path = _text_file(texts, f"{spec.key}-{name}", text)
-        return (f"drawtext={font}:textfile='{path}':expansion=none:fontcolor=white:fontsize={size}"
-                f":x=(w-tw)/2:y={y}{extra}")
-
-    inputs = ["-i", str(background(spec.color, texts))]
-    chain = [f"[0:v]{hold}[base]"]
-    a, b, c = spec.chord
-    envelope = f"min(1,t/0.4)*min(1,({d}-t)/0.6)"
-    audio = (f"aevalsrc='{envelope}*(0.10*sin(2*PI*{a}*t)*(0.7+0.3*sin(2*PI*0.5*t))"
-             f"+0.06*sin(2*PI*{b}*t)+0.06*sin(2*PI*{c}*t))':s=22050:d={d}")
-    image = media_dir / spec.image if spec.image else None
-    if image is not None and image.exists():
-        inputs += ["-i", str(image)]
-        grow = {0: f"256+44*t/{d}", 1: f"300-44*t/{d}", 2: "280"}[spec.motion]
-        x = {0: "(W-w)/2", 1: "(W-w)/2", 2: f"(W-w)/2+22*sin(2*PI*t/{d})"}[spec.motion]
-        chain.append(f"[1:v]pad=iw+16:ih+16:8:8:color=white,scale=400:-2,{hold},"
-                     f"scale=w='2*trunc(({grow})/2)':h=-2:eval=frame:flags=bilinear[img]")
-        chain.append(f"[base][img]overlay=x='{x}':y='300-h/2+5*sin(2*PI*t/{d})':eval=frame[bg]")
-        audio_index = 2
-    else:
-        chain.append("[base]null[bg]")
-        audio_index = 1
-    inputs += ["-f", "lavfi", "-i", audio]
-    lines = _wrap(spec.title)
-    top = 472 if len(lines) == 2 else 490
-    fade = "min(1,t/0.6)"
-    draws = [
-        draw("shop", spec.shop.upper(), 17, "34", ":fontcolor=white@0.9"),
-        draw("hook", spec.hook, 21, "66", ":box=1:boxcolor=black@0.3:boxborderw=8"),
-    ]
-    for i, line in enumerate(lines):
-        draws.append(draw(f"title{i}", line, 29, f"'{top + 36 * i}+max(0,24-48*t)'", f":alpha='{fade}'"))
-    price_y = top + 36 * len(lines) + 12
-    draws.append(draw("price", spec.price, 42 if len(spec.price) <= 8 else 34, str(price_y),
-                      ":box=1:boxcolor=black@0.35:boxborderw=10:alpha='min(1,max(0,(t-0.4)/0.5))'"))
-    if spec.badge:
-        draws.append(draw("badge", spec.badge, 20, "112", ":box=1:boxcolor=0xffd60a@0.95:boxborderw=6"
-                          ":fontcolor=black"))
-    poster_frame = int(POSTER_AT * FPS)
-    chain.append("[bg]" + ",".join(draws) + ",format=yuv420p,split=2[v][p]")
-    chain.append(f"[p]trim=start_frame={poster_frame}:end_frame={poster_frame + 1},setpts=PTS-STARTPTS[pf]")
-    return [
-        ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *inputs,
-        "-filter_complex", ";".join(chain), "-filter_threads", "1",
-        "-map", "[v]", "-map", f"{audio_index}:a",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-maxrate", "500k", "-bufsize", "1000k",
-        "-pix_fmt", "yuv420p", "-profile:v", "main", "-r", str(FPS), "-g", str(FPS * 2), "-threads", "1",
-        "-c:a", "aac", "-b:a", "48k", "-ac", "1", "-movflags", "+faststart", "-shortest", "-f", "mp4",
-        str(out_video),
-        "-map", "[pf]", "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "4", "-f", "image2", "-update", "1", str(out_poster),
-    ]
-
-
 def _exists(*paths: Path) -> bool:
     return all(p.exists() for p in paths)
 
@@ -456,17 +351,8 @@ def _commit_files(parts: dict[Path, Path], ok: bool) -> None:
         part.unlink(missing_ok=True)
 
 
-async def _run(args: list[str]) -> bytes:
-    process = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.DEVNULL,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"{Path(args[0]).name} failed ({process.returncode}): {err.decode(errors='replace')[-800:]}")
-    return out
-
-
 async def _probe(path: Path, settings: Settings) -> Probe:
-    """What the content domain's ffprobe check says about a clip (the upload path's own probe)."""
+    """What the content domain's probe says about a clip (the upload path's own check)."""
     info = await content_media.probe(path, settings)
     return Probe(width=info.width, height=info.height, duration_ms=info.duration_ms, video_codec=info.video_codec,
                  audio_codec=info.audio_codec, size_bytes=_size(path))
@@ -482,7 +368,10 @@ async def render_clips(specs: list[ClipSpec], settings: Settings, console: Conso
     probing = asyncio.Semaphore(4 * (os.cpu_count() or 1))
     probes: dict[str, Probe] = {}
     rendered = 0
-    with tempfile.TemporaryDirectory(prefix="mercato-demo-") as tmp, \
+    loop = asyncio.get_running_loop()
+    # Worker processes started afresh (not forked from this process and its event loop).
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=spawn) as pool, \
             Progress(console=console, transient=True) as progress:
         task = progress.add_task("Rendering the demo videos", total=len(unique))
 
@@ -496,8 +385,7 @@ async def render_clips(specs: list[ClipSpec], settings: Settings, console: Conso
                     part_poster = poster.with_name(poster.name + ".part")
                     ok = False
                     try:
-                        await _run(ffmpeg_args(spec, media_dir, part_video, part_poster, Path(tmp),
-                                               settings.ffmpeg_binary))
+                        await loop.run_in_executor(pool, render_clip, spec, media_dir, part_video, part_poster)
                         ok = True
                     finally:
                         _commit_files({part_video: video, part_poster: poster}, ok)

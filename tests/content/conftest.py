@@ -1,9 +1,7 @@
-"""Real video files made by ffmpeg once per session, and helpers to upload them over HTTP."""
+"""Real video files made once per session (with PyAV), and helpers to upload them over HTTP."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,33 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.content.models import Video
+from tests.videos import make_clip
 
 DbRun = Callable[[Callable[[AsyncSession], Awaitable[Any]]], Any]
 Upload = Callable[..., httpx.Response]
 
-LAVFI = ["-f", "lavfi", "-i", "testsrc=size=320x568:rate=24", "-f", "lavfi", "-i", "sine=frequency=440"]
-
-
-def _ffmpeg(target: Path, *args: str) -> Path:
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *LAVFI, "-t", "2", *args,
-                    str(target)], check=True, timeout=120)
-    return target
-
-
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """mp4 (H.264/AAC), webm (VP9/Opus), mov (QuickTime, MPEG-4 part 2 / PCM), a text file named .mp4."""
-    if not shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg is not installed")
+    """mp4 (H.264/AAC), webm (VP9/Opus), mov (QuickTime, MPEG-4 part 2 / PCM), a text file named .mp4;
+    each 2 s of a 320×568 test pattern at 24 fps with a tone."""
     root = tmp_path_factory.mktemp("clips")
     text = root / "notes.mp4"
     text.write_text("this is not a video, just text with a .mp4 name\n" * 50)
     return {
-        "mp4": _ffmpeg(root / "clip.mp4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                       "-movflags", "+faststart"),
-        "webm": _ffmpeg(root / "clip.webm", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
-                        "-c:a", "libopus"),
-        "mov": _ffmpeg(root / "clip.mov", "-c:v", "mpeg4", "-c:a", "pcm_s16le"),
+        "mp4": make_clip(root / "clip.mp4", container_options={"movflags": "+faststart"}),
+        "webm": make_clip(root / "clip.webm", video="libvpx-vp9", audio="libopus", audio_rate=48_000,
+                          options={"deadline": "realtime", "cpu-used": "8"}),
+        "mov": make_clip(root / "clip.mov", video="mpeg4", audio="pcm_s16le"),
         "text": text,
     }
 

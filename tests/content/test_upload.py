@@ -1,25 +1,19 @@
-"""Uploads with real files made by ffmpeg: validation, renditions, posters, and nothing kept on failure."""
+"""Uploads with real video files: validation, renditions, posters, and nothing kept on failure."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
+import numpy as np
 import pytest
 
 from mercato.config import Settings
 from tests.content.conftest import DbRun, Upload, count_videos, video_files
-
-
-def _probe(path: Path) -> dict[str, Any]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-                          str(path)], check=True, capture_output=True, timeout=60).stdout
-    data: dict[str, Any] = json.loads(out)
-    return data
+from tests.videos import make_image, probe
 
 
 def _media(settings: Settings, url: str) -> Path:
@@ -41,7 +35,7 @@ def test_upload_makes_a_playable_h264_mp4_and_a_poster(
     assert 1800 <= video["duration_ms"] <= 2200
     assert video["media_url"].endswith(".mp4") and video["mime_type"] == "video/mp4"
     assert video["hashtags"] == ["demo"]
-    served = _probe(_media(settings, video["media_url"]))
+    served = probe(_media(settings, video["media_url"]))
     codecs = {s["codec_type"]: s["codec_name"] for s in served["streams"]}
     assert codecs == {"video": "h264", "audio": "aac"}
     assert "mp4" in served["format"]["format_name"]
@@ -63,8 +57,8 @@ def test_mp4_without_metadata_is_served_as_uploaded_streams(
     """An H.264/AAC MP4 is re-muxed (fast start, no metadata), not re-encoded."""
     response = upload(make_user(), "mp4")
     assert response.status_code == 201, response.text
-    served = _probe(_media(settings, response.json()["media_url"]))
-    original = _probe(clips["mp4"])
+    served = probe(_media(settings, response.json()["media_url"]))
+    original = probe(clips["mp4"])
     assert served["streams"][0]["nb_frames"] == original["streams"][0]["nb_frames"]
     assert served["streams"][0]["bit_rate"] == original["streams"][0]["bit_rate"]
 
@@ -84,12 +78,15 @@ def test_other_files_are_refused(
     make_user: Callable[..., dict[str, Any]], upload: Upload, settings: Settings, db_run: DbRun, tmp_path: Path
 ) -> None:
     me = make_user()
-    png = tmp_path / "picture.mp4"
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc=size=64x64", "-frames:v", "1", "-f", "image2", "-c:v", "png", str(png)], check=True)
+    png = make_image(tmp_path / "picture.mp4")
     audio = tmp_path / "song.mp4"
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine", "-t", "1",
-                    "-c:a", "aac", str(audio)], check=True)
+    with av.open(str(audio), mode="w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=44_100, layout="mono")
+        for i in range(40):
+            tone = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="flt", layout="mono")
+            tone.sample_rate, tone.pts = 44_100, i * 1024
+            out.mux(stream.encode(tone))
+        out.mux(stream.encode(None))
     playlist = tmp_path / "list.mp4"
     playlist.write_text("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n")
     empty = tmp_path / "empty.mp4"

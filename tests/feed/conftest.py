@@ -1,8 +1,11 @@
 """Feed test fixtures: videos inserted straight into the database (no media needed to rank).
 
-The server's in-process index refreshes on every request in tests (``feed_index_refresh_seconds``
-0, set in tests/conftest.py), so a video or a score written by a test is visible to the very next
-feed request; the per-viewer candidate cache is off unless a test turns it on."""
+The server runs with the production settings: its in-process index refreshes in the background
+every ``feed_index_refresh_seconds`` and each viewer's candidate list is kept for
+``feed_candidates_ttl_seconds``. A video written here is written as another process would write
+it, so :func:`make_video` then has the server's index catch up, as its background refresh would
+a moment later; a viewer's candidate list already cached is not dropped by that (as in
+production: only that viewer's own engagement or preferences drop it, or its TTL)."""
 
 from __future__ import annotations
 
@@ -17,8 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.config import get_settings
 from mercato.content.models import Video, VideoHashtag
+from mercato.feed.engine import index_for
 from mercato.feed.models import VideoScore
+from mercato.feed.service import read_sessions
 from mercato.feed.signals import Decay
+from tests.conftest import on_live_server
 
 _n = itertools.count(1)
 
@@ -50,9 +56,20 @@ def make_video(db_run: Callable[..., Any]) -> Callable[..., int]:
             return int(video.id)
 
         result: int = db_run(write)
+        refresh_feed_index()
         return result
 
     return create
+
+
+def refresh_feed_index() -> None:
+    """The server's feed index reads what changed in the database (its background refresh, now)."""
+
+    async def refresh(app: Any) -> None:
+        settings = app.state.settings
+        await index_for(settings.database_url).refresh(read_sessions(app.state.db), settings)
+
+    on_live_server(refresh)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A block (and an unblock) reaches both people's cached For You candidate lists at once.
 
-The per-viewer candidate cache is turned on here (tests/conftest.py turns it off by default): a
-cached list built before the block must not serve the blocked creator's videos on the next page."""
+The per-viewer candidate lists are kept for a minute here (instead of the default few seconds, so
+that none expires mid-test): a cached list built before the block must not serve the blocked
+creator's videos on the next page."""
 
 from __future__ import annotations
 

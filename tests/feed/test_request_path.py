@@ -49,7 +49,8 @@ def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
 
 @pytest.fixture
 def batched(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The live server's settings with the served-impressions batch writer on (100 ms)."""
+    """The live server's settings with the served-impressions batch writer at 100 ms (the production
+    default, pinned here so that this test does not change with it)."""
     monkeypatch.setattr(settings, "feed_served_flush_seconds", 0.1)
     return settings
 

@@ -19,9 +19,14 @@ class Node:
 
 @pytest.fixture
 def restore_gc() -> Iterator[None]:
+    """Put the collector back as it was. When the session's app has already settled the heap (it
+    does at its start, as in production), it stays settled: unfreezing would undo that for the
+    rest of the run; the few test objects frozen along with it are freed by reference counting."""
     thresholds = gc.get_threshold()
+    was_frozen = gc.get_freeze_count() > 0
     yield
-    gc.unfreeze()
+    if not was_frozen:
+        gc.unfreeze()
     gc.set_threshold(*thresholds)
 
 

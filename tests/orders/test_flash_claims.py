@@ -13,12 +13,13 @@ import pytest
 
 from mercato.orders.flash_claims import ADMITTED, ALREADY_HELD, Claims, LocalClaims, RedisClaims
 from tests.conftest import run_async
+from tests.harness import missing
 
 
 @pytest.fixture
 def redis_url(backend: tuple[str, str | None, Path]) -> str:
     if backend[1] is None:
-        pytest.skip("no redis-server binary")
+        missing("redis")
     return backend[1]
 
 
@@ -45,7 +46,7 @@ def with_claims(kind: str, redis_url: str | None, seconds: float = 30.0) -> Call
 @pytest.fixture(params=["local", "redis"])
 def claims_run(request: pytest.FixtureRequest, backend: tuple[str, str | None, Path]) -> Iterator[Callable[..., Any]]:
     if request.param == "redis" and backend[1] is None:
-        pytest.skip("no redis-server binary")
+        missing("redis")
     yield lambda test, seconds=30.0: with_claims(request.param, backend[1], seconds)(test)
 
 

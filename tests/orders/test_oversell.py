@@ -24,7 +24,7 @@ from mercato.kit.security import hash_password, new_token, token_digest
 from mercato.ledger import service as ledger
 from mercato.orders.models import Order
 from mercato.payments.models import SandboxCharge
-from tests.harness import app_process
+from tests.harness import app_process, missing
 from tests.orders.conftest import ADDRESS, card
 
 BUYERS = 2000
@@ -61,7 +61,7 @@ def test_no_oversell_with_2000_concurrent_buyers(api: httpx.Client, clean_db: st
                                                  backend: tuple[str, str | None, Path], gate: str) -> None:
     redis_url = backend[1]
     if gate.endswith(", redis") and redis_url is None:
-        pytest.skip("no redis-server binary")
+        missing("redis")
     item = stocked(price=1500, stock=STOCK, title="Hot Drop Sneaker")
     tokens = create_buyers(db_run, BUYERS)
     variant_id = item["variant_id"]

@@ -4,22 +4,17 @@ fresh phone-sized context per test that fails the test on any console error or u
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import _truncate
+from tests.harness import chromium, missing
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response, ViewportSize
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -29,38 +24,24 @@ TIMEOUT_MS = 15_000
 DOCUMENT_STATUS_NOTE = re.compile(r"Failed to load resource: the server responded with a status of (\d{3})")
 
 
-@pytest.fixture
-def clean_db(backend: tuple[str, str | None, Path]) -> str:
-    """As the suite's ``clean_db``, but truncating from a worker thread.
-
-    Playwright's sync API leaves its own asyncio loop registered as running on the main thread, so
-    ``asyncio.run`` there (as the shared fixture does) would fail once the browser is up.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(lambda: asyncio.run(_truncate(backend[0]))).result()
-    return backend[0]
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("MERCATO_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"MERCATO_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+    executable = chromium()
+    if executable is None:
+        missing("browser")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium_browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
     except Exception:
         playwright.stop()
         raise
     try:
-        yield chromium
+        yield chromium_browser
     finally:
-        chromium.close()
+        chromium_browser.close()
         playwright.stop()
 
 

@@ -7,8 +7,6 @@ that reaches 100 % and the video shows up on the profile."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.feed.models import FeedEvent
+from tests.videos import make_clip
 from tests.web.conftest import WATCH
 
 pytestmark = pytest.mark.browser
@@ -37,14 +36,9 @@ def shot(page: Page, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 3-second vertical H.264/AAC mp4 made by ffmpeg."""
-    if not shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg is not installed")
+    """A 3-second vertical H.264/AAC mp4 (made with PyAV)."""
     target = tmp_path_factory.mktemp("browser-clips") / "clip.mp4"
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
-                    "testsrc=size=320x568:rate=24", "-f", "lavfi", "-i", "sine", "-t", "3", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(target)],
-                   check=True, timeout=120)
+    make_clip(target, seconds=3, container_options={"movflags": "+faststart"})
     return target
 
 

@@ -1,22 +1,23 @@
-"""Video files: streamed uploads with a hard size cap, ffprobe validation, an H.264/AAC rendition
-and a poster frame made by ffmpeg.
+"""Video files: streamed uploads with a hard size cap, probe validation, an H.264/AAC rendition
+and a poster frame, made with PyAV (FFmpeg's libraries from its wheel) in a child process.
 
 Everything runs in the request, without a worker: the body is parsed as it arrives and written
-to a temporary file under ``media_dir/videos/`` in chunks (never whole in memory), and ffprobe /
-ffmpeg run as subprocesses (``asyncio.create_subprocess_exec``), so the event loop keeps serving
-other requests while they work. At most :data:`PROCESSING_SLOTS` ffmpeg jobs run at once per
-process; the others wait for a slot. The trade-off: a long, odd-format upload keeps its HTTP
-request open while it is transcoded (seconds for short clips, about real time for minutes of
-1080p on a small machine). A queue with a worker would answer sooner but the video would not
-be playable yet; short clips are the platform's staple, so transcoding inline is the simpler,
-always-consistent choice (docs/videos.md).
+to a temporary file under ``media_dir/videos/`` in chunks (never whole in memory), and the video
+work runs in a child process (``python -m mercato.content.transcoder``, started with
+``asyncio.create_subprocess_exec``), so the event loop keeps serving other requests while it
+works, and a hostile file can at worst crash or hang that child, which is killed at its deadline.
+At most :data:`PROCESSING_SLOTS` such jobs run at once per process; the others wait for a slot.
+The trade-off: a long, odd-format upload keeps its HTTP request open while it is transcoded
+(seconds for short clips, about real time for minutes of 1080p on a small machine). A queue with
+a worker would answer sooner but the video would not be playable yet; short clips are the
+platform's staple, so transcoding inline is the simpler, always-consistent choice (docs/videos.md).
 
-Security: ffprobe and ffmpeg only accept the demuxers of MP4/MOV and Matroska/WebM
-(``-format_whitelist``) and only the ``file`` protocol, so a playlist or any other text file
-disguised as a video is refused before anything is decoded, and cannot make ffmpeg read other
-files or the network. Every output is re-muxed or re-encoded without the upload's metadata
-(GPS tags of phone videos). Files are named by random tokens; on any failure every file made
-for the upload is removed.
+Security: only the demuxers of MP4/MOV and Matroska/WebM and only the ``file`` protocol are
+allowed (see :mod:`mercato.content.transcoder`), so a playlist or any other text file disguised as
+a video is refused before anything is decoded, and cannot make FFmpeg read other files or the
+network. Every output is re-muxed or re-encoded without the upload's metadata (GPS tags of phone
+videos). Files are named by random tokens; on any failure every file made for the upload is
+removed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import contextlib
 import json
 import logging
 import secrets
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from mercato.config import Settings
+from mercato.content import transcoder
 from mercato.content.errors import ContentError
 from mercato.kit.errors import AppError, PayloadTooLarge, ValidationFailed
 
@@ -48,18 +51,17 @@ MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 200
 MAX_FORM_BYTES = 1024 * 1024  # every part but the file, together
 PROCESSING_SLOTS = 2
-DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
+DEMUXERS = transcoder.DEMUXERS
 # Decoders we accept for the video stream (everything else: 422 invalid_video).
 VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "prores", "mjpeg", "mpeg2video", "h263"})
 AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "vorbis", "pcm_s16le", "pcm_s24le", "pcm_f32le", "alac", "ac3",
                           "eac3", "flac", "pcm_s16be", "amr_nb"})
 MAX_SIDE = 4096
-RENDITION_LONG_SIDE = 1920
 PROBE_TIMEOUT = 30.0
 
 
 class MediaUnavailable(AppError):
-    """ffmpeg missing, killed or too slow: the server's problem, not the file's."""
+    """The video worker missing, killed or too slow: the server's problem, not the file's."""
 
     status = 503
     code = ContentError.VIDEO_PROCESSING_UNAVAILABLE
@@ -302,7 +304,7 @@ def _rotation(stream: dict[str, Any]) -> int:
 
 
 def parse_probe(data: dict[str, Any]) -> Probe:
-    """Read ffprobe's JSON; anything that is not a single readable video → 422 invalid_video."""
+    """Read the probe's JSON (ffprobe's shape); anything that is not a single readable video → 422 invalid_video."""
     fmt = data.get("format")
     streams = data.get("streams")
     if not isinstance(fmt, dict) or not isinstance(streams, list):
@@ -337,15 +339,14 @@ def parse_probe(data: dict[str, Any]) -> Probe:
                  rotation=rotation, audio_codec=audio_codec)
 
 
-def _input_args(path: Path) -> list[str]:
-    return ["-format_whitelist", DEMUXERS, "-protocol_whitelist", "file", "-i", f"file:{path}"]
+def _tool(*args: str) -> list[str]:
+    """The command line of one piece of video work (mercato/content/transcoder.py)."""
+    return [sys.executable, "-m", "mercato.content.transcoder", *args]
 
 
 async def probe(path: Path, settings: Settings) -> Probe:
-    args = [settings.ffprobe_binary, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-            *_input_args(path)]
     try:
-        code, out, _ = await _run(args, PROBE_TIMEOUT)
+        code, out, _ = await _run(_tool("probe", str(path)), PROBE_TIMEOUT)
     except TimeoutError as exc:
         raise _invalid("The file could not be read in time.") from exc
     if code != 0:
@@ -392,31 +393,14 @@ def _processing_slots() -> asyncio.Semaphore:
     return _slots
 
 
-def _scale_filter() -> str:
-    """Fit the long side into RENDITION_LONG_SIDE (never upscale), even dimensions for 4:2:0."""
-    side = RENDITION_LONG_SIDE
-    return (f"scale='if(gte(iw,ih),min({side},iw),-2)':'if(gte(iw,ih),-2,min({side},ih))',"
-            "scale='trunc(iw/2)*2':'trunc(ih/2)*2',setsar=1")
+def rendition_args(source: Path, target: Path, info: Probe) -> list[str]:
+    """Browser-ready uploads are re-muxed as they are; anything else is re-encoded to H.264/AAC."""
+    return _tool("rendition", str(source), str(target), "copy" if info.browser_ready else "encode")
 
 
-def transcode_args(settings: Settings, source: Path, target: Path, info: Probe) -> list[str]:
-    args = [settings.ffmpeg_binary, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *_input_args(source),
-            "-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn"]
-    if info.browser_ready:
-        args += ["-c", "copy"]
-    else:
-        args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-                 "-profile:v", "high", "-vf", _scale_filter(), "-threads", "2",
-                 "-c:a", "aac", "-b:a", "128k", "-ac", "2"]
-    return [*args, "-movflags", "+faststart", "-f", "mp4", f"file:{target}"]
-
-
-def poster_args(settings: Settings, source: Path, target: Path, duration_ms: int) -> list[str]:
+def poster_args(source: Path, target: Path, duration_ms: int) -> list[str]:
     at = min(1.0, duration_ms / 2000)
-    return [settings.ffmpeg_binary, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-ss", f"{at:.3f}",
-            *_input_args(source), "-frames:v", "1", "-map_metadata", "-1",
-            "-vf", "scale='if(gte(iw,ih),min(720,iw),-2)':'if(gte(iw,ih),-2,min(1280,ih))'",
-            "-q:v", "4", "-f", "image2", "-c:v", "mjpeg", f"file:{target}"]
+    return _tool("poster", str(source), str(target), f"{at:.3f}")
 
 
 async def process_upload(source: Path, settings: Settings) -> ProcessedVideo:
@@ -441,15 +425,15 @@ async def process_upload(source: Path, settings: Settings) -> ProcessedVideo:
         budget = 60.0 + info.duration_ms / 1000 * (1 if info.browser_ready else 6)
         async with _processing_slots():
             try:
-                code, _, err = await _run(transcode_args(settings, source, target, info), budget)
+                code, _, err = await _run(rendition_args(source, target, info), budget)
             except TimeoutError as exc:
                 raise MediaUnavailable("The video took too long to process; try a shorter clip.") from exc
             if code != 0 or not target.exists() or target.stat().st_size == 0:
-                log.info("ffmpeg refused an upload: %s", err.decode("utf-8", "replace")[-500:])
+                log.info("the video worker refused an upload: %s", err.decode("utf-8", "replace")[-500:])
                 raise _invalid("The video could not be decoded.")
             result = await probe(target, settings)
             try:
-                code, _, err = await _run(poster_args(settings, target, poster, result.duration_ms), 60.0)
+                code, _, err = await _run(poster_args(target, poster, result.duration_ms), 60.0)
             except TimeoutError:
                 code, err = -1, b"timeout"
         poster_kept: str | None = poster_rel

@@ -156,3 +156,8 @@ def body_cache(database_url: str) -> BodyCache:
     if found is None:
         found = _BODIES[database_url] = BodyCache()
     return found
+
+
+def forget_bodies(database_url: str) -> None:
+    """Drop the cached bodies of one database (emptied or replaced: its video ids may be reused)."""
+    _BODIES.pop(database_url, None)

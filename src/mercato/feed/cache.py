@@ -174,6 +174,21 @@ class ServedWriter:
             self.in_flight = []
             self.in_flight_ids = {}
 
+    async def drain(self) -> None:
+        """Write everything queued now and wait for it, a batch already on its way included."""
+        self._wake.set()
+        if self._task is not None and not self._task.done():
+            with contextlib.suppress(Exception):
+                await self._task
+        self._wake.clear()
+        while self.queue:
+            await self.flush()
+
+    def discard(self) -> None:
+        """Drop the queued pages unwritten (their database was emptied or replaced meanwhile)."""
+        self.queue = []
+        self.queued_ids = {}
+
     async def close(self) -> None:
         """Write what is queued (the app's shutdown)."""
         self._closed = True
@@ -218,6 +233,22 @@ class _Store:
             await mark_served_batch(db, [p for p in kept if p[1]], self.settings)
 
 
+async def drain_writers(database_url: str) -> None:
+    """Write the served pages this process still holds for this database, and wait for them."""
+    for (url, _), writer in list(_WRITERS.items()):
+        if url == database_url:
+            await writer.drain()
+
+
+def forget(database_url: str) -> None:
+    """Drop this process's candidate lists and queued served pages of this database: it was
+    emptied or replaced behind the process's back, so its ids may now name other rows."""
+    _CANDIDATES.pop(database_url, None)
+    for (url, _), writer in _WRITERS.items():
+        if url == database_url:
+            writer.discard()
+
+
 async def close_writers() -> None:
     """Flush every served-pages writer of this process (called from the app's lifespan)."""
     for writer in list(_WRITERS.values()):
@@ -226,6 +257,6 @@ async def close_writers() -> None:
 
 
 __all__ = [
-    "TOUCHED_KEY", "CandidateCache", "ServedWriter", "candidates_for", "close_writers", "invalidate_viewer",
-    "served_writer",
+    "TOUCHED_KEY", "CandidateCache", "ServedWriter", "candidates_for", "close_writers", "drain_writers", "forget",
+    "invalidate_viewer", "served_writer",
 ]

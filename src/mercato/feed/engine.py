@@ -733,6 +733,12 @@ def index_for(database_url: str) -> FeedIndex:
     return found
 
 
+def forget_index(database_url: str) -> None:
+    """Drop the process's index of one database (emptied or replaced behind its back): the next
+    request loads a new one in full. A refresh still running finishes on the dropped index."""
+    _INDEXES.pop(database_url, None)
+
+
 def viewer_from_rows(user_id: int | None, rows: repo.ViewerRows | None, settings: Settings,
                      now: datetime) -> Viewer:
     if user_id is None or rows is None:

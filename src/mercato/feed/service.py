@@ -184,10 +184,13 @@ async def for_you(database: Database, settings: Settings, viewer_of: Reader | No
     # Bodies of the page's picks; the spare picks only when some video vanished meanwhile.
     bodies_of = body_cache(settings.database_url).bodies_for
     ttl = settings.feed_body_cache_seconds
-    bodies = await bodies_of(database.committed_reads, [p.video_id for p in picks[:size]], user_id, ttl)
+    asked = picks[:size]
+    bodies = await bodies_of(database.committed_reads, [p.video_id for p in asked], user_id, ttl)
     if len(bodies) < min(size, len(picks)) and len(picks) > size:
+        asked = picks
         bodies.update(await bodies_of(database.committed_reads, [p.video_id for p in picks[size:]], user_id, ttl))
-    gone = [p.video_id for p in picks if p.video_id not in bodies]
+    # Only a video asked for and not found has gone; the spare picks not looked up are alive.
+    gone = [p.video_id for p in asked if p.video_id not in bodies]
     if gone:
         index.forget(gone)
     kept: list[Pick] = []

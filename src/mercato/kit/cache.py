@@ -10,7 +10,9 @@ serialisation. Correctness rules:
   high-frequency buying paths (cart, checkout, payment, webhooks): their only effect on
   catalog answers is the ``available`` count, which may then lag by at most the TTL — the
   stock itself is always checked atomically when buying;
-- other processes' writes show after at most the TTL.
+- other processes' writes show after at most the TTL;
+- a change behind every process's back (a database restored or emptied) is made visible at once
+  with :func:`clear_all`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import random
 import re
 import time
+import weakref
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +29,17 @@ CACHED_PATHS = re.compile(r"^/api/v1/products(/\d+)?$")
 NON_INVALIDATING = re.compile(r"^/api/v1/(cart|checkouts|payments|webhooks)(/|$)|^/(cart|checkout)(/|$)")
 SESSION_COOKIE = b"mercato_session="
 MAX_ENTRIES = 4096
+
+
+#: Every cache of this process (an app has one; weak, so a dropped app takes its cache along).
+_LIVE: weakref.WeakSet[CatalogReadCache] = weakref.WeakSet()
+
+
+def clear_all() -> None:
+    """Empty every micro-cache of this process: for a database changed behind the app's back
+    (restored or emptied), whose old answers must not be served for another TTL."""
+    for cache in list(_LIVE):
+        cache.clear()
 
 
 @dataclass
@@ -41,6 +55,7 @@ class CatalogReadCache:
         self.app = app
         self.ttl = ttl_seconds
         self.entries: dict[tuple[str, bytes], Entry] = {}
+        _LIVE.add(self)
 
     def clear(self) -> None:
         self.entries.clear()
