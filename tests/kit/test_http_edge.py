@@ -4,6 +4,7 @@ JSON answered alike whatever is wrong with it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.convertors import IntegerConvertor
 
 from mercato.app import ROUTERS
+from mercato.kit import limits
 from mercato.kit.fields import MAX_ID
 
 
@@ -85,3 +87,38 @@ def test_malformed_json_is_422_with_a_position_not_a_field(api: httpx.Client, ra
     error = response.json()["error"]
     assert error["code"] == "validation_error" and error["details"] == details
     assert error["message"] == f"The body is not valid JSON: {details[0]['message']}"
+
+
+@pytest.mark.parametrize("bio", ["nul \u0000 inside", "\u0000"])
+def test_a_nul_character_in_json_text_is_422_and_nothing_changes(
+        api: httpx.Client, make_user: Callable[..., dict[str, Any]], bio: str) -> None:
+    """PostgreSQL cannot store NUL in text: it is refused on every database alike, before the route."""
+    user = make_user()
+    before = api.get("/api/v1/me", headers=user["headers"]).json()
+    response = api.patch("/api/v1/me", json={"bio": bio, "niche_tags": ["a\u0000b"]}, headers=user["headers"])
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["message"] == "Text may not contain the NUL character (\\u0000)."
+    assert api.get("/api/v1/me", headers=user["headers"]).json() == before
+
+
+def test_a_literal_backslash_u0000_is_text_not_nul(api: httpx.Client,
+                                                   make_user: Callable[..., dict[str, Any]]) -> None:
+    user = make_user()
+    response = api.patch("/api/v1/me", json={"bio": "type \\u0000 to mean nothing"}, headers=user["headers"])
+    assert response.status_code == 200, response.text
+    assert response.json()["bio"] == "type \\u0000 to mean nothing"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/products?q=a%00b", "/search?q=%00"])
+def test_a_nul_in_the_query_string_is_422(api: httpx.Client, url: str) -> None:
+    response = api.get(url)
+    assert response.status_code == 422
+
+
+def test_nul_escapes_are_told_from_literal_backslashes() -> None:
+    assert limits._has_nul(limits._JSON_NUL, b'{"a": "x\\u0000"}')
+    assert not limits._has_nul(limits._JSON_NUL, b'{"a": "x\\\\u0000"}')
+    assert limits._has_nul(limits._JSON_NUL, b'{"a": "x\\\\\\u0000"}')
+    assert limits._has_nul(limits._URL_NUL, b"a=1&b=%00")

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mercato.config import Settings
 from mercato.kit.db import Database
 from mercato.kit.errors import AppError, KitError, TooManyRequests, error_body
-from mercato.kit.limits import BodyTooLarge, ErrorResponder
+from mercato.kit.limits import NUL_DETAILS, BodyTooLarge, ErrorResponder, NulInText
 
 log = logging.getLogger("mercato")
 
@@ -128,10 +128,13 @@ def install_error_handlers(app: FastAPI, html_renderer: Any = None,
                 return Response(status_code=204, headers={"Allow": allow})
             headers["Allow"] = allow
         codes = {404: KitError.NOT_FOUND, 405: KitError.METHOD_NOT_ALLOWED, 401: KitError.UNAUTHORIZED,
-                 403: KitError.FORBIDDEN, 413: KitError.PAYLOAD_TOO_LARGE}
+                 403: KitError.FORBIDDEN, 413: KitError.PAYLOAD_TOO_LARGE,
+                 422: KitError.VALIDATION_ERROR}
         code = codes.get(exc.status_code, KitError.HTTP_ERROR)
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        details = {"max_bytes": exc.cap} if isinstance(exc, BodyTooLarge) else None
+        details: Any = {"max_bytes": exc.cap} if isinstance(exc, BodyTooLarge) else None
+        if isinstance(exc, NulInText):
+            details = NUL_DETAILS
         return respond(request, exc.status_code, error_body(code, message, details), headers)
 
     @app.exception_handler(Exception)

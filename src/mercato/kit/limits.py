@@ -69,8 +69,57 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
+class NulInText(StarletteHTTPException):
+    """Raised when a request's text holds the NUL character: a JSON ``\\u0000`` escape, ``%00`` in
+    a form body, the query string or the path. PostgreSQL cannot store it in text, and no
+    field of this API needs it, so it is refused on every database alike (``422``) before a
+    route reads the request. Multipart bodies are not scanned (files may hold any byte)."""
+
+    def __init__(self) -> None:
+        super().__init__(422, "Text may not contain the NUL character (\\u0000).")
+
+
+_JSON_NUL = b"\\u0000"
+_URL_NUL = b"%00"
+#: Bytes of one chunk kept to find an escape split across two chunks (with its backslashes).
+_CARRY = 32
+
+
+def _nul_escape_at(data: bytes) -> int:
+    """The offset of the first ``\\u0000`` escape that is one (not a literal backslash followed by
+    ``u0000``), or -1."""
+    start = 0
+    while (found := data.find(_JSON_NUL, start)) >= 0:
+        before = found
+        while before > 0 and data[before - 1] == 0x5C:
+            before -= 1
+        if (found - before) % 2 == 0:
+            return found
+        start = found + 1
+    return -1
+
+
+def _text_kind(scope: Scope) -> bytes | None:
+    """The pattern that means NUL in this request's body: JSON's escape, a form's ``%00``, or None
+    (no text body to scan)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            if kind == b"application/json" or kind.endswith(b"+json"):
+                return _JSON_NUL
+            if kind == b"application/x-www-form-urlencoded":
+                return _URL_NUL
+            return None
+    return _JSON_NUL  # no content type: FastAPI still reads JSON
+
+
+def _has_nul(kind: bytes, data: bytes) -> bool:
+    return _nul_escape_at(data) >= 0 if kind is _JSON_NUL else _URL_NUL in data.upper()
+
+
 class BodySizeCap:
-    """Pure ASGI middleware; see the module docstring for the contract."""
+    """Pure ASGI middleware; see the module docstring for the contract. It also refuses the NUL
+    character in a request's text (:class:`NulInText`)."""
 
     def __init__(self, app: ASGIApp, default_cap: int, respond: ErrorResponder) -> None:
         self.app = app
@@ -92,17 +141,25 @@ class BodySizeCap:
         declared = _declared_length(scope)
         received = 0
         started = False
+        kind = _text_kind(scope)
+        carry = b""
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, carry
             cap = self.cap_for(scope)
             if declared is not None and declared > cap:
                 raise BodyTooLarge(cap)  # refused before a byte is read
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > cap:
                     raise BodyTooLarge(cap)
+                if kind is not None and chunk:
+                    scanned = carry + chunk
+                    if _has_nul(kind, scanned):
+                        raise NulInText()
+                    carry = scanned[-_CARRY:]
             return message
 
         async def watched_send(message: Message) -> None:
@@ -111,11 +168,26 @@ class BodySizeCap:
                 started = True
             await send(message)
 
+        if _URL_NUL in scope["query_string"].upper() or "\x00" in scope["path"]:
+            await self.respond(Request(scope, receive), 422, _nul_body(), None)(scope, receive, send)
+            return
         try:
             await self.app(scope, counted_receive, watched_send)
+        except NulInText:
+            if started:
+                raise
+            await self.respond(Request(scope, receive), 422, _nul_body(), None)(scope, receive, send)
         except BodyTooLarge as exc:
             if started:
                 raise
             request = Request(scope, receive)
             body = error_body(KitError.PAYLOAD_TOO_LARGE, exc.detail, {"max_bytes": exc.cap})
             await self.respond(request, 413, body, None)(scope, receive, send)
+
+
+#: The ``details`` of the NUL refusal, whichever layer answers it.
+NUL_DETAILS = [{"message": "the text holds a NUL character"}]
+
+
+def _nul_body() -> dict[str, Any]:
+    return error_body(KitError.VALIDATION_ERROR, NulInText().detail, NUL_DETAILS)
