@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.accounts.deps import CurrentUser
+from mercato.accounts.deps import CurrentUser, rate_limited
 from mercato.catalog import shops as catalog_shops
 from mercato.catalog.presenters import shop_out
 from mercato.catalog.seller_pages import decimal_input
@@ -135,7 +135,7 @@ async def checkout_page(request: Request, user: CurrentUser, db: DbSession, sett
     return render(request, "orders/checkout.html", context, user=user)
 
 
-@router.post("/checkout", response_class=HTMLResponse)
+@router.post("/checkout", response_class=HTMLResponse, dependencies=[rate_limited("checkout")])
 async def checkout_submit(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
     form = await form_data(request)
     item = _int(form.get("item")) or None
