@@ -213,19 +213,28 @@ def server(live_server: LiveServer, clean_db: str) -> str:
 
 
 @pytest.fixture
-def production_limits(server: str, live_server: LiveServer, settings: Settings) -> Iterator[Any]:
-    """The test server's limiter with every rate at its production default (the suite raises
-    the sign-up rate, see above), for this test only."""
-    from mercato.kit.ratelimit import RULES, rates_of
+def set_rates(server: str, live_server: LiveServer, settings: Settings) -> Iterator[Callable[..., None]]:
+    """``set_rates(checkout="2/hour", …)``: the test server's rates of these rules, for this test only."""
+    from mercato.kit.ratelimit import rates_of
 
     limiter: Any = live_server.app.state.rate_limiter  # type: ignore[attr-defined]
     suite_rates = limiter.rates
-    limiter.rates = rates_of(settings, {name: str(Settings.model_fields[rule.setting].default)
-                                        for name, rule in RULES.items()})
+
+    def apply(**rates: str) -> None:
+        limiter.rates = {**suite_rates, **{name: rates_of(settings, rates)[name] for name in rates}}
+
     try:
-        yield limiter
+        yield apply
     finally:
         limiter.rates = suite_rates
+
+
+@pytest.fixture
+def production_limits(set_rates: Callable[..., None]) -> None:
+    """Every rule at its production rate (the suite raises the sign-up rate, see above)."""
+    from mercato.kit.ratelimit import RULES
+
+    set_rates(**{name: str(Settings.model_fields[rule.setting].default) for name, rule in RULES.items()})
 
 
 @pytest.fixture

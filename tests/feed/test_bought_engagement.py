@@ -126,7 +126,7 @@ def test_the_cap_starts_again_when_the_window_is_over(
 
 
 def test_feed_events_are_rate_limited_and_a_refused_call_records_nothing(
-    production_limits: Any, api: httpx.Client, ranked: dict[str, Any], make_user: Callable[..., Any],
+    production_limits: None, api: httpx.Client, ranked: dict[str, Any], make_user: Callable[..., Any],
     db_run: Callable[..., Any],
 ) -> None:
     viewer = make_user()
