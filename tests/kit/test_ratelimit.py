@@ -5,6 +5,7 @@ requests through."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -125,3 +126,24 @@ def test_two_app_instances_share_one_budget_through_redis(
         answers += [b.get("/api/v1/search", params={"q": "x"}).status_code for _ in range(2)]
         answers.append(a.get("/api/v1/search", params={"q": "x"}).status_code)
     assert answers == [200, 200, 200, 429, 429]
+
+
+def test_the_in_process_storage_keeps_what_a_moving_window_reads_and_sweeps_the_rest() -> None:
+    from limits import parse
+    from limits.aio.strategies import MovingWindowRateLimiter
+
+    from mercato.kit.ratelimit import ProcessStorage
+
+    async def go() -> tuple[list[bool], int, int, int]:
+        storage = ProcessStorage()
+        window = MovingWindowRateLimiter(storage)
+        item = parse("3/minute")
+        answers = [await window.hit(item, "n", "search", "ip:a") for _ in range(5)]
+        await window.hit(item, "n", "search", "ip:b")
+        kept = len(storage.events[item.key_for("n", "search", "ip:a")])
+        storage.sweep(time.time() + 30)  # nothing has expired yet
+        before = len(storage.events)
+        storage.sweep(time.time() + 61)  # every entry has
+        return answers, kept, before, len(storage.events)
+
+    assert run_async(go()) == ([True, True, True, False, False], 3, 2, 0)

@@ -30,6 +30,7 @@ from typing import Literal
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage.memory import Entry
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from starlette.requests import Request
@@ -73,6 +74,41 @@ RULES: dict[str, Rule] = {rule.name: rule for rule in (
 )}
 
 _namespaces = count(1)
+SWEEP_SECONDS = 60.0
+
+
+class ProcessStorage(MemoryStorage):
+    """``limits``' in-process storage for the moving window, without its expiry task: that task
+    walks every key after every hit, each with a thread hop, so under load (one key per buyer)
+    it keeps a thread busy. Here a key keeps only its newest ``limit`` entries (all a moving
+    window reads), and keys whose entries have all expired are dropped once a minute."""
+
+    STORAGE_SCHEME = ["async+mercato-process"]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_sweep = time.time() + SWEEP_SECONDS
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = time.time()
+        if now >= self.next_sweep:
+            self.sweep(now)
+        # No await from the read to the write: atomic on the event loop, no lock needed.
+        events = self.events.setdefault(key, [])
+        boundary = events[limit - amount] if len(events) > limit - amount else None
+        if boundary is not None and boundary.atime >= now - expiry:
+            return False
+        events[:0] = [Entry(expiry)] * amount
+        del events[limit:]
+        return True
+
+    def sweep(self, now: float) -> None:
+        self.next_sweep = now + SWEEP_SECONDS
+        for key in [key for key, events in self.events.items() if not events or events[0].expiry <= now]:
+            del self.events[key]
+            self.locks.pop(key, None)
 
 
 def rates_of(settings: Settings, overrides: Mapping[str, str] | None = None) -> dict[str, list[RateLimitItem]]:
@@ -109,7 +145,7 @@ class RateLimiter:
                 wrap_exceptions=True, socket_timeout=2.0, socket_connect_timeout=2.0,
             )
         else:
-            self.storage = MemoryStorage("async+memory://")
+            self.storage = ProcessStorage()
         self.window = MovingWindowRateLimiter(self.storage)
         self.namespace = "1"
 
