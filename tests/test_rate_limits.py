@@ -149,6 +149,10 @@ def test_coupon_codes_are_limited_on_preview_and_quote(
     refused(api.post("/api/v1/checkout/quote", headers=guesser["headers"], json={"coupon_codes": ["SAVE10"]}),
             "coupon", 60)
     assert api.post("/api/v1/checkout/quote", headers=guesser["headers"], json={}).status_code != 429
+    # So does the checkout page when it shows totals with codes.
+    page = api.get("/checkout", params={"coupon_codes": "SAVE10"}, headers=guesser["headers"])
+    assert page.status_code == 429 and "Too many coupon codes were tried." in page.text
+    assert api.get("/checkout", headers=guesser["headers"]).status_code == 200
 
 
 def test_search_is_limited_per_user_or_address_on_the_api_and_the_page(
