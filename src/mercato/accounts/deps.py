@@ -22,7 +22,7 @@ from mercato.config import Settings
 from mercato.kit import openapi
 from mercato.kit.errors import Forbidden, Unauthorized
 from mercato.kit.http import SAFE_METHODS, DbSession, get_database
-from mercato.kit.ratelimit import RULES, rate_limiter
+from mercato.kit.ratelimit import RATE_LIMITED, RULES, rate_limiter
 from mercato.kit.security import token_digest
 from mercato.web.csrf import CSRF_COOKIE as CSRF_COOKIE
 from mercato.web.csrf import CSRF_FIELD as CSRF_FIELD
@@ -142,7 +142,9 @@ def rate_limited(rule: str) -> Any:
     async def per_address_or_shop(request: Request) -> None:  # no caller needed: no token looked up
         await rate_limiter(request).check(rule, request, shop=request.path_params.get("slug"))
 
-    return Depends(per_user if RULES[rule].scope == "user" else per_address_or_shop)
+    check = per_user if RULES[rule].scope == "user" else per_address_or_shop
+    openapi.declare(check, {429: RATE_LIMITED})
+    return Depends(check)
 
 
 CurrentCaller = Annotated[Caller, Depends(required_caller)]

@@ -74,6 +74,8 @@ RULES: dict[str, Rule] = {rule.name: rule for rule in (
 )}
 
 _namespaces = count(1)
+#: How the OpenAPI document describes a rate-limited operation's 429.
+RATE_LIMITED = "Rate limited (`rate_limited`): retry after `Retry-After` seconds (docs/api.md, \"Rate limits\")."
 SWEEP_SECONDS = 60.0
 
 
