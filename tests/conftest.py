@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # lists are all on. They are caches or buffers of the database, and the database is emptied before
 # each test behind the server's back: :func:`reset_database` therefore also makes the server write
 # what it holds back and forget what it cached, through the app's own functions for that.
-# Two settings differ from production, on purpose:
+# Three settings differ from production, on purpose:
 # - argon2id stays real but with cheaper parameters, so that hundreds of sign-ups stay quick
 #   (tests/kit/test_security.py checks a hash made with the production ones verifies);
 os.environ.setdefault("MERCATO_ARGON2_TIME_COST", "1")
@@ -34,6 +34,11 @@ os.environ.setdefault("MERCATO_ARGON2_MEMORY_KIB", "8192")
 #   test is checking at an unpredictable moment. Tests run each job themselves when they mean to,
 #   and tests/kit/test_jobs.py runs the app's job runner itself, with every registered job.
 os.environ.setdefault("MERCATO_RUN_JOBS", "false")
+# - sign-ups per client address: every account of the suite is signed up from 127.0.0.1 and some
+#   tests sign up hundreds (the oversell tests), far beyond what one network does in an hour; so
+#   the suite's budget is large but finite. Every other rate limit is at its production rate, and
+#   tests/test_rate_limits.py checks sign-up at its own (the ``production_limits`` fixture).
+os.environ.setdefault("MERCATO_RATE_LIMIT_SIGNUP", "2000/minute")
 
 from mercato.config import Settings, get_settings
 from mercato.kit.db import Database
@@ -202,7 +207,34 @@ def clean_db(backend: tuple[str, str | None, Path]) -> str:
 
 @pytest.fixture
 def server(live_server: LiveServer, clean_db: str) -> str:
+    # User ids come back after the tables are emptied: yesterday's user 1 is not today's.
+    live_server.app.state.rate_limiter.forget()  # type: ignore[attr-defined]
     return live_server.url
+
+
+@pytest.fixture
+def set_rates(server: str, live_server: LiveServer, settings: Settings) -> Iterator[Callable[..., None]]:
+    """``set_rates(checkout="2/hour", …)``: the test server's rates of these rules, for this test only."""
+    from mercato.kit.ratelimit import rates_of
+
+    limiter: Any = live_server.app.state.rate_limiter  # type: ignore[attr-defined]
+    suite_rates = limiter.rates
+
+    def apply(**rates: str) -> None:
+        limiter.rates = {**suite_rates, **{name: rates_of(settings, rates)[name] for name in rates}}
+
+    try:
+        yield apply
+    finally:
+        limiter.rates = suite_rates
+
+
+@pytest.fixture
+def production_limits(set_rates: Callable[..., None]) -> None:
+    """Every rule at its production rate (the suite raises the sign-up rate, see above)."""
+    from mercato.kit.ratelimit import RULES
+
+    set_rates(**{name: str(Settings.model_fields[rule.setting].default) for name, rule in RULES.items()})
 
 
 @pytest.fixture

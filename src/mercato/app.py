@@ -38,6 +38,7 @@ from mercato.kit.jobs import JobRunner
 from mercato.kit.limits import BodySizeCap
 from mercato.kit.loop_lag import LoopLagMonitor
 from mercato.kit.migrate import upgrade
+from mercato.kit.ratelimit import RateLimiter
 from mercato.kit.sql import observer as sql_observer
 from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await runner.stop()
             await feed_cache.close_writers()  # served feed pages still queued are written
             await app.state.db.dispose()
+            await app.state.rate_limiter.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
 
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings)  # kit/ratelimit.py: in process, or shared through Redis
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     every_route = [route for router in ROUTERS for route in router.routes]
     respond = install_error_handlers(app, render_error, lambda: [*app.routes, *every_route])

@@ -102,6 +102,24 @@ class Settings(BaseSettings):
     feed_weight_fresh: float = 0.4
     feed_exploration_share: float = 0.1  # share of a page given to exploration
     feed_personalised_default: bool = True
+    # Client-reported engagement (POST /feed/events): a signed-in viewer's events of one kind on one
+    # video count toward its views and scores at most this many times per window; anonymous events
+    # never count (docs/feed.md, "What a script cannot buy").
+    feed_counted_events_per_video: int = 2
+    feed_count_window_hours: int = 24
+
+    # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
+    rate_limit_signup: str = "20/hour;100/day"  # per client address
+    rate_limit_password: str = "10/hour"  # per user: current-password guessing
+    rate_limit_comment: str = "20/minute;500/day"
+    rate_limit_share: str = "30/minute;500/day"
+    rate_limit_follow: str = "60/minute;1000/day"  # follow, unfollow, block, unblock
+    rate_limit_report: str = "20/hour"
+    rate_limit_coupon: str = "20/minute;200/day"  # coupon codes tried (preview, quote): code guessing
+    rate_limit_search: str = "60/minute"
+    rate_limit_feed_events: str = "60/minute"  # calls, each with up to 100 events
+    rate_limit_checkout: str = "20/minute;300/day"
+    rate_limit_shop_import: str = "60/hour"  # per shop
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from mercato.kit.ratelimit import RATE_LIMITED
 from mercato.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -61,11 +62,12 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("get", "/api/v1/shops/{slug}/members"): _MEMBERS,
     ("get", "/api/v1/shops/{slug}/products"): _MEMBERS,
     ("get", "/api/v1/shops/{slug}/imports"): _MEMBERS,
+    ("post", "/api/v1/shops/{slug}/imports"): {429: RATE_LIMITED},  # the shop_import rate limit, once a member
     # orders
     ("post", "/api/v1/cart/items"): {404: "No such product or variant for sale (`product_unavailable`).", 409: _STATE},
     ("patch", "/api/v1/cart/items/{item_id}"): {409: _STATE},
-    ("post", "/api/v1/checkout/quote"): {404: _UNKNOWN_ADDRESS, 409: _STATE},
-    ("post", "/api/v1/checkouts"): {404: _UNKNOWN_ADDRESS, **_IDEMPOTENT},
+    ("post", "/api/v1/checkout/quote"): {404: _UNKNOWN_ADDRESS, 409: _STATE, 429: RATE_LIMITED},
+    ("post", "/api/v1/checkouts"): {404: _UNKNOWN_ADDRESS, **_IDEMPOTENT, 429: RATE_LIMITED},
     ("post", "/api/v1/checkouts/{checkout_id}/pay"): {**_IDEMPOTENT, **_PROVIDER},
     ("post", "/api/v1/orders/{order_id}/cancel"): {**_IDEMPOTENT, **_PROVIDER},
     ("post", "/api/v1/orders/{order_id}/returns"): {409: _STATE},

@@ -368,3 +368,26 @@ def test_import_runs_list_and_detail(api: httpx.Client, make_shop: Maker, make_u
         _assert_error(api.get(f"/api/v1/imports/{first['id']}", headers=headers), 404, "not_found")
     _assert_error(api.get(f"/api/v1/imports/{first['id']}"), 401, "not_authenticated")
     _assert_error(api.get("/api/v1/imports/999999", headers=shop["owner"]["headers"]), 404, "not_found")
+
+
+def test_imports_are_limited_per_shop_for_its_members_only(
+    set_rates: Callable[..., None], api: httpx.Client, make_shop: Callable[..., dict[str, Any]],
+    make_user: Callable[..., dict[str, Any]],
+) -> None:
+    """Rate limit ``shop_import`` (issue 18): counted per shop once the caller is a member, so a
+    stranger's refused attempts never spend the shop's budget."""
+    set_rates(shop_import="2/hour")
+    shop, other = make_shop("limited"), make_shop("unlimited")
+    intruder = make_user()
+    for _ in range(3):
+        _assert_error(_import(api, shop, b"product_id,title,price\nP1,Tote,1.00\n", "p.csv",
+                              headers=intruder["headers"]), 403, "not_shop_member")
+    for n in range(2):
+        assert _import(api, shop, f"product_id,title,price\nP{n},Tote,1.00\n".encode(), "p.csv").status_code == 201
+    refused = _import(api, shop, b"product_id,title,price\nP9,Tote,1.00\n", "p.csv")
+    error = _assert_error(refused, 429, "rate_limited")["error"]
+    assert error["details"]["rule"] == "shop_import" and int(refused.headers["Retry-After"]) >= 1
+    assert len(api.get("/api/v1/shops/limited/imports", headers=shop["owner"]["headers"]).json()) == 2
+    listed = api.get("/api/v1/shops/limited/products", headers=shop["owner"]["headers"]).json()["items"]
+    assert sorted(p["title"] for p in listed) == ["Tote", "Tote"]  # P0 and P1; P9 never landed
+    assert _import(api, other, b"product_id,title,price\nP1,Tote,1.00\n", "p.csv").status_code == 201

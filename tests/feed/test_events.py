@@ -70,7 +70,7 @@ def test_a_completed_watch_and_a_skip_update_profile_seen_and_scores(
         {"video_id": skipped, "kind": "skip", "watch_ms": 400},
     ]})
     assert response.status_code == 202
-    assert response.json() == {"accepted": 3}
+    assert response.json() == {"accepted": 3, "counted": 3}
 
     async def read(db: AsyncSession) -> dict[str, Any]:
         seen = {r.video_id: (r.watch_ms, r.completed, r.skipped)
@@ -95,17 +95,23 @@ def test_a_completed_watch_and_a_skip_update_profile_seen_and_scores(
     assert ratio == pytest.approx((COMPLETION_WEIGHT + EVENT_WEIGHTS["skip"]) / COMPLETION_WEIGHT, rel=1e-6)
 
 
-def test_anonymous_events_count_for_the_video_only(
+def test_anonymous_events_are_accepted_and_count_for_nothing(
     api: httpx.Client, make_user: Callable[..., Any], make_video: Callable[..., int],
     count_rows: Callable[[Any], int], db_run: Callable[..., Any],
 ) -> None:
+    """Nobody vouches for an anonymous report, so it moves no ranking (docs/feed.md): the player
+    still gets its 202, and an unknown video is still a 422."""
     video = make_video(make_user()["user"]["id"], ("cats",), impressions=0)
     response = api.post(EVENTS, json={"events": [{"video_id": video, "kind": "add_to_cart"}]})
     assert response.status_code == 202
+    assert response.json() == {"accepted": 1, "counted": 0}
+    assert count_rows(FeedEvent) == 0
     assert count_rows(FeedSeen) == 0
     assert count_rows(ViewerAffinity) == 0
 
     async def engagement(db: AsyncSession) -> float:
         return float((await db.execute(select(VideoScore.engagement).where(VideoScore.video_id == video))).scalar_one())
 
-    assert db_run(engagement) == EVENT_WEIGHTS["add_to_cart"]
+    assert db_run(engagement) == 0.0
+    unknown = api.post(EVENTS, json={"events": [{"video_id": video + 1, "kind": "watch"}]})
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_video"

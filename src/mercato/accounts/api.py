@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from mercato.accounts import repository as repo
 from mercato.accounts import service
-from mercato.accounts.deps import CurrentCaller, CurrentUser, MaybeUser
+from mercato.accounts.deps import CurrentCaller, CurrentUser, MaybeUser, rate_limited
 from mercato.accounts.errors import AccountsError
 from mercato.accounts.presenters import private_user, public_user
 from mercato.accounts.schemas import (
@@ -38,7 +38,7 @@ def _session_out(issued: service.IssuedSession, settings: AppSettings) -> Sessio
     )
 
 
-@router.post("/auth/register", status_code=201, response_model=SessionOut)
+@router.post("/auth/register", status_code=201, response_model=SessionOut, dependencies=[rate_limited("signup")])
 async def register(body: RegisterIn, request: Request, db: DbSession, settings: AppSettings) -> SessionOut:
     """Create an account (13+) and log it in; the answer carries a bearer token."""
     user = await service.register(db, body, settings)
@@ -65,7 +65,7 @@ async def logout(caller: CurrentCaller, db: DbSession) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/auth/password", response_model=SessionOut)
+@router.post("/auth/password", response_model=SessionOut, dependencies=[rate_limited("password")])
 async def change_password(
     body: PasswordChangeIn, caller: CurrentCaller, request: Request, db: DbSession, settings: AppSettings
 ) -> SessionOut:
@@ -124,28 +124,28 @@ async def relation(ref: str, user: CurrentUser, db: DbSession) -> RelationOut:
     return await _relation(db, user.id, target.id)
 
 
-@router.put("/users/{ref}/follow", response_model=RelationOut)
+@router.put("/users/{ref}/follow", response_model=RelationOut, dependencies=[rate_limited("follow")])
 async def follow(ref: str, user: CurrentUser, db: DbSession) -> RelationOut:
     target = await service.find_user(db, ref)
     await service.follow(db, user, target)
     return await _relation(db, user.id, target.id)
 
 
-@router.delete("/users/{ref}/follow", response_model=RelationOut)
+@router.delete("/users/{ref}/follow", response_model=RelationOut, dependencies=[rate_limited("follow")])
 async def unfollow(ref: str, user: CurrentUser, db: DbSession) -> RelationOut:
     target = await service.find_user(db, ref)
     await service.unfollow(db, user, target)
     return await _relation(db, user.id, target.id)
 
 
-@router.put("/users/{ref}/block", response_model=RelationOut)
+@router.put("/users/{ref}/block", response_model=RelationOut, dependencies=[rate_limited("follow")])
 async def block(ref: str, user: CurrentUser, db: DbSession) -> RelationOut:
     target = await service.find_user(db, ref)
     await service.block(db, user, target)
     return await _relation(db, user.id, target.id)
 
 
-@router.delete("/users/{ref}/block", response_model=RelationOut)
+@router.delete("/users/{ref}/block", response_model=RelationOut, dependencies=[rate_limited("follow")])
 async def unblock(ref: str, user: CurrentUser, db: DbSession) -> RelationOut:
     target = await service.find_user(db, ref)
     await service.unblock(db, user, target)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from mercato.config import Settings
 from mercato.kit import openapi
 from mercato.kit.errors import Forbidden, Unauthorized
 from mercato.kit.http import SAFE_METHODS, DbSession, get_database
+from mercato.kit.ratelimit import RATE_LIMITED, RULES, rate_limiter
 from mercato.kit.security import token_digest
 from mercato.web.csrf import CSRF_COOKIE as CSRF_COOKIE
 from mercato.web.csrf import CSRF_FIELD as CSRF_FIELD
@@ -124,6 +125,26 @@ async def signed_in(request: Request) -> AsyncIterator[SignedIn]:
     async with get_database(request).unit_of_work(write=request.method not in SAFE_METHODS) as db:
         caller = await required_caller(await optional_caller(request, db))
         yield SignedIn(db, caller.user, request.app.state.settings)
+
+
+def rate_limited(rule: str) -> Any:
+    """A route's rate limit (kit/ratelimit.py), declared in its decorator:
+    ``@router.post(..., dependencies=[rate_limited("comment")])``. Solved before the handler (and
+    before the body is read), so a refused request — ``429 rate_limited`` with ``Retry-After``, or
+    the error page on a page route — has written nothing. The caller is the one the handler sees
+    (FastAPI solves ``optional_caller`` once per request)."""
+    if rule not in RULES:
+        raise ValueError(f"no rate limit rule {rule!r}")
+
+    async def per_user(request: Request, caller: Annotated[Caller | None, Depends(optional_caller)]) -> None:
+        await rate_limiter(request).check(rule, request, user_id=caller.user.id if caller else None)
+
+    async def per_address_or_shop(request: Request) -> None:  # no caller needed: no token looked up
+        await rate_limiter(request).check(rule, request, shop=request.path_params.get("slug"))
+
+    check = per_user if RULES[rule].scope == "user" else per_address_or_shop
+    openapi.declare(check, {429: RATE_LIMITED})
+    return Depends(check)
 
 
 CurrentCaller = Annotated[Caller, Depends(required_caller)]

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from mercato.accounts import hooks, service
 from mercato.accounts import repository as repo
-from mercato.accounts.deps import SESSION_COOKIE, CurrentCaller, CurrentUser, MaybeUser
+from mercato.accounts.deps import SESSION_COOKIE, CurrentCaller, CurrentUser, MaybeUser, rate_limited
 from mercato.accounts.errors import AccountsError
 from mercato.accounts.schemas import LoginIn, PasswordChangeIn, ProfileUpdateIn, RegisterIn
 from mercato.kit.errors import AppError
@@ -70,7 +70,7 @@ async def signup_page(request: Request, user: MaybeUser) -> Response:
     return render(request, "accounts/signup.html", {"values": {}, "errors": {}})
 
 
-@router.post("/signup", response_class=HTMLResponse)
+@router.post("/signup", response_class=HTMLResponse, dependencies=[rate_limited("signup")])
 async def signup_submit(request: Request, db: DbSession, settings: AppSettings) -> Response:
     await require_csrf(request)
     form = await form_data(request)
@@ -132,7 +132,7 @@ async def avatar_submit(user: CurrentUser, db: DbSession, settings: AppSettings,
     return redirect("/me?saved=avatar")
 
 
-@router.post("/me/password", response_class=HTMLResponse)
+@router.post("/me/password", response_class=HTMLResponse, dependencies=[rate_limited("password")])
 async def password_submit(request: Request, caller: CurrentCaller, db: DbSession, settings: AppSettings) -> Response:
     form = await form_data(request)
     try:
@@ -175,7 +175,7 @@ async def profile_by_id(request: Request, user_id: PathId, db: DbSession, user: 
     return await _profile(request, db, user, str(user_id), tab)
 
 
-@router.post("/u/{user_id:int}/follow")
+@router.post("/u/{user_id:int}/follow", dependencies=[rate_limited("follow")])
 async def follow_toggle(request: Request, user_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     target = await service.find_user(db, str(user_id))
     form = await form_data(request)
@@ -186,7 +186,7 @@ async def follow_toggle(request: Request, user_id: PathId, user: CurrentUser, db
     return redirect(f"/@{target.handle}" if target.handle else f"/u/{target.id}")
 
 
-@router.post("/u/{user_id:int}/block")
+@router.post("/u/{user_id:int}/block", dependencies=[rate_limited("follow")])
 async def block_toggle(request: Request, user_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     target = await service.find_user(db, str(user_id))
     form = await form_data(request)

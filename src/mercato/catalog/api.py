@@ -37,6 +37,7 @@ from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.images import store_image
 from mercato.kit.limits import larger_body
 from mercato.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from mercato.kit.ratelimit import rate_limiter
 from mercato.kit.uploads import read_capped
 
 if TYPE_CHECKING:  # annotations only: routes use no models at run time
@@ -308,7 +309,7 @@ def import_report(run: ImportRun) -> ImportReportOut:
 @router.post("/shops/{slug}/imports", status_code=201, response_model=ImportReportOut)
 @larger_body("max_import_bytes", "max_import_bytes")
 async def import_catalog(
-    slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
+    slug: str, request: Request, user: CurrentUser, db: DbSession, settings: AppSettings,
     file: Annotated[UploadFile, File(description="WooCommerce CSV, Shopify CSV, Shopify products.json, "
                                                  "PrestaShop CSV or the generic CSV")],
     format: Annotated[str | None, Form(pattern=FORMAT_PATTERN)] = None,
@@ -316,6 +317,8 @@ async def import_catalog(
 ) -> ImportReportOut:
     """Import a catalog file; idempotent by external id / SKU, with a per-row report."""
     shop = await shops.member_shop(db, user, slug)
+    # Per shop, and only once the caller is a member: strangers cannot spend a shop's budget.
+    await rate_limiter(request).check("shop_import", request, shop=str(shop.id))
     data = await read_capped(file, settings.max_import_bytes)
     extra = await read_capped(combinations, settings.max_import_bytes) if combinations else None
     run = await importing.run_import(db, shop, data, file.filename or "upload", fmt=format or None,

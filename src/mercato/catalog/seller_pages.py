@@ -23,6 +23,7 @@ from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.limits import larger_body
 from mercato.kit.money import MoneyError, exponent, parse_amount, to_decimal
+from mercato.kit.ratelimit import rate_limiter
 from mercato.kit.uploads import read_capped
 from mercato.web.forms import error_messages, form_data, rollback
 from mercato.web.render import redirect, render
@@ -302,6 +303,7 @@ async def import_submit(request: Request, slug: str, user: CurrentUser, db: DbSe
                         file: Annotated[UploadFile, File()],
                         combinations: Annotated[UploadFile | None, File()] = None) -> Response:
     shop = await _shop(db, user, slug)
+    await rate_limiter(request).check("shop_import", request, shop=str(shop.id))  # the API's budget
     form = await form_data(request)
     fmt = form.get("format") or None
     try:

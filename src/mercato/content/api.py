@@ -24,6 +24,7 @@ from mercato.accounts.deps import (
     AdminUser,
     CurrentUser,
     MaybeUser,
+    rate_limited,
 )
 from mercato.content import media, presenters, repository, service
 from mercato.content.errors import ContentError
@@ -249,7 +250,8 @@ async def replies(comment_id: CommentId, db: DbSession, user: MaybeUser, cursor:
             "next_cursor": nxt}
 
 
-@router.post("/videos/{video_id:int}/comments", status_code=201, response_model=CommentOut)
+@router.post("/videos/{video_id:int}/comments", status_code=201, response_model=CommentOut,
+             dependencies=[rate_limited("comment")])
 async def add_comment(video_id: VideoId, body: CommentIn, user: CurrentUser, db: DbSession,
                       settings: AppSettings) -> dict[str, Any]:
     """Comment, or reply with ``parent_id`` (a reply to a reply joins the top-level thread)."""
@@ -264,7 +266,8 @@ async def delete_comment(comment_id: CommentId, user: CurrentUser, db: DbSession
     return Response(status_code=204)
 
 
-@router.post("/videos/{video_id:int}/shares", status_code=201, response_model=ShareOut)
+@router.post("/videos/{video_id:int}/shares", status_code=201, response_model=ShareOut,
+             dependencies=[rate_limited("share")])
 async def share(video_id: VideoId, body: ShareIn, db: DbSession, user: MaybeUser, settings: AppSettings) -> ShareOut:
     """A share link that records who shared it and counts its visits.
 
@@ -275,7 +278,8 @@ async def share(video_id: VideoId, body: ShareIn, db: DbSession, user: MaybeUser
     return ShareOut(token=item.token, url=url, shares_count=count)
 
 
-@router.post("/videos/{video_id:int}/reports", status_code=201, response_model=ReportOut)
+@router.post("/videos/{video_id:int}/reports", status_code=201, response_model=ReportOut,
+             dependencies=[rate_limited("report")])
 async def report(video_id: VideoId, body: ReportIn, user: CurrentUser, db: DbSession) -> dict[str, Any]:
     """Report a video (once per viewer: 409 ``already_reported``)."""
     return presenters.report_out(await service.report(db, user, video_id, body))

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from mercato.accounts.deps import CurrentUser, MaybeReader, MaybeUser
+from mercato.accounts.deps import CurrentUser, MaybeReader, MaybeUser, rate_limited
 from mercato.feed import service
 from mercato.feed.schemas import (
     EventsAccepted,
@@ -70,12 +70,17 @@ async def following(db: DbSession, settings: AppSettings, user: CurrentUser, cur
     return _json({"items": items, "next_cursor": nxt, "personalised": False})
 
 
-@router.post("/feed/events", status_code=202, response_model=EventsAccepted)
+@router.post("/feed/events", status_code=202, response_model=EventsAccepted,
+             dependencies=[rate_limited("feed_events")])
 async def events(body: EventsIn, db: DbSession, settings: AppSettings, user: MaybeUser) -> EventsAccepted:
     """Engagement the client observed (impression, watch with ``watch_ms``, skip, add_to_cart,
     purchase), up to 100 per call; it reaches the viewer's profile and the videos' scores in this
-    transaction. Likes, comments, shares, saves and product clicks come from the content routes."""
-    return EventsAccepted(accepted=await service.record_events(db, settings, user, body.events))
+    transaction. Only a signed-in viewer's events count, each kind on each video at most
+    ``feed_counted_events_per_video`` times per ``feed_count_window_hours`` (``counted`` says
+    how many of this call did); rate limited (``feed_events``). Likes, comments, shares, saves
+    and product clicks come from the content routes."""
+    accepted, counted = await service.record_events(db, settings, user, body.events)
+    return EventsAccepted(accepted=accepted, counted=counted)
 
 
 @router.get("/feed/preferences", response_model=PreferencesOut)
@@ -90,7 +95,7 @@ async def put_preferences(body: PreferencesIn, db: DbSession, settings: AppSetti
     return PreferencesOut(**await service.set_preferences(db, settings, user, body.personalised))
 
 
-@router.get("/search", response_model=SearchOut)
+@router.get("/search", response_model=SearchOut, dependencies=[rate_limited("search")])
 async def search(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser,
                  q: Annotated[str, Query(max_length=200)] = "", type: SearchType = "all",
                  cursor: Cursor = None, limit: Limit = None) -> Response:

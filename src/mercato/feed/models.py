@@ -9,6 +9,8 @@
 - ``video_scores``: per-video trending (recent engagement velocity, exponentially decayed)
   and quality (completion-weighted engagement) signals, updated on every event.
 - ``feed_preferences``: the viewer's personalisation opt-out.
+- ``feed_counts``: per (viewer, video, kind), the client-reported events of the current window,
+  so that only the first ``feed_counted_events_per_video`` of them count (docs/feed.md).
 """
 
 from __future__ import annotations
@@ -80,4 +82,17 @@ class FeedPreference(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-__all__ = ["FeedEvent", "FeedPreference", "FeedSeen", "VideoScore", "ViewerAffinity"]
+class FeedCount(Base):
+    """A signed-in viewer's client-reported events of one kind on one video since
+    ``window_start``; reset by the first event after ``feed_count_window_hours``."""
+
+    __tablename__ = "feed_counts"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    events: Mapped[int] = mapped_column(default=0)
+
+
+__all__ = ["FeedCount", "FeedEvent", "FeedPreference", "FeedSeen", "VideoScore", "ViewerAffinity"]

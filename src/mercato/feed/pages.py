@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from mercato.accounts.deps import MaybeUser, Reader
+from mercato.accounts.deps import MaybeUser, Reader, rate_limited
 from mercato.content.pages import register_templates
 from mercato.feed import service
 from mercato.kit.errors import AppError
@@ -68,7 +68,7 @@ async def following(request: Request, db: DbSession, settings: AppSettings, user
     )
 
 
-@router.get("/search", response_class=HTMLResponse)
+@router.get("/search", response_class=HTMLResponse, dependencies=[rate_limited("search")])
 async def search(request: Request, db: DbSession, settings: AppSettings, user: MaybeUser, q: str = "",
                  type: str = "all", cursor: str | None = None) -> Response:
     """Search across videos, products, creators and hashtags, one tab each (and "Top": a few of each)."""

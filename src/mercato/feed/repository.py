@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import and_, bindparam, func, or_, select, text
+from sqlalchemy import and_, bindparam, case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import Follow, User
 from mercato.catalog.models import Category, Product
 from mercato.content.models import Video, VideoHashtag, VideoProduct
-from mercato.feed.models import FeedPreference
+from mercato.feed.models import FeedCount, FeedPreference
 from mercato.feed.signals import POSITIVE_KINDS, dialect_insert
 from mercato.kit.db import UTCDateTime
 from mercato.kit.sql.committed import CommittedReads
@@ -215,6 +215,23 @@ async def set_preference(db: AsyncSession, user_id: int, personalised: bool, now
     stmt = stmt.on_conflict_do_update(index_elements=[FeedPreference.user_id],
                                       set_={"personalised": personalised, "updated_at": now})
     await db.execute(stmt)
+
+
+async def count_reported(db: AsyncSession, user_id: int, video_id: int, kind: str, events: int, *,
+                         now: datetime, window_start_after: datetime) -> int:
+    """Add ``events`` to the viewer's count of reported ``kind`` events on the video in the current
+    window (a window that began before ``window_start_after`` is over: the count starts again at
+    ``now``) and return the new count. One atomic upsert, so concurrent batches of one viewer
+    never both see room under the cap."""
+    stmt = dialect_insert(db, FeedCount).values(user_id=user_id, video_id=video_id, kind=kind, window_start=now,
+                                                events=events)
+    over = FeedCount.window_start < window_start_after
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[FeedCount.user_id, FeedCount.video_id, FeedCount.kind],
+        set_={"events": case((over, stmt.excluded.events), else_=FeedCount.events + stmt.excluded.events),
+              "window_start": case((over, stmt.excluded.window_start), else_=FeedCount.window_start)},
+    ).returning(FeedCount.events)
+    return int((await db.execute(stmt)).scalar_one())
 
 
 async def existing_video_ids(db: AsyncSession, ids: Sequence[int]) -> set[int]:

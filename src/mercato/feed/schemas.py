@@ -49,7 +49,9 @@ class EventsIn(StrictBody):
 
 
 class EventsAccepted(BaseModel):
-    accepted: int
+    accepted: int = Field(description="Events received (all valid)")
+    counted: int = Field(description="Events that counted toward views, scores and the viewer's profile: none "
+                                     "when anonymous, and per video and kind at most the server's cap per window")
 
 
 class PreferencesIn(StrictBody):

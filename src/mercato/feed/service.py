@@ -247,20 +247,43 @@ async def following(db: AsyncSession, user: User, cursor: str | None, limit: int
     return await video_outs(db, rows, user.id), nxt
 
 
-async def record_events(db: AsyncSession, settings: Settings, user: User | None, events: list[EventIn]) -> int:
-    """Client-reported engagement. Every video must exist and be published (else 422, nothing kept)."""
+async def record_events(db: AsyncSession, settings: Settings, user: User | None,
+                        events: list[EventIn]) -> tuple[int, int]:
+    """Client-reported engagement: (accepted, counted). Every video must exist and be published
+    (else 422, nothing kept). What a client reports is not a fact the server saw, so a script
+    must not be able to buy views or a place in the rankings with it (docs/feed.md, "What a
+    script cannot buy"): anonymous events count for nothing, and a signed-in viewer's events of
+    one kind on one video count ``feed_counted_events_per_video`` times per
+    ``feed_count_window_hours`` at most; the others are accepted and dropped."""
     ids = {e.video_id for e in events}
     known = await repo.existing_video_ids(db, list(ids))
     unknown = sorted(ids - known)
     if unknown:
         raise ValidationFailed("Some videos do not exist.",
                                code=FeedError.UNKNOWN_VIDEO, details={"video_ids": unknown})
+    if user is None:
+        return len(events), 0
     now = utcnow()
+    batch: dict[tuple[int, str], int] = {}
     for event in events:
-        await record_engagement(db, user_id=user.id if user else None, video_id=event.video_id, kind=event.kind,
+        batch[(event.video_id, event.kind)] = batch.get((event.video_id, event.kind), 0) + 1
+    room: dict[tuple[int, str], int] = {}
+    window_start_after = now - timedelta(hours=settings.feed_count_window_hours)
+    for (video_id, kind), n in sorted(batch.items()):  # rows in key order: concurrent batches never deadlock
+        total = await repo.count_reported(db, user.id, video_id, kind, n, now=now,
+                                          window_start_after=window_start_after)
+        room[(video_id, kind)] = max(0, settings.feed_counted_events_per_video - (total - n))
+    counted = 0
+    for event in events:
+        key = (event.video_id, event.kind)
+        if room[key] <= 0:
+            continue
+        room[key] -= 1
+        counted += 1
+        await record_engagement(db, user_id=user.id, video_id=event.video_id, kind=event.kind,
                                 watch_ms=event.watch_ms, settings=settings, now=now)
     await db.flush()
-    return len(events)
+    return len(events), counted
 
 
 async def preferences(db: AsyncSession, settings: Settings, user: User) -> dict[str, bool]:

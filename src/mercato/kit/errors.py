@@ -86,8 +86,9 @@ class TooManyRequests(AppError):
     status = 429
     code: str = KitError.TOO_MANY_REQUESTS
 
-    def __init__(self, message: str, *, retry_after: int = 60, code: str | None = None) -> None:
-        super().__init__(message, code=code, details={"retry_after": retry_after})
+    def __init__(self, message: str, *, retry_after: int = 60, code: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, code=code, details={"retry_after": retry_after, **(details or {})})
         self.retry_after = retry_after
 
 

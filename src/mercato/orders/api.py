@@ -19,6 +19,7 @@ from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.money import format_money
 from mercato.kit.pagination import Page, clamp_limit
+from mercato.kit.ratelimit import rate_limiter
 from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
 from mercato.orders import flash_gate, lifecycle, payflow, pricing, refunds, reviews, sold_out
@@ -124,8 +125,12 @@ async def delete_address(address_id: PathId, user: CurrentUser, db: DbSession) -
 
 
 @router.post("/checkout/quote")
-async def quote(body: CheckoutIn, user: CurrentUser, db: DbSession, settings: AppSettings) -> dict[str, Any]:
-    """Totals before paying (orders per shop, shipping, coupons, tax); reserves nothing."""
+async def quote(body: CheckoutIn, request: Request, user: CurrentUser, db: DbSession,
+                settings: AppSettings) -> dict[str, Any]:
+    """Totals before paying (orders per shop, shipping, coupons, tax); reserves nothing. With
+    ``coupon_codes`` it is a coupon check too, so it counts toward the ``coupon`` rate limit."""
+    if body.coupon_codes:
+        await rate_limiter(request).check("coupon", request, user_id=user.id)
     priced = await checkouts.quote(db, user, body, settings)
     return {
         "orders": [{"shop_id": d.shop.id, "shop_name": d.shop.name, "currency": d.currency, "subtotal": d.subtotal,
@@ -167,6 +172,7 @@ async def create_checkout(body: CheckoutIn, request: Request, unit: SignedInUnit
     """Place the orders of the cart (or of ``items`` for buy-now): one order per shop, stock
     reserved for the TTL. Accepts ``Idempotency-Key``."""
     db, user, settings = unit.db, unit.user, unit.settings
+    await rate_limiter(request).check("checkout", request, user_id=user.id)  # before anything is written
 
     drop_claim = request.scope.get(flash_gate.DROP_CLAIM)
     if drop_claim is not None:  # a buy the flash-sale gate admitted: its claim ends with this transaction

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.accounts.deps import CurrentUser
+from mercato.accounts.deps import CurrentUser, rate_limited
 from mercato.catalog import shops as catalog_shops
 from mercato.catalog.presenters import shop_out
 from mercato.catalog.seller_pages import decimal_input
@@ -21,6 +21,7 @@ from mercato.kit.errors import AppError, ValidationFailed
 from mercato.kit.fields import MAX_ID, PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.money import MoneyError, format_money, parse_amount
+from mercato.kit.ratelimit import rate_limiter
 from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
 from mercato.orders import lifecycle, payflow, refunds, reviews
@@ -113,6 +114,12 @@ def _checkout_body(form: dict[str, str], item: int | None, qty: int) -> Checkout
     return CheckoutIn(address_id=address_id, address=address, coupon_codes=codes, items=items)
 
 
+async def _count_coupon_codes(request: Request, user: User, form: dict[str, str]) -> None:
+    """Totals with coupon codes say whether a code exists: the API's ``coupon`` budget."""
+    if form.get("coupon_codes", "").strip():
+        await rate_limiter(request).check("coupon", request, user_id=user.id)
+
+
 async def _checkout_context(db: AsyncSession, user: User, settings: Settings, form: dict[str, str],
                             item: int | None, qty: int) -> dict[str, Any]:
     addresses = await payflow.addresses(db, user, default_first=True)
@@ -131,13 +138,15 @@ async def _checkout_context(db: AsyncSession, user: User, settings: Settings, fo
 async def checkout_page(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings,
                         item: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                         qty: Annotated[int, Query(ge=1, le=99)] = 1) -> Response:
+    await _count_coupon_codes(request, user, dict(request.query_params))
     context = await _checkout_context(db, user, settings, dict(request.query_params), item, qty)
     return render(request, "orders/checkout.html", context, user=user)
 
 
-@router.post("/checkout", response_class=HTMLResponse)
+@router.post("/checkout", response_class=HTMLResponse, dependencies=[rate_limited("checkout")])
 async def checkout_submit(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
     form = await form_data(request)
+    await _count_coupon_codes(request, user, form)
     item = _int(form.get("item")) or None
     qty = _int(form.get("qty"), 1)
     if form.get("action") == "apply":

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 
-from mercato.accounts.deps import AdminUser, CurrentUser
+from mercato.accounts.deps import AdminUser, CurrentUser, rate_limited
 from mercato.catalog import shops
 from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession
@@ -88,7 +88,7 @@ async def create_platform_coupon(body: CouponIn, user: AdminUser, db: DbSession)
     return coupon_out(await service.create_platform_coupon(db, body, now=datetime.now(UTC)))
 
 
-@router.post("/coupons/preview", response_model=list[AppliedCouponOut])
+@router.post("/coupons/preview", response_model=list[AppliedCouponOut], dependencies=[rate_limited("coupon")])
 async def preview(body: PreviewIn, user: CurrentUser, db: DbSession) -> list[AppliedCouponOut]:
     """The discounts ``codes`` would give on these orders now (one per shop), or the coupon error
     (``coupon_not_found``, ``coupon_min_spend`` …). Redeems nothing: only paying does."""
