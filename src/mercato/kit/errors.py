@@ -23,6 +23,7 @@ class KitError(StrEnum):
     CONFLICT = "conflict"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     TOO_MANY_REQUESTS = "too_many_requests"
+    RATE_LIMITED = "rate_limited"
     HTTP_ERROR = "http_error"
     INTERNAL_ERROR = "internal_error"
     INVALID_CURSOR = "invalid_cursor"

@@ -36,7 +36,7 @@ from limits.errors import StorageError
 from starlette.requests import Request
 
 from mercato.config import Settings
-from mercato.kit.errors import TooManyRequests
+from mercato.kit.errors import KitError, TooManyRequests
 
 log = logging.getLogger("mercato.ratelimit")
 
@@ -188,7 +188,7 @@ class RateLimiter:
     @staticmethod
     def _refusal(rule: Rule, item: RateLimitItem, wait: int) -> TooManyRequests:
         return TooManyRequests(
-            f"{rule.message} Try again in {_wait_text(wait)}.", code="rate_limited", retry_after=wait,
+            f"{rule.message} Try again in {_wait_text(wait)}.", code=KitError.RATE_LIMITED, retry_after=wait,
             details={"rule": rule.name, "limit": str(item)},
         )
 
