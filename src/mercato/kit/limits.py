@@ -62,11 +62,16 @@ class BodyTooLarge(StarletteHTTPException):
         self.cap = cap
 
 
-def _declared_length(scope: Scope) -> int | None:
+def _body_framing(scope: Scope) -> tuple[bool, int | None]:
+    """(whether the request has a body at all, its declared length): HTTP/1.1 frames a body by
+    ``Content-Length`` or ``Transfer-Encoding``; a request with neither has none."""
+    has_body = False
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+            return True, int(value) if value.isdigit() else None
+        if name == b"transfer-encoding":
+            has_body = True
+    return has_body, None
 
 
 class NulInText(StarletteHTTPException):
@@ -114,7 +119,7 @@ def _text_kind(scope: Scope) -> bytes | None:
 
 
 def _has_nul(kind: bytes, data: bytes) -> bool:
-    return _nul_escape_at(data) >= 0 if kind is _JSON_NUL else _URL_NUL in data.upper()
+    return _nul_escape_at(data) >= 0 if kind is _JSON_NUL else _URL_NUL in data
 
 
 class BodySizeCap:
@@ -138,7 +143,13 @@ class BodySizeCap:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _declared_length(scope)
+        if _URL_NUL in scope["query_string"] or "\x00" in scope["path"]:
+            await self.respond(Request(scope, receive), 422, _nul_body(), None)(scope, receive, send)
+            return
+        has_body, declared = _body_framing(scope)
+        if not has_body:  # nothing to count or scan: the request goes on as it came (most GETs)
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
         kind = _text_kind(scope)
@@ -168,9 +179,6 @@ class BodySizeCap:
                 started = True
             await send(message)
 
-        if _URL_NUL in scope["query_string"].upper() or "\x00" in scope["path"]:
-            await self.respond(Request(scope, receive), 422, _nul_body(), None)(scope, receive, send)
-            return
         try:
             await self.app(scope, counted_receive, watched_send)
         except NulInText:
