@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, make_url
-from sqlalchemy.engine import Engine
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -28,7 +27,8 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from mercato.kit.sql import inline, observer
-from mercato.kit.sql.committed import READS_MMAP_BYTES, CommittedReads
+from mercato.kit.sql.committed import CommittedReads
+from mercato.kit.sql.sqlite_setup import install_sqlite_hooks
 
 M = TypeVar("M", bound="Base")
 
@@ -80,22 +80,6 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    # An inline write connection never waits inside sqlite3 (on the event loop): it waits for
-    # another process's write lock with asyncio sleeps (inline.InlineConnection.prepare).
-    is_inline = isinstance(getattr(dbapi_conn, "driver_connection", None), inline.InlineConnection)
-    cur.execute(f"PRAGMA busy_timeout={inline.BUSY_MS if is_inline else 10000}")
-    # A private page cache of 16 MiB instead of 2 MiB (per pooled connection) and reads through memory
-    # mapping: writes to big tables (the feed's impressions) re-read fewer index pages from the OS.
-    cur.execute(f"PRAGMA cache_size=-{POOLED_CACHE_KIB}")
-    cur.execute(f"PRAGMA mmap_size={READS_MMAP_BYTES}")
-    cur.close()
-
-
 def make_engine(url: str, *, immediate: bool = False, write_lock: asyncio.Lock | None = None,
                 **kwargs: Any) -> AsyncEngine:
     """An async engine with the settings each backend needs.
@@ -112,7 +96,7 @@ def make_engine(url: str, *, immediate: bool = False, write_lock: asyncio.Lock |
             # The write engine drives sqlite3 inline on the event loop (kit/sql/inline.py).
             kwargs["async_creator"] = lambda: inline.connect(path, write_lock, timeout=SQLITE_BUSY_S)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_S}, **kwargs)
-        _install_sqlite_hooks(engine.sync_engine, "BEGIN IMMEDIATE" if immediate else "BEGIN")
+        install_sqlite_hooks(engine.sync_engine, immediate=immediate)
         observer.watch_engine(engine.sync_engine)
         return engine
     if "poolclass" not in kwargs:
@@ -140,26 +124,10 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _install_sqlite_hooks(sync_engine: Engine, begin_sql: str) -> None:
-    event.listen(sync_engine, "connect", _sqlite_pragmas)
-
-    # pysqlite defers BEGIN on its own; take control of when and how transactions start.
-    @event.listens_for(sync_engine, "connect")
-    def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-
-    @event.listens_for(sync_engine, "begin")
-    def _begin(conn: Any) -> None:
-        driver = conn.connection.driver_connection
-        if isinstance(driver, inline.InlineConnection):
-            driver.begin(begin_sql)  # run before the transaction's first write
-        else:
-            conn.exec_driver_sql(begin_sql)
-
-
 SQLITE_BUSY_S = 30
-POOLED_CACHE_KIB = 16_384
 INLINE_WRITES = os.environ.get("MERCATO_SQLITE_INLINE_WRITES", "1") != "0"
+
+
 class Database:
     """The engines and session factories of one database.
 

@@ -16,6 +16,8 @@ before it claims: by this process's registry of keys in flight, and on PostgreSQ
 transaction-scoped advisory lock on (scope, key) that every process sees. Either answers
 ``409 idempotency_in_progress`` at once. (Between two SQLite *processes* a duplicate waits for
 the first's write lock instead, then finds the key done and replays the answer.)
+
+The statements on the key table are in ``kit/sql/idempotency_keys.py``.
 """
 
 from __future__ import annotations
@@ -28,19 +30,11 @@ from typing import Any
 import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kit.db import on_end
 from mercato.kit.errors import Conflict, KitError, ValidationFailed
-from mercato.kit.models import IdempotencyKey
-from mercato.kit.sql.statements import insert_sql, update_sql
-from mercato.kit.sql.transaction import InTransaction
-
-_DONE_SQL = update_sql(IdempotencyKey, ("status", "response_status", "response_body"))
-# Insert-if-absent: a duplicate key returns no row.
-_CLAIM_SQL = insert_sql(IdempotencyKey, ("scope", "key", "request_hash", "status", "locked_at", "created_at"),
-                        on_conflict=("scope", "key"), returning="id")
+from mercato.kit.sql import idempotency_keys
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -69,8 +63,7 @@ class IdempotentCall:
         """Record the answer in the request's transaction and return it."""
         _end_flight(self.db)
         if self.row_id is not None:
-            await InTransaction.of(self.db).execute(
-                _DONE_SQL, {"status": "done", "response_status": status, "response_body": body, "id": self.row_id})
+            await idempotency_keys.record_done(self.db, self.row_id, status, body)
         return FastJSONResponse(body, status_code=status)
 
     async def abandon(self) -> None:
@@ -78,16 +71,13 @@ class IdempotentCall:
         await self.db.rollback()
         _end_flight(self.db)
         if self.row_id is not None:
-            await self.db.execute(delete(IdempotencyKey).where(
-                IdempotencyKey.id == self.row_id, IdempotencyKey.status == "in_progress"))
+            await idempotency_keys.delete_in_progress(self.db, self.row_id)
             await self.db.commit()
 
 
 async def is_known(db: AsyncSession, scope: str, key: str) -> bool:
     """Whether a key exists in ``scope`` (done or still running), read without claiming it."""
-    found = await db.execute(select(IdempotencyKey.id).where(IdempotencyKey.scope == scope,
-                                                             IdempotencyKey.key == key.strip()))
-    return found.first() is not None
+    return await idempotency_keys.exists(db, scope, key.strip())
 
 
 #: (engine, scope, key) of the requests of this process between their claim and its end.
@@ -132,19 +122,14 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
     fingerprint = request_fingerprint(request.method, request.scope["path"], body)
     now = datetime.now(UTC)
     _start_flight(db, scope, key)
-    raw = InTransaction.of(db)
-    if db.get_bind().dialect.name == "postgresql" and not await raw.scalar(
-            "SELECT pg_try_advisory_xact_lock(hashtext(:scope), hashtext(:key))", {"scope": scope, "key": key}):
+    if db.get_bind().dialect.name == "postgresql" and not await idempotency_keys.try_advisory_lock(db, scope, key):
         raise _in_progress()  # another process runs this key now
     # One plain statement: INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id. A duplicate
     # key returns no row and rolls nothing back (no savepoint, no ORM flush on the hot path).
-    claimed = await raw.scalar(_CLAIM_SQL, {"scope": scope, "key": key, "request_hash": fingerprint,
-                                            "status": "in_progress", "locked_at": now, "created_at": now})
+    claimed = await idempotency_keys.claim(db, scope, key, fingerprint, now)
     if claimed is not None:
-        return IdempotentCall(db=db, row_id=int(claimed))
-    existing = (await db.execute(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-    )).scalar_one_or_none()
+        return IdempotentCall(db=db, row_id=claimed)
+    existing = await idempotency_keys.find(db, scope, key)
     if existing is None:  # the other holder just abandoned it: try once more
         _end_flight(db)
         return await begin(db, request, scope, body, lock_seconds=lock_seconds, required=required)
@@ -158,13 +143,8 @@ async def begin(db: AsyncSession, request: Request, scope: str, body: Any, *, lo
                                                   headers={"Idempotent-Replayed": "true"}))
     stale = existing.locked_at < now - timedelta(seconds=lock_seconds)
     if stale:
-        taken = await db.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.id == existing.id, IdempotencyKey.locked_at == existing.locked_at,
-                   IdempotencyKey.status == "in_progress")
-            .values(locked_at=now)
-        )
+        taken = await idempotency_keys.take_over(db, existing, now)
         await db.commit()
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
+        if taken:
             return IdempotentCall(db=db, row_id=existing.id)
     raise _in_progress()
