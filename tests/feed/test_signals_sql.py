@@ -1,4 +1,4 @@
-"""The signals' upserts (feed/signals.py): one SQL spelling of the decay (``Decay.add_sql``) for the
+"""The signals' upserts (feed/signals_repository.py): one SQL spelling of the decay (``decay_add_sql``) for the
 viewer's affinities, the videos' scores and served impressions, on the test database."""
 
 from __future__ import annotations

@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mercato.accounts.models import User
 from mercato.config import Settings
-from mercato.content.models import Video
+from mercato.feed import repository as repo
 from mercato.feed.signals import mark_served_batch
 
 log = logging.getLogger("mercato.feed")
@@ -227,8 +226,8 @@ class _Store:
         async with self.database.unit_of_work() as db:
             videos = {v for _, ids, _ in pages for v in ids}
             users = {u for u, _, _ in pages if u is not None}
-            alive = set((await db.execute(select(Video.id).where(Video.id.in_(videos)))).scalars())
-            people = set((await db.execute(select(User.id).where(User.id.in_(users)))).scalars()) if users else set()
+            alive = await repo.present_video_ids(db, videos)
+            people = await repo.present_user_ids(db, users)
             kept = [(u, [v for v in ids if v in alive], at) for u, ids, at in pages if u is None or u in people]
             await mark_served_batch(db, [p for p in kept if p[1]], self.settings)
 

@@ -21,7 +21,8 @@ from mercato.accounts.models import Follow, User
 from mercato.catalog.models import Category, Product
 from mercato.content.models import Video, VideoHashtag, VideoProduct
 from mercato.feed.models import FeedCount, FeedPreference
-from mercato.feed.signals import POSITIVE_KINDS, dialect_insert
+from mercato.feed.signals import POSITIVE_KINDS
+from mercato.feed.signals_repository import dialect_insert
 from mercato.kit.db import UTCDateTime
 from mercato.kit.sql.committed import CommittedReads
 
@@ -239,6 +240,18 @@ async def existing_video_ids(db: AsyncSession, ids: Sequence[int]) -> set[int]:
         return set()
     stmt = select(Video.id).where(Video.id.in_(set(ids)), Video.status == "published")
     return {int(v) for v in (await db.execute(stmt)).scalars()}
+
+
+async def present_video_ids(db: AsyncSession, ids: set[int]) -> set[int]:
+    """Which of ``ids`` still exist, whatever their status (the served-pages writer drops the others)."""
+    return {int(v) for v in (await db.execute(select(Video.id).where(Video.id.in_(ids)))).scalars()}
+
+
+async def present_user_ids(db: AsyncSession, ids: set[int]) -> set[int]:
+    """Which of ``ids`` are still accounts."""
+    if not ids:
+        return set()
+    return {int(u) for u in (await db.execute(select(User.id).where(User.id.in_(ids)))).scalars()}
 
 
 # --- the Following feed and search ----------------------------------------------------------

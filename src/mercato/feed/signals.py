@@ -35,17 +35,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.catalog.models import Product
 from mercato.config import Settings, get_settings
-from mercato.content.models import Video, VideoHashtag, VideoProduct
-from mercato.feed.models import FeedEvent, FeedSeen, VideoScore, ViewerAffinity
+from mercato.feed import signals_repository as repo
+from mercato.feed.models import FeedEvent
 from mercato.kit.db import utcnow
-from mercato.kit.sql.statements import column_name, insert_sql, quoted
-from mercato.kit.sql.transaction import InTransaction
 
 KINDS = frozenset({
     "impression", "watch", "skip", "like", "unlike", "share", "comment", "save", "product_click",
@@ -118,26 +113,12 @@ class Decay:
         out[updated_ts <= 0] = 0.0
         return out
 
-    @staticmethod
-    def add_sql(column: str, updated_column: str, added: str) -> str:
-        """SQL for ``column`` after adding ``added`` (already a stored weight at the statement's
-        instant): kept in this era, rescaled from the previous one, dropped when older. Its
-        parameters are :meth:`era_params` — the one spelling of the decay in SQL."""
-        return (f"CASE WHEN {updated_column} >= :this_era THEN {column} + {added} "
-                f"WHEN {updated_column} >= :previous_era THEN {column} * :era_factor + {added} ELSE {added} END")
-
     def era_params(self, now: datetime) -> dict[str, Any]:
-        """The parameters of :meth:`add_sql` at ``now``."""
+        """The parameters of the decay's SQL (``signals_repository.decay_add_sql``) at ``now``."""
         start = self.era_start(now.timestamp())
         return {"this_era": datetime.fromtimestamp(start, UTC),
                 "previous_era": datetime.fromtimestamp(start - self.era_s, UTC),
                 "era_factor": 2.0 ** -ERA_HALF_LIVES}
-
-
-def dialect_insert(db: AsyncSession, table: Any) -> Any:
-    """``INSERT`` with ``on_conflict_do_update`` / ``on_conflict_do_nothing`` for this database."""
-    name = db.get_bind().dialect.name
-    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
 
 
 def event_weight(kind: str, watch_ms: int, duration_ms: int) -> tuple[float, bool]:
@@ -162,11 +143,11 @@ async def record_engagement(
     settings = settings or get_settings()
     now = now or utcnow()
     watch_ms = max(0, int(watch_ms))
-    row = (await db.execute(select(Video.creator_id, Video.duration_ms).where(Video.id == video_id))).first()
-    if row is None:  # no such video (deleted meanwhile): nothing to rank
+    found = await repo.creator_and_duration(db, video_id)
+    if found is None:  # no such video (deleted meanwhile): nothing to rank
         return
-    db.add(FeedEvent(user_id=user_id, video_id=video_id, kind=kind, watch_ms=watch_ms, created_at=now))
-    creator_id, duration_ms = int(row[0]), int(row[1])
+    repo.log_event(db, FeedEvent(user_id=user_id, video_id=video_id, kind=kind, watch_ms=watch_ms, created_at=now))
+    creator_id, duration_ms = found
     weight, completed = event_weight(kind, watch_ms, duration_ms)
 
     if user_id is not None and kind in SEEN_KINDS:
@@ -182,11 +163,8 @@ async def record_engagement(
     if kind in ("watch", "skip"):
         # The video's public counters: a view is a watch event; watch time counts watches and
         # skips; a completion is a watch of ≥ 90 % (demo_videos.recount_videos agrees).
-        await db.execute(update(Video).where(Video.id == video_id).values(
-            views_count=Video.views_count + (1 if kind == "watch" else 0),
-            completions_count=Video.completions_count + (1 if completed else 0),
-            watch_ms_total=Video.watch_ms_total + watch_ms,
-        ).execution_options(synchronize_session=False))
+        await repo.count_watch(db, video_id, views=1 if kind == "watch" else 0,
+                               completions=1 if completed else 0, watch_ms=watch_ms)
 
     if user_id is not None:
         touched(db, user_id)
@@ -196,7 +174,8 @@ def touched(db: AsyncSession, user_id: int) -> None:
     """This viewer's ranking inputs changed in ``db``'s transaction: the process's cached
     candidate list for them is dropped now and again once the transaction commits (so a
     request racing the commit cannot keep a list built from the old state)."""
-    from mercato.feed import cache  # imported here: feed/cache.py imports this module (its batch writer)
+    # lint: local-import (feed/cache.py imports this module at load time for its batch writer)
+    from mercato.feed import cache
 
     cache.invalidate_viewer(user_id)
     pending: set[int] = db.sync_session.info.setdefault(cache.TOUCHED_KEY, set())
@@ -205,11 +184,8 @@ def touched(db: AsyncSession, user_id: int) -> None:
 
 async def affinity_keys(db: AsyncSession, video_id: int, creator_id: int) -> list[tuple[str, str, float]]:
     """(kind, key, factor) of the affinities one engagement with the video touches."""
-    tags = (await db.execute(select(VideoHashtag.tag).where(VideoHashtag.video_id == video_id))).scalars()
-    cats = (await db.execute(
-        select(Product.category_id).join(VideoProduct, VideoProduct.product_id == Product.id)
-        .where(VideoProduct.video_id == video_id, Product.category_id.is_not(None)).distinct()
-    )).scalars()
+    tags = await repo.hashtags_of_video(db, video_id)
+    cats = await repo.categories_of_video(db, video_id)
     keys = [("creator", str(creator_id), 1.0)]
     keys += [("tag", str(tag)[:60], 1.0) for tag in tags]
     keys += [("category", str(cat), CATEGORY_FACTOR) for cat in cats]
@@ -227,42 +203,9 @@ async def add_affinities(db: AsyncSession, user_id: int, entries: Iterable[tuple
         return
     # Sorted keys: concurrent upserts of one viewer lock rows in the same order (no deadlock).
     era = decay.era_params(now)
-    await InTransaction.of(db).executemany(_AFFINITY_UPSERT_SQL, [
+    await repo.upsert_affinities(db, [
         {"user_id": user_id, "kind": kind, "key": key, "score": decay.stored_weight(w, now), "updated_at": now, **era}
         for (kind, key), w in sorted(merged.items())])
-
-
-def _excluded(model: type[Any], attribute: str) -> str:
-    return f"excluded.{quoted(column_name(model, attribute))}"
-
-
-def _current(model: type[Any], attribute: str) -> str:
-    return f"{quoted(model.__table__.name)}.{quoted(column_name(model, attribute))}"
-
-
-# The decay's SQL is the same for every half-life (the era bounds are parameters).
-_AFFINITY_UPSERT_SQL = insert_sql(
-    ViewerAffinity, ("user_id", "kind", "key", "score", "updated_at"), on_conflict=("user_id", "kind", "key"),
-    on_conflict_set={"score": Decay.add_sql(_current(ViewerAffinity, "score"),
-                                                 _current(ViewerAffinity, "updated_at"),
-                                                 _excluded(ViewerAffinity, "score")),
-                     "updated_at": _excluded(ViewerAffinity, "updated_at")})
-_SCORE_UPSERT_SQL = insert_sql(
-    VideoScore, ("video_id", "trending", "engagement", "impressions", "updated_at"), on_conflict=("video_id",),
-    on_conflict_set={"trending": Decay.add_sql(_current(VideoScore, "trending"),
-                                                    _current(VideoScore, "updated_at"),
-                                                    _excluded(VideoScore, "trending")),
-                     "engagement": f"{_current(VideoScore, 'engagement')} + {_excluded(VideoScore, 'engagement')}",
-                     "impressions": f"{_current(VideoScore, 'impressions')} + {_excluded(VideoScore, 'impressions')}",
-                     "updated_at": _excluded(VideoScore, "updated_at")})
-_SEEN_UPSERT_SQL = insert_sql(
-    FeedSeen, ("user_id", "video_id", "seen_at", "watch_ms", "completed", "skipped"),
-    on_conflict=("user_id", "video_id"),
-    on_conflict_set={"seen_at": _excluded(FeedSeen, "seen_at"),
-                     "watch_ms": (f"CASE WHEN {_excluded(FeedSeen, 'watch_ms')} > {_current(FeedSeen, 'watch_ms')} "
-                                  f"THEN {_excluded(FeedSeen, 'watch_ms')} ELSE {_current(FeedSeen, 'watch_ms')} END"),
-                     "completed": f"{_current(FeedSeen, 'completed')} OR {_excluded(FeedSeen, 'completed')}",
-                     "skipped": f"{_current(FeedSeen, 'skipped')} OR {_excluded(FeedSeen, 'skipped')}"})
 
 
 async def add_video_score(db: AsyncSession, video_ids: Sequence[int], *, weight: float, impressions: int,
@@ -280,7 +223,7 @@ async def _add_scores(db: AsyncSession, decay: Decay, now: datetime,
     """(video id, stored trending weight, engagement, impressions) added to each video's scores
     (one statement for every row)."""
     era = decay.era_params(now)
-    await InTransaction.of(db).executemany(_SCORE_UPSERT_SQL, [
+    await repo.upsert_scores(db, [
         {"video_id": v, "trending": t, "engagement": e, "impressions": n, "updated_at": now, **era}
         for v, t, e, n in rows])
 
@@ -288,7 +231,7 @@ async def _add_scores(db: AsyncSession, decay: Decay, now: datetime,
 async def _upsert_seen(db: AsyncSession, rows: Sequence[tuple[int, int, int, bool, bool, datetime]]) -> None:
     """(viewer, video, watch ms, completed, skipped, seen at) into ``feed_seen``: watch time kept
     at its maximum, ``completed`` and ``skipped`` once true stay true (one statement)."""
-    await InTransaction.of(db).executemany(_SEEN_UPSERT_SQL, [
+    await repo.upsert_seen(db, [
         {"user_id": u, "video_id": v, "seen_at": at, "watch_ms": w, "completed": c, "skipped": k}
         for u, v, w, c, k, at in sorted(rows)])
 
