@@ -4,10 +4,8 @@ and is documented in docs/api.md, "Error codes"; clients rely on the strings."""
 from __future__ import annotations
 
 import ast
-import fnmatch
 import importlib
 import re
-import tomllib
 from enum import StrEnum
 from pathlib import Path
 
@@ -47,28 +45,13 @@ def _error_classes() -> set[str]:
 ERROR_CLASSES = _error_classes()
 
 
-def _not_checked_yet() -> list[str]:
-    """Paths whose codes are not enums yet: the architecture lint's temporary allowlist (parallel
-    branches reshape them) and the kit until it declares its ``KitError``. Each entry disappears
-    by itself once the directory has an ``errors.py``."""
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    patterns = [p for p in data["tool"]["lint-architecture"].get("temporary_allowlist", [])
-                if not (PACKAGE / p.split("/")[0] / "errors.py").exists()]
-    if "KitError" not in ENUMS:
-        patterns.append("kit/*")
-    return patterns
-
-
 def _raised_codes() -> tuple[list[tuple[str, int, str]], list[tuple[str, int, str, str]]]:
     """(literals, enum references): ``code="…"`` keyword arguments and ``code = "…"`` class
     attributes, and ``code=SomeError.MEMBER`` / ``code = SomeError.MEMBER``."""
     literals: list[tuple[str, int, str]] = []
     members: list[tuple[str, int, str, str]] = []
-    skipped = _not_checked_yet()
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE).as_posix()
-        if any(fnmatch.fnmatchcase(relative, pattern) for pattern in skipped):
-            continue
         values: list[ast.expr] = []
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):

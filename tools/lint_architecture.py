@@ -14,8 +14,8 @@ Three rules, each failing with the place the code should go instead:
   ``# lint: local-import (reason)`` marker (on the import or the line above it): a hidden import
   is how a cycle between domains goes unnoticed.
 
-The configuration is ``[tool.lint-architecture]`` in ``pyproject.toml``: where SQL may appear
-and a temporary allowlist of paths not checked yet.
+The configuration is ``[tool.lint-architecture]`` in ``pyproject.toml``: where SQL may appear.
+Every module of the package is checked.
 """
 
 from __future__ import annotations
@@ -48,15 +48,11 @@ class Config:
     """Paths are relative to the package root (``src/mercato``), matched with ``fnmatch``."""
 
     sql_allowed: tuple[str, ...] = ("*/repository.py", "*/repository/*", "*_repository.py", "kit/sql/*")
-    temporary_allowlist: tuple[str, ...] = ()
 
     @classmethod
     def from_pyproject(cls, path: Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("lint-architecture", {})
-        return cls(
-            sql_allowed=tuple(data.get("sql_allowed", cls.sql_allowed)),
-            temporary_allowlist=tuple(data.get("temporary_allowlist", ())),
-        )
+        return cls(sql_allowed=tuple(data.get("sql_allowed", cls.sql_allowed)))
 
 
 @dataclass(frozen=True, order=True)
@@ -223,15 +219,11 @@ def iter_modules(package_root: Path) -> Iterator[tuple[Path, str]]:
 @dataclass
 class Report:
     violations: list[Violation] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
 
 
 def check_tree(package_root: Path, config: Config) -> Report:
     report = Report()
     for file, relative in iter_modules(package_root):
-        if _matches(relative, config.temporary_allowlist):
-            report.skipped.append(relative)
-            continue
         report.violations.extend(check_source(file.read_text(encoding="utf-8"), relative, config))
     report.violations.sort()
     return report
@@ -246,8 +238,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = check_tree(args.root, config)
     for violation in report.violations:
         print(f"{args.root.as_posix()}/{violation}")
-    if report.skipped:
-        print(f"lint_architecture: {len(report.skipped)} file(s) on the temporary allowlist not checked")
     if report.violations:
         print(f"lint_architecture: {len(report.violations)} violation(s)")
         return 1
