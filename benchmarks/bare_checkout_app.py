@@ -190,8 +190,9 @@ class Store:
 
     async def open(self) -> None:
         if self.is_sqlite:
-            from mercato.kit.db import POOLED_CACHE_KIB, sqlite_file
+            from mercato.kit.db import sqlite_file
             from mercato.kit.sql.committed import READS_MMAP_BYTES
+            from mercato.kit.sql.sqlite_setup import POOLED_CACHE_KIB
 
             path = sqlite_file(self.url)
             assert path is not None, "a SQLite file"
