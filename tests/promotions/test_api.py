@@ -294,9 +294,11 @@ def test_hostile_input_gets_clean_answers(api: httpx.Client, make_shop: Maker, m
     shop = make_shop()
     shopper = make_user()
     order = [{"shop_id": shop["id"], "currency": "USD", "subtotal": 1000}]
-    for code in ("bad\x00code", "'; DROP TABLE coupons; --", "<img src=x onerror=alert(1)>", "É" * 30):
+    for code in ("'; DROP TABLE coupons; --", "<img src=x onerror=alert(1)>", "É" * 30):
         response = preview(api, shopper, [code], order)
         assert error_of(response) == (422, "coupon_not_found"), response.text
+    # NUL is refused before the route, on every database alike (kit/limits.py).
+    assert error_of(preview(api, shopper, ["bad\x00code"], order)) == (422, "validation_error")
     huge = [{"shop_id": 2**63, "currency": "USD", "subtotal": 1}]
     assert error_of(preview(api, shopper, ["X"], huge)) == (422, "validation_error")
     assert error_of(api.patch(f"/api/v1/coupons/{2**64}", headers=shopper["headers"], json={})) == (
