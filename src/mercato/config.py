@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     feed_counted_events_per_video: int = 2
     feed_count_window_hours: int = 24
 
+    # --- LIVE (docs/live.md) ---
+    live_host_min_followers: int = 1000  # an adult creator needs this many followers to go LIVE (PRODUCT.md C1)
+    live_grace_seconds: int = 60  # a publisher that reconnects within this resumes the same LIVE
+
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
     rate_limit_password: str = "10/hour"  # per user: current-password guessing
