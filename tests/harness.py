@@ -44,6 +44,7 @@ SYSTEM_PACKAGES = {
     "postgres": SystemPackage("the PostgreSQL pass", "initdb and pg_ctl", "postgresql", "MERCATO_REQUIRE_POSTGRES"),
     "redis": SystemPackage("the Redis tests", "redis-server", "redis-server", "MERCATO_REQUIRE_REDIS"),
     "browser": SystemPackage("the browser tests", "chromium", "chromium", "MERCATO_REQUIRE_BROWSER"),
+    "ffmpeg": SystemPackage("the tests that publish with the ffmpeg CLI", "ffmpeg", "ffmpeg", "MERCATO_REQUIRE_FFMPEG"),
 }
 def _reason(need: SystemPackage) -> str:
     return f"{need.enables} need {need.binary} (apt-get install {need.package})"
