@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -259,6 +259,20 @@ def db_run(clean_db: str) -> Callable[[Callable[[AsyncSession], Awaitable[T]]], 
         return run_async(go())
 
     return runner
+
+
+@pytest.fixture
+def count_rows(db_run: Callable[..., Any]) -> Callable[[Any], int]:
+    """How many rows a model's table holds now (to prove that a refused request wrote nothing)."""
+
+    def count(model: Any) -> int:
+        async def go(db: AsyncSession) -> int:
+            return int((await db.execute(select(func.count()).select_from(model))).scalar_one())
+
+        result: int = db_run(go)
+        return result
+
+    return count
 
 
 _counter = itertools.count(1)

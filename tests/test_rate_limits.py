@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import Follow, User
@@ -32,18 +31,6 @@ def refused(response: httpx.Response, rule: str, window_seconds: int) -> dict[st
     assert error["details"]["rule"] == rule
     assert error["message"].endswith(".") and "Try again in" in error["message"]
     return error
-
-
-@pytest.fixture
-def rows(db_run: Callable[..., Any]) -> Callable[[Any], int]:
-    def count(model: Any) -> int:
-        async def go(db: AsyncSession) -> int:
-            return int((await db.execute(select(func.count()).select_from(model))).scalar_one())
-
-        result: int = db_run(go)
-        return result
-
-    return count
 
 
 @pytest.fixture
@@ -73,13 +60,13 @@ def register(api: httpx.Client, email: str, headers: dict[str, str] | None = Non
 
 
 def test_sign_up_is_limited_per_address_on_the_api_and_the_page(
-    production_limits: None, api: httpx.Client, server: str, rows: Callable[[Any], int],
+    production_limits: None, api: httpx.Client, server: str, count_rows: Callable[[Any], int],
 ) -> None:
     for i in range(20):  # MERCATO_RATE_LIMIT_SIGNUP: 20/hour;100/day per client address
         assert register(api, f"real{i}@example.com").status_code == 201
     error = refused(register(api, "script@example.com"), "signup", 3600)
     assert error["message"].startswith("Too many accounts were created from your network.")
-    assert rows(User) == 20
+    assert count_rows(User) == 20
     login = api.post("/api/v1/auth/login", json={"email": "script@example.com", "password": "correct-horse-1"})
     assert login.status_code == 401
 
@@ -92,7 +79,7 @@ def test_sign_up_is_limited_per_address_on_the_api_and_the_page(
     assert page.headers["content-type"].startswith("text/html")
     assert 1 <= int(page.headers["Retry-After"]) <= 3600
     assert "Slow down" in page.text and "Too many accounts were created from your network." in page.text
-    assert rows(User) == 20
+    assert count_rows(User) == 20
 
     # Another network (a proxy's X-Forwarded-For, trusted from the loopback) has its own budget.
     assert register(api, "elsewhere@example.com", {"X-Forwarded-For": "203.0.113.7"}).status_code == 201
@@ -100,7 +87,7 @@ def test_sign_up_is_limited_per_address_on_the_api_and_the_page(
 
 def test_comments_are_limited_per_user(
     production_limits: None, api: httpx.Client, make_user: Callable[..., Any], video: Callable[[], int],
-    rows: Callable[[Any], int],
+    count_rows: Callable[[Any], int],
 ) -> None:
     clip = video()
     chatty, other = make_user(), make_user()
@@ -109,7 +96,7 @@ def test_comments_are_limited_per_user(
         assert response.status_code == 201, response.text
     refused(api.post(f"/api/v1/videos/{clip}/comments", headers=chatty["headers"], json={"body": "spam"}),
             "comment", 60)
-    assert rows(VideoComment) == 20
+    assert count_rows(VideoComment) == 20
     assert api.get(f"/api/v1/videos/{clip}").json()["counts"]["comments"] == 20
     answer = api.post(f"/api/v1/videos/{clip}/comments", headers=other["headers"], json={"body": "hello"})
     assert answer.status_code == 201
@@ -168,14 +155,14 @@ def test_search_is_limited_per_user_or_address_on_the_api_and_the_page(
 
 def test_shares_reports_and_follows_are_limited(
     set_rates: Callable[..., None], api: httpx.Client, make_user: Callable[..., Any], video: Callable[[], int],
-    rows: Callable[[Any], int],
+    count_rows: Callable[[Any], int],
 ) -> None:
     set_rates(share="2/hour", report="2/hour", follow="2/hour")
     clips = [video() for _ in range(3)]
     for _ in range(2):
         assert api.post(f"/api/v1/videos/{clips[0]}/shares", json={"channel": "link"}).status_code == 201
     refused(api.post(f"/api/v1/videos/{clips[0]}/shares", json={"channel": "link"}), "share", 3600)
-    assert rows(VideoShare) == 2
+    assert count_rows(VideoShare) == 2
 
     reporter = make_user()
     for clip in clips[:2]:
@@ -183,10 +170,10 @@ def test_shares_reports_and_follows_are_limited(
                         json={"reason": "spam"}).status_code == 201
     refused(api.post(f"/api/v1/videos/{clips[2]}/reports", headers=reporter["headers"], json={"reason": "spam"}),
             "report", 3600)
-    assert rows(VideoReport) == 2
+    assert count_rows(VideoReport) == 2
 
     fan, stars = make_user(), [make_user() for _ in range(3)]
     for star in stars[:2]:
         assert api.put(f"/api/v1/users/{star['user']['id']}/follow", headers=fan["headers"]).status_code == 200
     refused(api.put(f"/api/v1/users/{stars[2]['user']['id']}/follow", headers=fan["headers"]), "follow", 3600)
-    assert rows(Follow) == 2
+    assert count_rows(Follow) == 2

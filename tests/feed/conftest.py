@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.config import get_settings
@@ -70,15 +69,3 @@ def refresh_feed_index() -> None:
         await index_for(settings.database_url).refresh(read_sessions(app.state.db), settings)
 
     on_live_server(refresh)
-
-
-@pytest.fixture
-def count_rows(db_run: Callable[..., Any]) -> Callable[[Any], int]:
-    def count(model: Any) -> int:
-        async def go(db: AsyncSession) -> int:
-            return int((await db.execute(select(func.count()).select_from(model))).scalar_one())
-
-        result: int = db_run(go)
-        return result
-
-    return count

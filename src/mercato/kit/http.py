@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mercato.config import Settings
 from mercato.kit.db import Database
 from mercato.kit.errors import AppError, KitError, TooManyRequests, error_body
-from mercato.kit.limits import NUL_DETAILS, BodyTooLarge, ErrorResponder, NulInText
+from mercato.kit.limits import NUL_DETAILS, BodyTooLarge, ErrorResponder, NulInText, WatchedSend
 
 log = logging.getLogger("mercato")
 
@@ -168,19 +168,12 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, receive, watched_send)
+            await self.app(scope, receive, watched)
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            if started:
+            if watched.started:
                 raise
             request = Request(scope, receive)
             try:

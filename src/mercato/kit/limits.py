@@ -151,7 +151,7 @@ class BodySizeCap:
             await self.app(scope, receive, send)
             return
         received = 0
-        started = False
+        watched = WatchedSend(send)
         kind = _text_kind(scope)
         carry = b""
 
@@ -173,24 +173,35 @@ class BodySizeCap:
                     carry = scanned[-_CARRY:]
             return message
 
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, counted_receive, watched_send)
+            await self.app(scope, counted_receive, watched)
         except NulInText:
-            if started:
+            if watched.started:
                 raise
             await self.respond(Request(scope, receive), 422, _nul_body(), None)(scope, receive, send)
         except BodyTooLarge as exc:
-            if started:
+            if watched.started:
                 raise
             request = Request(scope, receive)
             body = error_body(KitError.PAYLOAD_TOO_LARGE, exc.detail, {"max_bytes": exc.cap})
             await self.respond(request, 413, body, None)(scope, receive, send)
+
+
+class WatchedSend:
+    """An ASGI ``send`` that passes every message on and remembers whether the response has
+    started: an error raised before that can still become an error answer, one raised after it
+    cannot (the status line is gone)."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
 
 
 #: The ``details`` of the NUL refusal, whichever layer answers it.
