@@ -21,6 +21,7 @@ from mercato.accounts.schemas import RegisterIn
 from mercato.app import JOB_MODULES  # noqa: F401  (importing the app registers its scheduled jobs)
 from mercato.catalog import importing
 from mercato.catalog import repository as catalog_repo
+from mercato.catalog.importers import FORMATS
 from mercato.config import get_settings
 from mercato.demo import seed, seed_if_empty
 from mercato.kit.db import Database
@@ -72,8 +73,7 @@ def demo(force: bool) -> None:
 @main.command("import-catalog")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--shop", "shop_slug", required=True, help="Slug of the shop that receives the products")
-@click.option("--format", "fmt", type=click.Choice(["woocommerce", "shopify_csv", "shopify_json", "generic_csv",
-                                                    "prestashop"]), default=None, help="Detected when omitted")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default=None, help="Detected when omitted")
 @click.option("--combinations", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="PrestaShop combinations CSV that goes with FILE")
 @click.option("--show-rows/--no-show-rows", default=False, help="Print every row of the report")

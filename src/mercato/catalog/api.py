@@ -12,6 +12,7 @@ from mercato.catalog import browse as browsing
 from mercato.catalog import importing, products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.errors import CatalogError
+from mercato.catalog.importers import FORMATS
 from mercato.catalog.presenters import image_out, product_detail, shop_out, variant_out
 from mercato.catalog.schemas import (
     BrandOut,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # annotations only: routes use no models at run time
     from mercato.catalog.models import Category, ImportRun
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
-FORMAT_PATTERN = "^(woocommerce|shopify_csv|shopify_json|generic_csv|prestashop)$"
+FORMAT_PATTERN = "^(" + "|".join(FORMATS) + ")$"
 
 Limit = Annotated[int | None, Query(ge=1, description="Page size; capped at the server's maximum")]
 Money = Annotated[int | None, Query(ge=0, le=10**12)]

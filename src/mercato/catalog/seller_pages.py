@@ -16,6 +16,7 @@ from mercato.catalog import importing, products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.api import import_report
 from mercato.catalog.errors import CatalogError
+from mercato.catalog.importers import FORMATS
 from mercato.catalog.presenters import product_detail, shop_out
 from mercato.catalog.schemas import ProductIn, ProductUpdate, ShopIn, ShopUpdate, VariantIn, VariantUpdate
 from mercato.kit.errors import AppError, ValidationFailed
@@ -311,7 +312,7 @@ async def import_submit(request: Request, slug: str, user: CurrentUser, db: DbSe
         extra = None
         if combinations is not None and combinations.filename:
             extra = await read_capped(combinations, settings.max_import_bytes)
-        if fmt is not None and fmt not in ("woocommerce", "shopify_csv", "shopify_json", "generic_csv", "prestashop"):
+        if fmt is not None and fmt not in FORMATS:
             raise ValidationFailed("Unknown format.", code=CatalogError.INVALID_FORMAT)
         run = await importing.run_import(db, shop, data, file.filename or "upload", fmt=fmt, combinations=extra,
                                          user_id=user.id)

@@ -15,11 +15,17 @@ SAMPLES = {
     "shopify/product_template.csv": "shopify_csv",
     "shopify/products.json": "shopify_json",
     "prestashop/products_import.csv": "prestashop",
+    "square/item_library_export.csv": "square",
+    "wix/catalog_products.csv": "wix",
+    "opencart/opencart-3.0.5.0.sql": "opencart",
+    "opencart/opencart-4.1.0.4-en-gb.sql": "opencart",
 }
+MAGENTO = Path(__file__).resolve().parent / "data" / "magento_products.csv"
 
 
 def test_formats_constant() -> None:
-    assert FORMATS == ("woocommerce", "shopify_csv", "shopify_json", "generic_csv", "prestashop")
+    assert FORMATS == ("woocommerce", "shopify_csv", "shopify_json", "generic_csv", "prestashop",
+                       "square", "wix", "magento", "opencart")
 
 
 @pytest.mark.parametrize(("name", "fmt"), sorted(SAMPLES.items()))
@@ -33,6 +39,28 @@ def test_detect_real_files(name: str, fmt: str) -> None:
 def test_real_files_parse_deterministically(name: str) -> None:
     data = (DATA / name).read_bytes()
     assert parse_catalog(data, name, "USD") == parse_catalog(data, name, "USD")
+
+
+def test_detect_magento_fixture() -> None:
+    assert detect_format(MAGENTO.read_bytes(), MAGENTO.name) == "magento"
+    assert parse_catalog(MAGENTO.read_bytes(), "m.csv", "USD") == parse_catalog(MAGENTO.read_bytes(), "m.csv", "USD")
+
+
+def test_sql_dump_without_opencart_tables_is_refused() -> None:
+    dump = b"-- MySQL dump\nCREATE TABLE `wp_posts` (`ID` int);\nINSERT INTO `wp_posts` VALUES (1);\n"
+    with pytest.raises(CatalogFormatError, match="unrecognised SQL dump: expected an OpenCart database dump"):
+        detect_format(dump, "shop.sql")
+    with pytest.raises(CatalogFormatError, match="unrecognised catalog file"):
+        detect_format(dump, "shop.txt")  # not a .sql file, so it is judged as a CSV, and is none
+
+
+def test_unrecognised_file_names_every_format() -> None:
+    with pytest.raises(CatalogFormatError) as caught:
+        detect_format(b"name,colour\nx,y\n", "a.csv")
+    message = str(caught.value)
+    for platform in ("WooCommerce", "Shopify", "PrestaShop", "Square", "Wix", "Magento 2", "OpenCart"):
+        assert platform in message
+    assert message.endswith("the header starts with: name, colour")
 
 
 def test_detect_generic() -> None:
@@ -55,7 +83,7 @@ def test_combinations_file_alone_is_refused() -> None:
         (bytes(range(256)) * 4, "a.csv", "binary"),
         (b"PK\x03\x04rest-of-zip", "a.csv", "spreadsheet"),
         (b"product_id,title,price\n", "catalog.xlsx", "spreadsheet"),
-        (b"product_id,title,price\n", "catalog.pdf", "unsupported file type"),
+        (b"product_id,title,price\n", "catalog.pdf", r"unsupported file type '\.pdf' \(expected \.csv, \.json or \.sql\)"),
         ("product_id,title,price\nA,Caf\u00e9,1\n".encode("latin-1"), "a.csv", "not UTF-8"),
         ("product_id,title\n".encode("utf-16"), "a.csv", "UTF-16"),
         (b'{"products": [', "p.json", "not valid JSON"),
@@ -78,7 +106,15 @@ def test_forced_format_needs_its_columns() -> None:
     with pytest.raises(CatalogFormatError, match="not valid JSON"):
         parse_catalog(shopify, "x.csv", "USD", "shopify_json")
     with pytest.raises(CatalogFormatError, match="unknown format"):
+        parse_catalog(shopify, "x.csv", "USD", "bigcommerce")
+    with pytest.raises(CatalogFormatError, match=r"Magento product CSV: required column\(s\) missing: sku, product_type, "):
         parse_catalog(shopify, "x.csv", "USD", "magento")
+    with pytest.raises(CatalogFormatError, match=r"Square Item Library CSV: required column\(s\) missing: Item Name"):
+        parse_catalog(shopify, "x.csv", "USD", "square")
+    with pytest.raises(CatalogFormatError, match=r"Wix Stores CSV: required column\(s\) missing: handleId, fieldType"):
+        parse_catalog(shopify, "x.csv", "USD", "wix")
+    with pytest.raises(CatalogFormatError, match="the SQL dump has no OpenCart product data"):
+        parse_catalog(shopify, "x.csv", "USD", "opencart")
 
 
 def test_combinations_only_with_prestashop() -> None:

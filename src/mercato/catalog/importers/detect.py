@@ -9,6 +9,8 @@ from pathlib import PurePath
 from mercato.kit.money import exponent
 
 from .generic_csv import parse_generic_csv
+from .magento import parse_magento
+from .opencart import parse_opencart, table_prefix
 from .prestashop import COMBINATIONS_PREFIX, parse_prestashop
 from .records import (
     FORMATS,
@@ -22,10 +24,13 @@ from .records import (
 )
 from .shopify_csv import parse_shopify_csv
 from .shopify_json import load_products, parse_shopify_json
+from .square import parse_square
+from .wix import parse_wix
 from .woocommerce import parse_woocommerce
 
 _SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers", ".zip")
-_TEXT_EXTENSIONS = ("", ".csv", ".txt", ".tsv", ".json")
+_TEXT_EXTENSIONS = ("", ".csv", ".txt", ".tsv", ".json", ".sql")
+_SQL_STARTS = ("--", "/*", "#", "create ", "insert ", "set ", "drop ", "lock ", "start ", "use ")
 
 
 def detect_format(data: bytes, filename: str) -> str:
@@ -38,9 +43,17 @@ def detect_format(data: bytes, filename: str) -> str:
         )
     if extension not in _TEXT_EXTENSIONS:
         raise CatalogFormatError(
-            f"'{filename}': unsupported file type '{extension}' (expected .csv or .json)"
+            f"'{filename}': unsupported file type '{extension}' (expected .csv, .json or .sql)"
         )
     text = decode(data)
+    looks_sql = text.lstrip()[:8].lower().startswith(_SQL_STARTS)
+    if extension == ".sql" or looks_sql:
+        if table_prefix(text) is not None:
+            return "opencart"
+        if extension == ".sql":
+            raise CatalogFormatError(
+                "unrecognised SQL dump: expected an OpenCart database dump (with INSERT INTO `oc_product_description`)"
+            )
     if extension == ".json" or text.lstrip()[:1] in ("[", "{"):
         _check_json(text)
         return "shopify_json"
@@ -67,6 +80,12 @@ def _csv_format(text: str) -> str:
         return "shopify_csv"
     if {"type", "sku", "name"} <= names and ("regularprice" in names or "parent" in names):
         return "woocommerce"
+    if {"itemname", "variationname"} <= names and ("token" in names or "price" in names):
+        return "square"
+    if {"handleid", "fieldtype"} <= names:
+        return "wix"
+    if {"sku", "producttype"} <= names and ("storeviewcode" in names or "attributesetcode" in names):
+        return "magento"
     if "productid" in names and "attribute" in names and "value" in names:
         raise CatalogFormatError(
             "this is a PrestaShop combinations file: upload the products file and pass this one "
@@ -79,7 +98,9 @@ def _csv_format(text: str) -> str:
         return "generic_csv"
     shown = ", ".join(h.strip() for h in header[:8] if h.strip()) or "(nothing readable)"
     raise CatalogFormatError(
-        "unrecognised catalog file: expected a WooCommerce, Shopify (CSV or JSON) or PrestaShop export, or "
+        "unrecognised catalog file: expected a WooCommerce, Shopify (CSV or JSON), PrestaShop, Square (Item "
+        "Library CSV), Wix Stores (catalog_products.csv) or Magento 2 product export, an OpenCart database dump "
+        "(.sql), or "
         f"Mercato's generic CSV (product_id, title, price, ...); the header starts with: {shown}"
     )
 
@@ -115,6 +136,14 @@ def parse_catalog(
         parsed = parse_shopify_json(text, currency)
     elif fmt == "generic_csv":
         parsed = parse_generic_csv(text, currency)
+    elif fmt == "square":
+        parsed = parse_square(text, currency)
+    elif fmt == "wix":
+        parsed = parse_wix(text, currency)
+    elif fmt == "magento":
+        parsed = parse_magento(text, currency)
+    elif fmt == "opencart":
+        parsed = parse_opencart(text, currency)
     else:
         combos = decode(combinations, "the combinations file") if combinations is not None else None
         parsed = parse_prestashop(text, currency, combos)

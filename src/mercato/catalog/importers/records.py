@@ -16,7 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from mercato.kit.money import MoneyError, parse_amount
 
-FORMATS = ("woocommerce", "shopify_csv", "shopify_json", "generic_csv", "prestashop")
+FORMATS = (
+    "woocommerce", "shopify_csv", "shopify_json", "generic_csv", "prestashop",
+    "square", "wix", "magento", "opencart",
+)
 
 STATUSES = ("active", "draft", "archived")
 
@@ -324,6 +327,39 @@ def clean_barcode(text: str) -> tuple[str | None, str | None]:
         return None, (
             f"barcode '{value}' is in spreadsheet scientific notation and its digits are lost; "
             "it was not imported (re-export the file without opening it in Excel to keep barcodes)"
+        )
+    return value, None
+
+
+_TRUE = frozenset({"y", "yes", "true", "1", "on", "t"})
+_FALSE = frozenset({"n", "no", "false", "0", "off", "f"})
+
+
+def parse_flag(text: str, label: str, default: bool) -> bool:
+    """A yes/no cell as spreadsheets leave it: ``Y``/``N``, ``TRUE``/``FALSE`` (Excel), ``1``/``0``.
+
+    Empty -> ``default``; anything else raises :class:`RowError` rather than guess.
+    """
+    value = text.strip().lower()
+    if not value:
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise RowError(f"{label} '{text.strip()}' is not yes/no (Y/N, TRUE/FALSE or 1/0)")
+
+
+def clean_sku(text: str) -> tuple[str | None, str | None]:
+    """``(sku, problem)``. A SKU that a spreadsheet turned into ``6.71253E+11`` lost its digits:
+    ``(None, reason)``, so a wrong SKU never lands (and never collides with a real one)."""
+    value = text.strip().lstrip("'")
+    if not value:
+        return None, None
+    if _SCIENTIFIC.match(value):
+        return None, (
+            f"SKU '{value}' is in spreadsheet scientific notation and its digits are lost; "
+            "it was imported without a SKU (re-export the file without opening it in Excel)"
         )
     return value, None
 

@@ -1,0 +1,281 @@
+"""Wix Stores product CSV (``catalog_products.csv``: Store Products > More Actions > Export).
+
+A ``Product`` row carries the product and its option *choices* (``;``-separated,
+COLOR choices as ``#000000:Natural`` or ``rgb(255, 255, 255):White``); the ``Variant``
+rows that follow repeat only ``handleId`` and carry one choice per option plus the
+variant's ``surcharge``, ``inventory``, ``visible`` and ``sku``. A product with
+options but no variant rows sells every combination of its choices at its own price.
+
+:func:`product_record` maps one product (its row and its variant rows, as plain
+dicts of Wix's column names) to a record; the CSV parser only groups the rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from mercato.kit.money import exponent
+
+from .records import (
+    CsvRow,
+    ImportedProduct,
+    ImportedVariant,
+    ParsedCatalog,
+    RowError,
+    RowIssue,
+    clean_sku,
+    dedupe,
+    option_key,
+    parse_decimal,
+    parse_flag,
+    parse_price,
+    parse_stock,
+    ragged_warnings,
+    read_csv,
+    variant_title,
+)
+
+MEDIA_URL = "https://static.wixstatic.com/media/"
+OPTION_SLOTS = 6
+INFO_SLOTS = 6
+
+Row = Mapping[str, str]
+
+
+def choice_label(text: str, kind: str) -> str:
+    """``#000000:Natural`` / ``rgb(255, 255, 255):White`` -> the name after the colour value."""
+    value = text.strip()
+    if kind.strip().upper() == "COLOR":
+        match = re.fullmatch(r"(?:#[0-9A-Fa-f]{3,8}|rgba?\([^)]*\)|[^:]*):(.+)", value)
+        if match:
+            return match.group(1).strip()
+    return value
+
+
+def image_url(media: str) -> str:
+    """A Wix media id (``112834_17b2...~mv2.jpg``) -> its public URL; URLs stay as they are."""
+    value = media.strip()
+    if value.startswith(("http://", "https://")):
+        return value
+    return MEDIA_URL + value
+
+
+def _options(row: Row) -> list[tuple[str, str, list[str]]]:
+    """``(name, type, choices)`` of a product row, in slot order."""
+    out: list[tuple[str, str, list[str]]] = []
+    for n in range(1, OPTION_SLOTS + 1):
+        name = row.get(f"productOptionName{n}", "").strip()
+        if not name:
+            continue
+        kind = row.get(f"productOptionType{n}", "")
+        raw = row.get(f"productOptionDescription{n}", "")
+        choices = dedupe(choice_label(c, kind) for c in _split_choices(raw, kind))
+        out.append((name, kind, choices))
+    return out
+
+
+def _split_choices(raw: str, kind: str) -> list[str]:
+    """``;``-separated choices; a ``;`` inside ``rgb(...)`` never occurs, commas inside it do."""
+    return [c for c in raw.split(";") if c.strip()]
+
+
+def _discounted(amount: int, mode: str, value: str, currency: str) -> int:
+    """Wix's product discount applied to a price (``PERCENT`` or ``AMOUNT``), never below 0."""
+    number = parse_decimal(value, "discountValue")
+    if number is None or number == 0:
+        return amount
+    if number < 0:
+        raise RowError(f"discountValue '{value.strip()}' is negative")
+    if mode.strip().upper() == "PERCENT":
+        if number > 100:
+            raise RowError(f"discountValue '{value.strip()}' is more than 100 percent")
+        off = (Decimal(amount) * number / 100).to_integral_value(rounding=ROUND_HALF_UP)
+        return max(0, amount - int(off))
+    if mode.strip().upper() == "AMOUNT":
+        return max(0, amount - parse_price(value, currency, "discountValue"))
+    raise RowError(f"discountMode '{mode.strip()}' is not PERCENT or AMOUNT")
+
+
+def _inventory(text: str) -> tuple[int, str | None]:
+    """``InStock``/``OutOfStock`` say nothing about how many: 0 (Mercato never invents stock)."""
+    if text.strip().lower() in ("instock", "outofstock", "in stock", "out of stock", ""):
+        return 0, None
+    return parse_stock(text, "inventory")
+
+
+def product_record(
+    product: Row, variants: Sequence[tuple[int, Row]], currency: str, row: int
+) -> tuple[ImportedProduct, list[RowIssue], list[RowIssue]]:
+    """One Wix product and its variant rows -> ``(product, rejected variant rows, warnings)``.
+
+    Raises :class:`RowError` when the product itself is unusable (no handleId, name or
+    price, or none of its variants survives).
+    """
+    handle = product.get("handleId", "").strip()
+    if not handle:
+        raise RowError("missing handleId")
+    title = product.get("name", "").strip()
+    if not title:
+        raise RowError("missing name")
+    base = parse_price(product.get("price", ""), currency, "price")
+    mode, discount = product.get("discountMode", ""), product.get("discountValue", "")
+    _discounted(base, mode, discount, currency)  # a bad discount rejects the product row
+    visible = parse_flag(product.get("visible", ""), "visible", True)
+    warnings: list[RowIssue] = []
+    rejected: list[RowIssue] = []
+    options = _options(product)
+    option_names = [name for name, _, _ in options]
+    attributes: dict[str, str] = {}
+    for key in ("ribbon", "weight"):
+        value = product.get(key, "").strip()
+        if value and not (key == "weight" and parse_decimal(value, key) == 0):
+            attributes[key] = value
+    for n in range(1, INFO_SLOTS + 1):
+        info_title = product.get(f"additionalInfoTitle{n}", "").strip()
+        if info_title:
+            attributes[info_title] = product.get(f"additionalInfoDescription{n}", "").strip()
+    collections = [c.strip() for c in product.get("collection", "").split(";") if c.strip()]
+    record = ImportedProduct(
+        external_id=handle,
+        title=title,
+        description=product.get("description", "").strip(),
+        status="active" if visible else "draft",
+        category_path=[collections[0]] if collections else [],
+        brand=product.get("brand", "").strip() or None,
+        tags=collections[1:],
+        image_urls=dedupe(image_url(m) for m in product.get("productImageUrl", "").split(";") if m.strip()),
+        option_names=option_names,
+        variants=[],
+        attributes=attributes,
+        source_rows=[row],
+    )
+
+    def priced(surcharge: int) -> tuple[int, int | None]:
+        full = base + surcharge
+        sale = _discounted(full, mode, discount, currency)
+        return sale, (full if sale < full else None)
+
+    if variants:
+        seen: dict[tuple[tuple[str, str], ...], int] = {}
+        for number, v in variants:
+            try:
+                chosen = {}
+                for slot, name in enumerate(option_names, start=1):
+                    kind = options[slot - 1][1]
+                    value = choice_label(v.get(f"productOptionDescription{slot}", ""), kind)
+                    if not value:
+                        raise RowError(f"missing choice for option '{name}'")
+                    chosen[name] = value
+                surcharge_text = v.get("surcharge", "").strip()
+                surcharge = 0
+                if surcharge_text:
+                    surcharge = -parse_price(surcharge_text[1:], currency, "surcharge") if (
+                        surcharge_text.startswith("-")) else parse_price(surcharge_text, currency, "surcharge")
+                if base + surcharge < 0:
+                    raise RowError(f"price {product.get('price', '').strip()} + surcharge {surcharge_text} is negative")
+                stock, stock_problem = _inventory(v.get("inventory", ""))
+                sku, sku_problem = clean_sku(v.get("sku", ""))
+                shown = parse_flag(v.get("visible", ""), "visible", True)
+                key = option_key(chosen)
+                if key in seen:
+                    raise RowError(f"duplicate variant: same choices ({variant_title(chosen)}) as row {seen[key]}")
+            except RowError as exc:
+                rejected.append(RowIssue(number, handle, exc.reason))
+                continue
+            seen[key] = number
+            price, compare = priced(surcharge)
+            record.variants.append(ImportedVariant(
+                external_id=None, sku=sku, title=variant_title(chosen), options=chosen, price=price,
+                compare_at_price=compare, stock=stock, weight_grams=None, barcode=None,
+            ))
+            record.source_rows.append(number)
+            warnings.extend(RowIssue(number, handle, p) for p in (stock_problem, sku_problem) if p)
+            if not shown:
+                warnings.append(RowIssue(number, handle, (
+                    "variant is hidden in Wix (visible = FALSE); imported as an ordinary variant")))
+        if not record.variants:
+            raise RowError("none of the product's variant rows could be imported")
+        product_sku, problem = clean_sku(product.get("sku", ""))
+        if problem:
+            warnings.append(RowIssue(row, handle, problem))
+        elif product_sku:
+            attributes["sku"] = product_sku
+        return record, rejected, warnings
+
+    stock, stock_problem = _inventory(product.get("inventory", ""))
+    sku, sku_problem = clean_sku(product.get("sku", ""))
+    warnings.extend(RowIssue(row, handle, p) for p in (stock_problem, sku_problem) if p)
+    combos = list(itertools.product(*[choices for _, _, choices in options])) if options else [()]
+    if options and not combos:
+        raise RowError("an option has no choices")
+    if len(combos) > 1:
+        if stock:
+            warnings.append(RowIssue(row, handle, (
+                f"Wix counts {stock} in stock for the product as a whole, not per choice; its "
+                f"{len(combos)} variants were imported with stock 0 (set each variant's stock)"
+            )))
+            stock = 0
+        if sku:
+            attributes["sku"] = sku
+            sku = None
+    price, compare = priced(0)
+    for combo in combos:
+        chosen = dict(zip(option_names, combo, strict=True))
+        record.variants.append(ImportedVariant(
+            external_id=None, sku=sku, title=variant_title(chosen), options=chosen, price=price,
+            compare_at_price=compare, stock=stock, weight_grams=None, barcode=None,
+        ))
+    return record, rejected, warnings
+
+
+def _values(row: CsvRow) -> dict[str, str]:
+    return dict(row.values)
+
+
+def parse_wix(text: str, currency: str) -> ParsedCatalog:
+    """``catalog_products.csv`` -> products (a Product row and the Variant rows under its handleId)."""
+    exponent(currency)
+    table = read_csv(text, ",")
+    table.require("Wix Stores CSV", handleId=table.column("handleId"), fieldType=table.column("fieldType"),
+                  name=table.column("name"), price=table.column("price"))
+    products: list[ImportedProduct] = []
+    rejected: list[RowIssue] = []
+    warnings = ragged_warnings(table)
+    heads: dict[str, tuple[int, dict[str, str]]] = {}
+    order: list[str] = []
+    variant_rows: dict[str, list[tuple[int, Row]]] = {}
+    for row in table.rows:
+        values = _values(row)
+        kind = values.get("fieldType", "").strip().lower()
+        handle = values.get("handleId", "").strip()
+        if kind == "product":
+            if handle in heads:
+                rejected.append(RowIssue(row.number, handle, (
+                    f"duplicate product '{handle}': already defined on row {heads[handle][0]}")))
+                continue
+            heads[handle] = (row.number, values)
+            order.append(handle)
+        elif kind == "variant":
+            variant_rows.setdefault(handle, []).append((row.number, values))
+        else:
+            rejected.append(RowIssue(row.number, handle or None, (
+                f"fieldType '{values.get('fieldType', '').strip()}' is not Product or Variant")))
+    for handle, rows in variant_rows.items():
+        if handle not in heads:
+            rejected.extend(RowIssue(n, handle or None, "variant row without its Product row") for n, _ in rows)
+    for handle in order:
+        number, values = heads[handle]
+        own_variants = variant_rows.get(handle, [])
+        try:
+            record, bad, notes = product_record(values, own_variants, currency, number)
+        except RowError as exc:
+            rejected.append(RowIssue(number, handle or None, exc.reason))
+            rejected.extend(RowIssue(n, handle, f"its product (row {number}) was rejected") for n, _ in own_variants)
+            continue
+        products.append(record)
+        rejected.extend(bad)
+        warnings.extend(notes)
+    return ParsedCatalog(format="wix", products=products, rejected=rejected, warnings=warnings)
