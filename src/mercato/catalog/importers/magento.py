@@ -207,6 +207,8 @@ def product_record(
         for code in entry:
             if code != "sku" and code not in codes:
                 codes.append(code)
+    if not codes:
+        raise RowError("configurable_variations names no attributes (expected sku=…,size=…|…)")
     record.option_names = [labels.get(code) or code.replace("_", " ").title() for code in codes]
     seen: dict[tuple[tuple[str, str], ...], str] = {}
     for entry in entries:

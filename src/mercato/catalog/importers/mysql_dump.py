@@ -152,9 +152,11 @@ def _values(tokens: list[Token], i: int, text: str) -> list[list[Value]]:
     """``(v, v), (v, v)`` from ``i`` -> rows of values (texts; ``None`` for NULL)."""
     rows: list[list[Value]] = []
     n = len(tokens)
+    expect_tuple = True
     while i < n:
-        if tokens[i].text != "(":
-            if tokens[i].text == "," and rows:
+        if tokens[i].text != "(" or not expect_tuple:
+            if tokens[i].text == "," and rows and not expect_tuple:
+                expect_tuple = True
                 i += 1
                 continue
             if tokens[i].kind == "word" and tokens[i].text.upper() in ("ON", "AS"):
@@ -185,6 +187,7 @@ def _values(tokens: list[Token], i: int, text: str) -> list[list[Value]]:
         else:
             raise CatalogFormatError("the SQL dump ends inside a VALUES tuple")
         rows.append(row)
+        expect_tuple = False
     return rows
 
 
