@@ -83,7 +83,8 @@ def test_combinations_file_alone_is_refused() -> None:
         (bytes(range(256)) * 4, "a.csv", "binary"),
         (b"PK\x03\x04rest-of-zip", "a.csv", "spreadsheet"),
         (b"product_id,title,price\n", "catalog.xlsx", "spreadsheet"),
-        (b"product_id,title,price\n", "catalog.pdf", r"unsupported file type '\.pdf' \(expected \.csv, \.json or \.sql\)"),
+        (b"product_id,title,price\n", "catalog.pdf",
+         r"unsupported file type '\.pdf' \(expected \.csv, \.json or \.sql\)"),
         ("product_id,title,price\nA,Caf\u00e9,1\n".encode("latin-1"), "a.csv", "not UTF-8"),
         ("product_id,title\n".encode("utf-16"), "a.csv", "UTF-16"),
         (b'{"products": [', "p.json", "not valid JSON"),
@@ -107,7 +108,8 @@ def test_forced_format_needs_its_columns() -> None:
         parse_catalog(shopify, "x.csv", "USD", "shopify_json")
     with pytest.raises(CatalogFormatError, match="unknown format"):
         parse_catalog(shopify, "x.csv", "USD", "bigcommerce")
-    with pytest.raises(CatalogFormatError, match=r"Magento product CSV: required column\(s\) missing: sku, product_type, "):
+    with pytest.raises(CatalogFormatError,
+                       match=r"Magento product CSV: required column\(s\) missing: sku, product_type, "):
         parse_catalog(shopify, "x.csv", "USD", "magento")
     with pytest.raises(CatalogFormatError, match=r"Square Item Library CSV: required column\(s\) missing: Item Name"):
         parse_catalog(shopify, "x.csv", "USD", "square")

@@ -11,7 +11,8 @@ from mercato.catalog.importers import ImportedProduct, ParsedCatalog, parse_cata
 from mercato.catalog.importers.magento import pairs, variations
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "magento_products.csv"
-HEADER = "sku,store_view_code,product_type,name,price,qty,is_in_stock,configurable_variations,configurable_variation_labels\n"
+HEADER = ("sku,store_view_code,product_type,name,price,qty,is_in_stock,configurable_variations,"
+          "configurable_variation_labels\n")
 
 
 def _parse(text: str) -> ParsedCatalog:

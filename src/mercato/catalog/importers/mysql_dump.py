@@ -116,11 +116,11 @@ def _table_name(tokens: list[Token], i: int) -> tuple[str, int]:
 
 def _create_columns(tokens: list[Token]) -> tuple[str, list[str]] | None:
     """``CREATE TABLE t (`a` int, `b` text, PRIMARY KEY …)`` -> (t, [a, b])."""
-    words = [t.text.upper() for t in tokens[:6]]
-    if words[:2] != ["CREATE", "TABLE"] and words[:3] != ["CREATE", "TEMPORARY", "TABLE"]:
+    words = [t.text.lower() for t in tokens[:6]]  # keywords compared in lower case: any case is valid SQL
+    if words[:2] != ["create", "table"] and words[:3] != ["create", "temporary", "table"]:
         return None
-    i = 2 if words[1] == "TABLE" else 3
-    if [w for w in words[i:i + 3]] == ["IF", "NOT", "EXISTS"]:
+    i = 2 if words[1] == "table" else 3
+    if words[i:i + 3] == ["if", "not", "exists"]:
         i += 3
     table, i = _table_name(tokens, i)
     if i >= len(tokens) or tokens[i].text != "(":
@@ -141,9 +141,9 @@ def _create_columns(tokens: list[Token]) -> tuple[str, list[str]] | None:
             continue
         if depth == 1 and expect_name:
             expect_name = False
-            keyword = token.text.upper() if token.kind == "word" else ""
-            if keyword not in ("PRIMARY", "KEY", "UNIQUE", "INDEX", "CONSTRAINT", "FOREIGN", "FULLTEXT",
-                               "SPATIAL", "CHECK"):
+            keyword = token.text.lower() if token.kind == "word" else ""
+            if keyword not in ("primary", "key", "unique", "index", "constraint", "foreign", "fulltext",
+                               "spatial", "check"):
                 columns.append(token.text)
     return table, columns
 
@@ -159,7 +159,7 @@ def _values(tokens: list[Token], i: int, text: str) -> list[list[Value]]:
                 expect_tuple = True
                 i += 1
                 continue
-            if tokens[i].kind == "word" and tokens[i].text.upper() in ("ON", "AS"):
+            if tokens[i].kind == "word" and tokens[i].text.lower() in ("on", "as"):
                 break  # ON DUPLICATE KEY UPDATE … / AS alias
             raise CatalogFormatError(
                 f"the SQL dump has an unexpected '{tokens[i].text}' in a VALUES list on line "
@@ -196,11 +196,11 @@ def _value(parts: list[Token]) -> Value:
     if len(parts) == 1:
         token = parts[0]
         if token.kind == "word":
-            upper = token.text.upper()
-            if upper == "NULL":
+            word = token.text.lower()
+            if word == "null":
                 return None
-            if upper in ("TRUE", "FALSE"):
-                return "1" if upper == "TRUE" else "0"
+            if word in ("true", "false"):
+                return "1" if word == "true" else "0"
         return token.text
     if len(parts) == 2 and parts[0].text in ("-", "+") and parts[1].kind == "num":
         return (parts[0].text if parts[0].text == "-" else "") + parts[1].text
@@ -218,17 +218,17 @@ def read_tables(text: str, wanted: set[str] | None = None) -> dict[str, list[dic
     columns_of: dict[str, list[str]] = {}
     tables: dict[str, list[dict[str, Value]]] = {}
     for tokens in statements(text):
-        first = tokens[0].text.upper() if tokens[0].kind == "word" else ""
-        if first == "CREATE":
+        first = tokens[0].text.lower() if tokens[0].kind == "word" else ""
+        if first == "create":
             created = _create_columns(tokens)
             if created:
                 columns_of[created[0]] = created[1]
             continue
-        if first not in ("INSERT", "REPLACE"):
+        if first not in ("insert", "replace"):
             continue
         i = 1
-        while i < len(tokens) and tokens[i].kind == "word" and tokens[i].text.upper() in (
-                "IGNORE", "LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "INTO"):
+        while i < len(tokens) and tokens[i].kind == "word" and tokens[i].text.lower() in (
+                "ignore", "low_priority", "delayed", "high_priority", "into"):
             i += 1
         try:
             table, i = _table_name(tokens, i)
@@ -247,7 +247,7 @@ def read_tables(text: str, wanted: set[str] | None = None) -> dict[str, list[dic
                     columns.append(tokens[i].text)
                 i += 1
             i += 1
-        if i >= len(tokens) or tokens[i].text.upper() not in ("VALUES", "VALUE"):
+        if i >= len(tokens) or tokens[i].text.lower() not in ("values", "value"):
             continue  # INSERT … SELECT / SET: nothing literal to read
         if columns is None:
             columns = columns_of.get(table)

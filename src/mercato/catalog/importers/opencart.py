@@ -49,7 +49,7 @@ Row = Mapping[str, Value]
 CHOICE_TYPES = ("select", "radio", "image")
 BARCODE_COLUMNS = ("upc", "ean", "jan", "isbn")
 NO_DATE = ("", "0000-00-00")
-_PREFIX = re.compile(r"INSERT\s+INTO\s+`?(\w*?)product_description`?", re.IGNORECASE)
+_PREFIX = re.compile(r"insert\s+into\s+`?(\w*?)product_description`?", re.IGNORECASE)
 
 TABLES = (
     "product", "product_description", "product_to_category", "product_image", "product_option",
@@ -287,15 +287,15 @@ def product_record(product: Row, cat: Catalog, currency: str, row: int) -> tuple
     for combo in itertools.product(*[values for _, values in dimensions]):
         options: dict[str, str] = {}
         delta, weight_delta, stocks = 0, 0, []
-        for (name, _), value in zip(dimensions, combo, strict=True):
-            label = cat.value_name.get(_s(value, "option_value_id"), f"value {_s(value, 'option_value_id')}")
+        for (name, _), picked in zip(dimensions, combo, strict=True):
+            label = cat.value_name.get(_s(picked, "option_value_id"), f"value {_s(picked, 'option_value_id')}")
             options[name] = label
-            delta += _signed(_s(value, "price_prefix"), parse_price(_s(value, "price"), currency, "option price"),
+            delta += _signed(_s(picked, "price_prefix"), parse_price(_s(picked, "price"), currency, "option price"),
                              f"option value '{label}'")
-            weight_delta += _signed(_s(value, "weight_prefix"), to_grams(
-                parse_decimal(_s(value, "weight"), "option weight"), unit) or 0, f"option value '{label}'")
-            if _s(value, "subtract") == "1":
-                units, problem = parse_stock(_s(value, "quantity"), f"quantity of '{label}'")
+            weight_delta += _signed(_s(picked, "weight_prefix"), to_grams(
+                parse_decimal(_s(picked, "weight"), "option weight"), unit) or 0, f"option value '{label}'")
+            if _s(picked, "subtract") == "1":
+                units, problem = parse_stock(_s(picked, "quantity"), f"quantity of '{label}'")
                 stocks.append(0 if problem else units)
         price_before = base + delta
         selling = (special + delta) if special is not None else price_before

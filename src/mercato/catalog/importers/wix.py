@@ -179,13 +179,14 @@ def product_record(
                 stock, stock_problem = _inventory(v.get("inventory", ""))
                 sku, sku_problem = clean_sku(v.get("sku", ""))
                 shown = parse_flag(v.get("visible", ""), "visible", True)
-                key = option_key(chosen)
-                if key in seen:
-                    raise RowError(f"duplicate variant: same choices ({variant_title(chosen)}) as row {seen[key]}")
+                choice_key = option_key(chosen)
+                if choice_key in seen:
+                    raise RowError(
+                        f"duplicate variant: same choices ({variant_title(chosen)}) as row {seen[choice_key]}")
             except RowError as exc:
                 rejected.append(RowIssue(number, handle, exc.reason))
                 continue
-            seen[key] = number
+            seen[choice_key] = number
             price, compare = priced(surcharge)
             record.variants.append(ImportedVariant(
                 external_id=None, sku=sku, title=variant_title(chosen), options=chosen, price=price,
