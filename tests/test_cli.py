@@ -19,6 +19,8 @@ from tests.conftest import REPO, SHARED_DATA
 Maker = Callable[..., dict[str, Any]]
 DbRun = Callable[[Callable[[AsyncSession], Awaitable[Any]]], Any]
 WOO = SHARED_DATA / "catalog" / "woocommerce" / "sample_products.csv"
+OPENCART = SHARED_DATA / "catalog" / "opencart" / "opencart-4.1.0.4-en-gb.sql"
+SQUARE = SHARED_DATA / "catalog" / "square" / "item_library_export.csv"
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -78,6 +80,30 @@ def test_import_catalog_twice(api: httpx.Client, make_shop: Maker, clean_db: str
     assert "row 1 unchanged woo-vneck-tee Awesome V-Neck T-Shirt" in out
     assert len(api.get("/api/v1/shops/cli-shop/products", headers=shop["owner"]["headers"],
                        params={"limit": 100}).json()["items"]) == 16
+
+
+def test_import_catalog_new_formats(api: httpx.Client, make_shop: Maker, clean_db: str) -> None:
+    shop = make_shop("cli-shop")
+    first = _cli(clean_db, "import-catalog", _relative(OPENCART), "--shop", "cli-shop")  # detected from the dump
+    assert first.returncode == 0, first.stderr
+    out = _words(first.stdout)
+    assert "opencart-4.1.0.4-en-gb.sql (opencart) → shop cli-shop: 19 created, 0 updated, 0 unchanged, 0 rejected" \
+        in out
+    assert "row 17 warning opencart:47 OpenCart does not subtract stock for this product" in out
+
+    square = _cli(clean_db, "import-catalog", _relative(SQUARE), "--shop", "cli-shop", "--format", "square")
+    assert square.returncode == 0, square.stderr
+    assert "item_library_export.csv (square) → shop cli-shop: 5 created, 0 updated, 0 unchanged, 0 rejected" in (
+        _words(square.stdout))
+    again = _cli(clean_db, "import-catalog", _relative(OPENCART), "--shop", "cli-shop")
+    assert again.returncode == 0, again.stderr
+    assert "0 created, 0 updated, 19 unchanged, 0 rejected" in _words(again.stdout)
+    listed = api.get("/api/v1/shops/cli-shop/products", headers=shop["owner"]["headers"], params={"limit": 100})
+    assert len(listed.json()["items"]) == 24
+
+    wrong = _cli(clean_db, "import-catalog", _relative(SQUARE), "--shop", "cli-shop", "--format", "magento")
+    assert wrong.returncode == 2
+    assert "Magento product CSV: required column(s) missing: product_type, name" in _words(wrong.stderr)
 
 
 def test_import_catalog_errors(make_shop: Maker, clean_db: str, tmp_path: Path) -> None:

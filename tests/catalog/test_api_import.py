@@ -22,6 +22,7 @@ CATALOG = SHARED_DATA / "catalog"
 WOO = CATALOG / "woocommerce" / "sample_products.csv"
 PRESTA_PRODUCTS = CATALOG / "prestashop" / "products_import.csv"
 PRESTA_COMBINATIONS = CATALOG / "prestashop" / "combinations_import.csv"
+MAGENTO = Path(__file__).resolve().parent / "importers" / "data" / "magento_products.csv"
 
 
 def _assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -100,6 +101,14 @@ SAMPLES = [
     Sample("prestashop", PRESTA_PRODUCTS, None, "prestashop", 7, [], 2, 7, {"active": 7}),
     Sample("prestashop_combinations", PRESTA_PRODUCTS, PRESTA_COMBINATIONS, "prestashop", 7, [(24, "3")], 3, 29,
            {"active": 7}),
+    Sample("square", CATALOG / "square" / "item_library_export.csv", None, "square", 5, [], 0, 14, {"active": 5}),
+    Sample("wix", CATALOG / "wix" / "catalog_products.csv", None, "wix", 23, [], 4, 43, {"active": 23}),
+    Sample("magento", MAGENTO, None, "magento", 5, [(15, "24-WG080"), (16, "24-UB02")], 2, 10,
+           {"active": 4, "draft": 1}),
+    Sample("opencart_3", CATALOG / "opencart" / "opencart-3.0.5.0.sql", None, "opencart", 19, [], 6, 33,
+           {"active": 19}),
+    Sample("opencart_4", CATALOG / "opencart" / "opencart-4.1.0.4-en-gb.sql", None, "opencart", 19, [], 6, 33,
+           {"active": 19}),
 ]
 
 
