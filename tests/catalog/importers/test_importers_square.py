@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
+from typing import Any
 
 from mercato.catalog.importers import ImportedProduct, ParsedCatalog, parse_catalog
+from mercato.catalog.importers.square import parse_catalog_objects
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "catalog"
 SQUARE = DATA / "square" / "item_library_export.csv"
@@ -100,3 +103,41 @@ def test_variations_without_item_options_are_named_by_variation() -> None:
     assert candle.option_names == ["Variation"]
     assert [(v.title, v.options, v.price) for v in candle.variants] == [
         ("Small", {"Variation": "Small"}, 800), ("Large", {"Variation": "Large"}, 1400)]
+
+
+def _api(name: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((DATA / "square" / name).read_text(encoding="utf-8"))
+    return body
+
+
+def test_catalog_api_objects_map_like_the_export() -> None:
+    counts = _api("api_batch_retrieve_inventory_counts_response.json")["counts"]
+    body = _api("api_batch_retrieve_catalog_objects_response.json")
+    parsed = parse_catalog_objects(body["objects"], "USD", related=body["related_objects"], counts=counts)
+    assert parsed.format == "square"
+    assert [(p.external_id, p.title, p.category_path, p.option_names) for p in parsed.products] == [
+        ("W62UWFY35CWMYGVWK6TWJDNI", "Tea", ["Beverages"], []),
+        ("AA27W3M2GGTF3H6AVPNB77CK", "Coffee", ["Beverages"], ["Variation"]),
+    ]
+    tea, coffee = parsed.products
+    # the example's count is filed under the Tea *item* id: it counts for its only variation
+    assert [(v.external_id, v.title, v.price, v.stock) for v in tea.variants] == [
+        ("2TZFAOHWGG7PAK2QEXWYPZSP", "Default", 150, 79)]
+    assert [(v.title, v.options, v.price, v.stock) for v in coffee.variants] == [
+        ("Regular", {"Variation": "Regular"}, 250, 0), ("Large", {"Variation": "Large"}, 350, 0)]
+
+    listed = _api("api_list_catalog_response.json")  # a CATEGORY and a TAX, no ITEM
+    assert parse_catalog_objects(listed["objects"], "USD").products == []
+
+
+def test_catalog_api_variable_price_and_other_currency_are_rejected() -> None:
+    upsert = _api("api_upsert_catalog_object_response.json")["catalog_object"]
+    parsed = parse_catalog_objects([upsert], "USD")
+    assert [(i.row, i.external_id, i.reason) for i in parsed.rejected] == [
+        (1, "R2TA2FOBUGCJZNIWJSOSNAI4", "missing Price (a variable-price variation has no price to sell at)")]
+    assert [(v.title, v.price) for v in parsed.products[0].variants] == [("Large", 400)]
+    search = _api("api_search_catalog_objects_response.json")
+    euros = parse_catalog_objects(search["objects"], "EUR")
+    assert euros.products == []
+    assert {i.reason for i in euros.rejected} == {"price is in USD but this shop sells in EUR"}
+    assert len(euros.rejected) == 3

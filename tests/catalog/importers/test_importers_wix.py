@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 from mercato.catalog.importers import ImportedProduct, ParsedCatalog, parse_catalog
-from mercato.catalog.importers.wix import choice_label
+from mercato.catalog.importers.wix import choice_label, parse_v1_products
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "catalog"
 WIX = DATA / "wix" / "catalog_products.csv"
@@ -127,3 +128,49 @@ def test_variant_rows_discounts_and_refusals() -> None:
     assert (pin.status, pin.variants[0].price, pin.variants[0].compare_at_price, pin.variants[0].sku) == (
         "draft", 350, 500, "PIN")
     assert [p.external_id for p in parsed.products] == ["p1", "p6"]
+
+
+def test_catalog_v1_api_products() -> None:
+    products = json.loads((DATA / "wix" / "catalog_v1_query_products.json").read_text(encoding="utf-8"))
+    parsed = parse_v1_products(products, "EUR")
+    assert parsed.format == "wix"
+    assert len(parsed.products) == len(products) == 119
+    assert sum(len(p.variants) for p in parsed.products) == 119  # manageVariants is false everywhere
+    assert parsed.rejected == [] and parsed.warnings == []
+    beast = parsed.products[0]
+    assert (beast.external_id, beast.title, beast.status) == (
+        "ca19670b-45e8-c904-f0b8-91565229ebef", "Peat's Beast- PX finish- 54.1%", "active")
+    assert [(v.sku, v.price, v.compare_at_price, v.stock) for v in beast.variants] == [("1-11-0001", 28900, None, 24)]
+    assert beast.image_urls[0].startswith("https://static.wixstatic.com/media/9e37b5_05b114a6943d4aa8b02d9875bf05eec8")
+    discounted = [(p.title, p.variants[0].price, p.variants[0].compare_at_price) for p in parsed.products
+                  if p.variants[0].compare_at_price]
+    assert discounted == [("Indian Summer Gin- 46%", 11000, 14000),  # AMOUNT 30 off 140
+                          ("Indian Summer Gin- Ex-Highland Sherry cask 48.1%", 16000, 22000),
+                          ("Indian Summer Gin- Ex-Speyside Sherry cask 50.2%", 16000, 22000)]
+    wrong = parse_v1_products(products[:1], "USD")
+    assert [(i.row, i.reason) for i in wrong.rejected] == [(1, "price is in EUR but this shop sells in USD")]
+
+
+def test_catalog_v1_managed_variants_become_variant_rows() -> None:
+    product = {
+        "_id": "p-1", "name": "Tee", "visible": True, "manageVariants": True,
+        "priceData": {"currency": "USD", "price": 20},
+        "stock": {"trackInventory": False, "inStock": True},
+        "productOptions": [{"optionType": "color", "name": "Color",
+                            "choices": [{"value": "#000", "description": "Black"},
+                                        {"value": "#fff", "description": "White"}]}],
+        "variants": [
+            {"choices": {"Color": "Black"}, "variant": {"priceData": {"price": 20}, "sku": "TEE-B", "visible": True},
+             "stock": {"trackQuantity": True, "quantity": 4}},
+            {"choices": {"Color": "White"}, "variant": {"priceData": {"price": 22.5}, "sku": "TEE-W",
+                                                        "visible": False},
+             "stock": {"trackQuantity": False, "inStock": False}},
+        ],
+    }
+    parsed = parse_v1_products([product], "USD")
+    (tee,) = parsed.products
+    assert tee.option_names == ["Color"]
+    assert [(v.sku, v.options, v.price, v.stock) for v in tee.variants] == [
+        ("TEE-B", {"Color": "Black"}, 2000, 4), ("TEE-W", {"Color": "White"}, 2250, 0)]
+    assert [(w.row, w.reason) for w in parsed.warnings] == [
+        (1, "variant is hidden in Wix (visible = FALSE); imported as an ordinary variant")]

@@ -13,7 +13,11 @@ records into products. Both are pure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from mercato.kit.money import exponent, to_decimal
 
 from .records import (
     CsvRow,
@@ -63,6 +67,7 @@ class SquareVariation:
     options: list[tuple[str, str]]  # (option name, value), in slot order
     quantities: list[str]  # one per location
     unit: str = "lb"
+    image_urls: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -81,11 +86,13 @@ def _status(visibility: str, archived: bool) -> str:
     return "draft" if value in ("hidden", "unavailable", "unlisted") else "active"
 
 
-def variation_record(v: SquareVariation, currency: str) -> tuple[ImportedVariant, list[str]]:
+def variation_record(v: SquareVariation, currency: str, named: bool = False) -> tuple[ImportedVariant, list[str]]:
     """One variation -> ``(variant, warnings)``; :class:`RowError` when it cannot be sold here.
 
-    Options are Square's item options (``Option Name N`` / ``Option Value N``); a variation
-    without options but with a name (the layout before item options) gets ``{"Variation": name}``.
+    Options are Square's item options (``Option Name N`` / ``Option Value N``). Without item
+    options, the variations of an item with several of them (``named``) are told apart by
+    their names: ``{"Variation": "Large"}``; a lone variation (Square calls it ``Regular``) is
+    the product's ``Default`` variant.
     Stock is the sum of the location quantities; a variation Square does not track
     (``Stockable`` = N) gets 0, as Mercato never invents stock.
     """
@@ -117,8 +124,8 @@ def variation_record(v: SquareVariation, currency: str) -> tuple[ImportedVariant
         while label in options:  # two option sets with one name: keep both
             label += " (2)"
         options[label] = value
-    if not options and v.variation_name.strip() and v.variation_name.strip().lower() != "regular":
-        options = {"Variation": v.variation_name.strip()}
+    if not options and named:
+        options = {"Variation": v.variation_name.strip() or "Regular"}
     variant = ImportedVariant(
         external_id=clean(v.token or ""),
         sku=sku,
@@ -138,13 +145,16 @@ def group_items(variations: list[SquareVariation], currency: str) -> ParsedCatal
     items: dict[str, _Item] = {}
     rejected: list[RowIssue] = []
     warnings: list[RowIssue] = []
+    per_item: dict[str, int] = {}
+    for v in variations:
+        per_item[v.item_key.strip()] = per_item.get(v.item_key.strip(), 0) + 1
     for v in variations:
         key = v.item_key.strip()
         if not key or not v.item_name.strip():
             rejected.append(RowIssue(v.row, clean(v.token or ""), "missing Item Name"))
             continue
         try:
-            variant, problems = variation_record(v, currency)
+            variant, problems = variation_record(v, currency, named=per_item[key] > 1)
             status = _status(v.visibility, parse_flag(v.archived, "Archived", False))
         except RowError as exc:
             rejected.append(RowIssue(v.row, key, exc.reason))
@@ -154,7 +164,7 @@ def group_items(variations: list[SquareVariation], currency: str) -> ParsedCatal
             item = _Item(key, v.row, ImportedProduct(
                 external_id=key, title=v.item_name.strip(), description="",
                 status=status,
-                category_path=category_path(v.category), brand=None, tags=[], image_urls=[],
+                category_path=category_path(v.category), brand=None, tags=[], image_urls=list(v.image_urls),
                 option_names=list(variant.options), variants=[], attributes={}, source_rows=[],
             ))
             items[key] = item
@@ -230,4 +240,111 @@ def parse_square(text: str, currency: str) -> ParsedCatalog:
     variations = [_variation(row, table, quantity_columns) for row in table.rows]
     parsed = group_items(variations, currency)
     parsed.warnings = ragged_warnings(table) + parsed.warnings
+    return parsed
+
+
+# ------------------------------------------------------------------ Catalog API objects
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _str(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return ""
+    return str(value).strip()
+
+
+def _price_text(money: dict[str, Any], currency: str) -> str:
+    """``price_money {amount, currency}`` (minor units) -> the decimal text :func:`variation_record` reads."""
+    if not money:
+        return ""
+    amount, code = money.get("amount"), _str(money.get("currency")).upper()
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise RowError(f"price_money amount {amount!r} is not a whole number of minor units")
+    if code and code != currency.upper():
+        raise RowError(f"price is in {code} but this shop sells in {currency.upper()}")
+    return str(to_decimal(amount, currency))
+
+
+def parse_catalog_objects(
+    objects: Sequence[object], currency: str, *, related: Sequence[object] = (), counts: Sequence[object] = ()
+) -> ParsedCatalog:
+    """Square Catalog API objects -> products, the same way the Item Library CSV is read.
+
+    ``objects`` are what ListCatalog / SearchCatalogObjects / BatchRetrieveCatalogObjects return
+    (``ITEM`` objects with their ``variations``; stand-alone ``ITEM_VARIATION`` objects are joined
+    to their item by ``item_id``; other types are context). ``related`` are ``related_objects``
+    (categories, images, item options). ``counts`` are BatchRetrieveInventoryCounts ``counts``:
+    ``IN_STOCK`` quantities (decimal strings) are summed per variation across locations; a count
+    filed under the *item* id (Square's own example does that) counts for the item's only variation.
+    Prices are ``price_money`` in minor units; a ``VARIABLE_PRICING`` variation has none and is
+    rejected. The "row" of an issue is the item's 1-based position among ``objects``.
+    """
+    exponent(currency)
+    everything = [_dict(o) for o in [*objects, *related]]
+    by_id = {_str(o.get("id")): o for o in everything if _str(o.get("id"))}
+    quantities: dict[str, list[str]] = {}
+    for count in (_dict(c) for c in counts):
+        if _str(count.get("state")) in ("", "IN_STOCK"):
+            quantities.setdefault(_str(count.get("catalog_object_id")), []).append(_str(count.get("quantity")))
+    loose: dict[str, list[dict[str, Any]]] = {}
+    for obj in everything:
+        if obj.get("type") == "ITEM_VARIATION" and not obj.get("is_deleted"):
+            loose.setdefault(_str(_dict(obj.get("item_variation_data")).get("item_id")), []).append(obj)
+    variations: list[SquareVariation] = []
+    rejected: list[RowIssue] = []
+    for position, obj in enumerate((_dict(o) for o in objects), start=1):
+        if obj.get("type") != "ITEM" or obj.get("is_deleted"):
+            continue
+        item_id, data = _str(obj.get("id")), _dict(obj.get("item_data"))
+        category_ids = [_str(c.get("id")) for c in _list(data.get("categories"))]
+        category_ids += [_str(data.get("category_id")), _str(_dict(data.get("reporting_category")).get("id"))]
+        category = next((_str(_dict(by_id.get(c, {}).get("category_data")).get("name")) for c in category_ids
+                         if c in by_id), "")
+        images = [_str(_dict(by_id[i].get("image_data")).get("url")) for i in data.get("image_ids") or []
+                  if isinstance(i, str) and i in by_id]
+        own = _list(data.get("variations"))
+        seen = {_str(v.get("id")) for v in own}
+        own += [v for v in loose.get(item_id, []) if _str(v.get("id")) not in seen]
+        if not own:
+            rejected.append(RowIssue(position, item_id, "item has no variations"))
+        visibility = _str(data.get("ecom_visibility")).lower()
+        live = [v for v in own if not v.get("is_deleted")]
+        for variation in live:
+            vd = _dict(variation.get("item_variation_data"))
+            try:
+                price = _price_text(_dict(vd.get("price_money")), currency)
+            except RowError as exc:
+                rejected.append(RowIssue(position, item_id, exc.reason))
+                continue
+            options: list[tuple[str, str]] = []
+            for ref in _list(vd.get("item_option_values")):
+                option = _dict(by_id.get(_str(ref.get("item_option_id")), {}).get("item_option_data"))
+                value_name = next((_str(_dict(v.get("item_option_value_data")).get("name"))
+                                   for v in _list(option.get("values"))
+                                   if _str(v.get("id")) == _str(ref.get("item_option_value_id"))), "")
+                name = _str(option.get("display_name")) or _str(option.get("name"))
+                options.append((name or _str(ref.get("item_option_id")), value_name or
+                                _str(ref.get("item_option_value_id"))))
+            variations.append(SquareVariation(
+                row=position, item_key=item_id, item_name=_str(data.get("name")), token=_str(variation.get("id")),
+                variation_name=_str(vd.get("name")), sku=_str(vd.get("sku")),
+                description=_str(data.get("description_html")) or _str(data.get("description")),
+                category=category, gtin=_str(vd.get("upc")),
+                visibility="hidden" if visibility in ("hidden", "unavailable") else "visible",
+                weight_lb="", price=price, sellable="N" if vd.get("sellable") is False else "",
+                stockable="N" if vd.get("stockable") is False else "",
+                archived="Y" if data.get("is_archived") is True else "", options=options,
+                quantities=quantities.get(_str(variation.get("id")))
+                or (quantities.get(item_id, []) if len(live) == 1 else []),  # a count filed under the item
+                image_urls=images,
+            ))
+    parsed = group_items(variations, currency)
+    parsed.rejected = rejected + parsed.rejected
     return parsed

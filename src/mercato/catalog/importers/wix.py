@@ -7,7 +7,8 @@ variant's ``surcharge``, ``inventory``, ``visible`` and ``sku``. A product with
 options but no variant rows sells every combination of its choices at its own price.
 
 :func:`product_record` maps one product (its row and its variant rows, as plain
-dicts of Wix's column names) to a record; the CSV parser only groups the rows.
+dicts of Wix's column names) to a record; the CSV parser only groups the rows, and
+:func:`parse_v1_products` turns Catalog V1 API products into the same rows first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from mercato.kit.money import exponent
 
@@ -280,3 +282,106 @@ def parse_wix(text: str, currency: str) -> ParsedCatalog:
         rejected.extend(bad)
         warnings.extend(notes)
     return ParsedCatalog(format="wix", products=products, rejected=rejected, warnings=warnings)
+
+
+# ------------------------------------------------------------ Catalog V1 API products
+
+
+def _number(value: object) -> str:
+    """A JSON number as exact decimal text (``289`` -> ``"289"``, ``19.9`` -> ``"19.9"``)."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, int | float):
+        return format(Decimal(str(value)).normalize(), "f")
+    return str(value).strip()
+
+
+def _flag(value: object) -> str:
+    return "FALSE" if value is False else "TRUE"
+
+
+def _stock_text(stock: dict[str, Any]) -> str:
+    if stock.get("trackInventory") or stock.get("trackQuantity"):
+        return _number(stock.get("quantity"))
+    return "InStock" if stock.get("inStock", True) else "OutOfStock"
+
+
+def product_rows(product: Mapping[str, Any], currency: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """A Catalog V1 product (REST ``id`` or the JS SDK's ``_id``) -> the CSV's Product row and Variant rows.
+
+    So that an API body and an export go through one mapping (:func:`product_record`).
+    Variant rows are made only when the product manages variants (``manageVariants``);
+    otherwise every combination of choices sells at the product's price, as in the CSV.
+    """
+    price = product.get("priceData") or product.get("price") or {}
+    code = str(price.get("currency") or "").upper() if isinstance(price, dict) else ""
+    if code and code != currency.upper():
+        raise RowError(f"price is in {code} but this shop sells in {currency.upper()}")
+    base = Decimal(_number(price.get("price")) or "0") if isinstance(price, dict) else Decimal(0)
+    discount = product.get("discount") or {}
+    mode = str(discount.get("type") or "").upper()
+    media = (product.get("media") or {}).get("items") or []
+    row: dict[str, str] = {
+        "handleId": str(product.get("id") or product.get("_id") or ""),
+        "name": str(product.get("name") or ""),
+        "description": str(product.get("description") or ""),
+        "productImageUrl": ";".join(str((m.get("image") or {}).get("url") or "") for m in media
+                                    if isinstance(m, dict) and (m.get("image") or {}).get("url")),
+        "sku": str(product.get("sku") or ""),
+        "ribbon": str(product.get("ribbon") or ""),
+        "price": _number(price.get("price")) if isinstance(price, dict) else "",
+        "visible": _flag(product.get("visible")),
+        "discountMode": mode if mode in ("PERCENT", "AMOUNT") else "",
+        "discountValue": _number(discount.get("value")) if mode in ("PERCENT", "AMOUNT") else "",
+        "inventory": _stock_text(product.get("stock") or {}),
+        "brand": str(product.get("brand") or ""),
+    }
+    options = [o for o in product.get("productOptions") or [] if isinstance(o, dict)]
+    for n, option in enumerate(options[:OPTION_SLOTS], start=1):
+        row[f"productOptionName{n}"] = str(option.get("name") or "")
+        row[f"productOptionType{n}"] = "COLOR" if str(option.get("optionType")).lower() == "color" else "DROP_DOWN"
+        row[f"productOptionDescription{n}"] = ";".join(
+            str(c.get("description") or "") for c in option.get("choices") or [] if isinstance(c, dict))
+    for n, section in enumerate((product.get("additionalInfoSections") or [])[:INFO_SLOTS], start=1):
+        if isinstance(section, dict):
+            row[f"additionalInfoTitle{n}"] = str(section.get("title") or "")
+            row[f"additionalInfoDescription{n}"] = str(section.get("description") or "")
+    variant_rows: list[dict[str, str]] = []
+    if product.get("manageVariants"):
+        for entry in product.get("variants") or []:
+            if not isinstance(entry, dict):
+                continue
+            data = entry.get("variant") or {}
+            choices = entry.get("choices") or {}
+            variant_price = Decimal(_number((data.get("priceData") or {}).get("price")) or str(base))
+            variant_row = {
+                "handleId": row["handleId"], "fieldType": "Variant", "sku": str(data.get("sku") or ""),
+                "surcharge": format(variant_price - base, "f"), "visible": _flag(data.get("visible")),
+                "inventory": _stock_text(entry.get("stock") or {}),
+            }
+            for n, option in enumerate(options[:OPTION_SLOTS], start=1):
+                variant_row[f"productOptionDescription{n}"] = str(choices.get(str(option.get("name")), ""))
+            variant_rows.append(variant_row)
+    return row, variant_rows
+
+
+def parse_v1_products(products: Sequence[object], currency: str) -> ParsedCatalog:
+    """Wix Stores Catalog V1 ``queryProducts`` results -> products; the "row" is the 1-based position."""
+    exponent(currency)
+    parsed = ParsedCatalog(format="wix", products=[], rejected=[], warnings=[])
+    for position, product in enumerate(products, start=1):
+        if not isinstance(product, dict):
+            parsed.rejected.append(RowIssue(position, None, f"product {position} is not a JSON object"))
+            continue
+        ident = str(product.get("id") or product.get("_id") or "") or None
+        try:
+            row, variant_rows = product_rows(product, currency)
+            record, bad, notes = product_record(row, [(position, v) for v in variant_rows], currency, position)
+        except RowError as exc:
+            parsed.rejected.append(RowIssue(position, ident, exc.reason))
+            continue
+        record.source_rows = [position]
+        parsed.products.append(record)
+        parsed.rejected.extend(bad)
+        parsed.warnings.extend(notes)
+    return parsed
