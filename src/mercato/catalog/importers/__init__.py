@@ -1,4 +1,4 @@
-"""Catalog file parsers: WooCommerce CSV, Shopify CSV/JSON, PrestaShop CSV and Mercato's generic CSV.
+"""Catalog file parsers: WooCommerce, Shopify (CSV/JSON), PrestaShop, Square, Wix, Magento 2, OpenCart and generic CSV.
 
 Pure functions from bytes to :class:`ParsedCatalog`; nothing here touches the
 database or the network (image URLs are recorded, never fetched). See
