@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from mercato.catalog.importers import ImportedProduct, ParsedCatalog, parse_catalog
-from mercato.catalog.importers.wix import choice_label, parse_v1_products
+from mercato.catalog.importers.wix import choice_label, parse_v1_products, parse_v3_products
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "catalog"
 WIX = DATA / "wix" / "catalog_products.csv"
@@ -174,3 +174,31 @@ def test_catalog_v1_managed_variants_become_variant_rows() -> None:
         ("TEE-B", {"Color": "Black"}, 2000, 4), ("TEE-W", {"Color": "White"}, 2250, 0)]
     assert [(w.row, w.reason) for w in parsed.warnings] == [
         (1, "variant is hidden in Wix (visible = FALSE); imported as an ordinary variant")]
+
+
+def test_catalog_v3_get_product_results() -> None:
+    fetched = json.loads((DATA / "wix" / "catalog_v3_get_product.json").read_text(encoding="utf-8"))
+    parsed = parse_v3_products(fetched, "ILS")
+    assert len(parsed.products) == len(fetched) == 12
+    assert sum(len(p.variants) for p in parsed.products) == sum(
+        len(item.get("product", item)["variantsInfo"]["variants"]) for item in fetched) == 30
+    assert parsed.rejected == []
+    tote = next(p for p in parsed.products if p.title == "Minimalist Tote Bag")
+    assert tote.option_names == ["Color"]
+    assert [(v.title, v.sku, v.price, v.stock) for v in tote.variants] == [
+        ("White", "364215375135191", 2000, 0), ("Purple", "364215375135192", 2000, 0)]
+    assert tote.variants[0].image_url == (
+        "https://static.wixstatic.com/media/22e53e_403950cd77974f9887339264944d760e~mv2.jpg")
+    sweater = next(p for p in parsed.products if p.title == "Knitted Golf Sweater")
+    assert sweater.option_names == ["Size", "Color"]
+    assert [(v.title, v.sku, v.price) for v in sweater.variants[:2]] == [
+        ("Small / White", "217537123517253", 28000), ("Small / Dark Green", None, 27500)]  # variants without sku
+    cap = next(p for p in parsed.products if p.title == "Baseball Cap")
+    assert (cap.variants[0].price, cap.variants[0].compare_at_price, cap.attributes) == (6800, 12900,
+                                                                                         {"ribbon": "Sale"})
+
+    queried = json.loads((DATA / "wix" / "catalog_v3_query_products.json").read_text(encoding="utf-8"))
+    summary_only = parse_v3_products(queried, "ILS")  # a query returns only variantSummary
+    assert summary_only.products == []
+    assert {i.reason for i in summary_only.rejected} == {
+        "no variantsInfo: read the product with getProduct (a query returns only a summary)"}

@@ -8,7 +8,8 @@ options but no variant rows sells every combination of its choices at its own pr
 
 :func:`product_record` maps one product (its row and its variant rows, as plain
 dicts of Wix's column names) to a record; the CSV parser only groups the rows, and
-:func:`parse_v1_products` turns Catalog V1 API products into the same rows first.
+:func:`parse_v1_products` turns Catalog V1 API products into the same rows first;
+:func:`parse_v3_products` maps Catalog V3 ``getProduct`` results.
 """
 
 from __future__ import annotations
@@ -384,4 +385,117 @@ def parse_v1_products(products: Sequence[object], currency: str) -> ParsedCatalo
         parsed.products.append(record)
         parsed.rejected.extend(bad)
         parsed.warnings.extend(notes)
+    return parsed
+
+
+# ------------------------------------------------------------ Catalog V3 API products
+
+
+def _amount(value: object) -> str:
+    return str(value.get("amount") or "").strip() if isinstance(value, dict) else ""
+
+
+def _media_url(media: object) -> str:
+    """A V3 media entry -> its public URL (by its Wix media id; ``wix:image://`` is not a URL)."""
+    if not isinstance(media, dict):
+        return ""
+    ident = str(media.get("_id") or media.get("id") or media.get("uploadId") or "").strip()
+    if ident:
+        return image_url(ident)
+    url = str(media.get("url") or "").strip()
+    return url if url.startswith(("http://", "https://")) else ""
+
+
+def v3_product_record(product: Mapping[str, Any], currency: str, row: int) -> tuple[ImportedProduct, list[RowIssue]]:
+    """A Catalog V3 product *with* ``variantsInfo`` (what ``getProduct`` returns) -> ``(product, rejected variants)``.
+
+    V3 bodies carry no currency (it is the site's): amounts (decimal strings) are read in
+    ``currency``. Variants name their choices by ``optionChoiceIds``; the names come from the
+    product's ``options``. V3 variants carry no stock quantity (inventory is another API):
+    stock is 0 until the inventory is read. Raises :class:`RowError` for an unusable product.
+    """
+    handle = str(product.get("id") or product.get("_id") or "").strip()
+    if not handle:
+        raise RowError("missing id")
+    title = str(product.get("name") or "").strip()
+    if not title:
+        raise RowError("missing name")
+    info = product.get("variantsInfo")
+    variants = info.get("variants") if isinstance(info, dict) else None
+    if not isinstance(variants, list):
+        raise RowError("no variantsInfo: read the product with getProduct (a query returns only a summary)")
+    options: list[tuple[str, str, dict[str, str]]] = []  # (option id, name, choice id -> name)
+    for option in product.get("options") or []:
+        if isinstance(option, dict):
+            choices = (option.get("choicesSettings") or {}).get("choices") or []
+            options.append((str(option.get("_id") or option.get("id") or ""), str(option.get("name") or ""),
+                            {str(c.get("choiceId")): str(c.get("name") or c.get("key") or "")
+                             for c in choices if isinstance(c, dict)}))
+    media = product.get("media") or {}
+    items = (media.get("itemsInfo") or {}).get("items") or [] if isinstance(media, dict) else []
+    ribbon, brand = product.get("ribbon") or {}, product.get("brand") or {}
+    record = ImportedProduct(
+        external_id=handle, title=title, description=str(product.get("plainDescription") or "").strip(),
+        status="active" if product.get("visible", True) is not False else "draft", category_path=[],
+        brand=str(brand.get("name") or "").strip() or None if isinstance(brand, dict) else None, tags=[],
+        image_urls=dedupe(u for u in [_media_url(media.get("main") if isinstance(media, dict) else None),
+                                      *(_media_url(i) for i in items)] if u),
+        option_names=[name for _, name, _ in options], variants=[],
+        attributes={"ribbon": str(ribbon.get("name"))} if isinstance(ribbon, dict) and ribbon.get("name") else {},
+        source_rows=[row],
+    )
+    rejected: list[RowIssue] = []
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    for variant in variants:
+        if not isinstance(variant, dict):
+            continue
+        try:
+            chosen: dict[str, str] = {}
+            for choice in variant.get("choices") or []:
+                ids = choice.get("optionChoiceIds") or {} if isinstance(choice, dict) else {}
+                option = next((o for o in options if o[0] == str(ids.get("optionId"))), None)
+                if option is None or str(ids.get("choiceId")) not in option[2]:
+                    raise RowError(f"variant {variant.get('_id') or variant.get('id')} names an unknown choice")
+                chosen[option[1]] = option[2][str(ids.get("choiceId"))]
+            if list(chosen) != record.option_names:
+                raise RowError(f"variant {variant.get('_id') or variant.get('id')} does not choose every option")
+            price_data = variant.get("price") or {}
+            price = parse_price(_amount(price_data.get("actualPrice")), currency, "price")
+            compare_text = _amount(price_data.get("compareAtPrice"))
+            compare = parse_price(compare_text, currency, "compare-at price") if compare_text else None
+            if option_key(chosen) in seen:
+                raise RowError(f"duplicate variant: same choices ({variant_title(chosen)})")
+        except RowError as exc:
+            rejected.append(RowIssue(row, handle, exc.reason))
+            continue
+        seen.add(option_key(chosen))
+        sku, _ = clean_sku(str(variant.get("sku") or ""))
+        record.variants.append(ImportedVariant(
+            external_id=str(variant.get("_id") or variant.get("id") or "") or None, sku=sku,
+            title=variant_title(chosen), options=chosen, price=price,
+            compare_at_price=compare if compare is not None and compare > price else None, stock=0,
+            weight_grams=None, barcode=None, image_url=_media_url(variant.get("media")) or None,
+        ))
+    if not record.variants:
+        raise RowError("none of the product's variants could be imported")
+    return record, rejected
+
+
+def parse_v3_products(products: Sequence[object], currency: str) -> ParsedCatalog:
+    """Wix Stores Catalog V3 ``getProduct`` results -> products; the "row" is the 1-based position."""
+    exponent(currency)
+    parsed = ParsedCatalog(format="wix", products=[], rejected=[], warnings=[])
+    for position, item in enumerate(products, start=1):
+        product = item.get("product", item) if isinstance(item, dict) else item
+        if not isinstance(product, dict):
+            parsed.rejected.append(RowIssue(position, None, f"product {position} is not a JSON object"))
+            continue
+        try:
+            record, bad = v3_product_record(product, currency, position)
+        except RowError as exc:
+            parsed.rejected.append(RowIssue(position, str(product.get("id") or product.get("_id") or "") or None,
+                                            exc.reason))
+            continue
+        parsed.products.append(record)
+        parsed.rejected.extend(bad)
     return parsed
