@@ -44,6 +44,8 @@ from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
 from mercato.ledger import pages as ledger_pages
 from mercato.ledger import tasks as ledger_tasks
+from mercato.live.selling import api as live_selling_api  # also prices checkouts with live_id (orders/hooks.py)
+from mercato.live.selling import tasks as live_selling_tasks
 from mercato.openapi import EXTRA_STATUSES
 from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api
@@ -59,7 +61,7 @@ from mercato.promotions import pages as promotions_pages
 from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
-JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks)
+JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, live_selling_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
@@ -69,7 +71,7 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_api.router, promotions_api.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
-           content_api.share_router, api_docs_router)
+           content_api.share_router, live_selling_api.router, api_docs_router)
 
 
 async def write_held_back(database_url: str) -> None:

@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     rate_limit_search: str = "60/minute"
     rate_limit_feed_events: str = "60/minute"  # calls, each with up to 100 events
     rate_limit_checkout: str = "20/minute;300/day"
+    # per user, checkouts carrying live_id: a person taps "buy" a few times; a script bursts (anti-scalping)
+    rate_limit_live_buy: str = "3/10 seconds;10/minute"
     rate_limit_shop_import: str = "60/hour"  # per shop
 
     @property

@@ -36,6 +36,7 @@ _IDEMPOTENT = {
 }
 _MEMBERS = {403: "Not a member of the shop (`not_shop_member`), or not its owner (`owner_only`)."}
 _UNKNOWN_ADDRESS = "No such address in the caller's address book (`address_not_found`)."
+_NOT_HOST = "Not the host of the LIVE nor a member of its shop (`not_host`)."
 _PROVIDER = {502: "The payment provider did not answer; retrying with the same `Idempotency-Key` is safe."}
 
 
@@ -89,6 +90,18 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     # promotions
     ("get", "/api/v1/shops/{slug}/coupons"): _MEMBERS,
     ("get", "/api/v1/coupons/{coupon_id}"): {403: "Not a member of the coupon's shop, or a platform coupon."},
+    # live: selling in the room
+    ("post", "/api/v1/lives/{live_id}/flash-deals"): {
+        403: _NOT_HOST, 409: "Conflict (`live_not_on_air`, `deal_already_running`, `deal_units_unavailable`)."},
+    ("post", "/api/v1/lives/{live_id}/flash-deals/{deal_id}/cancel"): {403: _NOT_HOST, **_conflict("deal_closed")},
+    ("post", "/api/v1/lives/{live_id}/coupons"): {
+        403: "Not the host or a member of the LIVE's shop (`not_host`), or not allowed to manage the coupon.",
+        **_conflict("live_not_on_air")},
+    ("post", "/api/v1/lives/{live_id}/coupons/{coupon_id}/claim"): _conflict(
+        "coupon_already_claimed`, `coupon_task_incomplete"),
+    ("post", "/api/v1/lives/{live_id}/giveaways"): {403: _NOT_HOST, **_conflict("live_not_on_air")},
+    ("post", "/api/v1/lives/{live_id}/giveaways/{giveaway_id}/draw"): {
+        403: _NOT_HOST, **_conflict("giveaway_drawn`, `no_eligible_viewers")},
     # videos
     ("post", "/api/v1/videos/{video_id}/reports"): _conflict("already_reported"),
     ("post", "/api/v1/admin/videos/{video_id}/takedown"): _conflict("already_removed"),

@@ -133,6 +133,20 @@ class Variant(IdMixin, TimestampMixin, Base):
         return self.stock - self.reserved - self.allocated
 
 
+class VariantPrice(IdMixin, Base):
+    """A variant's price from ``recorded_at`` on: the price history. Written wherever a price is
+    set (``products.refresh_derived``, which every create, edit and import goes through) so that
+    a LIVE flash deal can be held to "below the lowest price of the last 30 days"."""
+
+    __tablename__ = "variant_prices"
+
+    variant_id: Mapped[int] = mapped_column(BigId, ForeignKey("variants.id", ondelete="CASCADE"))
+    price: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_variant_prices_variant_recorded", "variant_id", "recorded_at"),)
+
+
 class ProductImage(IdMixin, Base):
     """An uploaded image (``path``) or an image recorded by URL from an import (``url``)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,8 +73,11 @@ def clean_tags(tags: Sequence[str]) -> list[str]:
 
 
 async def refresh_derived(db: AsyncSession, product: Product) -> None:
-    """Recompute the denormalised columns the Shop Tab sorts and searches on."""
+    """Recompute the denormalised columns the Shop Tab sorts and searches on, and record the
+    variants' new prices in the price history (every create, edit and import of a product or a
+    variant ends here, so this is the one place that sees every price written)."""
     variants = await repo.variants_of(db, product.id)
+    await record_prices(db, variants)
     if variants:
         product.min_price = min(v.price for v in variants)
         compares = [v.compare_at_price for v in variants if v.compare_at_price and v.compare_at_price > v.price]
@@ -101,6 +104,20 @@ async def refresh_derived(db: AsyncSession, product: Product) -> None:
     # "-10" (and "1.6MHz" as "1.6" + "mhz"), which the word-split query ("ser", "10") cannot match.
     product.search_text = " ".join(repo.WORD_RE.findall(" ".join(w for w in words if w)))
     await db.flush()
+
+
+async def record_prices(db: AsyncSession, variants: Sequence[Variant]) -> None:
+    """Add a price-history entry for each variant whose price differs from its last one."""
+    known = await repo.latest_prices(db, [v.id for v in variants])
+    changed = [(v.id, v.price) for v in variants if known.get(v.id) != v.price]
+    await repo.add_prices(db, changed, utcnow())
+
+
+async def lowest_price_30d(db: AsyncSession, variant: Variant, now: datetime) -> int:
+    """The lowest price ``variant`` had at any moment of the last 30 days (its current price
+    when it has no history: a variant older than the price history)."""
+    lowest = await repo.lowest_price_since(db, variant.id, now - timedelta(days=30))
+    return variant.price if lowest is None else min(lowest, variant.price)
 
 
 async def _check_sku(db: AsyncSession, shop_id: int, sku: str | None, variant_id: int | None = None) -> None:

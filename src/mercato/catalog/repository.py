@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, literal_column, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog.models import (
@@ -21,6 +21,7 @@ from mercato.catalog.models import (
     Shop,
     ShopMember,
     Variant,
+    VariantPrice,
 )
 from mercato.kit.pagination import cursor_datetime, cursor_int
 from mercato.kit.sql.transaction import InTransaction
@@ -375,3 +376,37 @@ async def add_total_stock(db: AsyncSession, variant_id: int, delta: int, now: da
     row = await raw.first(_PRODUCT_AVAILABLE_SQL, {"delta": delta, "now": now, "variant": variant_id})
     if row is not None:
         raw.sync(Product, row[0], total_stock=row[1])
+
+
+# --- price history -------------------------------------------------------------------------
+
+
+async def latest_prices(db: AsyncSession, variant_ids: Sequence[int]) -> dict[int, int]:
+    """The last recorded price of each of these variants (those with a history)."""
+    if not variant_ids:
+        return {}
+    newest = (select(func.max(VariantPrice.id)).where(VariantPrice.variant_id.in_(variant_ids))
+              .group_by(VariantPrice.variant_id))
+    rows = await db.execute(select(VariantPrice.variant_id, VariantPrice.price).where(VariantPrice.id.in_(newest)))
+    return {int(variant_id): int(price) for variant_id, price in rows}
+
+
+async def add_prices(db: AsyncSession, prices: Sequence[tuple[int, int]], now: datetime) -> None:
+    """Record ``(variant id, price)`` pairs as the prices from ``now`` on (one executemany)."""
+    if prices:
+        await db.execute(insert(VariantPrice), [{"variant_id": variant_id, "price": price, "recorded_at": now}
+                                                for variant_id, price in prices])
+
+
+async def lowest_price_since(db: AsyncSession, variant_id: int, since: datetime) -> int | None:
+    """The lowest price the variant had at any moment from ``since`` on: the prices recorded
+    since then and the one in effect at ``since`` (the last recorded before it); ``None``
+    without any history."""
+    in_effect = (select(VariantPrice.price).where(VariantPrice.variant_id == variant_id,
+                                                  VariantPrice.recorded_at <= since)
+                 .order_by(VariantPrice.recorded_at.desc(), VariantPrice.id.desc()).limit(1)).scalar_subquery()
+    since_then = (select(func.min(VariantPrice.price))
+                  .where(VariantPrice.variant_id == variant_id, VariantPrice.recorded_at > since)).scalar_subquery()
+    row = (await db.execute(select(in_effect, since_then))).one()
+    found = [int(price) for price in row if price is not None]
+    return min(found) if found else None

@@ -70,6 +70,7 @@ RULES: dict[str, Rule] = {rule.name: rule for rule in (
     Rule("search", "user", "You are searching too fast."),
     Rule("feed_events", "user", "Too many engagement reports."),
     Rule("checkout", "user", "Too many checkouts were started."),
+    Rule("live_buy", "user", "You are buying too fast in this LIVE."),
     Rule("shop_import", "shop", "This shop has started too many imports."),
 )}
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts import service as accounts_service
 from mercato.accounts.deps import AdminUser, CurrentUser, SignedInUnit, csrf_ok, token_from
@@ -22,7 +25,7 @@ from mercato.kit.pagination import Page, clamp_limit
 from mercato.kit.ratelimit import rate_limiter
 from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
-from mercato.orders import flash_gate, lifecycle, payflow, pricing, refunds, reviews, sold_out
+from mercato.orders import flash_gate, hooks, lifecycle, payflow, pricing, refunds, reviews, sold_out
 from mercato.orders.presenters import (
     checkout_out,
     order_out,
@@ -164,6 +167,23 @@ async def sold_out_gate(request: Request) -> None:
         if found is not None:
             await sold_out.refuse_if_visibly_sold_out(db, found.id, body, request.headers.get(idempotency.HEADER),
                                                        request.app.state.settings)
+            if body.live_id is not None:
+                await refuse_live_buy_early(db, found.id, body, request.headers.get(idempotency.HEADER))
+
+
+async def refuse_live_buy_early(db: AsyncSession, user_id: int, body: CheckoutIn, key: str | None) -> None:
+    """A LIVE flash deal's refusals (sold out, not open, over the per-buyer limit) from committed
+    state on the read transaction, so that the crowd arriving after the last unit never waits for
+    the write path (a replay of a known Idempotency-Key goes on to get its stored answer)."""
+    selling = hooks.live_selling()
+    if selling is None or body.live_id is None or body.items is None:
+        return
+    if key is not None and await idempotency.is_known(db, f"user:{user_id}:checkouts", key):
+        return
+    wanted: dict[int, int] = defaultdict(int)
+    for item in body.items:
+        wanted[item.variant_id] += item.quantity
+    await selling.refuse_early(db, body.live_id, user_id, wanted, datetime.now(UTC))
 
 
 @buying.post("/checkouts", status_code=201, response_model=CheckoutOut,
@@ -173,6 +193,8 @@ async def create_checkout(body: CheckoutIn, request: Request, unit: SignedInUnit
     reserved for the TTL. Accepts ``Idempotency-Key``."""
     db, user, settings = unit.db, unit.user, unit.settings
     await rate_limiter(request).check("checkout", request, user_id=user.id)  # before anything is written
+    if body.live_id is not None:  # anti-scalping: a scripted burst of LIVE buys from one account
+        await rate_limiter(request).check("live_buy", request, user_id=user.id)
 
     drop_claim = request.scope.get(flash_gate.DROP_CLAIM)
     if drop_claim is not None:  # a buy the flash-sale gate admitted: its claim ends with this transaction

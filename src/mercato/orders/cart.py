@@ -15,6 +15,7 @@ from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money
 from mercato.orders import repository, sold_out
 from mercato.orders.errors import OrdersError
+from mercato.orders.price_priority import Offer
 from mercato.orders.schemas import CartLineOut, CartOut, CartShopOut
 
 
@@ -27,6 +28,13 @@ class Line:
     shop: Shop
     quantity: int
     item_id: int = 0
+    #: The offer that prices this line when it is not the variant's own price (a LIVE flash deal;
+    #: ``orders.price_priority``), set by checkout.
+    offer: Offer | None = None
+
+    @property
+    def unit_price(self) -> int:
+        return self.variant.price if self.offer is None else self.offer.unit_price
 
 
 async def purchasable(db: AsyncSession, variant_id: int) -> tuple[Variant, Product, Shop]:

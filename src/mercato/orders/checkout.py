@@ -19,8 +19,9 @@ from mercato.kit.faults import checkpoint
 from mercato.kit.money import format_money
 from mercato.kit.sql.transaction import snapshot
 from mercato.orders import cart as carts
-from mercato.orders import events, pricing, repository, sold_out
+from mercato.orders import events, hooks, price_priority, pricing, repository, sold_out
 from mercato.orders.errors import OrdersError
+from mercato.orders.hooks import LiveOffer, LiveTake
 from mercato.orders.models import Checkout, Order, OrderEvent, OrderLine
 from mercato.orders.schemas import AddressIn, CheckoutIn
 from mercato.payments import service as payments
@@ -96,6 +97,32 @@ async def _wanted_lines(db: AsyncSession, user: User, body: CheckoutIn, settings
     return await carts.cart_lines(db, user.id)
 
 
+async def price_in_live(db: AsyncSession, user: User, body: CheckoutIn, lines: list[carts.Line],
+                        now: datetime) -> list[LiveOffer]:
+    """For a request made in a LIVE (``live_id``): price each line by ``price_priority`` among the
+    LIVE's offers (a flash deal open for its variant) and the variant's own price; answers the
+    LIVE offers that won (their deal units are taken by :func:`place`). Nothing for other requests."""
+    selling = hooks.live_selling()
+    if body.live_id is None or selling is None or not lines:
+        return []
+    wanted: dict[int, int] = defaultdict(int)
+    for line in lines:
+        wanted[line.variant.id] += line.quantity
+    offers = await selling.offers(db, body.live_id, user.id, wanted, now)
+    won: list[LiveOffer] = []
+    for line in lines:
+        live = offers.get(line.variant.id)
+        if live is None:
+            continue
+        # The purchase line carries no compare-at price: the base tier is "list" here, which
+        # ranks the same against a LIVE offer as "discount" would.
+        line.offer = price_priority.resolve(line.variant.price, None, [
+            price_priority.Offer(tier=live.tier, unit_price=live.unit_price, deal_id=live.deal_id)])
+        if line.offer.deal_id is not None:
+            won.append(live)
+    return won
+
+
 async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings, *,
                 redeem_for_checkout: int | None = None, lines: list[carts.Line] | None = None,
                 address: dict[str, Any] | None = None) -> Quote:
@@ -103,6 +130,7 @@ async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     ``redeem_for_checkout`` is given (inside :func:`place`)."""
     if lines is None:
         lines = await _wanted_lines(db, user, body, settings)
+        await price_in_live(db, user, body, lines, datetime.now(UTC))
     if not lines:
         raise ValidationFailed("Your cart is empty.", code=OrdersError.CART_EMPTY)
     for line in lines:
@@ -116,7 +144,7 @@ async def quote(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     for line in sorted(lines, key=lambda item: (item.shop.id, item.variant.id)):
         draft = by_shop.setdefault(line.shop.id, DraftOrder(shop=line.shop, lines=[]))
         draft.lines.append(line)
-        draft.subtotal += line.variant.price * line.quantity
+        draft.subtotal += line.unit_price * line.quantity
     drafts = list(by_shop.values())
     codes = [c for c in (code.strip() for code in body.coupon_codes) if c]
     if codes:
@@ -179,6 +207,8 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
         raise ValidationFailed("Your cart is empty.", code=OrdersError.CART_EMPTY)
     address = await resolve_address(db, user, body)
     now = datetime.now(UTC)
+    live_offers = await price_in_live(db, user, body, lines, now)
+    live_id = body.live_id if hooks.live_selling() is not None else None
     expires_at = now + timedelta(seconds=settings.reservation_ttl_seconds)
     source = "buy_now" if body.items is not None else "cart"
     checkout_id = await repository.insert_checkout(db, dict(buyer_id=user.id, status="open", address=address,
@@ -199,24 +229,28 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                                                          provider_name=settings.payment_provider)
     orders: list[Order] = []
     reservations: list[dict[str, Any]] = []
+    takes: list[LiveTake] = []
     for draft in priced.orders:
         values = dict(checkout_id=checkout_id, buyer_id=user.id, shop_id=draft.shop.id, status="awaiting_payment",
                       currency=draft.currency, subtotal=draft.subtotal, seller_discount=draft.seller_discount,
                       platform_discount=draft.platform_discount, shipping=draft.shipping, tax=draft.tax,
                       total=draft.total, fee=0, refunded=0, address=priced.address,
                       seller_coupon_id=draft.seller_coupon_id, platform_coupon_id=draft.platform_coupon_id,
-                      payment_intent_id=intents[draft.currency].id, created_at=now, updated_at=now)
+                      payment_intent_id=intents[draft.currency].id, live_id=live_id,
+                      source="direct" if live_id is None else "live", created_at=now, updated_at=now)
         order_id = await repository.insert_order(db, values)
         order = snapshot(Order, {"id": order_id, **values})
         written: list[OrderLine] = []
-        totals = [line.variant.price * line.quantity for line in draft.lines]
+        totals = [line.unit_price * line.quantity for line in draft.lines]
         discounts = pricing.spread(draft.seller_discount + draft.platform_discount, totals)
         for line, line_total, discount in zip(draft.lines, totals, discounts, strict=True):
             line_values = dict(order_id=order_id, product_id=line.product.id, variant_id=line.variant.id,
                                title=line.product.title, variant_title=line.variant.title, sku=line.variant.sku,
-                               unit_price=line.variant.price, quantity=line.quantity, discount=discount,
+                               unit_price=line.unit_price, quantity=line.quantity, discount=discount,
                                total=line_total - discount, refunded_quantity=0)
             line_id = await repository.insert_order_line(db, line_values)
+            if line.offer is not None and line.offer.deal_id is not None:
+                takes.append(LiveTake(deal_id=line.offer.deal_id, order_line_id=line_id, quantity=line.quantity))
             written.append(snapshot(OrderLine, {"id": line_id, **line_values}))
             reservations.append(dict(variant_id=line.variant.id, checkout_id=checkout_id, order_line_id=line_id,
                                      quantity=line.quantity, status="active", expires_at=expires_at,
@@ -229,6 +263,12 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
             placed.lines[order_id] = written
             placed.events[order_id] = [event]
     await inventory.hold_for_checkout(db, reservations)
+    if takes:
+        # LIVE deal units before the stock (every deal buy locks the deal's row first, then the
+        # variants'), in the same transaction: a refusal rolls back everything above.
+        selling = hooks.live_selling()
+        assert selling is not None and live_offers
+        await selling.take(db, user.id, checkout_id, takes, now)
     if placed is not None:
         placed.orders = orders
         placed.intents = list(intents.values())

@@ -117,7 +117,7 @@ def parse_buy(scope: Scope, body: bytes, max_quantity: int) -> BuyRequest | None
         checkout = CheckoutIn.model_validate_json(body)
     except ValueError:
         return None
-    if not checkout.items:
+    if not checkout.items or checkout.live_id is not None:  # a LIVE buy: its deal decides (the route)
         return None
     wanted: dict[int, int] = defaultdict(int)
     for item in checkout.items:

@@ -18,7 +18,7 @@ from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.pagination import decode_cursor, encode_cursor
 from mercato.ledger import postings
 from mercato.orders import cart as carts
-from mercato.orders import events, notify, repository
+from mercato.orders import events, hooks, notify, repository
 from mercato.orders.errors import OrdersError
 from mercato.orders.models import Order, OrderLine
 from mercato.payments import hooks as payment_hooks
@@ -125,6 +125,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
 async def expire_checkout(db: AsyncSession, checkout_id: int) -> int:
     """Release the stock and coupons of an unpaid checkout whose reservation TTL passed."""
     released = await inventory.release_checkout(db, checkout_id)
+    await hooks.release_live_units(db, checkout_id)  # LIVE flash-deal units the checkout held
     for order in await repository.orders_of_checkout(db, checkout_id):
         if await transition(db, order, ("awaiting_payment",), "expired",
                             note="Not paid in time; the reserved stock was released."):
@@ -245,6 +246,7 @@ async def _cancel_unpaid(db: AsyncSession, order: Order, user: User, note: str) 
                             cancelled_at=datetime.now(UTC)):
         raise Conflict("This order changed meanwhile; reload it.", code=OrdersError.INVALID_STATUS)
     await inventory.release_reservations(db, reservations)
+    await hooks.release_live_units(db, order.checkout_id, [line.id for line in lines])
     await notify.order_changed(db, order, "order.cancelled")
 
 

@@ -94,8 +94,14 @@ class Order(IdMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where the purchase was made: ``live`` (in the room of LIVE ``live_id``: a LIVE purchase, which
+    # the affiliate and analytics issues credit) or ``direct``. No foreign key: orders are kept
+    # whatever happens to the LIVE.
+    source: Mapped[str] = mapped_column(String(10), default="direct", server_default="direct")
+    live_id: Mapped[int | None] = mapped_column(BigId)
 
     __table_args__ = (
+        Index("ix_orders_live", "live_id"),
         Index("ix_orders_shop_status", "shop_id", "status", "id"),
         Index("ix_orders_buyer_created", "buyer_id", "id"),
         Index("ix_orders_delivered_unsettled", "status", "settled_at", "delivered_at"),

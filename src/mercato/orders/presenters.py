@@ -67,7 +67,7 @@ def order_body(order: Order, shop: Shop, lines: Sequence[OrderLine], reviewed: s
         fee=order.fee if seller_view else None, address=dict(order.address), carrier=order.carrier,
         tracking_number=order.tracking_number, payment_intent_id=order.payment_intent_id,
         created_at=order.created_at, paid_at=order.paid_at, shipped_at=order.shipped_at,
-        delivered_at=order.delivered_at, cancelled_at=order.cancelled_at,
+        delivered_at=order.delivered_at, cancelled_at=order.cancelled_at, source=order.source, live_id=order.live_id,
         lines=[OrderLineOut(id=line.id, product_id=line.product_id, variant_id=line.variant_id, title=line.title,
                             variant_title=line.variant_title, sku=line.sku, unit_price=line.unit_price,
                             quantity=line.quantity, discount=line.discount, total=line.total,

@@ -154,7 +154,7 @@ _CHECKOUT_INSERT_SQL = insert_sql(Checkout, _CHECKOUT_COLUMNS, returning="id")
 #: of later steps, no carrier).
 ORDER_COLUMNS = ("checkout_id", "buyer_id", "shop_id", "status", "currency", "subtotal", "seller_discount",
                  "platform_discount", "shipping", "tax", "total", "fee", "refunded", "address", "seller_coupon_id",
-                 "platform_coupon_id", "payment_intent_id", "created_at", "updated_at")
+                 "platform_coupon_id", "payment_intent_id", "live_id", "source", "created_at", "updated_at")
 _ORDER_INSERT_SQL = insert_sql(Order, ORDER_COLUMNS, returning="id")
 LINE_COLUMNS = ("order_id", "product_id", "variant_id", "title", "variant_title", "sku", "unit_price", "quantity",
                 "discount", "total", "refunded_quantity")

@@ -99,6 +99,8 @@ class CheckoutIn(StrictBody):
                                            description="Buy now: these items instead of the cart")
     expected_totals: dict[str, StrictInt] | None = Field(
         default=None, description="Totals per currency the buyer saw; a difference answers 409 prices_changed")
+    live_id: BodyId | None = Field(default=None, description="Bought in this LIVE's room: a LIVE purchase, "
+                                                             "priced at the LIVE's open flash deal")
 
 
 class OrderLineOut(BaseModel):
@@ -150,6 +152,8 @@ class OrderOut(BaseModel):
     shipped_at: datetime | None
     delivered_at: datetime | None
     cancelled_at: datetime | None
+    source: str = "direct"  # "live": bought in the room of LIVE ``live_id``
+    live_id: int | None = None
     lines: list[OrderLineOut]
     history: list[OrderEventOut]
     can_cancel: bool = False

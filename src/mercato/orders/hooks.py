@@ -1,0 +1,76 @@
+"""The seam between orders and LIVE selling (live/selling): prices a LIVE gives, and the deal
+units a purchase takes.
+
+Orders never import the LIVE domain (it depends on orders): LIVE selling registers one
+:class:`LiveSelling` here at import time, and checkout calls it for a request that carries
+``live_id``, in the checkout's own transaction. With none registered a ``live_id`` is ignored
+(the purchase is an ordinary one), which keeps orders usable on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class LiveOffer:
+    """A price a LIVE gives a variant now: the tier it belongs to (``orders.price_priority``)
+    and the deal whose units a purchase at that price takes."""
+
+    variant_id: int
+    unit_price: int
+    tier: str
+    deal_id: int
+
+
+@dataclass(frozen=True)
+class LiveTake:
+    """Deal units an order line takes at checkout."""
+
+    deal_id: int
+    order_line_id: int
+    quantity: int
+
+
+class LiveSelling(Protocol):
+    async def offers(self, db: AsyncSession, live_id: int, buyer_id: int, wanted: Mapping[int, int],
+                     now: datetime) -> dict[int, LiveOffer]:
+        """The LIVE's offers on these variants (``variant id → quantity``). Raises ``404`` for an
+        unknown LIVE and ``409`` for a deal that is announced but not open yet."""
+
+    async def refuse_early(self, db: AsyncSession, live_id: int, buyer_id: int, wanted: Mapping[int, int],
+                           now: datetime) -> None:
+        """On a read transaction, before the write path: raise the ``409`` the checkout would
+        (sold out, not open, over the per-buyer limit) from committed state; else nothing."""
+
+    async def take(self, db: AsyncSession, buyer_id: int, checkout_id: int, takes: Sequence[LiveTake],
+                   now: datetime) -> None:
+        """Take the deal units of a checkout (guarded updates); raises ``409`` when a deal is
+        sold out or the buyer is over its limit (the caller's transaction then rolls back)."""
+
+    async def release(self, db: AsyncSession, checkout_id: int, line_ids: Sequence[int] | None) -> None:
+        """Give back the deal units of an unpaid checkout (``line_ids`` ``None``: all of them)."""
+
+
+_selling: list[LiveSelling] = []
+
+
+def register_live_selling(selling: LiveSelling) -> LiveSelling:
+    """Install ``selling`` (replacing any before it)."""
+    _selling[:] = [selling]
+    return selling
+
+
+def live_selling() -> LiveSelling | None:
+    return _selling[0] if _selling else None
+
+
+async def release_live_units(db: AsyncSession, checkout_id: int, line_ids: Sequence[int] | None = None) -> None:
+    selling = live_selling()
+    if selling is not None:
+        await selling.release(db, checkout_id, line_ids)
