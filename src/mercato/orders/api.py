@@ -145,6 +145,10 @@ async def quote(body: CheckoutIn, request: Request, user: CurrentUser, db: DbSes
     }
 
 
+#: Set in the ASGI scope once a LIVE buy was counted under the ``live_buy`` rate limit.
+LIVE_BUY_COUNTED = "mercato.live_buy_counted"
+
+
 async def sold_out_gate(request: Request) -> None:
     """Runs before the request's write unit of work is opened (FastAPI solves dependencies in
     parameter order): a buy-now for something visibly sold out is refused from a read
@@ -168,6 +172,9 @@ async def sold_out_gate(request: Request) -> None:
             await sold_out.refuse_if_visibly_sold_out(db, found.id, body, request.headers.get(idempotency.HEADER),
                                                        request.app.state.settings)
             if body.live_id is not None:
+                # Anti-scalping counts every LIVE buy, the refused ones too: before the early refusals.
+                await rate_limiter(request).check("live_buy", request, user_id=found.id)
+                request.scope[LIVE_BUY_COUNTED] = True
                 await refuse_live_buy_early(db, found.id, body, request.headers.get(idempotency.HEADER))
 
 
@@ -193,7 +200,8 @@ async def create_checkout(body: CheckoutIn, request: Request, unit: SignedInUnit
     reserved for the TTL. Accepts ``Idempotency-Key``."""
     db, user, settings = unit.db, unit.user, unit.settings
     await rate_limiter(request).check("checkout", request, user_id=user.id)  # before anything is written
-    if body.live_id is not None:  # anti-scalping: a scripted burst of LIVE buys from one account
+    if body.live_id is not None and not request.scope.get(LIVE_BUY_COUNTED):
+        # anti-scalping: a scripted burst of LIVE buys from one account (counted once per request)
         await rate_limiter(request).check("live_buy", request, user_id=user.id)
 
     drop_claim = request.scope.get(flash_gate.DROP_CLAIM)
