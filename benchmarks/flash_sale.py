@@ -25,8 +25,11 @@ What it does (see benchmarks/README.md and PERFORMANCE.md, bench ``flash_sale``)
 5. prints progress on stderr and one JSON line on stdout; stops every process it started and
    deletes the temporary folder (and the PostgreSQL cluster), whatever happens.
 
-The app has no flash-deal model yet (promotions arrive later), so "per-buyer limit 1" holds
-because each buyer asks once for one unit; the check in 4 makes sure no buyer got more.
+The hot SKU is a real LIVE flash deal (live/selling): a shop's LIVE on air, a deal of S units
+at a price below the 30-day low with a per-buyer limit of 1, announced through the deal service
+and open when the sale starts; the variant holds 2×S units, so the deal's own guarded units are
+what stops the crowd. Every buy carries ``live_id`` (priced at the deal price, units taken from
+the deal). A clean refusal is ``409 deal_sold_out`` (or ``out_of_stock`` / ``deal_limit_reached``).
 """
 
 from __future__ import annotations
@@ -146,13 +149,18 @@ def run_phase(servers: list[h.Server], requests: list[bytes], args: argparse.Nam
     return Phase(answers, cpu_b - cpu.get("a", cpu_b), client_cpu, problems)
 
 
+#: The clean refusals of a buy (the reference answers ``out_of_stock`` too).
+REFUSALS = ("out_of_stock", "deal_sold_out", "deal_limit_reached")
+DEAL_PRICE = 990
+
+
 def summarize(phase: Phase, ok_status: int, expected: int) -> dict[str, Any]:
-    """Decisions (``ok_status`` or a clean 409 out_of_stock), their rate and latencies."""
+    """Decisions (``ok_status`` or a clean 409 refusal), their rate and latencies."""
     answers = phase.answers
     statuses = Counter(a[2] for a in answers)
     taken = [a for a in answers if a[2] == ok_status]
-    refused = [a for a in answers if a[2] == 409 and a[3] == "out_of_stock"]
-    wrong = Counter(f"{a[2]} {a[3]}" for a in answers if a[2] != ok_status and (a[2], a[3]) != (409, "out_of_stock"))
+    refused = [a for a in answers if a[2] == 409 and a[3] in REFUSALS]
+    wrong = Counter(f"{a[2]} {a[3]}" for a in answers if a[2] != ok_status and not (a[2] == 409 and a[3] in REFUSALS))
     decisions = len(taken) + len(refused)
     first = min((a[0] for a in answers), default=0.0)
     last = max((a[1] for a in answers), default=0.0)
@@ -179,12 +187,47 @@ def summarize(phase: Phase, ok_status: int, expected: int) -> dict[str, Any]:
 # --- the database ---------------------------------------------------------------------------
 
 
+def open_live_deal(url: str, variant_id: int, units: int) -> tuple[int, int]:
+    """The hot variant's shop owner goes LIVE and announces a flash deal of ``units`` on it,
+    one per buyer, through the deal service; its countdown is over when the sale starts.
+    Answers (LIVE id, deal id)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from mercato.accounts.models import User
+    from mercato.catalog.models import ShopMember, Variant
+    from mercato.live.models import Live
+    from mercato.live.selling import deals
+    from mercato.live.selling.schemas import FlashDealIn
+
+    async def write(session: Any) -> tuple[int, int]:
+        variant = await session.get(Variant, variant_id)
+        owner_id = await session.scalar(select(ShopMember.user_id).where(ShopMember.shop_id == variant.shop_id))
+        host = await session.get(User, owner_id)
+        live = Live(host_id=host.id, shop_id=variant.shop_id, title="Flash sale", status="live",
+                    started_at=datetime.now(UTC))
+        session.add(live)
+        await session.flush()
+        countdown = 10
+        # Announced ``countdown`` seconds ago: open now, for 20 minutes.
+        announced = datetime.now(UTC) - timedelta(seconds=countdown)
+        deal = await deals.announce(session, host, live.id, FlashDealIn(
+            variant_id=variant_id, deal_price=DEAL_PRICE, total_units=units, per_buyer_limit=1,
+            countdown_seconds=countdown, duration_minutes=20), announced)
+        return live.id, deal.id
+
+    result: tuple[int, int] = h.run_db(url, write)
+    return result
+
+
 def prepare(url: str, args: argparse.Namespace, media: Path) -> tuple[int, int, list[str], list[str]]:
-    """Migrate; the hot SKU, the warm-up SKU, the buyers; the counters of the reference."""
+    """Migrate; the hot SKU (a LIVE flash deal of S units on a variant with 2×S), the warm-up
+    SKU, the buyers; the counters of the reference."""
     from sqlalchemy import text
 
     h.migrate(url, media)
-    hot = h.create_catalog(url, 1, 1, args.stock, price=1500, label="hot")[0]
+    hot = h.create_catalog(url, 1, 1, 2 * args.stock, price=1500, label="hot")[0]
     warm = h.create_catalog(url, 1, 1, 10**8, price=1500, label="warm")[0]
     tokens = h.create_buyers(url, args.buyers, "buyer")
     warm_tokens = h.create_buyers(url, args.warmup_requests, "warmup") if args.warmup_requests else []
@@ -197,17 +240,23 @@ def prepare(url: str, args: argparse.Namespace, media: Path) -> tuple[int, int, 
     return hot, warm, tokens, warm_tokens
 
 
-def database_facts(url: str, variant_id: int) -> dict[str, Any]:
+def database_facts(url: str, variant_id: int, deal_id: int) -> dict[str, Any]:
     from sqlalchemy import func, select, text
 
     from mercato.catalog.models import Variant
     from mercato.inventory.models import Reservation
     from mercato.kit.models import IdempotencyKey
-    from mercato.orders.models import Checkout
+    from mercato.live.selling.models import DealBuyer, FlashDeal
+    from mercato.orders.models import Checkout, OrderLine
 
     async def facts(session: Any) -> dict[str, Any]:
         variant = await session.get(Variant, variant_id)
-        assert variant is not None
+        deal = await session.get(FlashDeal, deal_id)
+        assert variant is not None and deal is not None
+        deal_buyer_max = (await session.execute(select(func.coalesce(func.max(DealBuyer.quantity), 0))
+                                                .where(DealBuyer.deal_id == deal_id))).scalar_one()
+        prices = set((await session.scalars(select(OrderLine.unit_price).where(OrderLine.variant_id == variant_id)))
+                     .all())
         held = (select(Checkout.buyer_id, func.sum(Reservation.quantity).label("units"))
                 .join(Checkout, Checkout.id == Reservation.checkout_id)
                 .where(Reservation.variant_id == variant_id).group_by(Checkout.buyer_id).subquery())
@@ -218,8 +267,9 @@ def database_facts(url: str, variant_id: int) -> dict[str, Any]:
                                        .where(IdempotencyKey.status == "in_progress"))).scalar_one()
         taken = (await session.execute(text("SELECT taken FROM counters WHERE id = 1"))).scalar_one()
         return {"stock": variant.stock, "reserved": variant.reserved, "allocated": variant.allocated,
-                "reservation_units": int(units), "per_buyer_max": int(per_buyer), "keys_in_progress": int(stuck),
-                "counter_taken": int(taken)}
+                "reservation_units": int(units), "per_buyer_max": max(int(per_buyer), int(deal_buyer_max)),
+                "keys_in_progress": int(stuck), "counter_taken": int(taken), "deal_units_left": deal.units_left,
+                "deal_total_units": deal.total_units, "prices": sorted(prices)}
 
     result: dict[str, Any] = h.run_db(url, facts)
     return result
@@ -302,8 +352,9 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     media = tmp / "media"
     t = time.monotonic()
     hot, warm, tokens, warm_tokens = prepare(url, args, media)
-    log(f"migrated; hot SKU (variant {hot}, {args.stock} units), {args.buyers} buyers in "
-        f"{time.monotonic() - t:.1f} s")
+    live_id, deal_id = open_live_deal(url, hot, args.stock)
+    log(f"migrated; hot SKU (variant {hot}: LIVE {live_id} flash deal {deal_id}, {args.stock} units, one per "
+        f"buyer), {args.buyers} buyers in {time.monotonic() - t:.1f} s")
     extra = {"BENCH_COUNTER_STOCK": str(args.stock)}
     if args.no_jobs:
         extra["MERCATO_RUN_JOBS"] = "false"
@@ -324,8 +375,10 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
         return [h.build_request("POST", f"/take/{counter_id}", bare_port, {"variant_id": counter_id, "quantity": 1},
                                 {"Idempotency-Key": f"{run_id}-ref-{counter_id}-{i}"}) for i in range(n)]
 
-    def buy(port: int, variant_id: int, who: list[str], label: str) -> list[bytes]:
-        body = {"items": [{"variant_id": variant_id, "quantity": 1}], "address": h.ADDRESS}
+    def buy(port: int, variant_id: int, who: list[str], label: str, live: int | None = None) -> list[bytes]:
+        body: dict[str, Any] = {"items": [{"variant_id": variant_id, "quantity": 1}], "address": h.ADDRESS}
+        if live is not None:
+            body["live_id"] = live
         return [h.build_request("POST", "/api/v1/checkouts", port, body,
                                 {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{run_id}-{label}-{i}"})
                 for i, token in enumerate(who)]
@@ -346,7 +399,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
                 f"{Counter((a[2], a[3]) for a in warm_phase.answers if a[2] != 201).most_common(3)}")
     load_app = h.loadavg()
     log(f"the sale: {args.buyers} buyers, one buy each, {args.stock} units (load average {load_app})")
-    sale = summarize(run_phase(apps, buy(app_port, hot, tokens, "sale"), args), 201, args.buyers)
+    sale = summarize(run_phase(apps, buy(app_port, hot, tokens, "sale", live_id), args), 201, args.buyers)
     log(f"  {sale['decisions_per_s']} decisions/s  p50 {sale['p50_ms']} ms  p99 {sale['p99_ms']} ms  "
         f"reserved {sale['taken']}  refused {sale['refused']}  errors {sale['errors']}  "
         f"server CPU {sale['server_cpu_ms_per_decision']} ms/decision")
@@ -354,8 +407,9 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     log("stopping the servers; checking the database")
     for server in servers:
         h.stop_server(server)
-    facts = database_facts(url, hot)
-    units = max(sale["taken"], facts["reserved"] + facts["allocated"], facts["reservation_units"])
+    facts = database_facts(url, hot, deal_id)
+    units = max(sale["taken"], facts["reserved"] + facts["allocated"], facts["reservation_units"],
+                facts["deal_total_units"] - facts["deal_units_left"])
     oversold = max(0, units - args.stock)
     problems = []
     if facts["reserved"] + facts["allocated"] > facts["stock"]:
@@ -364,6 +418,11 @@ def run(args: argparse.Namespace, url: str, tmp: Path, servers: list[h.Server], 
     if facts["reserved"] + facts["allocated"] != sale["taken"] or facts["reservation_units"] != sale["taken"]:
         problems.append(f"{sale['taken']} answers 201 but the variant row holds {facts['reserved']} reserved + "
                         f"{facts['allocated']} allocated and reservations hold {facts['reservation_units']} units")
+    if facts["deal_total_units"] - facts["deal_units_left"] != sale["taken"]:
+        problems.append(f"{sale['taken']} answers 201 but the deal has {facts['deal_units_left']} of "
+                        f"{facts['deal_total_units']} units left")
+    if sale["taken"] and facts["prices"] != [DEAL_PRICE]:
+        problems.append(f"deal lines priced {facts['prices']}, not {DEAL_PRICE}")
     if facts["per_buyer_max"] > 1:
         problems.append(f"a buyer holds {facts['per_buyer_max']} units (limit 1)")
     if facts["keys_in_progress"]:
