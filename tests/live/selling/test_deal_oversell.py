@@ -6,7 +6,6 @@ must hold against the same account too)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
