@@ -97,6 +97,7 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("post", "/api/v1/lives/{live_id}/coupons"): {
         403: "Not the host or a member of the LIVE's shop (`not_host`), or not allowed to manage the coupon.",
         **_conflict("live_not_on_air")},
+    ("delete", "/api/v1/lives/{live_id}/coupons/{coupon_id}"): {403: _NOT_HOST},
     ("post", "/api/v1/lives/{live_id}/coupons/{coupon_id}/claim"): _conflict(
         "coupon_already_claimed`, `coupon_task_incomplete"),
     ("post", "/api/v1/lives/{live_id}/giveaways"): {403: _NOT_HOST, **_conflict("live_not_on_air")},

@@ -94,6 +94,12 @@ def test_a_live_coupon_unlocked_by_watching(api: httpx.Client, live_shop: Callab
     assert used.status_code == 201, used.text
     assert used.json()["orders"][0]["seller_discount"] == 200
 
+    frames.clear()
+    unpinned = api.delete(f"/api/v1/lives/{live_id}/coupons/{coupon['id']}", headers=item["host"]["headers"])
+    assert unpinned.status_code == 204
+    assert frames == [(live_id, {"type": "coupon", "coupon": None})]
+    gone = api.post(url, headers=buyer()["headers"])
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "coupon_not_pinned"
     other = shop_coupon(api, item, "OTHER5")
     not_pinned = api.post(f"/api/v1/lives/{live_id}/coupons/{other['id']}/claim", headers=viewer["headers"])
     assert not_pinned.status_code == 404 and not_pinned.json()["error"]["code"] == "coupon_not_pinned"

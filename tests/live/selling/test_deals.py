@@ -195,6 +195,10 @@ def test_buying_a_deal_in_the_live(api: httpx.Client, live_shop: Callable[..., d
     assert (fetched["status"], fetched["source"], fetched["live_id"], fetched["total"] >= 1500) == (
         "paid", "live", live_id, True)
 
+    with httpx.Client(base_url=api.base_url, cookies={"mercato_session": cy["token"]}) as browser:
+        page = browser.get(f"/orders/{fetched['id']}")
+    assert page.status_code == 200 and 'id="order-live"' in page.text and f'href="/live/{live_id}"' in page.text
+
     # Bob cancels his unpaid order: his unit goes back too.
     cancelled = api.post(f"/api/v1/orders/{buyer_order(api, bob)}/cancel",
                          headers={**bob["headers"], "Idempotency-Key": "bob-cancel"}, json={"reason": "changed mind"})

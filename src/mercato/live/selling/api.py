@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from mercato.accounts.deps import CurrentUser
 from mercato.kit.fields import PathId
@@ -46,6 +46,12 @@ async def pin_coupon(live_id: PathId, body: LiveCouponIn, user: CurrentUser, db:
     """Pin a coupon in the room, optionally unlocked after ``watch_minutes`` of watching."""
     pinned, coupon = await coupons.pin(db, user, live_id, body.coupon_id, body.watch_minutes, _now())
     return coupons.coupon_out(pinned, coupon)
+
+
+@router.delete("/lives/{live_id:int}/coupons/{coupon_id:int}", status_code=204)
+async def unpin_coupon(live_id: PathId, coupon_id: PathId, user: CurrentUser, db: DbSession) -> Response:
+    await coupons.unpin(db, user, live_id, coupon_id)
+    return Response(status_code=204)
 
 
 @router.post("/lives/{live_id:int}/coupons/{coupon_id:int}/claim", status_code=201)

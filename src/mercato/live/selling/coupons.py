@@ -51,6 +51,17 @@ async def pin(db: AsyncSession, user: User, live_id: int, coupon_id: int, watch_
     return pinned, coupon
 
 
+async def unpin(db: AsyncSession, user: User, live_id: int, coupon_id: int) -> None:
+    """Take the coupon out of the room (claims already made stay valid: the code works as before)."""
+    live = await access.seller_live(db, user, live_id, on_air=False)
+    pinned = await repository.live_coupon(db, live.id, coupon_id)
+    if pinned is None or not pinned.pinned:
+        raise NotFound("This coupon is not pinned in this LIVE.", code=LiveError.COUPON_NOT_PINNED)
+    pinned.pinned = False
+    await db.flush()
+    broadcast.after_commit(db, live.id, {"type": "coupon", "coupon": None})
+
+
 async def claim(db: AsyncSession, user: User, live_id: int, coupon_id: int, now: datetime) -> dict[str, Any]:
     """Claim the coupon pinned in the LIVE: once per viewer, after its watch task if it has one.
     Answers the coupon with its ``code`` (entered at checkout as any coupon code)."""
