@@ -169,12 +169,13 @@ async def sold_out_gate(request: Request) -> None:
     async with get_database(request).unit_of_work(write=False) as db:
         found = await accounts_service.resolve_token(db, token)
         if found is not None:
-            await sold_out.refuse_if_visibly_sold_out(db, found.id, body, request.headers.get(idempotency.HEADER),
-                                                       request.app.state.settings)
             if body.live_id is not None:
                 # Anti-scalping counts every LIVE buy, the refused ones too: before the early refusals.
                 await rate_limiter(request).check("live_buy", request, user_id=found.id)
                 request.scope[LIVE_BUY_COUNTED] = True
+            await sold_out.refuse_if_visibly_sold_out(db, found.id, body, request.headers.get(idempotency.HEADER),
+                                                       request.app.state.settings)
+            if body.live_id is not None:
                 await refuse_live_buy_early(db, found.id, body, request.headers.get(idempotency.HEADER))
 
 
