@@ -44,6 +44,9 @@ from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
 from mercato.ledger import pages as ledger_pages
 from mercato.ledger import tasks as ledger_tasks
+from mercato.live import hls as live_hls
+from mercato.live import tasks as live_tasks
+from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.openapi import EXTRA_STATUSES
 from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api
@@ -59,7 +62,7 @@ from mercato.promotions import pages as promotions_pages
 from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
-JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks)
+JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, live_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
@@ -69,7 +72,7 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_api.router, promotions_api.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
-           content_api.share_router, api_docs_router)
+           content_api.share_router, api_docs_router, live_hls.router)
 
 
 async def write_held_back(database_url: str) -> None:
@@ -112,9 +115,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.state.loop_lag = LoopLagMonitor(warn_ms=settings.loop_lag_warn_ms,
                                             interval=settings.loop_lag_interval_seconds)
         app.state.loop_lag.start()
+        app.state.ingest = None  # live/ingest/server.py: RTMP in, HLS out (one process binds the port)
+        if settings.live_ingest:
+            ingest = IngestServer(settings, service_hooks(app.state.db))
+            app.state.ingest = ingest if await ingest.start() else None
         try:
             yield
         finally:
+            if app.state.ingest is not None:
+                await app.state.ingest.stop()
             await app.state.loop_lag.stop()
             await runner.stop()
             await feed_cache.close_writers()  # served feed pages still queued are written
