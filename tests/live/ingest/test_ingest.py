@@ -9,18 +9,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts.models import User
 from mercato.config import Settings
 from mercato.kit.db import Database
 from mercato.kit.jobs import run_job
-from mercato.live.ingest import recording
+from mercato.live import service
+from mercato.live.ingest import clips, recording
 from mercato.live.ingest.server import live_folder
 from tests.conftest import run_async
 from tests.harness import missing
 from tests.live.ingest.conftest import WAIT_SECONDS, Hosted, Ingest, Publisher, has_video, live_row, wait_for
+from tests.live.ingest.publish import FPS, REFUSED
 
+JSON = {"Accept": "application/json"}  # the error shape (a browser asking a media URL gets the HTML page)
 PLAYLIST_SECONDS = 10.0  # docs/live.md: the playlist lists a segment within 10 s of a publisher starting
 
 
@@ -87,3 +93,153 @@ def test_pyav_publisher_goes_live_and_the_replay_plays(
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in replay.text
     assert replay.text.rstrip().endswith("#EXT-X-ENDLIST")
     assert has_video(settings.media_dir / live.replay_path)
+
+    # A clip of the recording: the asked range, to a frame (the test stream has no B-frames).
+    clip = tmp_path / "clip.mp4"
+    duration = clips.cut(live_folder(settings, hosted.live_id), 1000, 3500, clip)
+    assert abs(duration - 2.5) <= 1 / FPS
+    assert has_video(clip)
+    with av.open(str(clip)) as container:
+        assert abs(container.duration / av.time_base - 2.5) <= 1 / FPS
+        assert abs(sum(1 for _ in container.decode(video=0)) - 2.5 * FPS) <= 1
+    outside = tmp_path / "outside.mp4"
+    with pytest.raises(clips.ClipError):
+        clips.cut(live_folder(settings, hosted.live_id), 1000, 3_600_000, outside)
+    assert not outside.exists()
+
+
+def test_ffmpeg_cli_publisher(ingest: Ingest, make_live: Callable[[], Hosted], api: httpx.Client,
+                              db_run: Callable[..., Any], tmp_path: Path) -> None:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        missing("ffmpeg")
+    hosted = make_live()
+    command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
+               "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+               "-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-f", "flv", f"{ingest.url}/{hosted.key}"]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        segments = wait_for(lambda: listed_segments(api, hosted.live_id), "a listed segment", PLAYLIST_SECONDS)
+        assert live_row(db_run, hosted.live_id).status == "live"
+        assert has_video(fetch_segment(api, hosted.live_id, segments[0], tmp_path))
+        output, _ = process.communicate(timeout=WAIT_SECONDS)
+        assert process.returncode == 0, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    wait_for(lambda: live_row(db_run, hosted.live_id).publisher_left_at is not None, "the publisher to leave")
+
+
+def test_wrong_or_revoked_key_is_refused_and_logged(
+        ingest: Ingest, make_live: Callable[[], Hosted], db_run: Callable[..., Any], settings: Settings,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="mercato.live.ingest")
+    hosted = make_live()
+    wrong = hosted.key[:-4] + "XXXX"
+    assert Publisher(f"{ingest.url}/{wrong}").finished() == REFUSED
+
+    async def rotate(db: AsyncSession) -> None:
+        user = await db.get(User, hosted.user_id)
+        assert user is not None
+        await service.issue_stream_key(db, user)
+
+    db_run(rotate)
+    assert Publisher(f"{ingest.url}/{hosted.key}").finished() == REFUSED  # the old key is revoked
+
+    refusals = [r for r in caplog.records if r.levelno == logging.WARNING and "refused" in r.getMessage()]
+    assert len(refusals) == 2
+    for record in refusals:
+        assert "from 127.0.0.1:" in record.getMessage()
+        assert hosted.key not in record.getMessage() and wrong not in record.getMessage()
+    live = live_row(db_run, hosted.live_id)
+    assert live.status == "scheduled" and live.started_at is None  # nothing started
+    assert not live_folder(settings, hosted.live_id).exists()  # nothing written
+    assert ingest.publishing() == set()
+
+
+def test_one_publisher_per_live(ingest: Ingest, make_live: Callable[[], Hosted], api: httpx.Client,
+                                db_run: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="mercato.live.ingest")
+    hosted = make_live()
+    first = Publisher(f"{ingest.url}/{hosted.key}")
+    try:
+        wait_for(lambda: listed_segments(api, hosted.live_id), "a listed segment", PLAYLIST_SECONDS)
+        second = Publisher(f"{ingest.url}/{hosted.key}")
+        assert second.finished() == REFUSED
+        assert any(f"LIVE {hosted.live_id} already has a publisher" in r.getMessage() for r in caplog.records)
+        assert first.running()
+        assert ingest.publishing() == {hosted.live_id}
+        live = live_row(db_run, hosted.live_id)
+        assert live.status == "live" and live.publisher_left_at is None
+    finally:
+        assert first.stop() == 0, first.output
+
+
+def test_reconnect_within_the_grace_resumes_the_same_live(
+        ingest: Ingest, make_live: Callable[[], Hosted], api: httpx.Client, db_run: Callable[..., Any],
+        settings: Settings, clean_db: str) -> None:
+    hosted = make_live()
+    first = Publisher(f"{ingest.url}/{hosted.key}")
+    wait_for(lambda: listed_segments(api, hosted.live_id), "a listed segment", PLAYLIST_SECONDS)
+    assert first.stop() == 0, first.output
+    wait_for(lambda: live_row(db_run, hosted.live_id).publisher_left_at is not None, "the publisher to leave")
+    recorded = live_folder(settings, hosted.live_id) / "recording.m3u8"
+    wait_for(lambda: recording.is_closed(recorded.read_text()), "the packager to close the recording")
+    before = [s.name for s in recording.segments(recorded.read_text())]
+    started_at = live_row(db_run, hosted.live_id).started_at
+    assert run_end_job(clean_db, settings) == 0  # within the grace
+
+    second = Publisher(f"{ingest.url}/{hosted.key}")
+    try:
+        after = wait_for(lambda: [s for s in listed_segments(api, hosted.live_id) if s > max(before)],
+                         "a segment of the second connection", PLAYLIST_SECONDS)
+        live = live_row(db_run, hosted.live_id)
+        assert live.status == "live" and live.publisher_left_at is None and live.started_at == started_at
+        text = (live_folder(settings, hosted.live_id) / "recording.m3u8").read_text()
+        listed = recording.segments(text)
+        names = [s.name for s in listed]
+        assert names == sorted(set(names))  # numbering continues
+        assert sum(s.discontinuity for s in listed) == 1  # one break: the reconnect
+        assert after[0] in names
+        index = api.get(f"/live/{hosted.live_id}/hls/index.m3u8").text
+        assert "#EXT-X-DISCONTINUITY" in index or "#EXT-X-DISCONTINUITY-SEQUENCE:1" in index
+    finally:
+        assert second.stop() == 0, second.output
+
+
+def test_hls_route_types_cache_and_names(api: httpx.Client, settings: Settings) -> None:
+    folder = settings.media_dir / "live" / "77"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "index.m3u8").write_text("#EXTM3U\n")
+    (folder / "replay.m3u8").write_text("#EXTM3U\n#EXT-X-ENDLIST\n")
+    (folder / "seg_000001.ts").write_bytes(b"G" * 188)
+    (folder / "recording.m3u8").write_text("#EXTM3U\n")
+    (folder / "notes.txt").write_text("private")
+    (settings.media_dir / "live" / "secret.m3u8").write_text("#EXTM3U\n")
+
+    for name in ("index.m3u8", "replay.m3u8"):
+        for method in ("GET", "HEAD"):
+            response = api.request(method, f"/live/77/hls/{name}")
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "application/vnd.apple.mpegurl"
+            assert response.headers["cache-control"] == "no-cache"
+            assert response.content == (b"" if method == "HEAD" else (folder / name).read_bytes())
+    segment = api.head("/live/77/hls/seg_000001.ts")
+    assert segment.status_code == 200 and segment.headers["content-type"] == "video/mp2t"
+    assert segment.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert api.get("/live/77/hls/seg_000001.ts").content == b"G" * 188
+
+    for name in ("seg_000002.ts", "recording.m3u8", "notes.txt", "seg_1.ts", ".index.m3u8.tmp", "index.m3u8x"):
+        response = api.get(f"/live/77/hls/{name}", headers=JSON)
+        assert response.status_code == 404, name
+        assert response.json()["error"]["code"] == "hls_file_not_found", name
+    assert api.get("/live/78/hls/index.m3u8", headers=JSON).json()["error"]["code"] == "hls_file_not_found"
+    # Paths out of the folder never reach a file: an encoded slash is a path separator to the router.
+    for path in ("/live/77/hls/..%2Fsecret.m3u8", "/live/77/hls/%2e%2e%2fsecret.m3u8", "/live/77/hls/../secret.m3u8"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert "#EXTM3U" not in response.text
+    assert api.get("/live/0/hls/index.m3u8").status_code == 422

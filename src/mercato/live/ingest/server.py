@@ -98,6 +98,7 @@ class IngestServer:
         self.publishing: dict[int, _Publisher] = {}  # live id → its connected publisher
         self.packagers: dict[int, asyncio.subprocess.Process] = {}  # live id → its packager, until it exits
         self.connections: set[asyncio.Task[None]] = set()
+        self.writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> bool:
         """Bind and serve; False (one line logged) when another process holds the port."""
@@ -113,11 +114,17 @@ class IngestServer:
         return True
 
     async def stop(self) -> None:
+        """Close every connection (each publisher's LIVE hears it left, as for any disconnect)
+        and let the packagers finish their last segment."""
         if self.server is not None:
             self.server.close()
-        for task in list(self.connections):
-            task.cancel()
-        await asyncio.gather(*self.connections, return_exceptions=True)
+        for writer in list(self.writers):
+            writer.close()
+        if self.connections:
+            _done, pending = await asyncio.wait(list(self.connections), timeout=PACKAGER_EXIT_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.gather(*(self.reap(p) for p in list(self.packagers.values())), return_exceptions=True)
         if self.server is not None:
             await self.server.wait_closed()
@@ -127,6 +134,7 @@ class IngestServer:
         task = asyncio.current_task()
         assert task is not None
         self.connections.add(task)
+        self.writers.add(writer)
         peer = writer.get_extra_info("peername")
         address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         publisher = _Publisher(self, reader, writer, address)
@@ -137,13 +145,20 @@ class IngestServer:
             log.debug("RTMP connection from %s closed: %r", address, exc)
         except Refused:
             pass
+        except asyncio.CancelledError:
+            log.debug("RTMP connection from %s cancelled at shutdown", address)
         finally:
-            with contextlib.suppress(Exception):
+            try:
                 await publisher.finish()
+            except Exception:
+                log.exception("RTMP connection from %s: the LIVE could not be told its publisher left", address)
+            except asyncio.CancelledError:
+                pass  # shutting down: the end job ends the LIVE after the grace anyway
             writer.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
             self.connections.discard(task)
+            self.writers.discard(writer)
 
     async def start_packager(self, live_id: int) -> asyncio.subprocess.Process:
         previous = self.packagers.get(live_id)
