@@ -23,6 +23,7 @@ from mercato.content import pages as content_pages
 from mercato.content import tasks as content_tasks
 from mercato.content.serving import VideoFiles
 from mercato.demo import demo_logins
+from mercato.demo_live import DemoPublisher
 from mercato.feed import api as feed_api
 from mercato.feed import bodies as feed_bodies
 from mercato.feed import cache as feed_cache
@@ -119,9 +120,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if settings.live_ingest:
             ingest = IngestServer(settings, service_hooks(app.state.db))
             app.state.ingest = ingest if await ingest.start() else None
+        demo_live = None  # demo_live.py: with `serve --demo`, the process running the ingest feeds the demo LIVE
+        if app.state.ingest is not None and settings.live_demo:
+            demo_live = DemoPublisher(app.state.db, settings, app.state.ingest.port)
+            demo_live.start()
         try:
             yield
         finally:
+            if demo_live is not None:
+                await demo_live.stop()
             if app.state.ingest is not None:
                 await app.state.ingest.stop()
             await app.state.loop_lag.stop()

@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     rtmp_public_url: str = ""
     hls_segment_seconds: float = 2.0  # target segment length (cut on the publisher's keyframes)
     hls_list_size: int = 6  # segments in the sliding live playlist
+    live_demo: bool = False  # `mercato serve --demo` sets it: a demo creator's LIVE loops a clip into the ingest
 
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address

@@ -20,7 +20,8 @@ REFUSED = 3
 
 def publish(url: str, stopping: threading.Event) -> None:
     with av.open(url, "w", format="flv") as out:
-        video = out.add_stream("libx264", rate=FPS, options={"preset": "ultrafast", "tune": "zerolatency", "g": str(FPS)})
+        video = out.add_stream("libx264", rate=FPS,
+                               options={"preset": "ultrafast", "tune": "zerolatency", "g": str(FPS)})
         video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         audio = out.add_stream("aac", rate=RATE, layout="mono")
         out.start_encoding()

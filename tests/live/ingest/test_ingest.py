@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato import demo_live
 from mercato.accounts.models import User
 from mercato.config import Settings
 from mercato.kit.db import Database
@@ -243,3 +244,36 @@ def test_hls_route_types_cache_and_names(api: httpx.Client, settings: Settings) 
         assert response.status_code == 404, path
         assert "#EXTM3U" not in response.text
     assert api.get("/live/0/hls/index.m3u8").status_code == 422
+
+
+def test_demo_publisher_keeps_the_demo_live_on_air(ingest: Ingest, api: httpx.Client, db_run: Callable[..., Any],
+                                                   settings: Settings, clean_db: str) -> None:
+    response = api.post("/api/v1/auth/register", json={
+        "email": demo_live.HOST_EMAIL, "password": "correct-horse-1", "display_name": "Creator One",
+        "date_of_birth": "1990-01-01"})
+    assert response.status_code == 201
+    host_id = response.json()["user"]["id"]
+
+    async def eligible(db: AsyncSession) -> None:
+        user = await db.get(User, host_id)
+        assert user is not None
+        user.is_creator, user.followers_count = True, settings.live_host_min_followers
+
+    db_run(eligible)
+    database = Database(clean_db, pool=False)
+    publisher = demo_live.DemoPublisher(database, settings, ingest.server.port)
+
+    async def start() -> None:
+        publisher.start()
+
+    ingest.call(start())
+    try:
+        live_id = wait_for(lambda: next(iter(ingest.publishing()), None), "the demo publisher", WAIT_SECONDS * 2)
+        wait_for(lambda: listed_segments(api, live_id), "a listed segment of the demo LIVE", WAIT_SECONDS * 2)
+        live = live_row(db_run, live_id)
+        assert live.is_demo and live.host_id == host_id and live.status == "live" and live.title == demo_live.TITLE
+    finally:
+        ingest.call(publisher.stop())
+        ingest.call(database.dispose())
+    wait_for(lambda: live_row(db_run, live_id).publisher_left_at is not None, "the demo publisher to leave")
+    assert publisher.process is not None and publisher.process.returncode == 0

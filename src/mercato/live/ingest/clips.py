@@ -96,7 +96,8 @@ def cut(folder: Path, start_ms: int, end_ms: int, target: Path) -> float:
     listed = recording.segments(text)
     total_ms = round(sum(s.duration for s in listed) * 1000)
     if not 0 <= start_ms < end_ms or end_ms - start_ms < MIN_CLIP_MS or end_ms > total_ms:
-        raise ClipError(f"The range must lie within the recording (0–{total_ms} ms) and last at least {MIN_CLIP_MS} ms.")
+        raise ClipError(f"The range must lie within the recording (0–{total_ms} ms) "
+                        f"and last at least {MIN_CLIP_MS} ms.")
     start, end = start_ms / 1000, end_ms / 1000
     with ExitStack() as stack:
         _write(_timed_packets(folder, listed, start, end, stack), start, end, target)
