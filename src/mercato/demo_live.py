@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import sys
 import threading
@@ -58,8 +59,12 @@ def source_clip(settings: Settings) -> Path:
 
 
 def ingest_url(settings: Settings, port: int) -> str:
-    host = "127.0.0.1" if settings.rtmp_host in ("0.0.0.0", "::", "") else settings.rtmp_host
-    return f"rtmp://{host}:{port}/live"
+    """The ingest as this machine reaches it (a wildcard bind is reached on the loopback)."""
+    try:
+        wildcard = ipaddress.ip_address(settings.rtmp_host).is_unspecified
+    except ValueError:  # a host name
+        wildcard = False
+    return f"rtmp://{'127.0.0.1' if wildcard else settings.rtmp_host}:{port}/live"
 
 
 async def prepare(db: Database) -> str | None:
@@ -152,7 +157,12 @@ def loop_into(source: Path, url: str, stopping: threading.Event) -> None:
 def main(argv: list[str]) -> int:
     """``python -m mercato.demo_live SOURCE RTMP_URL``: publish until stdin closes."""
     stopping = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stopping.set()), daemon=True).start()
+
+    def until_stdin_closes() -> None:
+        sys.stdin.read()
+        stopping.set()
+
+    threading.Thread(target=until_stdin_closes, daemon=True).start()
     try:
         loop_into(Path(argv[0]), argv[1], stopping)
     except av.error.FFmpegError as exc:
