@@ -277,3 +277,25 @@ def test_demo_publisher_keeps_the_demo_live_on_air(ingest: Ingest, api: httpx.Cl
         ingest.call(database.dispose())
     wait_for(lambda: live_row(db_run, live_id).publisher_left_at is not None, "the demo publisher to leave")
     assert publisher.process is not None and publisher.process.returncode == 0
+
+
+def test_a_live_ended_by_hand_disconnects_its_publisher_and_gets_its_replay(
+        ingest: Ingest, make_live: Callable[[], Hosted], api: httpx.Client, db_run: Callable[..., Any],
+        settings: Settings, clean_db: str) -> None:
+    hosted = make_live()
+    publisher = Publisher(f"{ingest.url}/{hosted.key}")
+    wait_for(lambda: listed_segments(api, hosted.live_id), "a listed segment", PLAYLIST_SECONDS)
+
+    async def end(db: AsyncSession) -> None:
+        await service.end_live(db, await service.get_live(db, hosted.live_id), reason="host")
+
+    db_run(end)
+    # The ingest notices within its status check and closes the connection: the publisher stops by itself.
+    wait_for(lambda: not ingest.publishing(), "the ingest to drop the publisher")
+    publisher.finished()
+    wait_for(lambda: run_end_job(clean_db, settings) or live_row(db_run, hosted.live_id).replay_path, "the replay")
+    live = live_row(db_run, hosted.live_id)
+    assert live.status == "ended" and live.ended_reason == "host"
+    assert (settings.media_dir / f"live/{hosted.live_id}/replay.m3u8").read_text().rstrip().endswith("#EXT-X-ENDLIST")
+    # An ended LIVE takes no publisher again.
+    assert Publisher(f"{ingest.url}/{hosted.key}").finished() == REFUSED

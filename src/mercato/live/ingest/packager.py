@@ -92,6 +92,18 @@ class Playlists:
             write_atomically(self.index, sliding_playlist(self.recording.read_text(), self.list_size))
 
 
+class PipeInput:
+    """Standard input as PyAV reads it, but answering each read with what has arrived: a
+    buffered ``read(n)`` would wait for ``n`` bytes (seconds at a low bit rate) before the
+    demuxer sees a frame."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read(self, size: int) -> bytes:
+        return os.read(self.fd, size)
+
+
 def package(source: Any, folder: Path, segment_seconds: float, list_size: int) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     playlists = Playlists(folder, list_size)
@@ -132,8 +144,9 @@ def package(source: Any, folder: Path, segment_seconds: float, list_size: int) -
                         if isinstance(frame, av.VideoFrame):
                             frame.pict_type = av.video.frame.PictureType.NONE  # the encoder chooses
                         out.mux(encoders[index].encode(frame))
-                if packet.is_keyframe and index == video.index:
-                    playlists.refresh()
+                # The muxer writes a segment when the interleaver hands it the next keyframe, a
+                # packet or two after we muxed it: look after every packet (one stat call).
+                playlists.refresh()
             for encoder in encoders.values():
                 out.mux(encoder.encode(None))
     playlists.refresh()
@@ -146,7 +159,7 @@ def main(argv: list[str]) -> int:
         return 1
     folder, segment_seconds, list_size = Path(argv[0]), float(argv[1]), int(argv[2])
     try:
-        return package(sys.stdin.buffer, folder, segment_seconds, list_size)
+        return package(PipeInput(sys.stdin.fileno()), folder, segment_seconds, list_size)
     except (av.error.FFmpegError, OSError) as exc:
         print(f"packager: {exc}", file=sys.stderr)
         return 1
