@@ -10,6 +10,7 @@ from enum import StrEnum
 
 class LiveError(StrEnum):
     ALREADY_ENDED = "live_ended"
+    CLIP_RANGE_INVALID = "clip_range_invalid"
     HLS_FILE_NOT_FOUND = "hls_file_not_found"
     LIVE_NOT_FOUND = "live_not_found"
     NOT_ELIGIBLE_HOST = "not_eligible_host"

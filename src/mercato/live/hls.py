@@ -30,6 +30,16 @@ PLAYLIST_CACHE = "no-cache"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
 
 
+def playback_url(live_id: int) -> str:
+    """The live playlist's path (``playback_url`` of a LIVE, relative to the site)."""
+    return f"/live/{live_id}/hls/index.m3u8"
+
+
+def replay_url(live_id: int) -> str:
+    """The replay's path, once the LIVE has ended and ``Live.replay_path`` is set."""
+    return f"/live/{live_id}/hls/replay.m3u8"
+
+
 def _missing() -> NotFound:
     return NotFound("No such playlist or segment.", code=LiveError.HLS_FILE_NOT_FOUND)
 

@@ -18,8 +18,10 @@ from mercato import demo_live
 from mercato.accounts.models import User
 from mercato.config import Settings
 from mercato.kit.db import Database
+from mercato.kit.errors import ValidationFailed
 from mercato.kit.jobs import run_job
 from mercato.live import service
+from mercato.live.hls import playback_url, replay_url
 from mercato.live.ingest import clips, recording
 from mercato.live.ingest.server import live_folder
 from tests.conftest import run_async
@@ -69,7 +71,7 @@ def test_pyav_publisher_goes_live_and_the_replay_plays(
     assert publisher.running()
     live = live_row(db_run, hosted.live_id)
     assert live.status == "live" and live.started_at is not None and live.publisher_left_at is None
-    playlist = api.get(f"/live/{hosted.live_id}/hls/index.m3u8")
+    playlist = api.get(playback_url(hosted.live_id))
     assert playlist.headers["content-type"] == "application/vnd.apple.mpegurl"
     assert playlist.headers["cache-control"] == "no-cache"
     assert has_video(fetch_segment(api, hosted.live_id, segments[0], tmp_path))
@@ -88,6 +90,7 @@ def test_pyav_publisher_goes_live_and_the_replay_plays(
     live = live_row(db_run, hosted.live_id)
     assert live.status == "ended" and live.ended_reason == "publisher_gone"
     assert live.replay_path == f"live/{hosted.live_id}/replay.m3u8"
+    assert replay_url(hosted.live_id) == f"/live/{hosted.live_id}/hls/replay.m3u8"
     assert run_end_job(clean_db, no_grace) == 0  # idempotent: nothing more to do
     replay = api.get(f"/live/{hosted.live_id}/hls/replay.m3u8")
     assert replay.status_code == 200
@@ -107,6 +110,15 @@ def test_pyav_publisher_goes_live_and_the_replay_plays(
     with pytest.raises(clips.ClipError):
         clips.cut(live_folder(settings, hosted.live_id), 1000, 3_600_000, outside)
     assert not outside.exists()
+    # As the app cuts them: in a child process, into the LIVE's clips folder.
+    made = run_async(clips.cut_clip(settings, hosted.live_id, 500, 2500))
+    assert made.parent == live_folder(settings, hosted.live_id) / "clips" and has_video(made)
+    with av.open(str(made)) as container:
+        assert abs(container.duration / av.time_base - 2.0) <= 1 / FPS
+    with pytest.raises(ValidationFailed) as refused:
+        run_async(clips.cut_clip(settings, hosted.live_id, 2500, 2500))
+    assert refused.value.code == "clip_range_invalid"
+    assert sorted(made.parent.iterdir()) == [made]  # nothing left of the refused cut
 
 
 def test_ffmpeg_cli_publisher(ingest: Ingest, make_live: Callable[[], Hosted], api: httpx.Client,

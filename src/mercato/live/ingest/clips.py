@@ -8,11 +8,17 @@ no re-encoding. The video ends with the last frame decoded before the end, the a
 last frame starting before it. The core of LIVE turns the file into a shoppable video through
 ``mercato.content`` (see docs/live.md, "Clips").
 
-:func:`cut` is blocking CPU and file work: call it in a worker thread or a child process.
+:func:`cut` is blocking file work with FFmpeg: the app calls :func:`cut_clip`, which runs it in a
+child process (``python -m mercato.live.ingest.clips FOLDER START_MS END_MS TARGET``), like the
+video transcoder, so a damaged recording can only fail that process.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import secrets
+import sys
 from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
@@ -20,9 +26,15 @@ from typing import Any
 
 import av
 
+from mercato.config import Settings
+from mercato.kit.errors import ValidationFailed
+from mercato.live.errors import LiveError
 from mercato.live.ingest import recording
+from mercato.live.ingest.server import live_folder
 
 MIN_CLIP_MS = 500
+CLIP_FOLDER = "clips"
+OUT_OF_RANGE = 2  # the child's exit status for a ClipError
 
 
 class ClipError(ValueError):
@@ -128,3 +140,51 @@ def _write(timed: tuple[list[tuple[Any, float, float]], list[tuple[Any, float]],
             packet.pts, packet.dts = round((at - start) / base), round((decoded_at - start) / base)
             packet.stream = stream
             out.mux(packet)
+
+
+async def cut_clip(settings: Settings, live_id: int, start_ms: int, end_ms: int) -> Path:
+    """Cut ``[start_ms, end_ms)`` of the LIVE's recording into a new MP4 under its folder, in a
+    child process; the caller hands the file to ``content.media.process_upload`` and removes it.
+    422 ``clip_range_invalid`` when the range is not within the recording."""
+    folder = live_folder(settings, live_id)
+    target = folder / CLIP_FOLDER / f"{secrets.token_hex(8)}.mp4"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mercato.live.ingest.clips", str(folder), str(start_ms), str(end_ms), str(target),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        _out, err = await asyncio.wait_for(process.communicate(), 60.0 + (end_ms - start_ms) / 1000)
+    except (TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await asyncio.shield(process.wait())
+        target.unlink(missing_ok=True)
+        raise
+    if process.returncode != 0:
+        target.unlink(missing_ok=True)
+        message = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["The clip could not be cut."]
+        if process.returncode == OUT_OF_RANGE:
+            raise ValidationFailed(message[0], code=LiveError.CLIP_RANGE_INVALID,
+                                   details={"start_ms": start_ms, "end_ms": end_ms})
+        raise RuntimeError(f"clip cutter failed: {message[0]}")
+    return target
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print("usage: python -m mercato.live.ingest.clips FOLDER START_MS END_MS TARGET", file=sys.stderr)
+        return 1
+    try:
+        cut(Path(argv[0]), int(argv[1]), int(argv[2]), Path(argv[3]))
+    except ClipError as exc:
+        print(str(exc), file=sys.stderr)
+        return OUT_OF_RANGE
+    except (av.error.FFmpegError, OSError) as exc:
+        Path(argv[3]).unlink(missing_ok=True)
+        print(f"clip: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

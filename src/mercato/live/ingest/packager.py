@@ -30,7 +30,7 @@ SEGMENT = "seg_%06d.ts"
 RECORDING, INDEX = "recording.m3u8", "index.m3u8"
 NO_VIDEO = 2
 # The FLV demuxer learns the codecs from the first tags: probing need not wait for more.
-INPUT_OPTIONS = {"probesize": "65536", "analyzeduration": "1000000", "fflags": "nobuffer"}
+INPUT_OPTIONS = {"probesize": "65536", "analyzeduration": "1000000"}
 
 
 def hls_options(segment_seconds: float, folder: Path) -> dict[str, str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import struct
 import sys
@@ -25,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mercato.config import Settings
 from mercato.kit.db import Database
@@ -78,6 +80,18 @@ def service_hooks(db: Database) -> PublishHooks:
             return (await service.get_live(session, live_id)).status == "live"
 
     return PublishHooks(authorize=authorize, started=started, left=left, on_air=on_air)
+
+
+def publish_url(settings: Settings) -> str:
+    """The RTMP server URL publishers are told (OBS's "Server"; ``ingest_url`` is this + "/<key>"):
+    ``MERCATO_RTMP_PUBLIC_URL``, else the bound address (the public site's host for a wildcard bind)."""
+    if settings.rtmp_public_url:
+        return settings.rtmp_public_url.rstrip("/")
+    host = settings.rtmp_host
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_unspecified:
+            host = urlsplit(settings.public_base_url).hostname or "127.0.0.1"
+    return f"rtmp://{host}:{settings.rtmp_port}/{APP}"
 
 
 def live_folder(settings: Settings, live_id: int) -> Path:
