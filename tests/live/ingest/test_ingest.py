@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,7 @@ from mercato.kit.jobs import run_job
 from mercato.live import service
 from mercato.live.hls import playback_url, replay_url
 from mercato.live.ingest import clips, recording
-from mercato.live.ingest.server import live_folder
+from mercato.live.ingest.server import IngestServer, live_folder
 from tests.conftest import run_async
 from tests.harness import missing
 from tests.live.ingest.conftest import WAIT_SECONDS, Hosted, Ingest, Publisher, has_video, live_row, wait_for
@@ -311,3 +312,27 @@ def test_a_live_ended_by_hand_disconnects_its_publisher_and_gets_its_replay(
     assert (settings.media_dir / f"live/{hosted.live_id}/replay.m3u8").read_text().rstrip().endswith("#EXT-X-ENDLIST")
     # An ended LIVE takes no publisher again.
     assert Publisher(f"{ingest.url}/{hosted.key}").finished() == REFUSED
+
+
+def test_a_second_process_finds_the_port_taken_and_serves_hls_only(
+        ingest: Ingest, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="mercato.live.ingest")
+    second = IngestServer(settings, ingest.server.hooks, port=ingest.server.port)
+    assert ingest.call(second.start()) is False
+    lines = [r.getMessage() for r in caplog.records if r.name == "mercato.live.ingest"]
+    assert lines == [f"RTMP ingest not started here: 127.0.0.1:{ingest.server.port} is taken "
+                     "(Address already in use); this process serves HLS only"]
+    assert second.server is None
+
+
+def test_a_client_that_breaks_the_protocol_is_closed(ingest: Ingest, make_live: Callable[[], Hosted],
+                                                    api: httpx.Client) -> None:
+    with socket.create_connection(("127.0.0.1", ingest.server.port), timeout=WAIT_SECONDS) as client:
+        client.sendall(b"\x06" + bytes(1536))  # RTMP version 6 does not exist
+        assert client.recv(1) == b""  # closed without an answer
+    hosted = make_live()  # the server goes on serving
+    publisher = Publisher(f"{ingest.url}/{hosted.key}")
+    try:
+        wait_for(lambda: listed_segments(api, hosted.live_id), "a listed segment", PLAYLIST_SECONDS)
+    finally:
+        assert publisher.stop() == 0, publisher.output

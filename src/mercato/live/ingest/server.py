@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import struct
 import sys
 from collections.abc import Awaitable, Callable
@@ -120,7 +121,7 @@ class IngestServer:
             self.server = await asyncio.start_server(self._connected, self.host, self.port)
         except OSError as exc:
             log.info("RTMP ingest not started here: %s:%d is taken (%s); this process serves HLS only",
-                     self.host, self.port, exc.strerror)
+                     self.host, self.port, os.strerror(exc.errno) if exc.errno else exc)
             return False
         if self.port == 0:
             self.port = self.server.sockets[0].getsockname()[1]
@@ -161,6 +162,8 @@ class IngestServer:
             pass
         except asyncio.CancelledError:
             log.debug("RTMP connection from %s cancelled at shutdown", address)
+        except Exception:  # one connection's surprise must not reach the server
+            log.exception("RTMP connection from %s failed", address)
         finally:
             try:
                 await publisher.finish()
