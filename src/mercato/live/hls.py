@@ -44,7 +44,7 @@ def _missing() -> NotFound:
     return NotFound("No such playlist or segment.", code=LiveError.HLS_FILE_NOT_FOUND)
 
 
-@router.api_route("/live/{live_id}/hls/{name}", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/live/{live_id:int}/hls/{name}", methods=["GET", "HEAD"], include_in_schema=False)
 async def hls_file(request: Request, live_id: PathId, name: str) -> FileResponse:
     match = NAME.fullmatch(name)
     if match is None:
