@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # lists are all on. They are caches or buffers of the database, and the database is emptied before
 # each test behind the server's back: :func:`reset_database` therefore also makes the server write
 # what it holds back and forget what it cached, through the app's own functions for that.
-# Three settings differ from production, on purpose:
+# Four settings differ from production, on purpose:
 # - argon2id stays real but with cheaper parameters, so that hundreds of sign-ups stay quick
 #   (tests/kit/test_security.py checks a hash made with the production ones verifies);
 os.environ.setdefault("MERCATO_ARGON2_TIME_COST", "1")
@@ -34,6 +34,8 @@ os.environ.setdefault("MERCATO_ARGON2_MEMORY_KIB", "8192")
 #   test is checking at an unpredictable moment. Tests run each job themselves when they mean to,
 #   and tests/kit/test_jobs.py runs the app's job runner itself, with every registered job.
 os.environ.setdefault("MERCATO_RUN_JOBS", "false")
+# - the RTMP ingest is not started by the test server: tests/live/ingest start their own on a free port.
+os.environ.setdefault("MERCATO_LIVE_INGEST", "false")
 # - sign-ups per client address: every account of the suite is signed up from 127.0.0.1 and some
 #   tests sign up hundreds (the oversell tests), far beyond what one network does in an hour; so
 #   the suite's budget is large but finite. Every other rate limit is at its production rate, and

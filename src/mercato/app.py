@@ -23,6 +23,7 @@ from mercato.content import pages as content_pages
 from mercato.content import tasks as content_tasks
 from mercato.content.serving import VideoFiles
 from mercato.demo import demo_logins
+from mercato.demo_live import DemoPublisher
 from mercato.feed import api as feed_api
 from mercato.feed import bodies as feed_bodies
 from mercato.feed import cache as feed_cache
@@ -44,6 +45,9 @@ from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
 from mercato.ledger import pages as ledger_pages
 from mercato.ledger import tasks as ledger_tasks
+from mercato.live import hls as live_hls
+from mercato.live import tasks as live_tasks
+from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.live.selling import api as live_selling_api  # also prices checkouts with live_id (orders/hooks.py)
 from mercato.live.selling import tasks as live_selling_tasks
 from mercato.openapi import EXTRA_STATUSES
@@ -61,7 +65,7 @@ from mercato.promotions import pages as promotions_pages
 from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
-JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, live_selling_tasks)
+JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, live_selling_tasks, live_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
@@ -71,7 +75,7 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_api.router, promotions_api.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
-           content_api.share_router, live_selling_api.router, api_docs_router)
+           content_api.share_router, live_selling_api.router, api_docs_router, live_hls.router)
 
 
 async def write_held_back(database_url: str) -> None:
@@ -114,9 +118,21 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.state.loop_lag = LoopLagMonitor(warn_ms=settings.loop_lag_warn_ms,
                                             interval=settings.loop_lag_interval_seconds)
         app.state.loop_lag.start()
+        app.state.ingest = None  # live/ingest/server.py: RTMP in, HLS out (one process binds the port)
+        if settings.live_ingest:
+            ingest = IngestServer(settings, service_hooks(app.state.db))
+            app.state.ingest = ingest if await ingest.start() else None
+        demo_live = None  # demo_live.py: with `serve --demo`, the process running the ingest feeds the demo LIVE
+        if app.state.ingest is not None and settings.live_demo:
+            demo_live = DemoPublisher(app.state.db, settings, app.state.ingest.port)
+            demo_live.start()
         try:
             yield
         finally:
+            if demo_live is not None:
+                await demo_live.stop()
+            if app.state.ingest is not None:
+                await app.state.ingest.stop()
             await app.state.loop_lag.stop()
             await runner.stop()
             await feed_cache.close_writers()  # served feed pages still queued are written

@@ -56,6 +56,8 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     upgrade(settings.database_url)
     if demo:
         asyncio.run(seed_if_empty(settings, console))
+        os.environ["MERCATO_LIVE_DEMO"] = "1"  # the app process running the ingest feeds the demo LIVE
+        get_settings.cache_clear()  # the app (mercato.asgi) reads the settings again, with it
     console.print(f"[bold]Mercato[/] on http://{host}:{port}  ({_safe_url(settings.database_url)})")
     uvicorn.run("mercato.asgi:app", host=host, port=port, workers=workers, proxy_headers=False,
                 log_level="warning", access_log=False)

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     # --- LIVE (docs/live.md) ---
     live_host_min_followers: int = 1000  # an adult creator needs this many followers to go LIVE (PRODUCT.md C1)
     live_grace_seconds: int = 60  # a publisher that reconnects within this resumes the same LIVE
+    live_ingest: bool = True  # the app runs the RTMP ingest (one process binds the port; the others serve HLS only)
+    rtmp_host: str = "127.0.0.1"  # 0.0.0.0 to accept OBS from other machines
+    rtmp_port: int = 1935
+    # The RTMP URL publishers are told (``ingest_url`` is this + "/<stream key>"); empty: rtmp://<rtmp_host>:<port>/live
+    rtmp_public_url: str = ""
+    hls_segment_seconds: float = 2.0  # target segment length (cut on the publisher's keyframes)
+    hls_list_size: int = 6  # segments in the sliding live playlist
+    live_demo: bool = False  # `mercato serve --demo` sets it: a demo creator's LIVE loops a clip into the ingest
 
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address

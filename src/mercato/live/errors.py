@@ -24,6 +24,8 @@ class LiveError(StrEnum):
     DEAL_UNITS_UNAVAILABLE = "deal_units_unavailable"
     GIVEAWAY_DRAWN = "giveaway_drawn"
     GIVEAWAY_NOT_FOUND = "giveaway_not_found"
+    CLIP_RANGE_INVALID = "clip_range_invalid"
+    HLS_FILE_NOT_FOUND = "hls_file_not_found"
     LIVE_NOT_FOUND = "live_not_found"
     LIVE_NOT_ON_AIR = "live_not_on_air"
     NO_ELIGIBLE_VIEWERS = "no_eligible_viewers"

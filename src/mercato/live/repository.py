@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,3 +46,17 @@ async def current_live_of(db: AsyncSession, host_id: int) -> Live | None:
         return on_air
     return await db.scalar(select(Live).where(Live.host_id == host_id, Live.status == "scheduled")
                            .order_by(Live.scheduled_at.is_(None), Live.scheduled_at, Live.id).limit(1))
+
+
+async def lives_publisher_gone(db: AsyncSession, *, left_before: datetime, limit: int) -> Sequence[Live]:
+    """LIVEs on air whose publisher left before ``left_before`` (the grace is over)."""
+    return (await db.scalars(select(Live).where(Live.status == "live", Live.publisher_left_at.is_not(None),
+                                                Live.publisher_left_at < left_before)
+                             .order_by(Live.id).limit(limit))).all()
+
+
+async def ended_without_replay(db: AsyncSession, *, ended_after: datetime, limit: int) -> Sequence[Live]:
+    """Recently ended LIVEs that went on air and have no replay yet."""
+    return (await db.scalars(select(Live).where(Live.status == "ended", Live.replay_path.is_(None),
+                                                Live.started_at.is_not(None), Live.ended_at >= ended_after)
+                             .order_by(Live.id).limit(limit))).all()

@@ -1,0 +1,1 @@
+"""LIVE ingest: the RTMP server, the FLV → HLS packager (a child process), clips of a recording."""
