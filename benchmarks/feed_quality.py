@@ -1,37 +1,44 @@
-"""Offline quality of the For You ranking on real interaction data, against popularity and ALS.
+"""Offline quality of the For You ranking on real interaction data: the learned ranker against
+popularity, recent popularity, implicit-ALS and item-kNN, with paired bootstrap intervals.
 
-    python benchmarks/feed_quality.py [--cutoff 2011-11-09] [--test-days 30] [--tune] [--help]
+    python benchmarks/feed_quality.py [--dataset online-retail|csv:PATH] [--cutoff DAY ...]
+                                      [--test-days 30] [--narrow] [--resamples 2000] [--help]
 
 What it does (see benchmarks/README.md, docs/feed.md "Offline evaluation" and PERFORMANCE.md,
 bench ``feed_quality``):
 
-1. loads the UCI Online Retail purchases from ``../shared/data/interactions/online-retail/``
-   (``benchmarks/_interactions.py``: customers × stock codes, cancellations, rows without a
-   customer and non-product codes dropped), one purchase = one interaction;
-2. temporal split: train on everything before ``--cutoff``, test on the ``--test-days`` after
-   it; evaluated users = users with train events and ≥ 1 *new* item in test;
-3. "no repeats" protocol, the feed's own rule, for every method alike: a user's train items are
-   never candidates and never targets (``--with-repeats`` adds the other protocol as extra keys);
-4. ranks every other item for every evaluated user three ways:
-   - **For You**: the live feed's scoring model itself (``mercato.feed.scoring.score`` with
-     ``Weights.from_settings(get_settings())``) over the same seven signals, built from the
-     data — affinity (the user's decayed profile of description keywords and stock-code
-     families · the item's), collaborative (item-item cosine neighbours of the user's recent
-     items), trending (decayed recent purchases), quality (buyers and repeat rate), fresh (items
-     first sold recently); creator and following are 0 (retail data has no creators); each
-     signal normalised per user to [0, 1] over the user's candidates;
-   - **popularity**: distinct buyers in train;
-   - **implicit-ALS** (``implicit.cpu.als``, confidence from purchase counts, hyper-parameters
-     chosen on the validation split, fixed seed, 2 threads);
-5. prints Recall@20 and NDCG@10 of the three (mean over users) and one JSON line on stdout.
+1. loads a data set through the loader interface of ``benchmarks/_interactions.py`` (user,
+   item, timestamp, optional item text): by default the UCI Online Retail purchases read in
+   place from ``../shared/data/interactions/online-retail/``;
+2. for each window (default: the last ``--test-days`` of the data and the ``--test-days``
+   before them; ``--cutoff`` repeatable): train = every event before the cut-off, test = the
+   following days; evaluated users = users with train events and ≥ 1 *new* item in test. The
+   catalogue and the item tags come from the train period only (an item first sold in test is
+   never ranked; its purchases still count as misses for every method);
+3. "no repeats", the feed's own rule, for every method alike: a user's train items are never
+   candidates and never targets;
+4. every method's settings are chosen on a validation split carved from train (the last
+   ``--test-days`` before the cut-off), in code, by Recall@20 + NDCG@10 — never on test:
+   - **popularity** (all-time distinct buyers; nothing to tune);
+   - **recent popularity** — the feed's trending signal alone: purchases decayed with a
+     half-life from 2 to 90 days;
+   - **implicit-ALS** with confidence 1 + α·c (α from 1 to 256), c = counts or counts decayed
+     with a 60-day half-life, 32–128 factors (``--narrow``: a small grid for quick runs);
+   - **item-kNN**: summed cosine similarity to the user's items, 20–200 neighbours, with or
+     without recency weighting;
+   - **learned For You**: the live ranker's model (``mercato.feed.scoring`` with a logistic
+     regression's coefficients, as ``feed/ranker.py`` fits it) over the live features rebuilt
+     from the data; trained on labelled periods *before* the validation split to choose its
+     settings (periods stacked, regularisation, per-user balancing), then refitted on the
+     periods ending at the cut-off — labels from the train period only;
+   - **For You, hand weights** (the settings), for reference;
+5. prints Recall@20 and NDCG@10 of each method and window, the ratios of the learned ranker
+   (and of the hand weights) to every baseline and to the best one with 95 % paired bootstrap
+   intervals over users, and one JSON line on stdout.
 
 The feed's windows are in hours of video engagement; a retail catalogue moves in days, so the
 half-lives and the fresh window of the settings are read with 1 feed hour = ``--time-scale``
-hours of data (default 24: the 72 h affinity half-life becomes 72 days). ``--tune`` searches
-the signal weights (and ALS's hyper-parameters, for a fair comparison) on a validation split
-carved from the train period only (train < cutoff − test-days, validate on the last
-test-days before the cut-off) and reports the test metrics of the weights it found as extra
-``tuned_*`` keys; the headline keys always use the weights of the settings.
+hours of data (default 24: the 72 h affinity half-life becomes 72 days).
 """
 
 from __future__ import annotations
@@ -381,11 +388,34 @@ def foryou_scores(features: NDArray[np.float32], excluded: NDArray[np.bool_], we
 # --- the learned ranker, offline ------------------------------------------------------------------
 
 NEGATIVES = 300  # catalogue items per user drawn uniformly as negatives
+MAX_PERIODS = 2  # labelled periods the learner may stack (chosen on validation)
+
+
+@dataclass
+class LearningSet:
+    """Examples of one labelled period: features, labels, and per-example weights that make
+    every user count once per class (``balanced``: the metrics average over users)."""
+
+    x: NDArray[np.float64]
+    y: NDArray[np.int64]
+    balanced: NDArray[np.float64]
+
+
+def stack(sets: list[LearningSet]) -> LearningSet:
+    return LearningSet(np.vstack([s.x for s in sets]), np.concatenate([s.y for s in sets]),
+                       np.concatenate([s.balanced for s in sets]))
+
+
+@dataclass(frozen=True)
+class LearnedParams:
+    periods: int  # labelled periods stacked (the most recent first)
+    c: float  # inverse L2 strength
+    balanced: bool  # every user weighs the same, whatever their number of purchases
 
 
 def learning_examples(split: Split, catalogue: NDArray[np.bool_], feats: ForYouFeatures,
-                      seed: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """(features, labels) for the evaluated users of ``split``: every new item they bought in its
+                      seed: int) -> LearningSet:
+    """Examples for the evaluated users of ``split``: every new item they bought in its
     test period (positive) and ``NEGATIVES`` items drawn uniformly from the rest of their
     candidates. Uniform, not "hard" negatives: a pointwise model fitted on a sample biased towards
     items the hand weights liked learns that affinity predicts *not* buying (it did, with 50 such
@@ -393,6 +423,7 @@ def learning_examples(split: Split, catalogue: NDArray[np.bool_], feats: ForYouF
     rng = np.random.default_rng(seed)
     xs: list[NDArray[np.float64]] = []
     ys: list[NDArray[np.int64]] = []
+    ws: list[NDArray[np.float64]] = []
     for start, block in batches(split.eval_users):
         features, excluded = feats.block(block, extra=True)
         targets = np.asarray(split.targets_new[start:start + len(block)].todense()) > 0
@@ -405,17 +436,20 @@ def learning_examples(split: Split, catalogue: NDArray[np.bool_], feats: ForYouF
             negatives = rng.choice(pool, min(NEGATIVES, len(pool)), replace=False)
             xs.append(features[row, np.r_[positives, negatives]].astype(np.float64))
             ys.append(np.r_[np.ones(len(positives), np.int64), np.zeros(len(negatives), np.int64)])
-    return np.vstack(xs), np.concatenate(ys)
+            ws.append(np.r_[np.full(len(positives), 1.0 / len(positives)),
+                            np.full(len(negatives), 1.0 / len(negatives))])
+    balanced = np.concatenate(ws)
+    return LearningSet(np.vstack(xs), np.concatenate(ys), balanced * len(balanced) / balanced.sum())
 
 
-def fit_learned(x: NDArray[np.float64], y: NDArray[np.int64], c: float) -> LearnedWeights:
+def fit_learned(examples: LearningSet, params: LearnedParams) -> LearnedWeights:
     """A logistic model as the live ranker fits it (feed/ranker.py): scikit-learn, L2, no
     intercept in the score."""
     # lint: local-import (scikit-learn loads only where a model is fitted)
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, max_iter=1000)
-    model.fit(x, y)
+    model = LogisticRegression(C=params.c, max_iter=1000)
+    model.fit(examples.x, examples.y, sample_weight=examples.balanced if params.balanced else None)
     return LearnedWeights(tuple(float(v) for v in model.coef_[0]), 0)
 
 
@@ -491,7 +525,8 @@ def run_window(ctx: Context, cutoff: np.datetime64, test_days: float) -> dict[st
     span = np.timedelta64(int(test_days * 86_400), "s")
     split = temporal_split(data, cutoff, test_days)
     val = temporal_split(split.train, cutoff - span, test_days)  # tuning: inside the train period
-    inner = temporal_split(val.train, cutoff - 2 * span, test_days)  # the learner's own validation
+    # The learner's labelled periods before validation, newest first (for choosing its settings).
+    inner = [temporal_split(data, cutoff - (k + 2) * span, test_days) for k in range(MAX_PERIODS)]
     log(f"window: train < {str(cutoff)[:10]}, test {test_days:g} days: {len(split.eval_users):,} users evaluated, "
         f"catalogue {int(catalogue_of(split).sum()):,} items; validation {len(val.eval_users):,} users")
 
@@ -510,12 +545,17 @@ def run_window(ctx: Context, cutoff: np.datetime64, test_days: float) -> dict[st
     # The learned ranker: fitted on the period before validation, its regularisation chosen on
     # validation; then refitted on validation's labels (features at the validation cut-off) and
     # applied at the test cut-off — never a test label.
-    inner_feats, inner_cat = features_for(ctx, inner)
-    x_in, y_in = learning_examples(inner, inner_cat, inner_feats, ctx.seed)
-    c_best = tune("learned ranker C", [0.01, 0.1, 1.0, 10.0],
-                  lambda c: on_val(rank_foryou(val, val_cat, val_feats, fit_learned(x_in, y_in, c), "learned")))
-    x_val, y_val = learning_examples(val, val_cat, val_feats, ctx.seed)
-    learned = fit_learned(x_val, y_val, c_best)
+    def examples_of(period: Split) -> LearningSet:
+        period_feats, period_cat = features_for(ctx, period)
+        return learning_examples(period, period_cat, period_feats, ctx.seed)
+
+    inner_sets = [examples_of(p) for p in inner]
+    grid = [LearnedParams(k, c, b) for k in range(1, MAX_PERIODS + 1) for c in (0.1, 1.0, 10.0) for b in (False, True)]
+    learned_p = tune("learned ranker", grid, lambda lp: on_val(rank_foryou(
+        val, val_cat, val_feats, fit_learned(stack(inner_sets[: lp.periods]), lp), "learned")))
+    val_set = learning_examples(val, val_cat, val_feats, ctx.seed)
+    final_set = stack([val_set, *inner_sets[: learned_p.periods - 1]])
+    learned = fit_learned(final_set, learned_p)
     tune_s = time.perf_counter() - t0
 
     feats, catalogue = features_for(ctx, split)
@@ -541,8 +581,9 @@ def run_window(ctx: Context, cutoff: np.datetime64, test_days: float) -> dict[st
         "cutoff": str(cutoff)[:10], "test_days": test_days, "users": len(split.eval_users),
         "items": int(catalogue.sum()), "train_interactions": len(split.train.user),
         "recent_params": recent_p.__dict__, "knn_params": knn_p.__dict__, "als_params": als_p.__dict__,
-        "learned_c": c_best, "learned_coefficients": dict(zip(FEATURES, learned.coefficients, strict=True)),
-        "learned_examples": len(y_val), "best_baseline": best, "tune_s": round(tune_s, 1),
+        "learned_params": learned_p.__dict__,
+        "learned_coefficients": dict(zip(FEATURES, learned.coefficients, strict=True)),
+        "learned_examples": len(final_set.y), "best_baseline": best, "tune_s": round(tune_s, 1),
     }
     for name, (rec, ndcg) in metrics.items():
         prefix = {"learned": "", "foryou": "hand_"}.get(name, f"{name}_")

@@ -109,6 +109,15 @@ def test_foryou_features_are_normalised_and_exclude_train_items(tmp_path: Path) 
     assert features[1, :2, SIGNALS.index("trending")].tolist() == pytest.approx([1.0, 1.0])
     scores = foryou_scores(features, excluded, Weights(1, 0, 0, 1, 1, 1, 1))
     assert np.isneginf(scores[excluded]).all() and np.isfinite(scores[~excluded]).all()
+    # The learned ranker's columns: the live FEATURES, recency from the item's first sale, shoppable 0.
+    from mercato.feed.scoring import FEATURES
+
+    wide, _ = feats.block(users, extra=True)
+    assert wide.shape == (3, 3, len(FEATURES))
+    assert np.array_equal(wide[:, :, : len(SIGNALS)], features)
+    recency = wide[:, :, FEATURES.index("recency")]
+    assert not recency[excluded].any() and (recency[~excluded] > 0).all() and recency.max() <= 1.0
+    assert not wide[:, :, FEATURES.index("shoppable")].any()
 
 
 def test_catalogue_and_tags_come_from_the_training_period_only() -> None:
