@@ -224,10 +224,13 @@ def test_the_job_trains_when_due_and_stores_every_run(
         found = (await db.execute(select(FeedModel).order_by(FeedModel.id))).scalars()
         return [(m.status, m.train_examples + m.validation_examples) for m in found]
 
-    assert run() == 1  # nothing logged yet: a run that keeps the hand weights, stored
-    assert db_run(runs) == [("insufficient", 0)]
+    assert run() == 0  # nothing logged: nothing to do, nothing stored
+    assert db_run(runs) == []
+    _log(db_run, viewers, videos, "quality", n=50, seed=7)
+    assert run() == 1  # too little logged: a run that keeps the hand weights, stored for the operator
+    assert db_run(runs) == [("insufficient", 50)]
     assert run() == 0  # not due again before feed_ranker_retrain_seconds
-    assert db_run(runs) == [("insufficient", 0)]
+    assert db_run(runs) == [("insufficient", 50)]
 
     _log(db_run, viewers, videos, "quality", n=1100)
 
@@ -238,7 +241,7 @@ def test_the_job_trains_when_due_and_stores_every_run(
     db_run(age)
     assert run() == 1
     statuses = db_run(runs)
-    assert statuses == [("insufficient", 0), ("promoted", 1100)]
+    assert statuses == [("insufficient", 50), ("promoted", 1150)]
 
 
 def _index(n_videos: int) -> FeedIndex:

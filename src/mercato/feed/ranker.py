@@ -182,7 +182,10 @@ async def train(db: AsyncSession, settings: Settings, now: datetime | None = Non
 
 
 async def due(db: AsyncSession, settings: Settings, now: datetime | None = None) -> bool:
-    """Whether the newest run is older than ``feed_ranker_retrain_seconds``."""
-    last = await repo.last_trained_at(db)
+    """Whether a run is due: something was logged in the training period (a platform nobody
+    uses stores no runs) and the newest run is ``feed_ranker_retrain_seconds`` old or more."""
     now = now or utcnow()
+    if not await repo.any_impression_since(db, now - timedelta(days=settings.feed_ranker_days)):
+        return False
+    last = await repo.last_trained_at(db)
     return last is None or (now - last).total_seconds() >= settings.feed_ranker_retrain_seconds

@@ -32,6 +32,11 @@ async def impressions_since(db: AsyncSession, since: datetime, until: datetime,
     return rows
 
 
+async def any_impression_since(db: AsyncSession, since: datetime) -> bool:
+    stmt = select(FeedImpression.id).where(FeedImpression.served_at >= since).limit(1)
+    return (await db.execute(stmt)).first() is not None
+
+
 async def outcome_events(db: AsyncSession, kinds: Sequence[str], since: datetime) -> list[tuple[int, int, datetime]]:
     """(user, video, time) of signed-in viewers' events of these kinds since ``since``."""
     stmt = (select(FeedEvent.user_id, FeedEvent.video_id, FeedEvent.created_at)

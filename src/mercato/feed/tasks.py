@@ -1,9 +1,10 @@
 """The feed's scheduled job (kit/jobs.py): retrain the learned ranker.
 
 The job ticks every few minutes and trains only when the newest run is at least
-``feed_ranker_retrain_seconds`` old, so the period is a setting and a process that restarts
-does not retrain at once. Two processes training at once store two runs; the newest promoted
-one ranks, so that does no harm."""
+``feed_ranker_retrain_seconds`` old and something was logged, so the period is a setting, a
+process that restarts does not retrain at once, and an idle platform stores no runs. Two
+processes training at once store two runs; the newest promoted one ranks, so that does no
+harm."""
 
 from __future__ import annotations
 
