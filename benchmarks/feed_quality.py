@@ -461,11 +461,14 @@ def per_user(ranked: NDArray[np.int64], targets: sp.csr_matrix) -> tuple[NDArray
     return recall_at_k(ranked, targets, RECALL_K), ndcg_at_k(ranked, targets, NDCG_K)
 
 
-def paired_ratio(a: NDArray[np.float64], b: NDArray[np.float64], rng: np.random.Generator,
-                 resamples: int) -> tuple[float, float, float]:
-    """mean(a) / mean(b) and its 95 % percentile interval, users resampled with replacement
-    (the same users for both: paired)."""
-    idx = rng.integers(0, len(a), size=(resamples, len(a)))
+def resample(n: int, rng: np.random.Generator, resamples: int) -> NDArray[np.int64]:
+    """Bootstrap samples of ``n`` users (with replacement), one row per resample."""
+    return rng.integers(0, n, size=(resamples, n))
+
+
+def paired_ratio(a: NDArray[np.float64], b: NDArray[np.float64], idx: NDArray[np.int64]) -> tuple[float, float, float]:
+    """mean(a) / mean(b) and its 95 % percentile interval over the user resamples ``idx``
+    (the same users for both: paired; the same resamples for every ratio of a window)."""
     ratios = a[idx].mean(axis=1) / np.maximum(b[idx].mean(axis=1), 1e-12)
     low, high = np.percentile(ratios, [2.5, 97.5])
     return float(a.mean() / max(b.mean(), 1e-12)), float(low), float(high)
@@ -576,7 +579,7 @@ def run_window(ctx: Context, cutoff: np.datetime64, test_days: float) -> dict[st
     metrics = {name: per_user(top, split.targets_new) for name, top in ranked.items()}
     baselines = ("popularity", "recent", "als", "knn")
     best = max(baselines, key=lambda b: objective(metrics[b]))
-    rng = np.random.default_rng(ctx.seed)
+    idx = resample(len(split.eval_users), np.random.default_rng(ctx.seed), ctx.resamples)
     out: dict[str, Any] = {
         "cutoff": str(cutoff)[:10], "test_days": test_days, "users": len(split.eval_users),
         "items": int(catalogue.sum()), "train_interactions": len(split.train.user),
@@ -593,7 +596,7 @@ def run_window(ctx: Context, cutoff: np.datetime64, test_days: float) -> dict[st
         for base in (*baselines, "best"):
             target = best if base == "best" else base
             for k, metric in ((0, "recall"), (1, "ndcg")):
-                ratio, low, high = paired_ratio(metrics[method][k], metrics[target][k], rng, ctx.resamples)
+                ratio, low, high = paired_ratio(metrics[method][k], metrics[target][k], idx)
                 key = f"{prefix}ratio_to_{base}_{metric}"
                 out[key], out[f"{key}_ci_low"], out[f"{key}_ci_high"] = round(ratio, 3), round(low, 3), round(high, 3)
     out["goal_met"] = all(out[f"ratio_to_best_{m}"] >= 1.1 and out[f"ratio_to_best_{m}_ci_low"] > 1.0

@@ -156,12 +156,12 @@ def test_the_generic_csv_loader(tmp_path: Path) -> None:
 
 
 def test_paired_bootstrap_ratio() -> None:
-    from benchmarks.feed_quality import paired_ratio
+    from benchmarks.feed_quality import paired_ratio, resample
 
     rng = np.random.default_rng(0)
     base = rng.random(500)
-    ratio, low, high = paired_ratio(2 * base, base, rng, 200)
+    ratio, low, high = paired_ratio(2 * base, base, resample(500, rng, 200))
     assert (ratio, low, high) == pytest.approx((2.0, 2.0, 2.0))  # paired: every resample is exactly 2×
     noisy = base + rng.normal(0, 0.3, 500)
-    ratio, low, high = paired_ratio(noisy, base, rng, 500)
+    ratio, low, high = paired_ratio(noisy, base, resample(500, rng, 500))
     assert low < ratio < high and ratio == pytest.approx(noisy.mean() / base.mean())
