@@ -1,5 +1,17 @@
 """Real interaction data for the offline feed evaluation (``benchmarks/feed_quality.py``).
 
+**Loader interface** (``--dataset``): a data set is a :class:`Dataset` — a name, a function
+``load(path) -> Interactions`` and whether its item codes carry a product family (the first
+five characters of a stock code). ``Interactions`` holds, per event, ``user`` and ``item``
+(small integer ids into ``user_ids`` / ``item_codes``), ``time`` (``datetime64[s]``) and
+``quantity`` (1 when the data has none), and per item an optional ``descriptions`` text ("" when
+none) that the evaluation turns into the items' "hashtags". Two loaders ship:
+
+- ``online-retail`` (the default): the UCI shop below;
+- ``csv:PATH``: any CSV with a header holding ``user``, ``item``, ``timestamp`` (ISO 8601 or Unix
+  seconds) and optionally ``text`` (the item's text; its most frequent value is kept) — the
+  shape of most public interaction logs (MovieLens, Retailrocket, … after a column rename).
+
 - ``load_online_retail``: the UCI "Online Retail" transactions (a UK gift wholesaler,
   2010-12-01 … 2011-12-09), stored one CSV per day in
   ``../shared/data/interactions/online-retail/by-day/`` and read from there (never copied into
@@ -131,6 +143,67 @@ def load_online_retail(folder: Path = DATA_DIR,
         descriptions=[c.most_common(1)[0][0] for c in descriptions],
     )
     return data, stats
+
+
+def _parse_time(value: str) -> str:
+    value = value.strip()
+    if value.replace(".", "", 1).isdigit():
+        return str(np.datetime64(int(float(value)), "s"))
+    return value.replace("T", " ").removesuffix("Z")
+
+
+def load_csv(path: Path, on_file: Callable[[Path], None] | None = None) -> tuple[Interactions, LoadStats]:
+    """A generic interaction log: ``user,item,timestamp[,text]`` (see the module docstring)."""
+    users: dict[str, int] = {}
+    items: dict[str, int] = {}
+    texts: list[Counter[str]] = []
+    u_idx: list[int] = []
+    i_idx: list[int] = []
+    times: list[str] = []
+    rows = skipped = 0
+    for row in read_rows([path], on_file):
+        rows += 1
+        user, item, stamp = (row.get("user") or "").strip(), (row.get("item") or "").strip(), row.get("timestamp") or ""
+        if not user or not item or not stamp.strip():
+            skipped += 1
+            continue
+        u = users.setdefault(user, len(users))
+        i = items.get(item)
+        if i is None:
+            i = items[item] = len(items)
+            texts.append(Counter())
+        text = (row.get("text") or "").strip()
+        if text:
+            texts[i][text] += 1
+        u_idx.append(u)
+        i_idx.append(i)
+        times.append(_parse_time(stamp))
+    stats = LoadStats(rows, skipped, 0, 0, 0, len(u_idx))
+    data = Interactions(
+        user=np.asarray(u_idx, dtype=np.int32), item=np.asarray(i_idx, dtype=np.int32),
+        quantity=np.ones(len(u_idx), dtype=np.float32), time=np.asarray(times, dtype="datetime64[s]"),
+        user_ids=list(users), item_codes=list(items),
+        descriptions=[c.most_common(1)[0][0] if c else "" for c in texts],
+    )
+    return data, stats
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    path: Path
+    load: Callable[..., tuple[Interactions, LoadStats]]
+    item_families: bool  # item codes carry a product family (their first five characters)
+
+
+def dataset(spec: str) -> Dataset:
+    """``online-retail`` or ``csv:PATH`` (see the module docstring)."""
+    if spec == DATASET:
+        return Dataset(DATASET, DATA_DIR, load_online_retail, True)
+    if spec.startswith("csv:"):
+        path = Path(spec[4:])
+        return Dataset(path.stem, path, load_csv, False)
+    raise ValueError(f"unknown dataset {spec!r}: online-retail or csv:PATH")
 
 
 def age_days(times: NDArray[np.datetime64], cutoff: np.datetime64) -> NDArray[np.float64]:

@@ -1,7 +1,7 @@
 """For You benchmark: a page of 10 at 100,000 videos and 1,000,000 interactions.
 
     python benchmarks/feed.py [--videos 100000] [--interactions 1000000] [--viewers 5000]
-                              [--rate 300] [--duration 20] [--warmup 5] [--workers 1]
+                              [--rate 300] [--duration 20] [--warmup 5] [--workers 1] [--hand-weights]
 
 What it does (see benchmarks/README.md and PERFORMANCE.md, bench ``feed``):
 
@@ -50,6 +50,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import _harness as h  # noqa: E402
+from mercato.feed.scoring import FEATURES  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -180,6 +181,16 @@ def seed(path: Path, args: argparse.Namespace) -> list[str]:
                                                  rng.integers(1, n_creators + 1, n_viewers * 5), strict=True)}
     cur.executemany("INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?,?,?)",
                     [(u, c, stamp_now) for u, c in follows])
+    if not args.hand_weights:
+        # A promoted learned model (feed/ranker.py): the feed ranks with its coefficients (every
+        # feature, the two extra ones included) instead of the hand weights.
+        names = list(FEATURES)
+        coefficients = [1.1, 0.7, 0.5, 1.2, 0.6, 0.4, 0.3, 0.2, 0.1]
+        cur.execute("INSERT INTO feed_models (trained_at, status, feature_names, coefficients, importances, "
+                    "train_examples, validation_examples, positives, val_ndcg, hand_val_ndcg, val_auc, hand_val_auc, "
+                    "note) VALUES (?, 'promoted', ?, ?, ?, 0, 0, 0, NULL, NULL, NULL, NULL, 'benchmark')",
+                    (stamp_now, json.dumps(names), json.dumps(coefficients[: len(names)]),
+                     json.dumps([1.0 / len(names)] * len(names))))
     conn.commit()
     conn.execute("ANALYZE")
     conn.close()
@@ -304,6 +315,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=5.0)
     p.add_argument("--connections", type=int, default=64, help="keep-alive connections opened up front")
     p.add_argument("--workers", type=int, default=1, help="app processes (each one a port of its own)")
+    p.add_argument("--hand-weights", action="store_true",
+                   help="rank with the hand weights (default: a promoted learned model, as after training)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (the seeded database)")
     return p.parse_args(argv)
 
@@ -342,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             "server_cpu_ms_per_req": foryou["server_cpu_ms_per_req"],
             "reference_server_cpu_ms_per_req": reference["server_cpu_ms_per_req"],
             "answers": foryou["answers"], "loadavg_before": foryou["loadavg_before"],
+            "model": "hand weights" if args.hand_weights else "learned",
         }
         print(json.dumps(line), flush=True)
         return 0 if line["errors"] == 0 else 1

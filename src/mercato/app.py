@@ -29,6 +29,7 @@ from mercato.feed import bodies as feed_bodies
 from mercato.feed import cache as feed_cache
 from mercato.feed import engine as feed_engine
 from mercato.feed import pages as feed_pages
+from mercato.feed import tasks as feed_tasks
 from mercato.feed import wiring as feed_wiring
 from mercato.kit import cache as catalog_cache
 from mercato.kit import heap, openapi
@@ -65,7 +66,7 @@ from mercato.promotions import pages as promotions_pages
 from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
-JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, live_selling_tasks, live_tasks)
+JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying

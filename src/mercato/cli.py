@@ -1,4 +1,4 @@
-"""The ``mercato`` command line: serve, migrate, demo, import-catalog, create-admin."""
+"""The ``mercato`` command line: serve, migrate, demo, import-catalog, create-admin, feed model/train."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ from mercato.catalog import repository as catalog_repo
 from mercato.catalog.importers import FORMATS
 from mercato.config import get_settings
 from mercato.demo import seed, seed_if_empty
+from mercato.feed import ranker
+from mercato.feed import ranker_repository as ranker_repo
+from mercato.feed.models import FeedModel
 from mercato.kit.db import Database
 from mercato.kit.errors import AppError
 from mercato.kit.jobs import JobRunner, run_all_once
@@ -183,6 +186,72 @@ async def _create_admin(url: str, email: str, display_name: str, password: str |
             user.is_admin = True
         console.print(f"[green]{email} is an operator.[/]")
         return 0
+    finally:
+        await db.dispose()
+
+
+@main.group()
+def feed() -> None:
+    """The For You feed's learned ranker (docs/feed.md, "The learned ranker")."""
+
+
+@feed.command("model")
+@click.option("--last", default=5, show_default=True, help="Training runs listed")
+def feed_model(last: int) -> None:
+    """Which model ranks the feed, when it was trained and how it scored, and the last runs."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    asyncio.run(_feed_model(settings.database_url, last))
+
+
+@feed.command("train")
+def feed_train() -> None:
+    """Train the learned ranker now (what the train_feed_ranker job does when it is due)."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    asyncio.run(_feed_train(settings.database_url))
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _describe(model: FeedModel) -> str:
+    return (f"#{model.id} {model.status}, trained {model.trained_at:%Y-%m-%d %H:%M:%S} UTC on "
+            f"{model.train_examples} examples, validated on {model.validation_examples} ({model.positives} "
+            f"positives in all): validation NDCG {_score(model.val_ndcg)} "
+            f"(hand weights {_score(model.hand_val_ndcg)}), "
+            f"AUC {_score(model.val_auc)} (hand weights {_score(model.hand_val_auc)})"
+            + (f"; {model.note}" if model.note else ""))
+
+
+async def _feed_model(url: str, last: int) -> None:
+    db = Database(url, pool=False)
+    try:
+        async with db.unit_of_work(write=False) as session:
+            current = await ranker_repo.promoted_model(session)
+            runs = await ranker_repo.recent_models(session, last)
+        if current is None:
+            click.echo("In use: the hand weights (feed_weight_* settings): no model promoted yet.")
+        else:
+            click.echo(f"In use: model {_describe(current)}")
+            click.echo("Feature        coefficient  importance")
+            for name, coef, imp in zip(current.feature_names, current.coefficients, current.importances, strict=True):
+                click.echo(f"{name:<14} {coef:>11.4f}  {imp:>10.1%}")
+        click.echo(f"Last {len(runs)} training runs:")
+        for run in runs:
+            click.echo(f"  {_describe(run)}")
+    finally:
+        await db.dispose()
+
+
+async def _feed_train(url: str) -> None:
+    settings = get_settings()
+    db = Database(url, pool=False)
+    try:
+        async with db.unit_of_work() as session:
+            model = await ranker.train(session, settings)
+            click.echo(f"Trained: {_describe(model)}")
     finally:
         await db.dispose()
 

@@ -107,6 +107,16 @@ class Settings(BaseSettings):
     # never count (docs/feed.md, "What a script cannot buy").
     feed_counted_events_per_video: int = 2
     feed_count_window_hours: int = 24
+    # The learned ranker (docs/feed.md, "The learned ranker"): a share of logged-in pages is logged
+    # with the features of every item and its slot's propensity; a job retrains on that log.
+    feed_training_log_share: float = 0.2  # share of logged-in viewers' pages logged for training
+    feed_ranker_retrain_seconds: float = 3600.0  # the training job's period
+    feed_ranker_days: int = 14  # logged pages this recent train the model
+    feed_ranker_label_hours: float = 2.0  # engagement this soon after an impression makes it positive
+    feed_ranker_min_examples: int = 1000  # fewer logged impressions: keep the hand weights
+    feed_ranker_min_positives: int = 30  # in each of the training and the validation part
+    feed_ranker_validation_share: float = 0.2  # the most recent share of the log validates
+    feed_model_check_seconds: float = 30.0  # how often a process looks for a newer promoted model
 
     # --- LIVE (docs/live.md) ---
     live_host_min_followers: int = 1000  # an adult creator needs this many followers to go LIVE (PRODUCT.md C1)

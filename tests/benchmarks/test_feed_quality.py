@@ -109,3 +109,59 @@ def test_foryou_features_are_normalised_and_exclude_train_items(tmp_path: Path) 
     assert features[1, :2, SIGNALS.index("trending")].tolist() == pytest.approx([1.0, 1.0])
     scores = foryou_scores(features, excluded, Weights(1, 0, 0, 1, 1, 1, 1))
     assert np.isneginf(scores[excluded]).all() and np.isfinite(scores[~excluded]).all()
+    # The learned ranker's columns: the live FEATURES, recency from the item's first sale, shoppable 0.
+    from mercato.feed.scoring import FEATURES
+
+    wide, _ = feats.block(users, extra=True)
+    assert wide.shape == (3, 3, len(FEATURES))
+    assert np.array_equal(wide[:, :, : len(SIGNALS)], features)
+    recency = wide[:, :, FEATURES.index("recency")]
+    assert not recency[excluded].any() and (recency[~excluded] > 0).all() and recency.max() <= 1.0
+    assert not wide[:, :, FEATURES.index("shoppable")].any()
+
+
+def test_catalogue_and_tags_come_from_the_training_period_only() -> None:
+    from benchmarks.feed_quality import item_tags
+
+    descriptions = ["RED HEART LANTERN", "RED HEART CANDLE", "BLUE HEART CUSHION", "RED HEART MUG"]
+    codes = ["10001A", "10001B", "20002", "30003"]
+    catalogue = np.array([True, True, True, False])  # the mug is first sold in the test period
+    tags = item_tags(descriptions, codes, catalogue=catalogue, families=False).toarray()
+    assert not tags[3].any()  # an item unknown before the cut-off carries no tags
+    # RED is on two catalogue items (the mug does not count); HEART on all three: idf log(3/3) = 0.
+    assert tags.shape[1] == 2 and (tags[:3] > 0).sum(axis=1).tolist() == [1, 1, 0]
+    with_families = item_tags(descriptions, codes, catalogue=catalogue).toarray()
+    assert with_families.shape[1] == 3  # + the family sku:10001 shared by the first two
+
+
+def test_the_generic_csv_loader(tmp_path: Path) -> None:
+    from benchmarks._interactions import dataset, load_csv
+
+    path = tmp_path / "log.csv"
+    path.write_text("user,item,timestamp,text\n"
+                    "u1,i1,2020-01-01T10:00:00Z,Red lantern\n"
+                    "u2,i1,1577872800,Red lantern\n"  # Unix seconds: 2020-01-01 10:00:00
+                    "u1,i2,2020-01-02 09:30:00,\n"
+                    ",i2,2020-01-02 09:30:00,\n")  # no user: skipped
+    data, stats = load_csv(path)
+    assert (stats.rows, stats.kept) == (4, 3)
+    assert data.user.tolist() == [0, 1, 0] and data.item.tolist() == [0, 0, 1]
+    assert [str(t) for t in data.time] == ["2020-01-01T10:00:00", "2020-01-01T10:00:00", "2020-01-02T09:30:00"]
+    assert data.descriptions == ["Red lantern", ""]
+    spec = dataset(f"csv:{path}")
+    assert (spec.name, spec.path, spec.item_families) == ("log", path, False)
+    assert dataset("online-retail").item_families
+    with pytest.raises(ValueError):
+        dataset("movielens")
+
+
+def test_paired_bootstrap_ratio() -> None:
+    from benchmarks.feed_quality import paired_ratio, resample
+
+    rng = np.random.default_rng(0)
+    base = rng.random(500)
+    ratio, low, high = paired_ratio(2 * base, base, resample(500, rng, 200))
+    assert (ratio, low, high) == pytest.approx((2.0, 2.0, 2.0))  # paired: every resample is exactly 2×
+    noisy = base + rng.normal(0, 0.3, 500)
+    ratio, low, high = paired_ratio(noisy, base, resample(500, rng, 500))
+    assert low < ratio < high and ratio == pytest.approx(noisy.mean() / base.mean())

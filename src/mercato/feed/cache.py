@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mercato.config import Settings
+from mercato.feed import ranker_repository as ranker_repo
 from mercato.feed import repository as repo
 from mercato.feed.signals import mark_served_batch
 
@@ -112,13 +113,13 @@ def _after_rollback(session: Session) -> None:
 
 # --- the served-impressions batch writer --------------------------------------------------------
 
-Writer = Callable[[list[tuple[int | None, list[int], datetime]]], Any]
+Writer = Callable[[list[tuple[int | None, list[int], datetime]], list[dict[str, Any]]], Any]
 
 
 class ServedWriter:
     """Queues served pages and writes them in one transaction per ``interval`` seconds.
 
-    ``write(pages)`` is an async callable that stores a batch (a unit of work of its own). A
+    ``write(pages, logged)`` is an async callable that stores a batch (a unit of work of its own). A
     failed batch is logged and dropped: impressions are a signal, not a fact anyone pays for,
     and the page cursor still keeps the viewer's next page free of repeats."""
 
@@ -129,6 +130,7 @@ class ServedWriter:
         self.interval = interval
         self.queue: list[tuple[int | None, list[int], datetime]] = []
         self.in_flight: list[tuple[int | None, list[int], datetime]] = []
+        self.logged: list[dict[str, Any]] = []  # the learned ranker's training rows (feed_impressions)
         # Per viewer, the ids in ``queue`` / ``in_flight`` (what :meth:`pending` answers, without a scan).
         self.queued_ids: dict[int, set[int]] = {}
         self.in_flight_ids: dict[int, set[int]] = {}
@@ -138,8 +140,11 @@ class ServedWriter:
         self.batches = 0
         self.pages_written = 0
 
-    def add(self, user_id: int | None, video_ids: list[int], at: datetime) -> None:
+    def add(self, user_id: int | None, video_ids: list[int], at: datetime,
+            logged: list[dict[str, Any]] | None = None) -> None:
         self.queue.append((user_id, list(video_ids), at))
+        if logged:
+            self.logged.extend(logged)
         if user_id is not None:
             self.queued_ids.setdefault(user_id, set()).update(video_ids)
         if self._task is None or self._task.done():
@@ -163,8 +168,9 @@ class ServedWriter:
             return
         self.in_flight, self.queue = self.queue, []
         self.in_flight_ids, self.queued_ids = self.queued_ids, {}
+        logged, self.logged = self.logged, []
         try:
-            await self.write(self.in_flight)
+            await self.write(self.in_flight, logged)
             self.batches += 1
             self.pages_written += len(self.in_flight)
         except Exception:  # a lost batch of impressions: logged, the cursor still prevents repeats
@@ -187,6 +193,7 @@ class ServedWriter:
         """Drop the queued pages unwritten (their database was emptied or replaced meanwhile)."""
         self.queue = []
         self.queued_ids = {}
+        self.logged = []
 
     async def close(self) -> None:
         """Write what is queued (the app's shutdown)."""
@@ -216,10 +223,11 @@ class _Store:
         self.database = database
         self.settings = settings
 
-    async def write(self, pages: list[tuple[int | None, list[int], datetime]]) -> None:
+    async def write(self, pages: list[tuple[int | None, list[int], datetime]], logged: list[dict[str, Any]]) -> None:
         try:
             async with self.database.unit_of_work() as db:
                 await mark_served_batch(db, pages, self.settings)
+                await ranker_repo.log_impressions(db, logged)
             return
         except IntegrityError:  # a video or an account deleted since it was served: write the rest
             pass
@@ -230,6 +238,8 @@ class _Store:
             people = await repo.present_user_ids(db, users)
             kept = [(u, [v for v in ids if v in alive], at) for u, ids, at in pages if u is None or u in people]
             await mark_served_batch(db, [p for p in kept if p[1]], self.settings)
+            await ranker_repo.log_impressions(
+                db, [r for r in logged if r["video_id"] in alive and r["user_id"] in people])
 
 
 async def drain_writers(database_url: str) -> None:

@@ -32,8 +32,9 @@ from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.config import Settings
+from mercato.feed import ranker_repository as model_repo
 from mercato.feed import repository as repo
-from mercato.feed.scoring import SIGNALS, Weights, dominant_signal, score
+from mercato.feed.scoring import FEATURES, LearnedWeights, Scorer, Weights, dominant_signal, score
 from mercato.feed.signals import Decay
 from mercato.kit import heap
 
@@ -50,7 +51,7 @@ REFRESH_OVERLAP_S = 3.0  # re-read rows changed this long before the last refres
 FULL_RELOAD_S = 900.0  # a full reload now and then drops videos deleted outright
 LOAD_CHUNK = 5000
 FOLLOW_FULL_HOURS = 24.0 * 7  # a followed creator's video keeps full strength this long
-COL = {name: i for i, name in enumerate(SIGNALS)}
+COL = {name: i for i, name in enumerate(FEATURES)}
 TAG_SLOTS = 8  # hashtags of a video that count for the affinity feature (its first 8, alphabetically)
 CAT_SLOTS = 4
 KEEP_RANKED = 300  # a logged-in viewer's cached list: the best this many …
@@ -101,6 +102,12 @@ class Ranked:
     personal: bool
     viewer: Viewer
     version: int  # the index generation it was computed from
+    scorer: Scorer | None = None  # what scored it (None: the hand weights of the settings)
+
+    @property
+    def model_version(self) -> int:
+        """The learned model that scored it (0: the hand weights)."""
+        return self.scorer.version if isinstance(self.scorer, LearnedWeights) else 0
 
 
 @dataclass
@@ -110,6 +117,10 @@ class Pick:
     signal: str  # a key of scoring.REASONS
     detail: str | None = None  # "#tag", a category name; the creator's handle is filled in later
     score: float = 0.0
+    slot: str = "ranked"  # ranked | fresh | exploration (the reserved slots)
+    propensity: float = 1.0  # the chance this slot's draw picked this video (1: not drawn at random)
+    features: tuple[float, ...] = ()  # its feature row (FEATURES order), logged for the learner
+    model_version: int = 0  # the learned model that scored it (0: the hand weights)
 
 
 class FeedIndex:
@@ -163,6 +174,10 @@ class FeedIndex:
         self.full_at = 0.0
         self.neighbours_at = -math.inf
         self.version = 0
+        # The learned ranker in use (None: the hand weights of the settings), looked up again every
+        # ``feed_model_check_seconds`` at a refresh: a newly promoted model is swapped in.
+        self.model: LearnedWeights | None = None
+        self.model_checked_at = -math.inf
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._nb_task: asyncio.Task[None] | None = None
@@ -338,10 +353,28 @@ class FeedIndex:
                     heap.freeze_survivors(settings)
                 else:
                     await self._load_changes(db, started)
+                if mono - self.model_checked_at >= settings.feed_model_check_seconds:
+                    await self.load_model(db)
+                    self.model_checked_at = mono
             self.videos_since = self.scores_since = started - timedelta(seconds=REFRESH_OVERLAP_S)
             self._derive(settings, started.timestamp())
             self.refreshed_at = mono
             self.loaded = True
+
+    async def load_model(self, db: AsyncSession) -> None:
+        """Swap in the newest promoted learned model (or back to the hand weights when none is
+        promoted, e.g. every model was rejected or deleted): the hot swap, no restart."""
+        found = await model_repo.promoted_model(db)
+        if found is None:
+            self.model = None
+        elif self.model is None or self.model.version != found.id:
+            coefficients = found.coefficients_for(FEATURES)
+            self.model = LearnedWeights(coefficients, found.id) if coefficients is not None else None
+            log.info("feed ranker: model %s in use", found.id)
+
+    def scorer(self, settings: Settings) -> Scorer:
+        """The learned model when one is promoted, else the hand weights (cold start, fallback)."""
+        return self.model if self.model is not None else Weights.from_settings(settings)
 
     def _adopt(self, other: FeedIndex) -> None:
         for name in ("n", "ids", "creator", "created", "alive", "trend_stored", "trend_updated", "engagement",
@@ -437,7 +470,7 @@ class FeedIndex:
         :class:`mercato.feed.cache.CandidateCache` keeps)."""
         # Anonymous pages are slices of one sequence: the same draws for every page of it.
         rng = np.random.default_rng([seed, 0 if viewer.user_id is None else page])
-        weights = Weights.from_settings(settings)
+        weights = self.scorer(settings)
         k = settings.feed_candidates_per_source
         personal = viewer.user_id is not None and viewer.personalised
         explore = (self.alive_pos[rng.integers(0, len(self.alive_pos), size=min(k // 4, len(self.alive_pos)))]
@@ -476,7 +509,7 @@ class FeedIndex:
             keep[np.flatnonzero(member(cand, explore))[:KEEP_POOL]] = True
             cand, feats, scores = cand[keep], feats[keep], scores[keep]
         return Ranked(cand=cand, ids=self.ids[cand].copy(), feats=feats, scores=scores, explore=explore_set,
-                      personal=personal, viewer=viewer, version=self.version)
+                      personal=personal, viewer=viewer, version=self.version, scorer=weights)
 
     def page_of(self, ranked: Ranked, settings: Settings, *, page: int, seed: int, want: int,
                 exclude: set[int]) -> list[Pick]:
@@ -496,7 +529,8 @@ class FeedIndex:
             return []
         viewer = ranked.viewer
         rng = np.random.default_rng([seed, 0 if viewer.user_id is None else page])
-        return self._rerank(cand, feats, scores, Weights.from_settings(settings), settings, page=page, want=want,
+        weights = ranked.scorer if ranked.scorer is not None else Weights.from_settings(settings)
+        return self._rerank(cand, feats, scores, weights, settings, page=page, want=want,
                             rng=rng, explore_set=ranked.explore, personal=ranked.personal, viewer=viewer)
 
     def _personal_sources(self, viewer: Viewer, k: int) -> list[I64]:
@@ -544,7 +578,7 @@ class FeedIndex:
 
     def _features(self, cand: I64, viewer: Viewer, settings: Settings, now_ts: float, personal: bool,
                   collab: tuple[I64, F64] | None) -> F64:
-        feats = np.zeros((len(cand), len(SIGNALS)))
+        feats = np.zeros((len(cand), len(FEATURES)))
         if self.max_trend > 0:
             feats[:, COL["trending"]] = np.log1p(self.trend_now[cand]) / math.log1p(self.max_trend)
         if self.max_quality > 0:
@@ -552,6 +586,8 @@ class FeedIndex:
         age_h = (now_ts - self.created[cand]) / 3600.0
         fresh_share = np.clip(1.0 - self.impressions[cand] / max(1, settings.feed_fresh_impressions), 0.0, 1.0)
         feats[:, COL["fresh"]] = np.where(age_h < settings.feed_fresh_hours, fresh_share, 0.0)
+        feats[:, COL["recency"]] = 1.0 / (1.0 + np.maximum(age_h, 0.0) / 24.0)
+        feats[:, COL["shoppable"]] = (self.vcats[cand, 0] > 0).astype(np.float64)
         if not personal:
             return feats
         if viewer.tags or viewer.categories:
@@ -591,7 +627,7 @@ class FeedIndex:
             feats[:, COL["collaborative"]] = np.where(keys[at] == ids, vals[at], 0.0)
         return feats
 
-    def _rerank(self, cand: I64, feats: F64, scores: F64, weights: Weights, settings: Settings, *, page: int,
+    def _rerank(self, cand: I64, feats: F64, scores: F64, weights: Scorer, settings: Settings, *, page: int,
                 want: int, rng: np.random.Generator, explore_set: set[int], personal: bool,
                 viewer: Viewer) -> list[Pick]:
         """Reserved exploration/fresh slots, no two in a row from one creator."""
@@ -601,6 +637,7 @@ class FeedIndex:
         reserved_every = max(2, round(1.0 / settings.feed_exploration_share)) if settings.feed_exploration_share > 0 \
             else 0
         signals = dominant_signal(feats, weights)
+        model_version = weights.version if isinstance(weights, LearnedWeights) else 0
         positions = cand.tolist()
         creators = self.creator[cand].tolist()
         fresh_col = feats[:, COL["fresh"]]
@@ -624,10 +661,17 @@ class FeedIndex:
                     return i
             return None
 
+        def draw_chance(pool: list[int], i: int) -> float:
+            """The chance that the shuffled exploration pool yielded ``i`` here: one over the
+            eligible videos of its group (no personal signal first, then the rest) before the draw."""
+            group = sum(1 for j in pool if not used[j] and creators[j] != last_creator and unrelated[j] == unrelated[i])
+            return 1.0 / (group + 1)
+
         slot_no = 0
         while len(picks) < total:
             chosen: int | None = None
             kind = ""
+            propensity = 1.0
             position_in_page = len(picks) % page_size
             if reserved_every and position_in_page % reserved_every == reserved_every // 2:
                 # Alternate fresh and exploration from page to page (fresh first).
@@ -639,9 +683,12 @@ class FeedIndex:
                 for kind in order:
                     chosen = take(fresh_idx if kind == "fresh" else explore_idx)
                     if chosen is not None:
+                        if kind == "exploration":
+                            propensity = draw_chance(explore_idx, chosen)
                         break
             if chosen is None:
                 kind = ""
+                propensity = 1.0
                 for j, i in enumerate(deferred):
                     if creators[i] != last_creator and not used[i]:
                         chosen = deferred.pop(j)
@@ -659,9 +706,11 @@ class FeedIndex:
                 break
             used[chosen] = True
             last_creator = creators[chosen]
-            signal = kind or (signals[chosen] if scores[chosen] > 0 else "exploration")
+            signal = kind or signals[chosen]
             picks.append(Pick(video_id=int(self.ids[positions[chosen]]), creator_id=creators[chosen], signal=signal,
-                              detail=self._detail(positions[chosen], signal, viewer), score=float(scores[chosen])))
+                              detail=self._detail(positions[chosen], signal, viewer), score=float(scores[chosen]),
+                              slot=kind or "ranked", propensity=propensity, features=tuple(feats[chosen].tolist()),
+                              model_version=model_version))
         return picks[page * page_size:] if anonymous else picks
 
     def _detail(self, p: int, signal: str, viewer: Viewer) -> str | None:

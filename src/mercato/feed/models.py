@@ -11,13 +11,18 @@
 - ``feed_preferences``: the viewer's personalisation opt-out.
 - ``feed_counts``: per (viewer, video, kind), the client-reported events of the current window,
   so that only the first ``feed_counted_events_per_video`` of them count (docs/feed.md).
+- ``feed_impressions``: the training log of the learned ranker — for a share of logged-in pages,
+  every served item with its feature row, slot and propensity (its outcome is joined from
+  ``feed_events`` at training time).
+- ``feed_models``: every training run of the learned ranker (feed/ranker.py) with its
+  validation scores; the newest ``promoted`` one ranks the feed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.kit.db import Base, BigId, IdMixin, UTCDateTime, utcnow
@@ -95,4 +100,56 @@ class FeedCount(Base):
     events: Mapped[int] = mapped_column(default=0)
 
 
-__all__ = ["FeedCount", "FeedEvent", "FeedPreference", "FeedSeen", "VideoScore", "ViewerAffinity"]
+class FeedImpression(IdMixin, Base):
+    """One served item of a logged page: what the learner sees (features) and how it came to be
+    shown (``slot``, ``propensity``: 1 for ranked and fresh slots, the draw's chance for an
+    exploration slot), under which model (``model_version``, 0: the hand weights)."""
+
+    __tablename__ = "feed_impressions"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id", ondelete="CASCADE"))
+    served_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    position: Mapped[int] = mapped_column(default=0)
+    slot: Mapped[str] = mapped_column(String(12), default="ranked")
+    propensity: Mapped[float] = mapped_column(Float, default=1.0)
+    model_version: Mapped[int] = mapped_column(default=0)
+    features: Mapped[list[float]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (Index("ix_feed_impressions_served", "served_at"),)
+
+
+class FeedModel(IdMixin, Base):
+    """A training run of the learned ranker. ``status``: promoted (it ranks the feed while it is
+    the newest promoted one), rejected (no better than the hand weights on validation) or
+    insufficient (too little data: nothing was fitted)."""
+
+    __tablename__ = "feed_models"
+
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(12))
+    feature_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    coefficients: Mapped[list[float]] = mapped_column(JSON, default=list)
+    importances: Mapped[list[float]] = mapped_column(JSON, default=list)
+    train_examples: Mapped[int] = mapped_column(default=0)
+    validation_examples: Mapped[int] = mapped_column(default=0)
+    positives: Mapped[int] = mapped_column(default=0)
+    val_ndcg: Mapped[float | None] = mapped_column(Float)
+    hand_val_ndcg: Mapped[float | None] = mapped_column(Float)
+    val_auc: Mapped[float | None] = mapped_column(Float)
+    hand_val_auc: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (Index("ix_feed_models_status", "status", "id"),)
+
+    def coefficients_for(self, names: tuple[str, ...]) -> tuple[float, ...] | None:
+        """The coefficients in ``names`` order (a feature the model lacks weighs 0); None when the
+        model knows a feature this code does not (trained by newer code: not used)."""
+        known = dict(zip(self.feature_names, self.coefficients, strict=True))
+        if set(known) - set(names):
+            return None
+        return tuple(float(known.get(name, 0.0)) for name in names)
+
+
+__all__ = ["FeedCount", "FeedEvent", "FeedImpression", "FeedModel", "FeedPreference", "FeedSeen", "VideoScore",
+           "ViewerAffinity"]

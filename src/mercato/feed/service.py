@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import random
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from mercato.catalog.browse import BrowseParams, browse
 from mercato.config import Settings
 from mercato.content.presenters import creator_out, video_outs
 from mercato.content.service import tag_href
+from mercato.feed import ranker_repository as ranker_repo
 from mercato.feed import repository as repo
 from mercato.feed.bodies import body_cache
 from mercato.feed.cache import candidates_for, served_writer
@@ -42,6 +44,7 @@ class FeedResult:
     next_cursor: str | None
     personalised: bool
     served: list[int]
+    picks: list[Pick] = field(default_factory=list)  # the served items' picks (slot, propensity, features)
 
 
 def _page_cursor(cursor: str | None) -> tuple[int, int | None]:
@@ -140,13 +143,31 @@ async def serve_for_you(database: Database, settings: Settings, viewer: Reader |
     pending = writer.pending(viewer.id) if writer is not None and viewer is not None else None
     result = await for_you(database, settings, viewer, cursor, pending)
     if result.served:
+        now = utcnow()
+        logged = training_rows(viewer.id, result.picks, now) if viewer is not None and logs_page(settings) else []
         if writer is not None:
-            writer.add(viewer.id if viewer else None, result.served, utcnow())
+            writer.add(viewer.id if viewer else None, result.served, now, logged)
         else:
             async with database.unit_of_work() as db_writer:
                 await mark_served(db_writer, user_id=viewer.id if viewer else None, video_ids=result.served,
                                   settings=settings)
+                await ranker_repo.log_impressions(db_writer, logged)
     return result
+
+
+def logs_page(settings: Settings) -> bool:
+    """Whether this signed-in page goes to the learned ranker's training log: a random share
+    ``feed_training_log_share`` of pages (chosen independently of what is on them, so the log
+    is a fair sample of what the feed serves)."""
+    share = settings.feed_training_log_share
+    return share >= 1.0 or (share > 0 and random.random() < share)
+
+
+def training_rows(user_id: int, picks: list[Pick], at: datetime) -> list[dict[str, Any]]:
+    """One ``feed_impressions`` row per served item: features, slot and its propensity."""
+    return [{"user_id": user_id, "video_id": p.video_id, "served_at": at, "position": i, "slot": p.slot,
+             "propensity": p.propensity, "model_version": p.model_version, "features": list(p.features)}
+            for i, p in enumerate(picks)]
 
 
 async def for_you(database: Database, settings: Settings, viewer_of: Reader | None, cursor: str | None,
@@ -211,7 +232,8 @@ async def for_you(database: Database, settings: Settings, viewer_of: Reader | No
         else:
             carried = (served_before + served)[-settings.feed_cursor_served_max:]
             next_cursor = encode_cursor([page + 1, seed, pack_ids(carried)])
-    return FeedResult(items=items, next_cursor=next_cursor, personalised=viewer.personalised, served=served)
+    return FeedResult(items=items, next_cursor=next_cursor, personalised=viewer.personalised, served=served,
+                      picks=kept)
 
 
 def following_reason(video: dict[str, Any]) -> str:
