@@ -18,6 +18,10 @@ from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
 from mercato.catalog import seller_pages
 from mercato.config import Settings, get_settings
+from mercato.connections import api as connections_api
+from mercato.connections import pages as connections_pages
+from mercato.connections import panels as connections_panels  # noqa: F401  (adds the store push to order pages)
+from mercato.connections import tasks as connections_tasks
 from mercato.content import api as content_api
 from mercato.content import pages as content_pages
 from mercato.content import tasks as content_tasks
@@ -66,17 +70,19 @@ from mercato.promotions import pages as promotions_pages
 from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
-JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks)
+JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks,
+               connections_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
 # loop's three routes — cart, checkout, pay — then the feed and the catalog).
 ROUTERS = (orders_api.buying, feed_api.router,
            catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
-           ledger_api.router, promotions_api.router, accounts_pages.router,
+           ledger_api.router, promotions_api.router, connections_api.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
-           ledger_pages.router, promotions_pages.router, feed_pages.router, content_pages.router,
-           content_api.share_router, live_selling_api.router, api_docs_router, live_hls.router)
+           ledger_pages.router, promotions_pages.router, connections_pages.router, feed_pages.router,
+           content_pages.router, content_api.share_router, live_selling_api.router, api_docs_router,
+           live_hls.router)
 
 
 async def write_held_back(database_url: str) -> None:

@@ -2,6 +2,7 @@
 
 from mercato.accounts import models as accounts_models
 from mercato.catalog import models as catalog_models
+from mercato.connections import models as connections_models
 from mercato.content import models as content_models
 from mercato.feed import models as feed_models
 from mercato.inventory import models as inventory_models
@@ -17,7 +18,7 @@ from mercato.promotions import models as promotions_models
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_models", "catalog_models", "content_models", "feed_models", "inventory_models", "kit_models",
-    "ledger_models", "live_models", "live_selling_models", "metadata", "orders_models", "payments_models",
-    "promotions_models",
+    "accounts_models", "catalog_models", "connections_models", "content_models", "feed_models", "inventory_models",
+    "kit_models", "ledger_models", "live_models", "live_selling_models", "metadata", "orders_models",
+    "payments_models", "promotions_models",
 ]

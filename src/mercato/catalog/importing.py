@@ -51,8 +51,12 @@ def _match(existing: list[Variant], v: ImportedVariant) -> Variant | None:
     return None
 
 
-async def _apply_product(db: AsyncSession, shop: Shop, record: ImportedProduct, fmt: str) -> str:
-    """Create or update one product; returns ``created``, ``updated`` or ``unchanged``."""
+async def apply_product(db: AsyncSession, shop: Shop, record: ImportedProduct, fmt: str, *,
+                        store_owns_stock: bool = False) -> tuple[str, Product]:
+    """Create or update one product; returns ``created``, ``updated`` or ``unchanged`` and the
+    product. With ``store_owns_stock`` (a connected store) an existing variant's stock is left
+    alone: the caller sets it through the inventory service, which never lets a count drop below
+    the units Mercato holds for checkouts."""
     category = await category_for_path(db, record.category_path)
     brand = await brand_for_name(db, record.brand)
     fields: dict[str, Any] = {
@@ -94,6 +98,8 @@ async def _apply_product(db: AsyncSession, shop: Shop, record: ImportedProduct, 
             db.add(Variant(product_id=product.id, shop_id=shop.id, currency=shop.currency, position=position, **values))
             outcome = "updated" if outcome == "unchanged" else outcome
         else:
+            if store_owns_stock:
+                values.pop("stock")
             for key, value in values.items():
                 if getattr(current, key) != value:
                     setattr(current, key, value)
@@ -107,7 +113,7 @@ async def _apply_product(db: AsyncSession, shop: Shop, record: ImportedProduct, 
             outcome = "updated" if outcome == "unchanged" else outcome
     if outcome != "unchanged":
         await refresh_derived(db, product)
-    return outcome
+    return outcome, product
 
 
 async def run_import(
@@ -128,7 +134,7 @@ async def run_import(
         reason: str | None = None
         try:
             async with db.begin_nested():
-                outcome = await _apply_product(db, shop, record, parsed.format)
+                outcome, _ = await apply_product(db, shop, record, parsed.format)
         except ValidationFailed as exc:
             outcome, reason = "rejected", exc.message
         except IntegrityError:

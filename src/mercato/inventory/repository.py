@@ -45,6 +45,13 @@ _MARK_LINES_SQL = (
     "AND order_line_id IN :lines"
 )
 _COUNTERS_SQL = "SELECT stock, reserved, allocated FROM variants WHERE id = :id"
+#: The row is locked (PostgreSQL) / the write lock taken (SQLite) by a no-op update before the new
+#: count is written, so the counts read and the count written belong to the same moment.
+_LOCK_SQL = "UPDATE variants SET updated_at = :now WHERE id = :id RETURNING stock, reserved, allocated"
+_SET_ON_HAND_SQL = (
+    "UPDATE variants SET stock = CASE WHEN :q > reserved + allocated THEN :q ELSE reserved + allocated END, "
+    "updated_at = :now WHERE id = :id RETURNING stock, reserved, allocated"
+)
 
 
 async def move(db: AsyncSession, name: str, variant_id: int, quantity: int) -> tuple[int, int, int] | None:
@@ -56,6 +63,21 @@ async def move(db: AsyncSession, name: str, variant_id: int, quantity: int) -> t
         return None
     raw.sync(Variant, variant_id, stock=row[0], reserved=row[1], allocated=row[2])
     return int(row[0]), int(row[1]), int(row[2])
+
+
+async def set_on_hand(db: AsyncSession, variant_id: int, units: int) -> tuple[int, int] | None:
+    """Set the units on hand to ``units``, never below what is reserved and allocated: ``(old
+    stock, new stock)``, or ``None`` for an unknown variant."""
+    raw = InTransaction.of(db)
+    now = utcnow()
+    before = await raw.first(_LOCK_SQL, {"now": now, "id": variant_id})
+    if before is None:
+        return None
+    row = await raw.first(_SET_ON_HAND_SQL, {"q": max(0, units), "now": now, "id": variant_id})
+    if row is None:  # pragma: no cover - the row was locked just above
+        return None
+    raw.sync(Variant, variant_id, stock=row[0], reserved=row[1], allocated=row[2])
+    return int(before[0]), int(row[0])
 
 
 async def counters(db: AsyncSession, variant_id: int) -> tuple[int, int, int] | None:

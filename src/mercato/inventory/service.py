@@ -73,6 +73,21 @@ async def restock(db: AsyncSession, variant_id: int, quantity: int) -> None:
     await catalog_products.add_available_stock(db, variant_id, quantity)
 
 
+async def set_on_hand(db: AsyncSession, variant_id: int, units: int) -> int | None:
+    """A store that owns the stock says it has ``units`` on hand. Reserved and allocated units are
+    already promised to Mercato buyers, so the count never drops below them: a store count lower
+    than what is held leaves 0 available, never negative. Answers the units now available
+    (``None`` for an unknown variant)."""
+    moved = await repository.set_on_hand(db, variant_id, units)
+    if moved is None:
+        return None
+    old, new = moved
+    if new != old:
+        await catalog_products.add_available_stock(db, variant_id, new - old)
+    counts = await repository.counters(db, variant_id)
+    return None if counts is None else counts[0] - counts[1] - counts[2]
+
+
 async def counters(db: AsyncSession, variant_id: int) -> tuple[int, int, int] | None:
     """``(stock, reserved, allocated)`` of a variant, read in the caller's transaction."""
     return await repository.counters(db, variant_id)

@@ -1,5 +1,8 @@
-"""The seam between orders and LIVE selling (live/selling): prices a LIVE gives, and the deal
-units a purchase takes.
+"""The seams between orders and the domains above them.
+
+- LIVE selling (live/selling): prices a LIVE gives, and the deal units a purchase takes.
+- Connections: panels on the Seller Center order page (the push of the order to the seller's
+  store and its outcome); the page asks every registered provider, none registered shows none.
 
 Orders never import the LIVE domain (it depends on orders): LIVE selling registers one
 :class:`LiveSelling` here at import time, and checkout calls it for a request that carries
@@ -9,7 +12,7 @@ Orders never import the LIVE domain (it depends on orders): LIVE selling registe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -74,3 +77,33 @@ async def release_live_units(db: AsyncSession, checkout_id: int, line_ids: Seque
     selling = live_selling()
     if selling is not None:
         await selling.release(db, checkout_id, line_ids)
+
+
+# --------------------------------------------------------------------------- order page panels
+
+
+@dataclass(frozen=True)
+class OrderPanel:
+    """A titled list of ``(label, value)`` rows shown on the seller's order page."""
+
+    title: str
+    rows: list[tuple[str, str]]
+
+
+PanelProvider = Callable[[AsyncSession, int], Awaitable[list[OrderPanel]]]
+
+_panels: list[PanelProvider] = []
+
+
+def register_order_panels(provider: PanelProvider) -> PanelProvider:
+    """``provider(db, order_id)`` answers the panels it adds to that order's page (idempotent)."""
+    if provider not in _panels:
+        _panels.append(provider)
+    return provider
+
+
+async def panels_of_order(db: AsyncSession, order_id: int) -> list[OrderPanel]:
+    panels: list[OrderPanel] = []
+    for provider in _panels:
+        panels.extend(await provider(db, order_id))
+    return panels

@@ -37,6 +37,14 @@ async def transition(db: AsyncSession, order: Order, from_status: tuple[str, ...
     return True
 
 
+async def order_by_id(db: AsyncSession, order_id: int) -> Order:
+    """An order by id, for the domains above orders (connections pushes it to the seller's store)."""
+    order = await repository.order(db, order_id)
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
 async def lines_of(db: AsyncSession, order_id: int) -> list[OrderLine]:
     return await repository.lines_of(db, order_id)
 
@@ -160,9 +168,12 @@ async def order_for_seller(db: AsyncSession, user: User, order_id: int) -> Order
     return order
 
 
-async def ship(db: AsyncSession, order: Order, user: User, carrier: str, tracking: str) -> Order:
+async def ship(db: AsyncSession, order: Order, user: User | None, carrier: str, tracking: str) -> Order:
+    """Mark a paid order shipped; ``user`` is ``None`` when the seller's connected store reported
+    the fulfilment (connections)."""
     if not await transition(db, order, ("paid",), "shipped", note=f"Shipped with {carrier}, tracking {tracking}.",
-                            actor_id=user.id, shipped_at=datetime.now(UTC), carrier=carrier, tracking_number=tracking):
+                            actor_id=user.id if user else None, shipped_at=datetime.now(UTC), carrier=carrier,
+                            tracking_number=tracking):
         raise Conflict(f"An order that is {order.status.replace('_', ' ')} cannot be shipped.",
                        code=OrdersError.INVALID_STATUS)
     lines = await lines_of(db, order.id)

@@ -24,6 +24,7 @@ from mercato.kit.money import MoneyError, format_money, parse_amount
 from mercato.kit.ratelimit import rate_limiter
 from mercato.orders import cart as carts
 from mercato.orders import checkout as checkouts
+from mercato.orders import hooks as order_hooks
 from mercato.orders import lifecycle, payflow, refunds, reviews
 from mercato.orders.errors import OrdersError
 from mercato.orders.presenters import checkout_out, order_out, orders_out, return_out
@@ -314,6 +315,7 @@ async def _seller_order_page(request: Request, db: AsyncSession, user: User, sho
     return render(request, "orders/seller_order.html", {
         **await _seller_nav(db, user, shop), "o": await order_out(db, order, settings, seller_view=True),
         "returns": [return_out(r, order.currency) for r in returns], "error": error,
+        "panels": await order_hooks.panels_of_order(db, order.id),
         "saved": request.query_params.get("saved")}, user=user, status=status)
 
 

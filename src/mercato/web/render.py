@@ -31,6 +31,7 @@ env = Environment(
         FileSystemLoader(str(PACKAGE / "payments" / "templates")),
         FileSystemLoader(str(PACKAGE / "orders" / "templates")),
         FileSystemLoader(str(PACKAGE / "promotions" / "templates")),
+        FileSystemLoader(str(PACKAGE / "connections" / "templates")),
     ]),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
