@@ -103,3 +103,9 @@ def test_api_never_returns_credentials(api: httpx.Client, make_shop: Maker) -> N
     unknown = api.post(f"/api/v1/shops/{shop['slug']}/connections", headers=shop["owner"]["headers"], json={
         "platform": "magento", "store_ref": "1", "access_token": "t", "signing_secret": "s"})
     assert unknown.status_code == 422
+    for bad in ({"access_token": "tök en"}, {"store_ref": "../../admin"}, {"store_ref": "shop.example/x?y"}):
+        refused = api.post(f"/api/v1/shops/{shop['slug']}/connections", headers=shop["owner"]["headers"], json={
+            "platform": "square", "store_ref": "L1", "access_token": "t", "signing_secret": "s", **bad})
+        assert refused.status_code == 422, bad
+    listed = api.get(f"/api/v1/shops/{shop['slug']}/connections", headers=shop["owner"]["headers"]).json()
+    assert [c["platform"] for c in listed] == ["ecwid"]

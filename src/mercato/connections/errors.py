@@ -12,4 +12,3 @@ class ConnectionsError(StrEnum):
     WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
     WEBHOOK_TIMESTAMP_INVALID = "webhook_timestamp_invalid"
     WEBHOOK_MALFORMED = "webhook_malformed"
-    STORE_UNAVAILABLE = "store_unavailable"

@@ -10,13 +10,17 @@ from pydantic import BaseModel, Field
 from mercato.accounts.schemas import StrictBody
 
 PlatformName = Literal["shopify", "square", "ecwid", "wix"]
+#: Store ids and shop domains: letters, digits, ``.``, ``_``, ``-`` (they end up in API URLs).
+STORE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+#: Tokens travel in HTTP headers: printable ASCII without spaces.
+TOKEN_PATTERN = r"^[!-~]+$"
 
 
 class ConnectionIn(StrictBody):
     platform: PlatformName
-    store_ref: str = Field(min_length=1, max_length=255, description="Shopify shop domain, Square location id, "
-                                                                     "Ecwid store id or Wix site id")
-    access_token: str = Field(min_length=1, max_length=4000)
+    store_ref: str = Field(min_length=1, max_length=255, pattern=STORE_REF_PATTERN,
+                           description="Shopify shop domain, Square location id, Ecwid store id or Wix site id")
+    access_token: str = Field(min_length=1, max_length=4000, pattern=TOKEN_PATTERN)
     signing_secret: str = Field(min_length=1, max_length=8000, description="Shopify/Ecwid client secret, Square "
                                                                            "signature key, Wix public key (PEM)")
 

@@ -14,6 +14,7 @@ arrives late with an older state is recorded ``stale`` and changes nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from mercato.connections.platforms.ecwid import EcwidStore
 from mercato.connections.platforms.shopify import ShopifyStore
 from mercato.connections.platforms.square import SquareStore
 from mercato.connections.platforms.wix import WixStore
+from mercato.connections.schemas import STORE_REF_PATTERN, TOKEN_PATTERN
 from mercato.inventory import service as inventory
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
@@ -91,6 +93,12 @@ async def connect(db: AsyncSession, shop: Shop, data: ConnectData, *, is_demo: b
         if not getattr(data, field).strip():
             raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} is required.",
                                    details={"field": field})
+    if not re.match(STORE_REF_PATTERN, data.store_ref.strip()):
+        raise ValidationFailed("The store id holds letters, digits, '.', '_' and '-' only.",
+                               details={"field": "store_ref"})
+    if not re.match(TOKEN_PATTERN, data.access_token.strip()):
+        raise ValidationFailed("The access token holds printable ASCII characters only, without spaces.",
+                               details={"field": "access_token"})
     existing = await repo.connection_of_shop(db, shop.id, data.platform)
     if existing is not None and existing.status != "disconnected":
         raise Conflict(f"This shop is already connected to a {data.platform.title()} store.",
