@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from PIL import Image, ImageDraw, ImageFont
 from rich.console import Console
 from rich.progress import Progress
@@ -26,6 +27,10 @@ from mercato.catalog import shops as shop_service
 from mercato.catalog.models import Favourite, Product, Shop, ShopMember
 from mercato.catalog.schemas import ProductIn, ShopIn, VariantIn
 from mercato.config import Settings
+from mercato.connections import service as connection_service
+from mercato.connections import webhooks as store_webhooks
+from mercato.connections.platforms import square as square_platform
+from mercato.connections.signatures import hmac_sha256_b64
 from mercato.demo_videos import seed_videos, seed_videos_if_missing
 from mercato.kit.db import Database
 from mercato.kit.errors import AppError
@@ -197,6 +202,8 @@ async def seed(settings: Settings, console: Console) -> None:
             await _seed(session, settings, rng, console)
         async with db.unit_of_work() as session:
             await _seed_commerce(session, settings, random.Random(SEED + 1), db, console)
+        async with db.unit_of_work() as session:
+            await _seed_connection(session, settings, console)
         await seed_videos(db, settings, random.Random(SEED + 2), console)
     finally:
         await db.dispose()
@@ -416,3 +423,67 @@ REVIEW_TEXTS = [
     "Exactly like in the video, love it!", "Arrived fast and well packed.", "Good quality for the price.",
     "My second one — still great.", "Nice, but runs a little small.", "Bought it on a LIVE, no regrets.",
 ]
+
+
+# --------------------------------------------------------------------------- the connected store
+
+#: The sandbox Square store Glow Lab is connected to: two items in the shape of Square's
+#: SearchCatalogObjects answer (prices in cents on the variations, epoch-ms versions).
+SANDBOX_ITEMS: list[dict[str, Any]] = [
+    {"type": "ITEM", "id": "DEMOSQ-ITEM-SERUM", "version": 1765000000000, "is_deleted": False, "item_data": {
+        "name": "Sandbox Vitamin C Serum", "description": "Synced from the seller's Square store.",
+        "variations": [
+            {"type": "ITEM_VARIATION", "id": "DEMOSQ-VAR-SERUM-30", "version": 1765000000000, "item_variation_data": {
+                "item_id": "DEMOSQ-ITEM-SERUM", "name": "30 ml", "sku": "SQ-SERUM-30",
+                "pricing_type": "FIXED_PRICING", "price_money": {"amount": 2400, "currency": "USD"}}},
+            {"type": "ITEM_VARIATION", "id": "DEMOSQ-VAR-SERUM-50", "version": 1765000000000, "item_variation_data": {
+                "item_id": "DEMOSQ-ITEM-SERUM", "name": "50 ml", "sku": "SQ-SERUM-50",
+                "pricing_type": "FIXED_PRICING", "price_money": {"amount": 3400, "currency": "USD"}}}]}},
+    {"type": "ITEM", "id": "DEMOSQ-ITEM-MIST", "version": 1765000000000, "is_deleted": False, "item_data": {
+        "name": "Sandbox Rose Face Mist", "description": "Synced from the seller's Square store.",
+        "variations": [
+            {"type": "ITEM_VARIATION", "id": "DEMOSQ-VAR-MIST", "version": 1765000000000, "item_variation_data": {
+                "item_id": "DEMOSQ-ITEM-MIST", "name": "Regular", "sku": "SQ-MIST-100",
+                "pricing_type": "FIXED_PRICING", "price_money": {"amount": 1600, "currency": "USD"}}}]}},
+]
+SANDBOX_COUNTS = {"DEMOSQ-VAR-SERUM-30": "40", "DEMOSQ-VAR-SERUM-50": "25", "DEMOSQ-VAR-MIST": "60"}
+SANDBOX_KEY = "demo-square-signature-key"
+
+
+def _square_inventory_event(event_id: str, variation: str, quantity: str, counted: datetime) -> bytes:
+    """An ``inventory.count.updated`` delivery in the shape of Square's documented example."""
+    return orjson.dumps({
+        "merchant_id": "DEMO-MERCHANT", "type": "inventory.count.updated", "event_id": event_id,
+        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "data": {"type": "inventory_counts", "id": f"{event_id}-data", "object": {"inventory_counts": [{
+            "catalog_object_id": variation, "catalog_object_type": "ITEM_VARIATION",
+            "location_id": "DEMO-LOCATION", "quantity": quantity, "state": "IN_STOCK",
+            "calculated_at": counted.isoformat().replace("+00:00", "Z")}]}}})
+
+
+async def _seed_connection(session: AsyncSession, settings: Settings, console: Console) -> None:
+    """Glow Lab connected to a sandbox Square store: its catalog applied through the connection, then
+    webhooks replayed through the real receiver (signed, one duplicate, one late older count), so
+    the Connections page has history. The demo connection is never pulled by the jobs."""
+    glow = next(s for s in await dr.shops_in_order(session) if s.slug == "glow-lab")
+    conn = await connection_service.connect(session, glow, connection_service.ConnectData(
+        "square", "DEMO-LOCATION", "demo-sandbox-access-token", SANDBOX_KEY,
+        "https://connect.squareupsandbox.com"), is_demo=True)
+    page = square_platform.map_objects(SANDBOX_ITEMS, glow.currency)
+    square_platform.apply_counts(page.products, [
+        {"catalog_object_id": k, "quantity": v, "state": "IN_STOCK"} for k, v in SANDBOX_COUNTS.items()], None)
+    await connection_service.import_page(session, conn, page)
+    url = store_webhooks.notification_url(settings.public_base_url, "square", conn.id)
+    now = datetime.now(UTC)
+    replay = [("demo-evt-1", "DEMOSQ-VAR-SERUM-30", "37", now + timedelta(seconds=1)),
+              ("demo-evt-2", "DEMOSQ-VAR-MIST", "58", now + timedelta(seconds=3)),
+              ("demo-evt-1", "DEMOSQ-VAR-SERUM-30", "37", now + timedelta(seconds=1)),  # redelivered
+              ("demo-evt-3", "DEMOSQ-VAR-MIST", "59", now + timedelta(seconds=2))]  # older, arrives late
+    outcomes = []
+    for event_id, variation, quantity, counted in replay:
+        body = _square_inventory_event(event_id, variation, quantity, counted)
+        signature = hmac_sha256_b64(SANDBOX_KEY, url.encode() + body)
+        outcomes.append(await store_webhooks.receive(session, conn.id, "square",
+                                                     {"x-square-hmacsha256-signature": signature}, body, url))
+    console.print(f"[green]Connected store:[/] Glow Lab ↔ sandbox Square ({len(page.products)} products; "
+                  f"webhooks {', '.join(outcomes)}).")
