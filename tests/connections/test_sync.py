@@ -24,8 +24,8 @@ from mercato.connections import service
 from mercato.inventory import service as inventory
 from mercato.kit import jobs
 from mercato.kit.db import Database
-from tests.connections.conftest import FakeStore, load
 from tests.conftest import run_async
+from tests.connections.conftest import FakeStore, load
 
 Maker = Callable[..., dict[str, Any]]
 DbRun = Callable[[Callable[[AsyncSession], Any]], Any]
@@ -216,8 +216,8 @@ def test_reconciliation_job_catches_a_missed_update_and_a_missed_delete(
     assert products["Tea - Green"]["status"] == "archived"
     history = api.get(f"/api/v1/shops/{shop['slug']}/connections/{conn['id']}/history",
                       headers=shop["owner"]["headers"]).json()
-    assert [(s["kind"], s["outcome"], s["counts"]["updated"], s["counts"]["archived"])
-            for s in history["syncs"]][0] == ("reconcile", "done", 1, 1)
+    assert next((s["kind"], s["outcome"], s["counts"]["updated"], s["counts"]["archived"])
+            for s in history["syncs"]) == ("reconcile", "done", 1, 1)
 
 
 @pytest.mark.parametrize("platform", ["shopify", "ecwid", "wix"])
