@@ -241,3 +241,24 @@ def test_wix_jwt_webhook_verified_with_the_app_public_key(
     old = wix_token("wix.stores.v1.product_updated", item["_id"], "evt-wix-3", datetime.now(UTC) - timedelta(hours=1))
     assert api.post(url, content=old).status_code == 401
     assert [d[0] for d in deliveries(db_run)] == ["evt-wix-1"]
+
+
+def test_shopify_inventory_level_and_delete_webhooks(api: httpx.Client, make_shop: Maker, db_run: DbRun) -> None:
+    shop = make_shop()
+    conn = connect(api, shop, "shopify", "demo.myshopify.com", SECRET)
+    product = shopify_product("iPod Nano", iso(datetime.now(UTC) - timedelta(hours=1)), stock=5)
+    product["variants"][0]["inventory_item_id"] = 39072856
+    assert post_shopify(api, conn, "products/create", json.dumps(product).encode(), "c-1").json() == {
+        "outcome": "applied"}
+    now = datetime.now(UTC)
+    level = {"inventory_item_id": 39072856, "location_id": 655441491, "available": 2, "updated_at": iso(now)}
+    older = {**level, "available": 9, "updated_at": iso(now - timedelta(seconds=5))}
+    unknown = {**level, "inventory_item_id": 1}
+    assert [post_shopify(api, conn, "inventory_levels/update", json.dumps(body).encode(), delivery).json()["outcome"]
+            for body, delivery in ((level, "i-1"), (older, "i-2"), (unknown, "i-3"))] == [
+        "applied", "stale", "ignored"]
+    assert shop_products(db_run, shop)["iPod Nano"]["total_stock"] == 2
+    gone = post_shopify(api, conn, "products/delete", json.dumps({"id": product["id"]}).encode(), "d-1")
+    assert gone.json() == {"outcome": "applied"}
+    assert shop_products(db_run, shop)["iPod Nano"]["status"] == "archived"
+    assert post_shopify(api, conn, "orders/create", b"{}", "o-1").json() == {"outcome": "ignored"}
