@@ -64,6 +64,10 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("get", "/api/v1/shops/{slug}/products"): _MEMBERS,
     ("get", "/api/v1/shops/{slug}/imports"): _MEMBERS,
     ("post", "/api/v1/shops/{slug}/imports"): {429: RATE_LIMITED},  # the shop_import rate limit, once a member
+    # connections
+    ("get", "/api/v1/shops/{slug}/connections"): _MEMBERS,
+    ("post", "/api/v1/shops/{slug}/connections"): _conflict("already_connected"),
+    ("get", "/api/v1/shops/{slug}/connections/{connection_id}/history"): _MEMBERS,
     # orders
     ("post", "/api/v1/cart/items"): {404: "No such product or variant for sale (`product_unavailable`).", 409: _STATE},
     ("patch", "/api/v1/cart/items/{item_id}"): {409: _STATE},
