@@ -262,3 +262,18 @@ def test_shopify_inventory_level_and_delete_webhooks(api: httpx.Client, make_sho
     assert gone.json() == {"outcome": "applied"}
     assert shop_products(db_run, shop)["iPod Nano"]["status"] == "archived"
     assert post_shopify(api, conn, "orders/create", b"{}", "o-1").json() == {"outcome": "ignored"}
+
+
+def test_a_product_the_catalog_refuses_is_recorded_failed_and_nothing_is_written(
+        api: httpx.Client, make_shop: Maker, make_product: Maker, db_run: DbRun) -> None:
+    shop = make_shop()
+    make_product(shop, title="Own Pink iPod", variants=[{"sku": "IPOD2008PINK", "price": 100, "stock": 1}])
+    conn = connect(api, shop, "shopify", "demo.myshopify.com", SECRET)
+    body = json.dumps(shopify_product("Store iPod", iso(datetime.now(UTC) - timedelta(hours=1)))).encode()
+    response = post_shopify(api, conn, "products/create", body, "clash-1")
+    assert response.status_code == 200 and response.json() == {"outcome": "failed"}
+    assert deliveries(db_run) == [("clash-1", "products/create", "failed")]
+    assert list(shop_products(db_run, shop)) == ["Own Pink iPod"]
+    history = api.get(f"/api/v1/shops/{shop['slug']}/connections/{conn['id']}/history",
+                      headers=shop["owner"]["headers"]).json()
+    assert history["webhooks"][0]["detail"] == "SKU 'IPOD2008PINK' belongs to another product of this shop."

@@ -353,7 +353,8 @@ async def _push_order(db: AsyncSession, push: OrderPush, conn: StoreConnection) 
     lines = await lifecycle.lines_of(db, push.order_id)
     links = {link.variant_id: link for link in await repo.links_of_variants(db, [line.variant_id for line in lines])
              if link.connection_id == conn.id}
-    out = [PushLine(external_variant_id=links[line.variant_id].external_variant_id.split(":")[-1]
+    # The importer makes a Shopify variant id shared by two products unique as "{id}:{n}".
+    out = [PushLine(external_variant_id=links[line.variant_id].external_variant_id.split(":")[0]
                     if conn.platform == "shopify" else links[line.variant_id].external_variant_id,
                     external_product_id=links[line.variant_id].external_product_id,
                     quantity=line.quantity - line.refunded_quantity, unit_price=line.unit_price, title=line.title)

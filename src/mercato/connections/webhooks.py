@@ -139,7 +139,10 @@ async def _apply(db: AsyncSession, conn: StoreConnection, d: Delivery) -> tuple[
                 return "ignored", "; ".join(i.reason for i in page.rejected) or "no product in the body"
             sp = page.products[0]
             d.object_id, d.version = sp.record.external_id, sp.version
-            outcome = await service.apply_store_product(db, conn, shop, sp, sp.version)
+            try:
+                outcome = await service.apply_store_product(db, conn, shop, sp, sp.version)
+            except ValidationFailed as exc:
+                return "failed", exc.message
             return ("stale" if outcome == "stale" else "applied"), None
         if topic == "products/delete":
             d.object_id = text_of(d.body.get("id"))
