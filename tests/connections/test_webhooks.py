@@ -277,3 +277,14 @@ def test_a_product_the_catalog_refuses_is_recorded_failed_and_nothing_is_written
     history = api.get(f"/api/v1/shops/{shop['slug']}/connections/{conn['id']}/history",
                       headers=shop["owner"]["headers"]).json()
     assert history["webhooks"][0]["detail"] == "SKU 'IPOD2008PINK' belongs to another product of this shop."
+
+
+def test_an_unreadable_ecwid_body_cannot_be_verified_and_is_refused(
+        api: httpx.Client, make_shop: Maker, db_run: DbRun) -> None:
+    shop = make_shop()
+    conn = connect(api, shop, "ecwid", "1003", "ecwid-secret")
+    for body in (b"\xf3\x81not json", b"[1, 2]"):
+        response = api.post(f"/api/v1/webhooks/stores/ecwid/{conn['id']}", content=body,
+                            headers={"Content-Type": "text/plain", "X-Ecwid-Webhook-Signature": "x"})
+        assert (response.status_code, response.json()["error"]["code"]) == (401, "webhook_signature_invalid")
+    assert deliveries(db_run) == []
