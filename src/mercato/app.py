@@ -16,7 +16,9 @@ from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
+from mercato.catalog import read_cache as catalog_read_cache
 from mercato.catalog import seller_pages
+from mercato.catalog.read_cache import SignedInReads
 from mercato.config import Settings, get_settings
 from mercato.content import api as content_api
 from mercato.content import pages as content_pages
@@ -90,6 +92,7 @@ def forget_cached(database_url: str) -> None:
     index, candidate lists and video bodies, and served pages still queued. Each is only a cache
     of the database, so forgetting it costs one reload, never correctness."""
     catalog_cache.clear_all()
+    catalog_read_cache.clear_all()
     feed_engine.forget_index(database_url)
     feed_bodies.forget_bodies(database_url)
     feed_cache.forget(database_url)
@@ -156,6 +159,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     every_route = [route for router in ROUTERS for route in router.routes]
     respond = install_error_handlers(app, render_error, lambda: [*app.routes, *every_route])
+    # catalog/read_cache.py: signed-in product and listing bodies, checked against product versions
+    app.add_middleware(SignedInReads, page_seconds=settings.catalog_cache_seconds)
     app.add_middleware(CatalogReadCache, ttl_seconds=settings.catalog_cache_seconds)
     app.add_middleware(SoldOutGate)  # orders/flash_gate.py: flash-sale refusals before routing
     app.add_middleware(BodySizeCap, default_cap=settings.max_body_bytes, respond=respond)  # kit/limits.py

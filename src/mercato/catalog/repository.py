@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts import repository as accounts_repo
 from mercato.catalog.models import (
     Brand,
     Category,
@@ -24,6 +25,7 @@ from mercato.catalog.models import (
     VariantPrice,
 )
 from mercato.kit.pagination import cursor_datetime, cursor_int
+from mercato.kit.sql.committed import CommittedReads
 from mercato.kit.sql.transaction import InTransaction
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -410,3 +412,42 @@ async def lowest_price_since(db: AsyncSession, variant_id: int, since: datetime)
     row = (await db.execute(select(in_effect, since_then))).one()
     found = [int(price) for price in row if price is not None]
     return min(found) if found else None
+
+
+# --- the signed-in read path's checks (catalog/read_cache.py), on the committed-read path ----
+
+_PRODUCT_FACTS_SQL = (
+    "SELECT s.user_id, p.status, p.version, "  # noqa: S608 (fragments, no input)
+    "EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = s.user_id AND f.product_id = :product) "
+    f"FROM {accounts_repo.LIVE_SESSION_FROM} LEFT JOIN products p ON p.id = :product "
+    f"WHERE {accounts_repo.LIVE_SESSION_WHERE}"
+)
+_LISTING_VERSIONS_SQL = "SELECT id, version FROM products WHERE id IN :ids AND status = 'active'"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    """What a signed-in product read needs before its body: who reads, the product's status and
+    version, and whether this reader favourited it (``status`` ``None``: no such product)."""
+
+    user_id: int
+    status: str | None
+    version: int
+    favourited: bool
+
+
+async def product_facts(reads: CommittedReads, digest: str, now: datetime, product_id: int) -> ProductFacts | None:
+    """One statement: the live session of ``digest`` and product ``product_id``'s facts for that
+    reader; ``None`` when the session is not live (the route then answers as it would)."""
+    rows = await reads.rows(_PRODUCT_FACTS_SQL, {"digest": digest, "now": now, "product": product_id})
+    if not rows:
+        return None
+    user_id, status, version, favourited = rows[0]
+    return ProductFacts(int(user_id), status, int(version or 0), bool(favourited))
+
+
+async def listing_versions(reads: CommittedReads, ids: Sequence[int]) -> dict[int, int]:
+    """One statement: the current version of each of the active products ``ids`` (a product no
+    longer active is missing). A listing page is the same for every reader, so no session."""
+    rows = await reads.rows(_LISTING_VERSIONS_SQL, {"ids": list(ids)})
+    return {int(row[0]): int(row[1]) for row in rows}
