@@ -35,12 +35,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import escape
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato.catalog import repository as repo
 from mercato.kit.cache import NON_INVALIDATING
 from mercato.kit.security import token_digest
+from mercato.web.render import env
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -49,7 +51,19 @@ if TYPE_CHECKING:
 
 PRODUCT_PATH = re.compile(r"^/api/v1/products/(\d{1,18})$")
 LISTING_PATH = "/api/v1/products"
+PRODUCT_PAGE = re.compile(r"^/products/(\d{1,18})$")
+SHOP_PAGE = "/shop"
 SESSION_COOKIE = "mercato_session"
+CSRF_COOKIE = "mercato_csrf"
+#: What a shared page holds where each reader's own values go: the CSRF token (the route renders
+#: the page with this one, the reader's is put back per answer) and the header's avatar.
+CSRF_SENTINEL = "shared-page-csrf-token-0000000000000000000"
+READER_SENTINEL = "<!--mercato:reader-avatar-->"
+AVATAR_LINK = '<a href="/me" class="avatar-link" aria-label="Your account">'
+#: base.html's avatar of the signed-in reader, rendered the same way for each reader.
+_AVATAR = env.from_string(
+    '{% if user.avatar_path %}<img class="avatar sm" src="/media/{{ user.avatar_path }}" alt="">'
+    '{% else %}<span class="avatar sm initials">{{ user.display_name[:1] | upper }}</span>{% endif %}')
 SCOPE_KEY = "mercato.catalog_versions"
 MAX_TOKEN = 200
 MAX_PRODUCTS = 8192
@@ -87,20 +101,79 @@ class PageBody:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class HtmlPage:
+    expires: float
+    version: int  # the page's product (product page), else 0
+    versions: dict[int, int]  # every other product the page shows
+    headers: list[tuple[bytes, bytes]]
+    parts: tuple[str, ...]  # the page split at the sentinels: text, reader/csrf slot, text, …
+    slots: tuple[str, ...]  # which sentinel each gap between parts is
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            return cookie_parser(value.decode("latin-1"))
+    return {}
+
+
 def _token(scope: Scope) -> str | None:
-    cookie_header: bytes | None = None
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             if value[:7].lower() == b"bearer ":
                 token = value[7:].strip().decode("latin-1")
                 return token if 0 < len(token) <= MAX_TOKEN else None
             return None
-        if name == b"cookie":
-            cookie_header = value
-    if cookie_header is None or SESSION_COOKIE.encode() not in cookie_header:
-        return None
-    token = cookie_parser(cookie_header.decode("latin-1")).get(SESSION_COOKIE)
+    token = _cookies(scope).get(SESSION_COOKIE)
     return token if token and len(token) <= MAX_TOKEN else None
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return bytes(value)
+    return None
+
+
+def _shared_page(html: str, avatar: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The page rendered for one reader (with :data:`CSRF_SENTINEL` as its token) cut into the
+    parts every reader shares, or ``None`` when the reader's avatar is not exactly where
+    base.html puts it (then the page is not shared)."""
+    start = html.find(AVATAR_LINK)
+    if start < 0 or html.find(AVATAR_LINK, start + 1) >= 0:
+        return None
+    end = html.find("</a>", start)
+    at = html.find(avatar, start, end)
+    if at < 0 or html.find(avatar, at + 1, end) >= 0:
+        return None
+    html = html[:at] + READER_SENTINEL + html[at + len(avatar):]
+    parts: list[str] = []
+    slots: list[str] = []
+    for piece in re.split(f"({re.escape(READER_SENTINEL)}|{re.escape(CSRF_SENTINEL)})", html):
+        if piece in (READER_SENTINEL, CSRF_SENTINEL):
+            slots.append(piece)
+        else:
+            parts.append(piece)
+    return tuple(parts), tuple(slots)
+
+
+def _personal(page: HtmlPage, avatar: str, csrf: str) -> bytes:
+    values = {READER_SENTINEL: avatar, CSRF_SENTINEL: str(escape(csrf))}
+    out = [page.parts[0]]
+    for slot, part in zip(page.slots, page.parts[1:], strict=True):
+        out.append(values[slot])
+        out.append(part)
+    return "".join(out).encode()
+
+
+def _oldest(versions: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """Each product's lowest reported version: a page that read a product twice (the product and
+    its shop's related products) is only as new as its older read."""
+    out: dict[int, int] = {}
+    for product_id, version in versions:
+        out[product_id] = min(version, out.get(product_id, version))
+    return out
 
 
 def _with_length(headers: list[tuple[bytes, bytes]], body: bytes) -> list[tuple[bytes, bytes]]:
@@ -136,8 +209,8 @@ class _Captured:
         return self.status == 200 and self.done and not any(n.lower() == b"set-cookie" for n, _ in self.headers)
 
 
-async def _answer(send: Send, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+async def _answer(send: Send, headers: list[tuple[bytes, bytes]], body: bytes, status: int = 200) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -149,11 +222,13 @@ class SignedInReads:
         self.page_seconds = page_seconds
         self.products: dict[int, ProductBody] = {}
         self.pages: dict[bytes, PageBody] = {}
+        self.html: dict[tuple[str, bytes, bool, bool], HtmlPage] = {}
         _LIVE.add(self)
 
     def clear(self) -> None:
         self.products.clear()
         self.pages.clear()
+        self.html.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -166,7 +241,18 @@ class SignedInReads:
             finally:
                 if not NON_INVALIDATING.match(path):
                     self.pages.clear()  # a new or changed product may enter any page
+                    self.html.clear()
             return
+        if method == "GET" and (path == SHOP_PAGE or PRODUCT_PAGE.match(path)):
+            token = _token(scope)
+            database_: Database | None = getattr(scope["app"].state, "db", None)
+            csrf = _cookies(scope).get(CSRF_COOKIE, "")
+            # A browser without its CSRF cookie yet gets it from the route (a Set-Cookie answer);
+            # htmx partials are the route's.
+            if (token is not None and database_ is not None and database_.committed_reads.available
+                    and 20 <= len(csrf) <= 100 and _header(scope, b"hx-request") is None):
+                await self._html(scope, receive, send, database_, token, csrf)
+                return
         if method == "GET" and (path == LISTING_PATH or PRODUCT_PATH.match(path)):
             token = _token(scope)
             database: Database | None = getattr(scope["app"].state, "db", None)
@@ -198,7 +284,8 @@ class SignedInReads:
         scope[SCOPE_KEY] = versions
         captured = _Captured(send)
         await self.app(scope, receive, captured)
-        if not captured.storable or len(versions) != 1 or versions[0][0] != product_id:
+        own = _oldest(versions)
+        if not captured.storable or set(own) != {product_id}:
             return
         content = json.loads(b"".join(captured.chunks))
         forms = []
@@ -208,7 +295,7 @@ class SignedInReads:
             forms.append((_with_length(captured.headers, body), body))
         if len(self.products) >= MAX_PRODUCTS:
             self.products.pop(next(iter(self.products)))
-        self.products[product_id] = ProductBody(version=versions[0][1], plain=forms[0], favourite=forms[1])
+        self.products[product_id] = ProductBody(version=own[product_id], plain=forms[0], favourite=forms[1])
 
     async def _page(self, scope: Scope, receive: Receive, send: Send, database: Database) -> None:
         key = scope.get("query_string", b"")
@@ -231,5 +318,83 @@ class SignedInReads:
             return
         if len(self.pages) >= MAX_PAGES:
             self.pages.pop(next(iter(self.pages)))
-        self.pages[key] = PageBody(expires=now + self.page_seconds, versions=dict(versions),
+        self.pages[key] = PageBody(expires=now + self.page_seconds, versions=_oldest(versions),
                                    headers=captured.headers, body=b"".join(captured.chunks))
+
+    async def _html(self, scope: Scope, receive: Receive, send: Send, database: Database, token: str,
+                    csrf: str) -> None:
+        """A signed-in product page or Shop Tab page: shared by every reader with the same
+        favourite and membership flags for it, checked like the JSON bodies (the product's version,
+        the versions of every other product shown, page membership for ``page_seconds``)."""
+        match = PRODUCT_PAGE.match(scope["path"])
+        product_id = int(match.group(1)) if match else 0
+        try:
+            facts = await repo.product_facts(database.committed_reads, token_digest(token), datetime.now(UTC),
+                                             product_id)
+        except Exception:  # the check only answers from the cache; the route decides whenever it cannot
+            facts = None
+        if facts is None or (match is not None and facts.status != "active"):
+            await self.app(scope, receive, send)
+            return
+        avatar = _AVATAR.render(user=facts)
+        key = (scope["path"], scope.get("query_string", b""), facts.favourited, facts.is_member)
+        entry = self.html.get(key)
+        now = time.monotonic()
+        if entry is not None and entry.expires > now and entry.version == facts.version:
+            try:
+                current = await repo.listing_versions(database.committed_reads, list(entry.versions)) \
+                    if entry.versions else {}
+            except Exception:  # as above
+                current = None
+            if current == entry.versions:
+                body = _personal(entry, avatar, csrf)
+                await _answer(send, _with_length(entry.headers, body), body)
+                return
+        # The route renders the page with the sentinel token in the reader's cookie; the reader's
+        # own token is put back before the answer leaves.
+        cookies = {**_cookies(scope), CSRF_COOKIE: CSRF_SENTINEL}
+        headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
+        headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode("latin-1")))
+        versions: list[tuple[int, int]] = []
+        inner = {**scope, "headers": headers, SCOPE_KEY: versions}
+        captured = _Buffered()
+        await self.app(inner, receive, captured)
+        html = b"".join(captured.chunks).decode() if captured.status else ""
+        shared = _shared_page(html, avatar) if captured.storable and versions else None
+        if shared is None:  # sent as the route made it, the reader's token put back
+            body = html.replace(CSRF_SENTINEL, str(escape(csrf))).encode() if captured.status else b""
+            await _answer(send, _with_length(captured.headers, body), body, captured.status or 500)
+            return
+        own = _oldest(versions)
+        if product_id and product_id not in own:
+            await _answer(send, _with_length(captured.headers, html.encode()), html.encode())
+            return
+        version = own.pop(product_id, 0)
+        page = HtmlPage(expires=now + self.page_seconds, version=version, versions=own, headers=captured.headers,
+                        parts=shared[0], slots=shared[1])
+        body = _personal(page, avatar, csrf)
+        await _answer(send, _with_length(captured.headers, body), body)
+        if version != facts.version:
+            return  # changed since the reader's flags were read (a favourite just toggled): not shared
+        if len(self.html) >= MAX_PAGES:
+            self.html.pop(next(iter(self.html)))
+        self.html[key] = page
+
+
+class _Buffered(_Captured):
+    """The route's whole answer, held back (its body is rewritten before it leaves)."""
+
+    def __init__(self) -> None:
+        super().__init__(_discard)
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+            self.done = not message.get("more_body", False)
+
+
+async def _discard(message: Message) -> None:
+    """Nothing: a buffered answer is sent by the layer itself."""

@@ -418,7 +418,9 @@ async def lowest_price_since(db: AsyncSession, variant_id: int, since: datetime)
 
 _PRODUCT_FACTS_SQL = (
     "SELECT s.user_id, p.status, p.version, "  # noqa: S608 (fragments, no input)
-    "EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = s.user_id AND f.product_id = :product) "
+    "EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = s.user_id AND f.product_id = :product), "
+    "EXISTS (SELECT 1 FROM shop_members m WHERE m.shop_id = p.shop_id AND m.user_id = s.user_id), "
+    "u.display_name, u.avatar_path "
     f"FROM {accounts_repo.LIVE_SESSION_FROM} LEFT JOIN products p ON p.id = :product "
     f"WHERE {accounts_repo.LIVE_SESSION_WHERE}"
 )
@@ -427,13 +429,17 @@ _LISTING_VERSIONS_SQL = "SELECT id, version FROM products WHERE id IN :ids AND s
 
 @dataclass(frozen=True, slots=True)
 class ProductFacts:
-    """What a signed-in product read needs before its body: who reads, the product's status and
-    version, and whether this reader favourited it (``status`` ``None``: no such product)."""
+    """What a signed-in product read needs before its body: who reads (and what a page header
+    shows of them), the product's status and version, and whether this reader favourited it and
+    is a member of its shop (``status`` ``None``: no such product)."""
 
     user_id: int
     status: str | None
     version: int
     favourited: bool
+    is_member: bool
+    display_name: str
+    avatar_path: str | None
 
 
 async def product_facts(reads: CommittedReads, digest: str, now: datetime, product_id: int) -> ProductFacts | None:
@@ -442,8 +448,9 @@ async def product_facts(reads: CommittedReads, digest: str, now: datetime, produ
     rows = await reads.rows(_PRODUCT_FACTS_SQL, {"digest": digest, "now": now, "product": product_id})
     if not rows:
         return None
-    user_id, status, version, favourited = rows[0]
-    return ProductFacts(int(user_id), status, int(version or 0), bool(favourited))
+    user_id, status, version, favourited, is_member, display_name, avatar_path = rows[0]
+    return ProductFacts(int(user_id), status, int(version or 0), bool(favourited), bool(is_member), display_name,
+                        avatar_path)
 
 
 async def listing_versions(reads: CommittedReads, ids: Sequence[int]) -> dict[int, int]:
