@@ -250,8 +250,11 @@ def discover(port: int) -> dict[str, Workload]:
         client.put(f"/api/v1/products/{ids[0]}/favourite", headers=bearer).raise_for_status()
         first = client.get(f"/api/v1/products/{ids[0]}", headers=bearer)
         first.raise_for_status()
-        client.post("/api/v1/cart/items", headers=bearer,
-                    json={"variant_id": first.json()["variants"][0]["id"], "quantity": 1}).raise_for_status()
+        cart = client.get("/api/v1/cart", headers=bearer)
+        cart.raise_for_status()
+        if not cart.json()["item_count"]:  # a database given with --database-url may have it already
+            client.post("/api/v1/cart/items", headers=bearer,
+                        json={"variant_id": first.json()["variants"][0]["id"], "quantity": 1}).raise_for_status()
         shops = client.get("/api/v1/me/shops", headers={"Authorization": f"Bearer {seller}"})
         shops.raise_for_status()
         seller_page = f"/seller/{shops.json()[0]['slug']}"
