@@ -35,14 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import escape
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato.catalog import repository as repo
 from mercato.kit.cache import NON_INVALIDATING
 from mercato.kit.security import token_digest
-from mercato.web.render import env
+from mercato.web import shared_pages as shared
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -53,19 +51,8 @@ PRODUCT_PATH = re.compile(r"^/api/v1/products/(\d{1,18})$")
 LISTING_PATH = "/api/v1/products"
 PRODUCT_PAGE = re.compile(r"^/products/(\d{1,18})$")
 SHOP_PAGE = "/shop"
-SESSION_COOKIE = "mercato_session"
-CSRF_COOKIE = "mercato_csrf"
-#: What a shared page holds where each reader's own values go: the CSRF token (the route renders
-#: the page with this one, the reader's is put back per answer) and the header's avatar.
-CSRF_SENTINEL = "shared-page-csrf-token-0000000000000000000"
-READER_SENTINEL = "<!--mercato:reader-avatar-->"
-AVATAR_LINK = '<a href="/me" class="avatar-link" aria-label="Your account">'
-#: base.html's avatar of the signed-in reader, rendered the same way for each reader.
-_AVATAR = env.from_string(
-    '{% if user.avatar_path %}<img class="avatar sm" src="/media/{{ user.avatar_path }}" alt="">'
-    '{% else %}<span class="avatar sm initials">{{ user.display_name[:1] | upper }}</span>{% endif %}')
+READ_PREFIXES = ("/products/", "/api/v1/products/")
 SCOPE_KEY = "mercato.catalog_versions"
-MAX_TOKEN = 200
 MAX_PRODUCTS = 8192
 MAX_PAGES = 2048
 
@@ -103,68 +90,9 @@ class PageBody:
 
 @dataclass(frozen=True, slots=True)
 class HtmlPage:
-    expires: float
     version: int  # the page's product (product page), else 0
     versions: dict[int, int]  # every other product the page shows
-    headers: list[tuple[bytes, bytes]]
-    parts: tuple[str, ...]  # the page split at the sentinels: text, reader/csrf slot, text, …
-    slots: tuple[str, ...]  # which sentinel each gap between parts is
-
-
-def _cookies(scope: Scope) -> dict[str, str]:
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            return cookie_parser(value.decode("latin-1"))
-    return {}
-
-
-def _token(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            if value[:7].lower() == b"bearer ":
-                token = value[7:].strip().decode("latin-1")
-                return token if 0 < len(token) <= MAX_TOKEN else None
-            return None
-    token = _cookies(scope).get(SESSION_COOKIE)
-    return token if token and len(token) <= MAX_TOKEN else None
-
-
-def _header(scope: Scope, wanted: bytes) -> bytes | None:
-    for name, value in scope.get("headers", []):
-        if name == wanted:
-            return bytes(value)
-    return None
-
-
-def _shared_page(html: str, avatar: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """The page rendered for one reader (with :data:`CSRF_SENTINEL` as its token) cut into the
-    parts every reader shares, or ``None`` when the reader's avatar is not exactly where
-    base.html puts it (then the page is not shared)."""
-    start = html.find(AVATAR_LINK)
-    if start < 0 or html.find(AVATAR_LINK, start + 1) >= 0:
-        return None
-    end = html.find("</a>", start)
-    at = html.find(avatar, start, end)
-    if at < 0 or html.find(avatar, at + 1, end) >= 0:
-        return None
-    html = html[:at] + READER_SENTINEL + html[at + len(avatar):]
-    parts: list[str] = []
-    slots: list[str] = []
-    for piece in re.split(f"({re.escape(READER_SENTINEL)}|{re.escape(CSRF_SENTINEL)})", html):
-        if piece in (READER_SENTINEL, CSRF_SENTINEL):
-            slots.append(piece)
-        else:
-            parts.append(piece)
-    return tuple(parts), tuple(slots)
-
-
-def _personal(page: HtmlPage, avatar: str, csrf: str) -> bytes:
-    values = {READER_SENTINEL: avatar, CSRF_SENTINEL: str(escape(csrf))}
-    out = [page.parts[0]]
-    for slot, part in zip(page.slots, page.parts[1:], strict=True):
-        out.append(values[slot])
-        out.append(part)
-    return "".join(out).encode()
+    page: shared.SharedPage
 
 
 def _oldest(versions: Iterable[tuple[int, int]]) -> dict[int, int]:
@@ -174,10 +102,6 @@ def _oldest(versions: Iterable[tuple[int, int]]) -> dict[int, int]:
     for product_id, version in versions:
         out[product_id] = min(version, out.get(product_id, version))
     return out
-
-
-def _with_length(headers: list[tuple[bytes, bytes]], body: bytes) -> list[tuple[bytes, bytes]]:
-    return [*(h for h in headers if h[0].lower() != b"content-length"), (b"content-length", str(len(body)).encode())]
 
 
 def _json(content: Any) -> bytes:
@@ -209,11 +133,6 @@ class _Captured:
         return self.status == 200 and self.done and not any(n.lower() == b"set-cookie" for n, _ in self.headers)
 
 
-async def _answer(send: Send, headers: list[tuple[bytes, bytes]], body: bytes, status: int = 200) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 class SignedInReads:
     """Pure ASGI middleware; see the module docstring for the contract."""
 
@@ -243,20 +162,21 @@ class SignedInReads:
                     self.pages.clear()  # a new or changed product may enter any page
                     self.html.clear()
             return
-        if method == "GET" and (path == SHOP_PAGE or PRODUCT_PAGE.match(path)):
-            token = _token(scope)
-            database_: Database | None = getattr(scope["app"].state, "db", None)
-            csrf = _cookies(scope).get(CSRF_COOKIE, "")
-            # A browser without its CSRF cookie yet gets it from the route (a Set-Cookie answer);
-            # htmx partials are the route's.
-            if (token is not None and database_ is not None and database_.committed_reads.available
-                    and 20 <= len(csrf) <= 100 and _header(scope, b"hx-request") is None):
-                await self._html(scope, receive, send, database_, token, csrf)
+        if method != "GET" or not (path in (SHOP_PAGE, LISTING_PATH) or path.startswith(READ_PREFIXES)):
+            await self.app(scope, receive, send)
+            return
+        database: Database | None = getattr(scope["app"].state, "db", None)
+        if database is None or not database.committed_reads.available:
+            await self.app(scope, receive, send)
+            return
+        if path == SHOP_PAGE or PRODUCT_PAGE.match(path):
+            reader = shared.page_reader(scope)
+            if reader is not None:
+                await self._html(scope, receive, send, database, *reader)
                 return
-        if method == "GET" and (path == LISTING_PATH or PRODUCT_PATH.match(path)):
-            token = _token(scope)
-            database: Database | None = getattr(scope["app"].state, "db", None)
-            if token is not None and database is not None and database.committed_reads.available:
+        elif path == LISTING_PATH or PRODUCT_PATH.match(path):
+            token = shared.session_token(scope)
+            if token is not None:
                 if path == LISTING_PATH:
                     await self._page(scope, receive, send, database)
                 else:
@@ -278,7 +198,7 @@ class SignedInReads:
             return
         entry = self.products.get(product_id)
         if entry is not None and entry.version == facts.version:
-            await _answer(send, *(entry.favourite if facts.favourited else entry.plain))
+            await shared.answer(send, *(entry.favourite if facts.favourited else entry.plain))
             return
         versions: list[tuple[int, int]] = []
         scope[SCOPE_KEY] = versions
@@ -292,7 +212,7 @@ class SignedInReads:
         for favourited in (False, True):
             content["favourited"] = favourited
             body = _json(content)
-            forms.append((_with_length(captured.headers, body), body))
+            forms.append((shared.with_length(captured.headers, body), body))
         if len(self.products) >= MAX_PRODUCTS:
             self.products.pop(next(iter(self.products)))
         self.products[product_id] = ProductBody(version=own[product_id], plain=forms[0], favourite=forms[1])
@@ -307,7 +227,7 @@ class SignedInReads:
             except Exception:  # as above: the route decides
                 current = None
             if current == entry.versions:
-                await _answer(send, entry.headers, entry.body)
+                await shared.answer(send, entry.headers, entry.body)
                 return
         versions: list[tuple[int, int]] = []
         scope[SCOPE_KEY] = versions
@@ -336,65 +256,32 @@ class SignedInReads:
         if facts is None or (match is not None and facts.status != "active"):
             await self.app(scope, receive, send)
             return
-        avatar = _AVATAR.render(user=facts)
+        avatar = shared.avatar(facts.display_name, facts.avatar_path)
         key = (scope["path"], scope.get("query_string", b""), facts.favourited, facts.is_member)
         entry = self.html.get(key)
         now = time.monotonic()
-        if entry is not None and entry.expires > now and entry.version == facts.version:
+        if entry is not None and entry.page.expires > now and entry.version == facts.version:
             try:
                 current = await repo.listing_versions(database.committed_reads, list(entry.versions)) \
                     if entry.versions else {}
             except Exception:  # as above
                 current = None
             if current == entry.versions:
-                body = _personal(entry, avatar, csrf)
-                await _answer(send, _with_length(entry.headers, body), body)
+                await shared.send_shared(send, entry.page, avatar, csrf)
                 return
-        # The route renders the page with the sentinel token in the reader's cookie; the reader's
-        # own token is put back before the answer leaves.
-        cookies = {**_cookies(scope), CSRF_COOKIE: CSRF_SENTINEL}
-        headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
-        headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode("latin-1")))
         versions: list[tuple[int, int]] = []
-        inner = {**scope, "headers": headers, SCOPE_KEY: versions}
-        captured = _Buffered()
-        await self.app(inner, receive, captured)
-        html = b"".join(captured.chunks).decode() if captured.status else ""
-        shared = _shared_page(html, avatar) if captured.storable and versions else None
-        if shared is None:  # sent as the route made it, the reader's token put back
-            body = html.replace(CSRF_SENTINEL, str(escape(csrf))).encode() if captured.status else b""
-            await _answer(send, _with_length(captured.headers, body), body, captured.status or 500)
-            return
+        captured = await shared.render_shared(self.app, scope, receive, **{SCOPE_KEY: versions})
         own = _oldest(versions)
-        if product_id and product_id not in own:
-            await _answer(send, _with_length(captured.headers, html.encode()), html.encode())
+        cut = shared.split(captured.html, avatar) if captured.storable and own else None
+        # Not shared: not a plain 200, or (product page) changed since the reader's flags were read
+        # (a favourite just toggled) or not reported by the route.
+        if cut is None or (product_id and own.get(product_id) != facts.version):
+            await shared.send_own(send, captured, csrf)
             return
         version = own.pop(product_id, 0)
-        page = HtmlPage(expires=now + self.page_seconds, version=version, versions=own, headers=captured.headers,
-                        parts=shared[0], slots=shared[1])
-        body = _personal(page, avatar, csrf)
-        await _answer(send, _with_length(captured.headers, body), body)
-        if version != facts.version:
-            return  # changed since the reader's flags were read (a favourite just toggled): not shared
+        entry = HtmlPage(version=version, versions=own, page=shared.SharedPage(
+            expires=now + self.page_seconds, headers=captured.headers, parts=cut[0], slots=cut[1]))
+        await shared.send_shared(send, entry.page, avatar, csrf)
         if len(self.html) >= MAX_PAGES:
             self.html.pop(next(iter(self.html)))
-        self.html[key] = page
-
-
-class _Buffered(_Captured):
-    """The route's whole answer, held back (its body is rewritten before it leaves)."""
-
-    def __init__(self) -> None:
-        super().__init__(_discard)
-
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            self.headers = list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            self.chunks.append(message.get("body", b""))
-            self.done = not message.get("more_body", False)
-
-
-async def _discard(message: Message) -> None:
-    """Nothing: a buffered answer is sent by the layer itself."""
+        self.html[key] = entry
