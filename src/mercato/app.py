@@ -57,8 +57,10 @@ from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api
 from mercato.orders import lifecycle as orders_lifecycle  # noqa: F401  (connects orders to payment hooks)
 from mercato.orders import pages as orders_pages
+from mercato.orders import read_cache as orders_read_cache
 from mercato.orders import tasks as orders_tasks
 from mercato.orders.flash_gate import SoldOutGate
+from mercato.orders.read_cache import SharedCartPage
 from mercato.payments import api as payments_api
 from mercato.payments import pages as payments_pages
 from mercato.payments import tasks as payments_tasks
@@ -93,6 +95,7 @@ def forget_cached(database_url: str) -> None:
     of the database, so forgetting it costs one reload, never correctness."""
     catalog_cache.clear_all()
     catalog_read_cache.clear_all()
+    orders_read_cache.clear_all()
     feed_engine.forget_index(database_url)
     feed_bodies.forget_bodies(database_url)
     feed_cache.forget(database_url)
@@ -161,6 +164,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     respond = install_error_handlers(app, render_error, lambda: [*app.routes, *every_route])
     # catalog/read_cache.py: signed-in product and listing bodies, checked against product versions
     app.add_middleware(SignedInReads, page_seconds=settings.catalog_cache_seconds)
+    app.add_middleware(SharedCartPage)  # orders/read_cache.py: a reader's cart page, checked per request
     app.add_middleware(CatalogReadCache, ttl_seconds=settings.catalog_cache_seconds)
     app.add_middleware(SoldOutGate)  # orders/flash_gate.py: flash-sale refusals before routing
     app.add_middleware(BodySizeCap, default_cap=settings.max_body_bytes, respond=respond)  # kit/limits.py

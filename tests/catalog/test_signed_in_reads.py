@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from mercato.catalog.models import Product, Variant
+from mercato.orders.models import CartItem
 from tests.budgets import assert_budget, measure
 from tests.orders.conftest import ADDRESS, add, checkout
 
@@ -308,3 +309,40 @@ def test_a_related_product_changed_by_another_process_shows_on_the_product_page(
     reprice(world["other"], 999)
     page = _page(api, path, as_bob)
     assert "$9.99" in page and "$29.99" not in page
+
+
+# --- the cart page (orders/read_cache.py), kept per reader -------------------------------------
+
+#: The cart page's check: the session, the reader and their cart lines with product versions.
+CART_PAGE_HIT = {"sqlite": (1, 0), "postgresql": (1, 0)}
+
+
+def test_the_cart_page_is_each_readers_own_and_shows_every_change_at_once(
+    api: httpx.Client, world: dict[str, Any], reprice: Callable[[dict[str, Any], int], None],
+    db_run: Callable[..., Any],
+) -> None:
+    alice, bob, product = world["alice"], world["bob"], world["product"]
+    as_bob, as_alice = _browser(bob, "b" * 43), _browser(alice, "a" * 43)
+    as_bob_elsewhere = _browser(bob, "x" * 43)  # the same reader in another browser
+    for _ in range(2):
+        assert "Vitamin C Serum" not in _page(api, "/cart", as_bob)
+    assert add(api, bob, product["variants"][0]["id"]).status_code == 201
+    for _ in range(2):
+        page = _page(api, "/cart", as_bob)
+        assert "Vitamin C Serum" in page and "$19.99" in page and "Check out (1 item)" in page
+    assert _page(api, "/cart", as_bob) == _fresh(api, "/cart", as_bob)
+    other = _page(api, "/cart", as_bob_elsewhere)
+    assert "x" * 43 in other and "b" * 43 not in other
+    assert "Vitamin C Serum" not in _page(api, "/cart", as_alice)  # never another reader's cart
+    reprice(product, 3999)  # another process
+    assert "$39.99" in _page(api, "/cart", as_bob)
+
+    async def more(session: Any) -> None:  # another process changes the quantity
+        await session.execute(update(CartItem).where(CartItem.user_id == bob["user"]["id"]).values(quantity=2))
+
+    db_run(more)
+    page = _page(api, "/cart", as_bob)
+    assert "Check out (2 items)" in page and "Only 1 left." in page
+    assert page == _fresh(api, "/cart", as_bob)
+    _, seen = measure(lambda: api.get("/cart", headers=as_bob))
+    assert_budget("GET /cart (signed in)", seen, CART_PAGE_HIT)

@@ -320,6 +320,13 @@ SHOP_NAME_SQL = "(SELECT name FROM shops WHERE id = :shop)"
 SHOP_OWNER_SQL = ("(SELECT user_id FROM shop_members WHERE shop_id = :shop AND role = 'owner' "
                   "ORDER BY user_id LIMIT 1)")
 
+#: A scalar subquery: the version of the product of variant ``variant_sql`` (an SQL expression),
+#: bumped by the database on every change a product body shows (migration 0014).
+def product_version_of_variant_sql(variant_sql: str) -> str:
+    return (f"(SELECT p.version FROM variants v JOIN products p ON p.id = v.product_id "  # noqa: S608
+            f"WHERE v.id = {variant_sql})")
+
+
 _SHOP_SNAPSHOTS_SQL = f"SELECT {InTransaction.columns(Shop, 's')} FROM shops s WHERE s.id IN :ids"  # noqa: S608
 _SOLD_SQL = "UPDATE products SET sold_count = sold_count + :q, updated_at = :now WHERE id = :id"
 _PRODUCT_SHOP_SQL = "SELECT shop_id FROM products WHERE id = :id"
