@@ -346,3 +346,35 @@ def test_the_cart_page_is_each_readers_own_and_shows_every_change_at_once(
     assert page == _fresh(api, "/cart", as_bob)
     _, seen = measure(lambda: api.get("/cart", headers=as_bob))
     assert_budget("GET /cart (signed in)", seen, CART_PAGE_HIT)
+
+
+# --- the Seller Center products page --------------------------------------------------------
+
+#: The session, the reader's role in the shop and the shop's fingerprint: one statement.
+SELLER_PAGE_HIT = {"sqlite": (1, 0), "postgresql": (1, 0)}
+
+
+def test_the_seller_products_page_shows_every_change_of_the_shop_at_once(
+    api: httpx.Client, world: dict[str, Any], reprice: Callable[[dict[str, Any], int], None],
+    db_run: Callable[..., Any],
+) -> None:
+    owner, product = world["shop"]["owner"], world["product"]
+    as_owner = _browser(owner, "o" * 43)
+    for _ in range(2):
+        page = _page(api, "/seller/glow", as_owner)
+        assert "$19.99" in page and "All (2)" in page and "Active (2)" in page
+    assert page == _fresh(api, "/seller/glow", as_owner)
+    reprice(product, 3999)  # another process
+    assert "$39.99" in _page(api, "/seller/glow", as_owner)
+
+    async def archive(session: Any) -> None:
+        await session.execute(update(Product).where(Product.id == product["id"]).values(status="archived"))
+
+    db_run(archive)
+    page = _page(api, "/seller/glow", as_owner)
+    assert "Active (1)" in page and "Archived (1)" in page
+    assert page == _fresh(api, "/seller/glow", as_owner)
+    stranger = api.get("/seller/glow", headers=_browser(world["bob"], "b" * 43))
+    assert stranger.status_code in (403, 404) and "Active (1)" not in stranger.text
+    _, seen = measure(lambda: api.get("/seller/glow", headers=as_owner))
+    assert_budget("GET /seller/{slug} (signed in)", seen, SELLER_PAGE_HIT)

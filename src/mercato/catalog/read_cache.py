@@ -51,7 +51,8 @@ PRODUCT_PATH = re.compile(r"^/api/v1/products/(\d{1,18})$")
 LISTING_PATH = "/api/v1/products"
 PRODUCT_PAGE = re.compile(r"^/products/(\d{1,18})$")
 SHOP_PAGE = "/shop"
-READ_PREFIXES = ("/products/", "/api/v1/products/")
+SELLER_PAGE = re.compile(r"^/seller/([a-z0-9][a-z0-9-]{0,59})$")
+READ_PREFIXES = ("/products/", "/api/v1/products/", "/seller/")
 SCOPE_KEY = "mercato.catalog_versions"
 MAX_PRODUCTS = 8192
 MAX_PAGES = 2048
@@ -142,12 +143,14 @@ class SignedInReads:
         self.products: dict[int, ProductBody] = {}
         self.pages: dict[bytes, PageBody] = {}
         self.html: dict[tuple[str, bytes, bool, bool], HtmlPage] = {}
+        self.seller: dict[tuple[str, bytes, str], tuple[tuple[str, int, int], shared.SharedPage]] = {}
         _LIVE.add(self)
 
     def clear(self) -> None:
         self.products.clear()
         self.pages.clear()
         self.html.clear()
+        self.seller.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -169,10 +172,13 @@ class SignedInReads:
         if database is None or not database.committed_reads.available:
             await self.app(scope, receive, send)
             return
-        if path == SHOP_PAGE or PRODUCT_PAGE.match(path):
+        if path == SHOP_PAGE or PRODUCT_PAGE.match(path) or SELLER_PAGE.match(path):
             reader = shared.page_reader(scope)
             if reader is not None:
-                await self._html(scope, receive, send, database, *reader)
+                if path.startswith("/seller/"):
+                    await self._seller(scope, receive, send, database, *reader)
+                else:
+                    await self._html(scope, receive, send, database, *reader)
                 return
         elif path == LISTING_PATH or PRODUCT_PATH.match(path):
             token = shared.session_token(scope)
@@ -285,3 +291,35 @@ class SignedInReads:
         if len(self.html) >= MAX_PAGES:
             self.html.pop(next(iter(self.html)))
         self.html[key] = entry
+
+    async def _seller(self, scope: Scope, receive: Receive, send: Send, database: Database, token: str,
+                      csrf: str) -> None:
+        """A Seller Center products page: shared by the shop's members of one role, kept while the
+        shop's fingerprint (its row, its products' count and versions) is unchanged — exact, in
+        every process. Read before the route renders, so a kept page is never older than it."""
+        match = SELLER_PAGE.match(scope["path"])
+        assert match is not None
+        try:
+            facts = await repo.seller_page_facts(database.committed_reads, token_digest(token), datetime.now(UTC),
+                                                 match.group(1))
+        except Exception:  # the check only answers from the cache; the route decides whenever it cannot
+            facts = None
+        if facts is None or facts.role is None:
+            await self.app(scope, receive, send)
+            return
+        avatar = shared.avatar(facts.display_name, facts.avatar_path)
+        key = (scope["path"], scope.get("query_string", b""), facts.role)
+        kept = self.seller.get(key)
+        if kept is not None and kept[0] == facts.fingerprint:
+            await shared.send_shared(send, kept[1], avatar, csrf)
+            return
+        captured = await shared.render_shared(self.app, scope, receive)
+        cut = shared.split(captured.html, avatar) if captured.storable else None
+        if cut is None:
+            await shared.send_own(send, captured, csrf)
+            return
+        page = shared.SharedPage(expires=float("inf"), headers=captured.headers, parts=cut[0], slots=cut[1])
+        await shared.send_shared(send, page, avatar, csrf)
+        if len(self.seller) >= MAX_PAGES:
+            self.seller.pop(next(iter(self.seller)))
+        self.seller[key] = (facts.fingerprint, page)

@@ -465,3 +465,37 @@ async def listing_versions(reads: CommittedReads, ids: Sequence[int]) -> dict[in
     longer active is missing). A listing page is the same for every reader, so no session."""
     rows = await reads.rows(_LISTING_VERSIONS_SQL, {"ids": list(ids)})
     return {int(row[0]): int(row[1]) for row in rows}
+
+
+_SELLER_PAGE_FACTS_SQL = (
+    "SELECT s.user_id, u.display_name, u.avatar_path, m.role, sh.updated_at, "  # noqa: S608 (fragments)
+    "(SELECT count(*) FROM products p WHERE p.shop_id = sh.id), "
+    "(SELECT coalesce(sum(p.version), 0) FROM products p WHERE p.shop_id = sh.id) "
+    f"FROM {accounts_repo.LIVE_SESSION_FROM} JOIN shops sh ON sh.slug = :slug "
+    "LEFT JOIN shop_members m ON m.shop_id = sh.id AND m.user_id = s.user_id "
+    f"WHERE {accounts_repo.LIVE_SESSION_WHERE}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SellerPageFacts:
+    """The reader of a Seller Center products page and what tells whether the page changed:
+    the shop's own row (``updated_at``) and its products (how many, the sum of their versions:
+    versions only grow, so any product added, edited, re-stocked or moved between statuses
+    changes it)."""
+
+    user_id: int
+    display_name: str
+    avatar_path: str | None
+    role: str | None
+    fingerprint: tuple[str, int, int]
+
+
+async def seller_page_facts(reads: CommittedReads, digest: str, now: datetime, slug: str) -> SellerPageFacts | None:
+    """One statement: the live session of ``digest``, its role in shop ``slug`` and the shop's
+    fingerprint; ``None`` when the session is not live or there is no such shop."""
+    rows = await reads.rows(_SELLER_PAGE_FACTS_SQL, {"digest": digest, "now": now, "slug": slug})
+    if not rows:
+        return None
+    user_id, display_name, avatar_path, role, updated_at, count, total = rows[0]
+    return SellerPageFacts(int(user_id), display_name, avatar_path, role, (str(updated_at), int(count), int(total)))
