@@ -8,7 +8,7 @@ or an image added, changed or removed bumps its product; a shop's name, slug or 
 category's or a brand's name, slug or path changing bumps every product showing it.
 
 Revision ID: 0014_read_versions
-Revises: 0009_live
+Revises: 0016_live_selling
 Create Date: 2026-12-06 01:45:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0014_read_versions'
-down_revision: str | None = '0009_live'
+down_revision: str | None = '0016_live_selling'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
