@@ -53,7 +53,16 @@ from typing import Any  # noqa: E402
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Order of the runs; the reference first, the Shop Tab listing last (its line ends the output).
-ENDPOINTS = ("bare_hello", "app_healthz", "product_json", "listing_price_asc_pages", "search_serum", "shop_tab_listing")
+ENDPOINTS = ("bare_hello", "app_healthz", "product_json", "listing_price_asc_pages", "search_serum",
+             "signed_in_product_json", "signed_in_shop_tab_json", "signed_in_search", "signed_in_product_page",
+             "signed_in_shop_tab_page", "signed_in_cart_page", "signed_in_seller_products_page",
+             "shop_tab_listing")
+#: The signed-in endpoints (PERFORMANCE.md goals: JSON ≥ 0.2 of the bare rate, HTML pages ≥ 0.1).
+SIGNED_IN_JSON = ("signed_in_product_json", "signed_in_shop_tab_json", "signed_in_search")
+SIGNED_IN_HTML = ("signed_in_product_page", "signed_in_shop_tab_page", "signed_in_cart_page",
+                  "signed_in_seller_products_page")
+DEMO_SHOPPER, DEMO_SELLER = "shopper1@demo.example.com", "seller1@demo.example.com"
+CSRF_COOKIE_VALUE = "bench-csrf-token-0123456789abcdefghijklmnop"  # a browser's: no fresh cookie per page
 
 
 def log(message: str) -> None:
@@ -181,6 +190,16 @@ class Workload:
     name: str
     paths: list[str]
     label: str  # the path pattern, for people
+    headers: dict[str, str] = field(default_factory=dict)  # a signed-in reader's session
+
+
+def _sign_in(client: Any, email: str) -> str:
+    """A session token of a demo account (its password is the demo world's)."""
+    from mercato.config import Settings
+
+    resp = client.post("/api/v1/auth/login", json={"email": email, "password": Settings().demo_password})
+    resp.raise_for_status()
+    return str(resp.json()["token"])
 
 
 def discover(port: int) -> dict[str, Workload]:
@@ -222,6 +241,30 @@ def discover(port: int) -> dict[str, Workload]:
         if not search.json()["items"]:
             log("warning: the search for 'serum' finds nothing")
         client.get("/api/v1/products?limit=24").raise_for_status()
+        # Signed in: a shopper (bearer for JSON, session cookie for pages, as a browser sends them)
+        # with a favourite and a cart line, and a seller on their Seller Center products page.
+        shopper, seller = _sign_in(client, DEMO_SHOPPER), _sign_in(client, DEMO_SELLER)
+        bearer = {"Authorization": f"Bearer {shopper}"}
+        cookie = {"Cookie": f"mercato_session={shopper}; mercato_csrf={CSRF_COOKIE_VALUE}"}
+        seller_cookie = {"Cookie": f"mercato_session={seller}; mercato_csrf={CSRF_COOKIE_VALUE}"}
+        client.put(f"/api/v1/products/{ids[0]}/favourite", headers=bearer).raise_for_status()
+        first = client.get(f"/api/v1/products/{ids[0]}", headers=bearer)
+        first.raise_for_status()
+        cart = client.get("/api/v1/cart", headers=bearer)
+        cart.raise_for_status()
+        if not cart.json()["item_count"]:  # a database given with --database-url may have it already
+            client.post("/api/v1/cart/items", headers=bearer,
+                        json={"variant_id": first.json()["variants"][0]["id"], "quantity": 1}).raise_for_status()
+        shops = client.get("/api/v1/me/shops", headers={"Authorization": f"Bearer {seller}"})
+        shops.raise_for_status()
+        seller_page = f"/seller/{shops.json()[0]['slug']}"
+        page_paths = [f"/products/{i}" for i in ids]
+        for path, headers in ((page_paths[0], cookie), ("/shop", cookie), ("/cart", cookie),
+                              (seller_page, seller_cookie)):
+            resp = client.get(path, headers=headers)
+            resp.raise_for_status()
+            if "set-cookie" in resp.headers:
+                raise RuntimeError(f"{path} sets a cookie for a signed-in browser: {resp.headers['set-cookie']}")
     log(f"{len(ids)} active products, {len(price_pages)} price_asc pages")
     return {
         "bare_hello": Workload("bare_hello", ["/"], "GET / (bare Starlette)"),
@@ -233,6 +276,21 @@ def discover(port: int) -> dict[str, Workload]:
         "search_serum": Workload("search_serum", ["/api/v1/products?q=serum"], "GET /api/v1/products?q=serum"),
         "shop_tab_listing": Workload("shop_tab_listing", ["/api/v1/products?limit=24"],
                                      "GET /api/v1/products?limit=24"),
+        "signed_in_product_json": Workload("signed_in_product_json", product_paths,
+                                           "GET /api/v1/products/{id} (signed in, bearer)", bearer),
+        "signed_in_shop_tab_json": Workload("signed_in_shop_tab_json", ["/api/v1/products?limit=24"],
+                                            "GET /api/v1/products?limit=24 (signed in, bearer)", bearer),
+        "signed_in_search": Workload("signed_in_search", ["/api/v1/products?q=serum"],
+                                     "GET /api/v1/products?q=serum (signed in, bearer)", bearer),
+        "signed_in_product_page": Workload("signed_in_product_page", page_paths,
+                                           "GET /products/{id} (HTML, signed in, cookie)", cookie),
+        "signed_in_shop_tab_page": Workload("signed_in_shop_tab_page", ["/shop"],
+                                            "GET /shop (HTML, signed in, cookie)", cookie),
+        "signed_in_cart_page": Workload("signed_in_cart_page", ["/cart"], "GET /cart (HTML, signed in, cookie)",
+                                        cookie),
+        "signed_in_seller_products_page": Workload("signed_in_seller_products_page", [seller_page],
+                                                   "GET /seller/{slug} (HTML, Seller Center products, cookie)",
+                                                   seller_cookie),
     }
 
 
@@ -250,6 +308,7 @@ class Plan:
     measure_at: float
     end_at: float
     client: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -261,16 +320,17 @@ class ClientResult:
     error: str = ""
 
 
-def _request_bytes(port: int, path: str) -> bytes:
+def _request_bytes(port: int, path: str, headers: dict[str, str] | None = None) -> bytes:
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     return (f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: mercato-bench\r\n"
-            f"Accept: application/json\r\n\r\n").encode()
+            f"Accept: application/json\r\n{extra}\r\n").encode()
 
 
 async def _raw_client(plan: Plan, out: ClientResult, lat: array[float]) -> None:
     import httptools
 
     loop = asyncio.get_running_loop()
-    requests = [_request_bytes(plan.port, p) for p in plan.paths]
+    requests = [_request_bytes(plan.port, p, plan.headers) for p in plan.paths]
     count = len(requests)
     monotonic = time.monotonic
     measure_at, end_at = plan.measure_at, plan.end_at
@@ -350,7 +410,8 @@ async def _httpx_client(plan: Plan, out: ClientResult, lat: array[float]) -> Non
                 if t0 >= plan.end_at:
                     return
                 try:
-                    resp = await client.get(plan.paths[i % count], headers={"accept": "application/json"})
+                    resp = await client.get(plan.paths[i % count],
+                                            headers={"accept": "application/json", **plan.headers})
                 except httpx.HTTPError:
                     out.broken += 1
                     return
@@ -416,7 +477,8 @@ def measure(server: Server, work: Workload, args: argparse.Namespace) -> dict[st
     try:
         offset = 0
         for n in share:
-            plan = Plan(server.port, work.paths, n, offset, args.concurrency, start_at, measure_at, end_at, args.client)
+            plan = Plan(server.port, work.paths, n, offset, args.concurrency, start_at, measure_at, end_at, args.client,
+                        work.headers)
             offset += n
             parent_end, child_end = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=client_process, args=(plan, child_end), daemon=True)
@@ -564,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
                 "server_cpu_ms_per_req": result["server_cpu_ms_per_req"],
                 # The rate ratio if app and reference had had the same CPU: robust to a busy machine.
                 "cpu_ratio_to_limit": round(cpu_ratio, 3), "loadavg_before": load_before,
+                "goal_ratio": 0.2 if name in SIGNED_IN_JSON else 0.1 if name in SIGNED_IN_HTML else 0.5,
             }
             lines.append(line)
             log(f"  {result['rps']:>9.1f} req/s  p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  "

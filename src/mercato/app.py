@@ -16,7 +16,9 @@ from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
+from mercato.catalog import read_cache as catalog_read_cache
 from mercato.catalog import seller_pages
+from mercato.catalog.read_cache import SignedInReads
 from mercato.config import Settings, get_settings
 from mercato.connections import api as connections_api
 from mercato.connections import pages as connections_pages
@@ -60,8 +62,10 @@ from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api
 from mercato.orders import lifecycle as orders_lifecycle  # noqa: F401  (connects orders to payment hooks)
 from mercato.orders import pages as orders_pages
+from mercato.orders import read_cache as orders_read_cache
 from mercato.orders import tasks as orders_tasks
 from mercato.orders.flash_gate import SoldOutGate
+from mercato.orders.read_cache import SharedCartPage
 from mercato.payments import api as payments_api
 from mercato.payments import pages as payments_pages
 from mercato.payments import tasks as payments_tasks
@@ -97,6 +101,8 @@ def forget_cached(database_url: str) -> None:
     index, candidate lists and video bodies, and served pages still queued. Each is only a cache
     of the database, so forgetting it costs one reload, never correctness."""
     catalog_cache.clear_all()
+    catalog_read_cache.clear_all()
+    orders_read_cache.clear_all()
     feed_engine.forget_index(database_url)
     feed_bodies.forget_bodies(database_url)
     feed_cache.forget(database_url)
@@ -163,6 +169,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     every_route = [route for router in ROUTERS for route in router.routes]
     respond = install_error_handlers(app, render_error, lambda: [*app.routes, *every_route])
+    # catalog/read_cache.py: signed-in product and listing bodies, checked against product versions
+    app.add_middleware(SignedInReads, page_seconds=settings.catalog_cache_seconds)
+    app.add_middleware(SharedCartPage)  # orders/read_cache.py: a reader's cart page, checked per request
     app.add_middleware(CatalogReadCache, ttl_seconds=settings.catalog_cache_seconds)
     app.add_middleware(SoldOutGate)  # orders/flash_gate.py: flash-sale refusals before routing
     app.add_middleware(BodySizeCap, default_cap=settings.max_body_bytes, respond=respond)  # kit/limits.py

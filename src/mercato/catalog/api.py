@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.catalog import browse as browsing
-from mercato.catalog import importing, products, shops
+from mercato.catalog import importing, products, read_cache, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.errors import CatalogError
 from mercato.catalog.importers import FORMATS
@@ -150,6 +150,7 @@ async def list_products(
         limit=clamp_limit(limit, settings.page_size_default, settings.page_size_max),
     )
     result = await browsing.browse(db, params, dialect=_dialect(request))
+    read_cache.report_versions(request.scope, result.versions)
     return Page[ProductCard](items=result.items, next_cursor=result.next_cursor)
 
 
@@ -170,8 +171,9 @@ async def seller_products(
 
 
 @router.get("/products/{product_id:int}", response_model=ProductOut)
-async def get_product(product_id: PathId, db: DbSession, user: MaybeUser) -> ProductOut:
+async def get_product(request: Request, product_id: PathId, db: DbSession, user: MaybeUser) -> ProductOut:
     product = await products.visible_product(db, user, product_id)
+    read_cache.report_versions(request.scope, [(product.id, product.version)])
     fav = bool(user and product.id in await repo.favourite_ids(db, user.id, [product.id]))
     return await product_detail(db, product, favourited=fav)
 

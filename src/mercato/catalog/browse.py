@@ -41,6 +41,8 @@ class BrowseResult:
     shop: Shop | None = None
     unknown_filter: bool = False
     facets: dict[str, list[object]] = field(default_factory=dict)
+    # (product id, version) of the rows the cards were built from: the key of shared page bodies.
+    versions: list[tuple[int, int]] = field(default_factory=list)
 
 
 async def browse(
@@ -79,6 +81,7 @@ async def browse(
         return result
     rows, nxt = await repo.search_products(db, query, dialect)
     result.items = await product_cards(db, rows)
+    result.versions = [(p.id, p.version) for p in rows]
     result.next_cursor = encode_cursor(nxt) if nxt else None
     return result
 

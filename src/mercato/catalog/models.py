@@ -92,6 +92,9 @@ class Product(IdMixin, TimestampMixin, Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     # The shop lets any creator anchor this product in videos (the affiliate issue refines it).
     open_to_creators: Mapped[bool] = mapped_column(default=False)
+    # Bumped by the database (triggers of migration 0014) on every change a product body shows:
+    # the key of the shared body caches (catalog/read_cache.py). Never written by the application.
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("shop_id", "external_id", name="uq_products_shop_external"),

@@ -11,7 +11,7 @@ from mercato.accounts import hooks as accounts_hooks
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.catalog import browse as browsing
 from mercato.catalog import hooks as catalog_hooks
-from mercato.catalog import products, shops
+from mercato.catalog import products, read_cache, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.presenters import product_detail, shop_out
 from mercato.kit.fields import PathId
@@ -55,6 +55,7 @@ async def shop_tab(
         in_stock=in_stock, limit=settings.page_size_default,
     )
     result = await browsing.browse(db, params, dialect=_dialect(request))
+    read_cache.report_versions(request.scope, result.versions)
     context = {
         "result": result, "q": q or "", "category": category or "", "brand": brand or "", "sort": result.sort,
         "in_stock": in_stock, "base_url": "/shop",
@@ -75,6 +76,7 @@ async def product_page(request: Request, product_id: PathId, db: DbSession, user
     related = await browsing.browse(
         db, browsing.BrowseParams(limit=6, sort="popular"), dialect=_dialect(request), shop_id=product.shop_id
     )
+    read_cache.report_versions(request.scope, [(product.id, product.version), *related.versions])
     return render(request, "catalog/product.html", {
         "p": detail, "is_member": is_member,
         "related": [c for c in related.items if c.id != product.id][:5],

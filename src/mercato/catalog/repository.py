@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts import repository as accounts_repo
 from mercato.catalog.models import (
     Brand,
     Category,
@@ -24,6 +25,7 @@ from mercato.catalog.models import (
     VariantPrice,
 )
 from mercato.kit.pagination import cursor_datetime, cursor_int
+from mercato.kit.sql.committed import CommittedReads
 from mercato.kit.sql.transaction import InTransaction
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -318,6 +320,13 @@ SHOP_NAME_SQL = "(SELECT name FROM shops WHERE id = :shop)"
 SHOP_OWNER_SQL = ("(SELECT user_id FROM shop_members WHERE shop_id = :shop AND role = 'owner' "
                   "ORDER BY user_id LIMIT 1)")
 
+#: A scalar subquery: the version of the product of variant ``variant_sql`` (an SQL expression),
+#: bumped by the database on every change a product body shows (migration 0014).
+def product_version_of_variant_sql(variant_sql: str) -> str:
+    return (f"(SELECT p.version FROM variants v JOIN products p ON p.id = v.product_id "  # noqa: S608
+            f"WHERE v.id = {variant_sql})")
+
+
 _SHOP_SNAPSHOTS_SQL = f"SELECT {InTransaction.columns(Shop, 's')} FROM shops s WHERE s.id IN :ids"  # noqa: S608
 _SOLD_SQL = "UPDATE products SET sold_count = sold_count + :q, updated_at = :now WHERE id = :id"
 _PRODUCT_SHOP_SQL = "SELECT shop_id FROM products WHERE id = :id"
@@ -410,3 +419,83 @@ async def lowest_price_since(db: AsyncSession, variant_id: int, since: datetime)
     row = (await db.execute(select(in_effect, since_then))).one()
     found = [int(price) for price in row if price is not None]
     return min(found) if found else None
+
+
+# --- the signed-in read path's checks (catalog/read_cache.py), on the committed-read path ----
+
+_PRODUCT_FACTS_SQL = (
+    "SELECT s.user_id, p.status, p.version, "  # noqa: S608 (fragments, no input)
+    "EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = s.user_id AND f.product_id = :product), "
+    "EXISTS (SELECT 1 FROM shop_members m WHERE m.shop_id = p.shop_id AND m.user_id = s.user_id), "
+    "u.display_name, u.avatar_path "
+    f"FROM {accounts_repo.LIVE_SESSION_FROM} LEFT JOIN products p ON p.id = :product "
+    f"WHERE {accounts_repo.LIVE_SESSION_WHERE}"
+)
+_LISTING_VERSIONS_SQL = "SELECT id, version FROM products WHERE id IN :ids AND status = 'active'"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    """What a signed-in product read needs before its body: who reads (and what a page header
+    shows of them), the product's status and version, and whether this reader favourited it and
+    is a member of its shop (``status`` ``None``: no such product)."""
+
+    user_id: int
+    status: str | None
+    version: int
+    favourited: bool
+    is_member: bool
+    display_name: str
+    avatar_path: str | None
+
+
+async def product_facts(reads: CommittedReads, digest: str, now: datetime, product_id: int) -> ProductFacts | None:
+    """One statement: the live session of ``digest`` and product ``product_id``'s facts for that
+    reader; ``None`` when the session is not live (the route then answers as it would)."""
+    rows = await reads.rows(_PRODUCT_FACTS_SQL, {"digest": digest, "now": now, "product": product_id})
+    if not rows:
+        return None
+    user_id, status, version, favourited, is_member, display_name, avatar_path = rows[0]
+    return ProductFacts(int(user_id), status, int(version or 0), bool(favourited), bool(is_member), display_name,
+                        avatar_path)
+
+
+async def listing_versions(reads: CommittedReads, ids: Sequence[int]) -> dict[int, int]:
+    """One statement: the current version of each of the active products ``ids`` (a product no
+    longer active is missing). A listing page is the same for every reader, so no session."""
+    rows = await reads.rows(_LISTING_VERSIONS_SQL, {"ids": list(ids)})
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
+_SELLER_PAGE_FACTS_SQL = (
+    "SELECT s.user_id, u.display_name, u.avatar_path, m.role, sh.updated_at, "  # noqa: S608 (fragments)
+    "(SELECT count(*) FROM products p WHERE p.shop_id = sh.id), "
+    "(SELECT coalesce(sum(p.version), 0) FROM products p WHERE p.shop_id = sh.id) "
+    f"FROM {accounts_repo.LIVE_SESSION_FROM} JOIN shops sh ON sh.slug = :slug "
+    "LEFT JOIN shop_members m ON m.shop_id = sh.id AND m.user_id = s.user_id "
+    f"WHERE {accounts_repo.LIVE_SESSION_WHERE}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SellerPageFacts:
+    """The reader of a Seller Center products page and what tells whether the page changed:
+    the shop's own row (``updated_at``) and its products (how many, the sum of their versions:
+    versions only grow, so any product added, edited, re-stocked or moved between statuses
+    changes it)."""
+
+    user_id: int
+    display_name: str
+    avatar_path: str | None
+    role: str | None
+    fingerprint: tuple[str, int, int]
+
+
+async def seller_page_facts(reads: CommittedReads, digest: str, now: datetime, slug: str) -> SellerPageFacts | None:
+    """One statement: the live session of ``digest``, its role in shop ``slug`` and the shop's
+    fingerprint; ``None`` when the session is not live or there is no such shop."""
+    rows = await reads.rows(_SELLER_PAGE_FACTS_SQL, {"digest": digest, "now": now, "slug": slug})
+    if not rows:
+        return None
+    user_id, display_name, avatar_path, role, updated_at, count, total = rows[0]
+    return SellerPageFacts(int(user_id), display_name, avatar_path, role, (str(updated_at), int(count), int(total)))

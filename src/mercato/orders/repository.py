@@ -454,3 +454,25 @@ async def tax_rate(db: AsyncSession, region: str) -> TaxRate | None:
 
 async def tax_rates(db: AsyncSession) -> list[TaxRate]:
     return list((await db.execute(select(TaxRate).order_by(TaxRate.region))).scalars())
+
+
+# --- the shared cart page's check (orders/read_cache.py), on the committed-read path ----------
+
+_CART_PAGE_FACTS_SQL = (
+    "SELECT s.user_id, u.display_name, u.avatar_path, ci.id, ci.quantity, "  # noqa: S608 (fragments)
+    f"{catalog_repo.product_version_of_variant_sql('ci.variant_id')} "
+    f"FROM {accounts_repo.LIVE_SESSION_FROM} LEFT JOIN cart_items ci ON ci.user_id = s.user_id "
+    f"WHERE {accounts_repo.LIVE_SESSION_WHERE} ORDER BY ci.id"
+)
+
+
+async def cart_page_facts(reads: CommittedReads, digest: str, now: datetime) -> tuple[
+        int, str, str | None, tuple[tuple[int, int, int], ...]] | None:
+    """One statement: the reader of the live session ``digest`` (id, display name, avatar) and
+    what their cart page shows, as (cart item id, quantity, product version) per line; ``None``
+    when the session is not live."""
+    rows = await reads.rows(_CART_PAGE_FACTS_SQL, {"digest": digest, "now": now})
+    if not rows:
+        return None
+    lines = tuple((int(r[3]), int(r[4]), int(r[5] or 0)) for r in rows if r[3] is not None)
+    return int(rows[0][0]), rows[0][1], rows[0][2], lines
