@@ -57,6 +57,10 @@ from mercato.live import tasks as live_tasks
 from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.live.selling import api as live_selling_api  # also prices checkouts with live_id (orders/hooks.py)
 from mercato.live.selling import tasks as live_selling_tasks
+from mercato.live.room import api as live_room_api
+from mercato.live.room import pages as live_room_pages
+from mercato.live.room import ws as live_room_ws
+from mercato.live.room.hub import Hub as LiveHub
 from mercato.openapi import EXTRA_STATUSES
 from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api
@@ -85,8 +89,8 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_api.router, promotions_api.router, connections_api.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, feed_pages.router,
-           content_pages.router, content_api.share_router, live_selling_api.router, api_docs_router,
-           live_hls.router)
+           content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
+           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router)
 
 
 async def write_held_back(database_url: str) -> None:
@@ -122,6 +126,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.state.redis = None
         if settings.redis_url:
             app.state.redis = Redis.from_url(settings.redis_url)
+        app.state.live_hub = LiveHub(settings, app.state.db, app.state.redis, app.state.rate_limiter)
+        await app.state.live_hub.start()  # live/room/hub.py: the rooms' fan-out, publisher of live/broadcast.py
         runner = JobRunner(app.state.db, settings)
         if settings.run_jobs:
             runner.start()
@@ -148,6 +154,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await app.state.ingest.stop()
             await app.state.loop_lag.stop()
             await runner.stop()
+            await app.state.live_hub.stop()
             await feed_cache.close_writers()  # served feed pages still queued are written
             await app.state.db.dispose()
             await app.state.rate_limiter.aclose()

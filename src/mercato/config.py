@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     hls_segment_seconds: float = 2.0  # target segment length (cut on the publisher's keyframes)
     hls_list_size: int = 6  # segments in the sliding live playlist
     live_demo: bool = False  # `mercato serve --demo` sets it: a demo creator's LIVE loops a clip into the ingest
+    # The room (docs/live.md, "Room"): chat length, recent chat kept for a (re)joining client,
+    # the frames a member may fall behind before it gets a snapshot instead, likes burst period.
+    live_chat_max_chars: int = 200
+    live_recent_chat: int = 50
+    live_member_queue_frames: int = 256
+    live_likes_interval_ms: int = 250
+    live_bag_page: int = 20
 
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
@@ -144,6 +151,8 @@ class Settings(BaseSettings):
     # per user, checkouts carrying live_id: a person taps "buy" a few times; a script bursts (anti-scalping)
     rate_limit_live_buy: str = "3/10 seconds;10/minute"
     rate_limit_shop_import: str = "60/hour"  # per shop
+    rate_limit_live_chat: str = "5/10second;60/minute"  # room chat, per user: answered with an error frame
+    rate_limit_live_like: str = "20/second"  # like frames (each up to 50 taps), per user
 
     @property
     def is_sqlite(self) -> bool:

@@ -72,6 +72,8 @@ RULES: dict[str, Rule] = {rule.name: rule for rule in (
     Rule("checkout", "user", "Too many checkouts were started."),
     Rule("live_buy", "user", "You are buying too fast in this LIVE."),
     Rule("shop_import", "shop", "This shop has started too many imports."),
+    Rule("live_chat", "user", "You are chatting too fast."),
+    Rule("live_like", "user", "You are liking too fast."),
 )}
 
 _namespaces = count(1)
