@@ -12,6 +12,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from mercato.live import broadcast
 from mercato.live.models import Live
+from mercato.live.room import presence
 from tests.harness import LiveServer
 
 Frame = dict[str, Any]
@@ -22,6 +23,7 @@ def hub_installed(live_server: LiveServer) -> Iterator[None]:
     """The app's hub is the publisher of live/broadcast.py (another test may have replaced it)."""
     hub: Any = live_server.app.state.live_hub  # type: ignore[attr-defined]
     broadcast.install(hub.publish)
+    presence.install(hub)
     yield
 
 
