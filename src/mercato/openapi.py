@@ -40,6 +40,14 @@ _NOT_HOST = "Not the host of the LIVE nor a member of its shop (`not_host`)."
 _PROVIDER = {502: "The payment provider did not answer; retrying with the same `Idempotency-Key` is safe."}
 
 
+_LIVE_STAFF = {403: "Not the host or a moderator of the room (`not_room_staff`).",
+               404: "No such LIVE (`live_not_found`)."}
+_LIVE_HOST = {404: "No such LIVE, not yours, or no such user (`live_not_found`, `user_not_found`).",
+              409: "The host cannot be a moderator (`cannot_moderate`)."}
+_LIVE_MODERATION = {403: _LIVE_STAFF[403], 404: "No such LIVE or user (`live_not_found`, `user_not_found`).",
+                    409: "The host, yourself, or (for a moderator) another moderator (`cannot_moderate`)."}
+
+
 def _conflict(code: str) -> Mapping[int, str]:
     return {409: f"Conflict with the current state (`{code}`)."}
 
@@ -112,4 +120,15 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("post", "/api/v1/admin/videos/{video_id}/takedown"): _conflict("already_removed"),
     ("post", "/api/v1/admin/videos/{video_id}/restore"): _conflict("not_removed"),
     ("post", "/api/v1/admin/video-reports/{report_id}/dismiss"): _conflict("report_closed"),
+    # LIVE room (live/room/api.py)
+    ("put", "/api/v1/lives/{live_id}/pin"): {**_LIVE_STAFF, 409: "Not a product of the LIVE's bag (`not_in_bag`)."},
+    ("delete", "/api/v1/lives/{live_id}/pin"): _LIVE_STAFF,
+    ("get", "/api/v1/lives/{live_id}/bag"): {404: "No such LIVE (`live_not_found`)."},
+    ("put", "/api/v1/lives/{live_id}/moderators/{user_id}"): _LIVE_HOST,
+    ("delete", "/api/v1/lives/{live_id}/moderators/{user_id}"): _LIVE_HOST,
+    ("post", "/api/v1/lives/{live_id}/mutes"): _LIVE_MODERATION,
+    ("post", "/api/v1/lives/{live_id}/bans"): _LIVE_MODERATION,
+    ("patch", "/api/v1/lives/{live_id}/room"): _LIVE_STAFF,
+    ("post", "/api/v1/lives/{live_id}/reports"): {404: "No such LIVE (`live_not_found`).",
+                                                  409: "Already reported by you (`already_reported`)."},
 }

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.harness import LiveServer
 from websockets.asyncio.client import ClientConnection, connect
 
 from mercato.live import broadcast
 from mercato.live.models import Live
 from mercato.live.room import presence
-from tests.harness import LiveServer
 
 Frame = dict[str, Any]
 
@@ -38,19 +38,19 @@ async def join(server: str, live_id: int, token: str | None = None, **headers: s
     return await connect(ws_url(server, live_id), additional_headers=extra, max_size=None)
 
 
-async def recv(ws: ClientConnection, timeout: float = 10) -> Frame:
-    frame: Frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+async def recv(ws: ClientConnection, wait: float = 10) -> Frame:
+    frame: Frame = json.loads(await asyncio.wait_for(ws.recv(), wait))
     return frame
 
 
-async def until(ws: ClientConnection, type_: str, timeout: float = 10, **match: Any) -> Frame:
+async def until(ws: ClientConnection, type_: str, wait: float = 10, **match: Any) -> Frame:
     """The next frame of type ``type_`` (matching ``match``), skipping others (viewers, likes…)."""
-    async def wait() -> Frame:
+    async def scan() -> Frame:
         while True:
-            frame = await recv(ws, timeout)
+            frame = await recv(ws, wait)
             if frame["type"] == type_ and all(frame.get(k) == v for k, v in match.items()):
                 return frame
-    return await asyncio.wait_for(wait(), timeout)
+    return await asyncio.wait_for(scan(), wait)
 
 
 async def frames_until_pong(ws: ClientConnection) -> list[Frame]:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
 from tests.conftest import run_async
 from tests.live.room.conftest import chats_until, join, recv, say, until
 
@@ -102,12 +101,14 @@ def test_moderation(server: str, api: httpx.Client, make_user: Callable[..., Any
     assert r.status_code == 409 and r.json()["error"]["code"] == "cannot_moderate"
 
     async def go() -> None:
+        http = httpx.AsyncClient(base_url=server, timeout=60)
         v, o, h = (await join(server, live_id, viewer["token"]), await join(server, live_id, other["token"]),
                    await join(server, live_id, host["token"]))
         for ws in (v, o, h):
             await recv(ws)
         # mute
-        r = api.post(f"{base}/mutes", headers=mod["headers"], json={"user_id": viewer["user"]["id"], "minutes": 5})
+        r = await http.post(f"{base}/mutes", headers=mod["headers"],
+                            json={"user_id": viewer["user"]["id"], "minutes": 5})
         assert r.status_code == 201
         notice = await until(v, "system", kind="muted")
         assert notice["user_id"] == viewer["user"]["id"]
@@ -115,13 +116,13 @@ def test_moderation(server: str, api: httpx.Client, make_user: Callable[..., Any
         error = await until(v, "error")
         assert error["code"] == "muted" and 240 <= error["retry_after"] <= 300
         # keyword filter
-        r = api.patch(f"{base}/room", headers=host["headers"], json={"keywords": ["Spam"]})
+        r = await http.patch(f"{base}/room", headers=host["headers"], json={"keywords": ["Spam"]})
         assert r.status_code == 200 and r.json()["keywords"] == ["spam"]
         await until(o, "system", kind="settings")
         await say(o, "buy SPAM here")
         assert (await until(o, "error"))["code"] == "keyword_blocked"
         # slow mode (the host is exempt)
-        api.patch(f"{base}/room", headers=mod["headers"], json={"slow_mode_seconds": 300, "keywords": []})
+        await http.patch(f"{base}/room", headers=mod["headers"], json={"slow_mode_seconds": 300, "keywords": []})
         await until(o, "system", kind="settings")
         await say(o, "first")
         assert (await until(o, "chat"))["text"] == "first"
@@ -129,7 +130,7 @@ def test_moderation(server: str, api: httpx.Client, make_user: Callable[..., Any
         error = await until(o, "error")
         assert error["code"] == "slow_mode" and 1 <= error["retry_after"] <= 300
         # comments off
-        api.patch(f"{base}/room", headers=host["headers"], json={"comments": "off", "slow_mode_seconds": 0})
+        await http.patch(f"{base}/room", headers=host["headers"], json={"comments": "off", "slow_mode_seconds": 0})
         await until(o, "system", kind="settings")
         await say(o, "anyone?")
         assert (await until(o, "error"))["code"] == "comments_off"
@@ -138,7 +139,7 @@ def test_moderation(server: str, api: httpx.Client, make_user: Callable[..., Any
         # none of the refused messages reached anyone
         assert await chats_until(v, h, "fence") == ["first", "host still talks"]
         # ban: kicked, and cannot rejoin
-        r = api.post(f"{base}/bans", headers=host["headers"], json={"user_id": other["user"]["id"]})
+        r = await http.post(f"{base}/bans", headers=host["headers"], json={"user_id": other["user"]["id"]})
         assert r.status_code == 201
         assert (await until(o, "error"))["code"] == "banned"
         await asyncio.wait_for(o.wait_closed(), 10)
@@ -149,6 +150,7 @@ def test_moderation(server: str, api: httpx.Client, make_user: Callable[..., Any
         assert again.close_code == 1008
         for ws in (v, h):
             await ws.close()
+        await http.aclose()
 
     run_async(go())
 

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import run_async
+from tests.harness import LiveServer, app_process, missing
+from tests.live.room.conftest import join, recv, say, until
 
 from mercato.app import create_app
 from mercato.config import Settings
 from mercato.live import broadcast
 from mercato.live.room import presence
 from mercato.live.room.presence import present_user_ids
-from tests.conftest import run_async
-from tests.harness import LiveServer, app_process, missing
-from tests.live.room.conftest import join, recv, say, until
 
 
 def _hub(live_server: LiveServer) -> Any:
@@ -54,7 +54,7 @@ def test_a_slow_reader_is_bounded_and_later_gets_a_snapshot(
         assert member.dropped > 0 and len(member.queue) <= cap
         snapshots = member.snapshots
         while True:  # reading again: what was buffered, then a snapshot instead of what was dropped
-            frame = await recv(reader, timeout=30)
+            frame = await recv(reader, wait=30)
             if frame["type"] == "snapshot":
                 break
         assert member.snapshots == snapshots + 1

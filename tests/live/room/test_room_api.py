@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+from tests.conftest import run_async
+from tests.live.room.conftest import chats_until, join, recv, until
 
 from mercato.kit.db import Database
 from mercato.live import broadcast
-from tests.conftest import run_async
-from tests.live.room.conftest import chats_until, join, recv, until
 
 
 def test_pin_a_product_of_the_bag(server: str, api: httpx.Client, make_user: Callable[..., Any],
@@ -27,13 +28,14 @@ def test_pin_a_product_of_the_bag(server: str, api: httpx.Client, make_user: Cal
     assert [p["id"] for p in page["items"]] == [p["id"] for p in reversed(mine)] and page["next_cursor"] is None
 
     async def go() -> None:
+        http = httpx.AsyncClient(base_url=server, timeout=60)
         v = await join(server, live_id, viewer["token"])
         assert (await recv(v))["pinned"] is None
-        refused = api.put(f"{base}/pin", headers=host["headers"], json={"product_id": elsewhere["id"]})
+        refused = await http.put(f"{base}/pin", headers=host["headers"], json={"product_id": elsewhere["id"]})
         assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_in_bag"
-        refused = api.put(f"{base}/pin", headers=viewer["headers"], json={"product_id": mine[0]["id"]})
+        refused = await http.put(f"{base}/pin", headers=viewer["headers"], json={"product_id": mine[0]["id"]})
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_room_staff"
-        r = api.put(f"{base}/pin", headers=host["headers"], json={"product_id": mine[0]["id"]})
+        r = await http.put(f"{base}/pin", headers=host["headers"], json={"product_id": mine[0]["id"]})
         assert r.status_code == 200 and r.json()["product"]["id"] == mine[0]["id"]
         frame = await until(v, "pinned")
         assert frame["product"]["id"] == mine[0]["id"] and frame["product"]["title"] == "Mine 0"
@@ -42,9 +44,10 @@ def test_pin_a_product_of_the_bag(server: str, api: httpx.Client, make_user: Cal
         snapshot = await recv(v)
         assert snapshot["pinned"]["id"] == mine[0]["id"]
         assert [p["id"] for p in snapshot["bag"]] == [p["id"] for p in reversed(mine)]
-        assert api.delete(f"{base}/pin", headers=host["headers"]).json() == {"product": None}
+        assert (await http.delete(f"{base}/pin", headers=host["headers"])).json() == {"product": None}
         assert (await until(v, "pinned"))["product"] is None
         await v.close()
+        await http.aclose()
 
     run_async(go())
 
@@ -57,18 +60,22 @@ def test_a_refused_request_sends_no_frame(server: str, api: httpx.Client, make_u
     other = make_product(make_shop(), title="Elsewhere")
 
     async def go() -> None:
+        http = httpx.AsyncClient(base_url=server, timeout=60)
         h = await join(server, live_id, host["token"])
         await recv(h)
-        assert api.put(f"/api/v1/lives/{live_id}/pin", headers=host["headers"],
-                       json={"product_id": other["id"]}).status_code == 409
-        assert api.post(f"/api/v1/lives/{live_id}/mutes", headers=host["headers"],
-                        json={"user_id": host["user"]["id"], "minutes": 1}).status_code == 409
+        refused = await http.put(f"/api/v1/lives/{live_id}/pin", headers=host["headers"],
+                                 json={"product_id": other["id"]})
+        assert refused.status_code == 409
+        refused = await http.post(f"/api/v1/lives/{live_id}/mutes", headers=host["headers"],
+                                  json={"user_id": host["user"]["id"], "minutes": 1})
+        assert refused.status_code == 409
         seen: list[dict[str, Any]] = []
         await h.send('{"type": "chat", "text": "fence"}')
         while (frame := await recv(h))["type"] != "chat":
             seen.append(frame)
         assert [f for f in seen if f["type"] in ("pinned", "system")] == []
         await h.close()
+        await http.aclose()
 
     run_async(go())
 
@@ -91,7 +98,8 @@ def test_after_commit_frames_reach_members_only_once_committed(
             assert (await until(h, "system", kind="notice"))["text"] == "committed"
             try:
                 async with db.unit_of_work() as session:
-                    broadcast.after_commit(session, live_id, {"type": "system", "kind": "notice", "text": "rolled back"})
+                    broadcast.after_commit(session, live_id,
+                                           {"type": "system", "kind": "notice", "text": "rolled back"})
                     raise RuntimeError("the use case failed")
             except RuntimeError:
                 pass
@@ -104,7 +112,7 @@ def test_after_commit_frames_reach_members_only_once_committed(
 
 
 async def _frames_until_chat(ws: Any, fence: str) -> Any:
-    await ws.send('{"type": "chat", "text": "%s"}' % fence)
+    await ws.send(json.dumps({"type": "chat", "text": fence}))
     while (frame := await recv(ws))["type"] != "chat" or frame["text"] != fence:
         yield frame
 
@@ -131,16 +139,16 @@ def test_reports_and_the_operators_page(server: str, api: httpx.Client, make_use
     async def go() -> None:
         v = await join(server, live_id, viewer["token"])
         await recv(v)
-        with httpx.Client(base_url=server) as browser:
-            form = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
+        async with httpx.AsyncClient(base_url=server) as browser:
+            form = re.search(r'name="csrf_token" value="([^"]+)"', (await browser.get("/login")).text)
             assert form is not None
-            login = browser.post("/login", data={"email": "operator@example.com", "password": operator["password"],
-                                                 "csrf_token": form.group(1)})
+            login = await browser.post("/login", data={
+                "email": "operator@example.com", "password": operator["password"], "csrf_token": form.group(1)})
             assert login.status_code == 303
-            html = browser.get("/admin/lives").text
+            html = (await browser.get("/admin/lives")).text
             token = re.search(r'name="csrf_token" value="([^"]+)"', html)
             assert token is not None
-            ended = browser.post(f"/admin/lives/{live_id}/end", data={"csrf_token": token.group(1)})
+            ended = await browser.post(f"/admin/lives/{live_id}/end", data={"csrf_token": token.group(1)})
             assert ended.status_code == 303
         assert (await until(v, "ended"))["type"] == "ended"
         await say_refused(v)

@@ -177,7 +177,7 @@ class Hub:
             here = asyncio.get_running_loop() is self.loop
         except RuntimeError:
             here = False
-        if not here:  # a unit of work committed on another thread: hand over to the hub's loop
+        if not here and self.loop is not None:  # committed on another thread: over to the hub's loop
             self.loop.call_soon_threadsafe(self._send, live_id, text)
         else:
             self._send(live_id, text)
@@ -292,10 +292,9 @@ class Hub:
 
     async def _open_room(self, room: Room) -> None:
         async with self.db.unit_of_work(write=False) as db:
-            live = await service.repo.live(db, room.live_id)
+            key = await service.room_key(db, room.live_id)
             likes, shares, peak = await service.totals(db, room.live_id)
-        created = live.created_at.timestamp() if live is not None else 0.0
-        room.key = f"mercato:live:{room.live_id}:{int(created * 1e6)}"
+        room.key = key or f"mercato:live:{room.live_id}:gone"
         room.likes, room.shares, room.peak = likes, shares, peak
         room.peak_saved = peak
         if self.redis is not None:
@@ -595,12 +594,11 @@ class Hub:
         key = room.key if room else None
         if key is None:
             async with self.db.unit_of_work(write=False) as db:
-                live = await service.repo.live(db, live_id)
-            if live is None:
+                key = await service.room_key(db, live_id)
+            if key is None:
                 return set()
-            key = f"mercato:live:{live_id}:{int(live.created_at.timestamp() * 1e6)}"
         raw = await self.redis.zrangebyscore(f"{key}:present", time.time(), "+inf")
-        return local | {int(item) for item in raw}
+        return local | {int(item.decode() if isinstance(item, bytes) else str(item)) for item in raw}
 
     async def _persist(self, *, force: bool = False) -> None:
         for room in list(self.rooms.values()):

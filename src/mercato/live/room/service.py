@@ -21,6 +21,7 @@ from mercato.kit.errors import Conflict, Forbidden, NotFound
 from mercato.kit.pagination import Page, decode_cursor, encode_cursor
 from mercato.live import broadcast
 from mercato.live import service as live_service
+from mercato.live.errors import LiveError
 from mercato.live.models import Live
 from mercato.live.room import repository as repo
 from mercato.live.room.errors import RoomError
@@ -72,7 +73,8 @@ async def load_rules(db: AsyncSession, live_id: int) -> RoomRules | None:
     rules = RoomRules(live_id=live.id, host_id=live.host_id, status=live.status)
     room = await repo.room(db, live_id)
     if room is not None:
-        rules.comments, rules.slow_mode_seconds, rules.keywords = room.comments, room.slow_mode_seconds, list(room.keywords)
+        rules.comments, rules.slow_mode_seconds = room.comments, room.slow_mode_seconds
+        rules.keywords = list(room.keywords)
     rules.moderators = set(await repo.moderator_ids(db, live_id))
     rules.muted = await repo.mutes_after(db, live_id, datetime.now(UTC))
     rules.banned = await repo.banned_ids(db, live_id)
@@ -162,8 +164,11 @@ async def update_room(db: AsyncSession, actor: User, live_id: int, patch: RoomPa
     if patch.keywords is not None:
         room.keywords = sorted({word.casefold() for word in patch.keywords})
     await db.flush()
-    text = "Comments are off." if room.comments == "off" else (
-        f"Slow mode: one message every {room.slow_mode_seconds} s." if room.slow_mode_seconds else "Room settings changed.")
+    text = "Room settings changed."
+    if room.comments == "off":
+        text = "Comments are off."
+    elif room.slow_mode_seconds:
+        text = f"Slow mode: one message every {room.slow_mode_seconds} s."
     _system(db, live_id, "settings", text, settings={"slow_mode_seconds": room.slow_mode_seconds,
                                                       "comments": room.comments})
     return room
@@ -218,7 +223,7 @@ async def operator_end(db: AsyncSession, operator: User, live_id: int) -> Live:
     """An operator takes a LIVE off the air: ended, and every member told."""
     live = await live_service.get_live(db, live_id)
     if live.status == "ended":
-        raise Conflict("This LIVE has ended.", code=live_service.LiveError.ALREADY_ENDED)
+        raise Conflict("This LIVE has ended.", code=LiveError.ALREADY_ENDED)
     await live_service.end_live(db, live, reason="operator")
     _system(db, live_id, "ended", "This LIVE was ended by the operators.")
     broadcast.after_commit(db, live_id, {"type": "ended", "replay_url": None})
@@ -255,3 +260,10 @@ async def admin_overview(db: AsyncSession, *, limit: int) -> tuple[list[dict[str
           "reports": [{"report": r, "reporter": people.get(r.reporter_id)} for r in reports.get(live.id, [])]}
          for live, n, last in reported],
     )
+
+
+async def room_key(db: AsyncSession, live_id: int) -> str | None:
+    """The prefix of a room's Redis keys: the LIVE's id and creation time, so that a reused id
+    (a database emptied and filled again) never meets the counters of an older LIVE."""
+    live = await repo.live(db, live_id)
+    return None if live is None else f"mercato:live:{live_id}:{int(live.created_at.timestamp() * 1e6)}"
