@@ -36,6 +36,7 @@ BENCHMARKS: list[str] = [
     "feed_quality",
     "feed_scoring",
     "spike",
+    "live_fanout",
 ]
 
 RESULTS = HERE / "results" / "latest.jsonl"
@@ -132,9 +133,24 @@ def _spike_goal(line: dict[str, Any]) -> tuple[str, str]:
     return ("no", "; ".join(misses)) if misses else ("yes", f"{line.get('throttled')} throttled (429)")
 
 
+def _live_fanout_goal(line: dict[str, Any]) -> tuple[str, str]:
+    """PERFORMANCE.md, bench live_fanout: every viewer connected, ≤ 1 GiB RSS, publish → viewer
+    p99 ≤ 300 ms, delivered frames/s ≥ 60 % of the bare ``websockets`` broadcaster."""
+    misses = []
+    if line.get("connected", 0) < line.get("viewers", 1) or line.get("failed", 1) != 0:
+        misses.append(f"{line.get('connected')} of {line.get('viewers')} connected, {line.get('failed')} failed")
+    if line.get("rss_mib", float("inf")) > 1024:
+        misses.append(f"RSS {line.get('rss_mib')} MiB > 1024")
+    if line.get("p99_ms", float("inf")) > 300:
+        misses.append(f"p99 {line.get('p99_ms')} ms > 300")
+    if (line.get("ratio_to_limit") or 0) < 0.6:
+        misses.append(f"ratio {line.get('ratio_to_limit')} < 0.6")
+    return ("yes", "") if not misses else ("no", "; ".join(misses))
+
+
 GOALS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "http": _http_goal, "checkout": _checkout_goal, "flash_sale": _flash_sale_goal, "feed": _feed_goal,
-    "feed_quality": _feed_quality_goal, "spike": _spike_goal,
+    "feed_quality": _feed_quality_goal, "spike": _spike_goal, "live_fanout": _live_fanout_goal,
 }
 
 

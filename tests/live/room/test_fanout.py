@@ -18,6 +18,7 @@ from mercato.app import create_app
 from mercato.config import Settings
 from mercato.live import broadcast
 from mercato.live.room import presence
+from mercato.live.room import service as room_service
 from mercato.live.room.presence import present_user_ids
 
 
@@ -95,35 +96,76 @@ def test_two_app_processes_share_one_room_through_redis(
 
 
 @pytest.fixture
-def memory_server(live_server: LiveServer, settings: Settings) -> Iterator[str]:
+def memory_server(live_server: LiveServer, settings: Settings) -> Iterator[LiveServer]:
     """A second app in this process without Redis: the hub fans out in its process alone."""
     other = LiveServer(create_app(settings.model_copy(update={"redis_url": None}), migrate=False))
     other.start()
     try:
-        yield other.url
+        yield other
     finally:
         other.stop()
         broadcast.install(_hub(live_server).publish)
         presence.install(_hub(live_server))
 
 
-def test_without_redis_the_hub_serves_its_process(memory_server: str, server: str, make_user: Callable[..., Any],
-                                                  make_live: Callable[..., int]) -> None:
+def test_without_redis_the_hub_serves_its_process(memory_server: LiveServer, server: str,
+                                                  make_user: Callable[..., Any], make_live: Callable[..., int],
+                                                  db_run: Callable[..., Any]) -> None:
     host, viewer = make_user("host"), make_user("viewer")
     live_id = make_live(host)
+    url = memory_server.url
+    hub = _hub(memory_server)
 
     async def go() -> None:
-        a, b = await join(memory_server, live_id, host["token"]), await join(memory_server, live_id, viewer["token"])
+        a, b = await join(url, live_id, host["token"]), await join(url, live_id, viewer["token"])
         await recv(a), await recv(b)
+        assert memory_server.call(lambda: hub.present_user_ids(live_id)) == {host["user"]["id"], viewer["user"]["id"]}
         await say(b, "hello")
         assert (await until(a, "chat"))["text"] == "hello"
         assert (await until(a, "viewers", count=2))["peak"] == 2
         await b.send('{"type": "like", "count": 4}')
         assert (await until(a, "likes", total=4))["count"] == 4
         await b.close()
-        c = await join(memory_server, live_id)
+        c = await join(url, live_id)
         snapshot = await recv(c)
         assert [m["text"] for m in snapshot["chat"]] == ["hello"] and snapshot["likes"] == 4
         await a.close(), await c.close()
 
     run_async(go())
+
+    async def saved(session: Any) -> tuple[int, int]:
+        likes, _shares, peak = await room_service.totals(session, live_id)
+        return likes, peak
+    # the room closed with its last member: its peak and like total are written
+    deadline = time.monotonic() + 10
+    while db_run(saved) != (4, 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert db_run(saved) == (4, 2)
+
+
+def test_watch_time_is_recorded_when_a_member_leaves(
+        server: str, live_server: LiveServer, make_user: Callable[..., Any], make_live: Callable[..., int]) -> None:
+    host, viewer = make_user("host"), make_user("viewer")
+    live_id = make_live(host)
+    recorded: list[tuple[int, int, int]] = []
+
+    async def recorder(session: Any, live: int, user_id: int, seconds: int) -> None:
+        recorded.append((live, user_id, seconds))
+
+    presence.register_watch_recorder(recorder)
+    try:
+        async def go() -> None:
+            v, anon = await join(server, live_id, viewer["token"]), await join(server, live_id)
+            await recv(v), await recv(anon)
+            await asyncio.sleep(1.2)  # watch time counts whole seconds
+            await v.close(), await anon.close()
+
+        run_async(go())
+        deadline = time.monotonic() + 10
+        while not recorded and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(recorded) == 1  # the anonymous viewer has no watch time
+        live, user_id, seconds = recorded[0]
+        assert (live, user_id) == (live_id, viewer["user"]["id"]) and seconds >= 1
+    finally:
+        presence.unregister_watch_recorder(recorder)
