@@ -9,12 +9,19 @@ own, no database): the most a Python process on this machine delivers with the s
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import resource
+import sys
+from pathlib import Path
 
-import uvloop
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+HERE = Path(__file__).resolve().parent
+# This folder holds http.py: keep it off sys.path so it cannot shadow the standard library's http.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import resource  # noqa: E402
+
+import uvloop  # noqa: E402
+from websockets.asyncio.server import ServerConnection, broadcast, serve  # noqa: E402
 
 viewers: set[ServerConnection] = set()
 

@@ -86,6 +86,19 @@ def rss_mib(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the bare websockets server exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the bare websockets server did not start")
+
+
 # --- viewers (in client processes) ------------------------------------------------------------
 
 
@@ -261,6 +274,7 @@ def run(args: argparse.Namespace, processes: int, redis_url: str | None, tmp: Pa
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         for server in servers:
             wait_ready(server, "/healthz")
+        wait_port(bare_port, bare)
         path = f"/api/v1/lives/{live_id}/room"
         urls = [f"ws://{HOST}:{s.port}{path}" for s in servers]
         ours = measure(f"app x{processes}", urls, urls[0], token, args, bare=False)
