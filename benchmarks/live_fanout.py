@@ -1,7 +1,7 @@
 """LIVE room fan-out: V WebSocket viewers in one room, chat and likes published at a steady rate.
 
     .venv/bin/python benchmarks/live_fanout.py [--viewers 10000] [--rate 20] [--likes-rate 50]
-        [--duration 20] [--warmup 5] [--client-procs 4] [--no-redis]
+        [--duration 20] [--warmup 5] [--client-procs 4] [--connect-timeout 300] [--no-redis]
 
 One JSON line per configuration on stdout (PERFORMANCE.md, ``live_fanout``): the app in one
 process (the in-process hub), then two app processes sharing the room through Redis (when
@@ -99,17 +99,24 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -
     raise RuntimeError("the bare websockets server did not start")
 
 
+async def poll(check: Any, every: float = 0.05) -> None:
+    while True:
+        if check():
+            return
+        await asyncio.sleep(every)
+
+
 # --- viewers (in client processes) ------------------------------------------------------------
 
 
 async def viewers_main(plan: dict[str, Any]) -> dict[str, Any]:
-    """Open ``plan["count"]`` viewers over ``plan["urls"]`` (round-robin), then count what they
-    receive between ``plan["start"]`` and ``plan["end"]`` (wall clock)."""
+    """Open ``plan["count"]`` viewers over ``plan["urls"]`` (round-robin), say so, wait for the
+    parent's start time, then count what they receive in the measured window (wall clock)."""
     from websockets.asyncio.client import connect
 
     raise_fd_limit()
     urls: list[str] = plan["urls"]
-    start, end = plan["start"], plan["end"]
+    start, end = float("inf"), float("inf")
     frames = 0
     latencies: list[float] = []
     failed = 0
@@ -138,6 +145,12 @@ async def viewers_main(plan: dict[str, Any]) -> dict[str, Any]:
             failed += 1
 
     tasks = [asyncio.create_task(viewer(k)) for k in range(plan["count"])]
+    await poll(lambda: len(connections) + failed >= plan["count"])
+    with plan["ready"].get_lock():
+        plan["ready"].value += 1
+    await poll(lambda: plan["start"].value != 0.0)  # set by the parent (another process)
+    start = plan["start"].value
+    end = start + plan["duration"]
     await asyncio.sleep(max(0.0, end - time.time()))
     await asyncio.sleep(1.0)
     for task in tasks:
@@ -207,23 +220,30 @@ async def _drain(ws: Any) -> None:
 
 def measure(name: str, urls: list[str], publish_url: str, token: str | None, args: argparse.Namespace,
             bare: bool) -> dict[str, Any]:
-    connect_time = max(10.0, args.viewers / 400)
-    start = time.time() + connect_time + args.warmup
-    end = start + args.duration
-    plans = [{"urls": urls, "count": n, "start": start, "end": end} for n in shares(args.viewers, args.client_procs)]
-    log(f"[{name}] {args.viewers} viewers over {len(urls)} process(es); measuring {args.duration:.0f} s")
-
+    import multiprocessing as mp
     import threading
 
+    ctx = mp.get_context("fork")
+    ready, start_at = ctx.Value("i", 0), ctx.Value("d", 0.0)
+    plans = [{"urls": urls, "count": n, "ready": ready, "start": start_at, "duration": args.duration}
+             for n in shares(args.viewers, args.client_procs)]
+    log(f"[{name}] {args.viewers} viewers over {len(urls)} process(es); measuring {args.duration:.0f} s")
     published: list[int] = []
 
     def publisher() -> None:
-        time.sleep(max(0.0, start - args.warmup - time.time()))
+        """Once every viewer is connected (or the connect timeout passed): warm-up, then the window."""
+        deadline = time.monotonic() + args.connect_timeout
+        while ready.value < len(plans) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        start = time.time() + args.warmup
+        start_at.value = start
+        end = start + args.duration
         published.append(asyncio.run(publish(publish_url, token, args.rate, args.likes_rate, end + 0.5, bare)))
 
     thread = threading.Thread(target=publisher, daemon=True)
     thread.start()
-    results = run_client_processes(viewers_main, plans, timeout=end - time.time() + 120)
+    results = run_client_processes(viewers_main, plans,
+                                   timeout=args.connect_timeout + args.warmup + args.duration + 120)
     thread.join(timeout=30)
     frames, latencies, failed, connected = 0, [], 0, 0
     for (status, value), _cpu in results:
@@ -309,6 +329,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument("--connect-timeout", type=float, default=300.0,
+                        help="at most this long for every viewer to connect before the warm-up starts")
     parser.add_argument("--no-redis", action="store_true", help="skip the two-process run through Redis")
     args = parser.parse_args()
     install_signal_handlers()

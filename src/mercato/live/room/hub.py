@@ -118,6 +118,8 @@ class Room:
     state: dict[str, Any] | None = None
     state_at: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    rules_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    rules_generation: int = 0
     key: str = ""  # Redis key prefix: the LIVE's id and creation time (ids may be reused)
     likes: int = 0  # totals (in-process mode)
     shares: int = 0
@@ -207,6 +209,7 @@ class Hub:
     def _system(self, room: Room, frame: dict[str, Any]) -> None:
         if frame.get("kind") in RULE_KINDS:
             room.rules = None
+            room.rules_generation += 1
         if frame.get("kind") == "banned":
             for member in [m for m in room.members if m.user_id == frame.get("user_id")]:
                 member.close(POLICY_VIOLATION)
@@ -250,14 +253,22 @@ class Hub:
     # --- members ---------------------------------------------------------------------------------
 
     async def rules(self, live_id: int) -> RoomRules | None:
+        """The room's rules: cached while the room has members here, loaded by one caller at a
+        time (thousands joining at once make one query, not thousands)."""
         room = self.rooms.get(live_id)
-        if room is not None and room.rules is not None and time.monotonic() - room.rules_at < RULES_TTL:
-            return room.rules
-        async with self.db.unit_of_work(write=False) as db:
-            rules = await service.load_rules(db, live_id)
-        if room is not None:
-            room.rules, room.rules_at = rules, time.monotonic()
-        return rules
+        if room is None:
+            async with self.db.unit_of_work(write=False) as db:
+                return await service.load_rules(db, live_id)
+        if room.rules is None or time.monotonic() - room.rules_at >= RULES_TTL:
+            async with room.rules_lock:
+                if room.rules is None or time.monotonic() - room.rules_at >= RULES_TTL:
+                    generation = room.rules_generation
+                    async with self.db.unit_of_work(write=False) as db:
+                        rules = await service.load_rules(db, live_id)
+                    if generation != room.rules_generation:  # a rule changed while reading: not cached
+                        return rules
+                    room.rules, room.rules_at = rules, time.monotonic()
+        return room.rules
 
     async def join(self, live_id: int, ws: WebSocket, user: dict[str, Any] | None) -> Member:
         room = self.rooms.get(live_id)
