@@ -226,3 +226,21 @@ def test_likes_are_aggregated_into_bursts(server: str, make_user: Callable[..., 
         await v.close(), await h.close()
 
     run_async(go())
+
+
+def test_shares_are_counted_for_signed_in_members(server: str, make_user: Callable[..., Any],
+                                                  make_live: Callable[..., int]) -> None:
+    host, viewer = make_user("host"), make_user("viewer")
+    live_id = make_live(host)
+
+    async def go() -> None:
+        v, anon = await join(server, live_id, viewer["token"]), await join(server, live_id)
+        await recv(v), await recv(anon)
+        await anon.send(json.dumps({"type": "share"}))
+        assert (await until(anon, "error"))["code"] == "not_authenticated"
+        await v.send(json.dumps({"type": "share"}))
+        await v.send(json.dumps({"type": "share"}))
+        assert (await until(anon, "share", total=2))["total"] == 2
+        await v.close(), await anon.close()
+
+    run_async(go())
