@@ -55,12 +55,12 @@ from mercato.ledger import tasks as ledger_tasks
 from mercato.live import hls as live_hls
 from mercato.live import tasks as live_tasks
 from mercato.live.ingest.server import IngestServer, service_hooks
-from mercato.live.selling import api as live_selling_api  # also prices checkouts with live_id (orders/hooks.py)
-from mercato.live.selling import tasks as live_selling_tasks
 from mercato.live.room import api as live_room_api
 from mercato.live.room import pages as live_room_pages
 from mercato.live.room import ws as live_room_ws
 from mercato.live.room.hub import Hub as LiveHub
+from mercato.live.selling import api as live_selling_api  # also prices checkouts with live_id (orders/hooks.py)
+from mercato.live.selling import tasks as live_selling_tasks
 from mercato.openapi import EXTRA_STATUSES
 from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api

@@ -10,8 +10,8 @@ from mercato.kit import models as kit_models
 from mercato.kit.db import Base
 from mercato.ledger import models as ledger_models
 from mercato.live import models as live_models
-from mercato.live.selling import models as live_selling_models
 from mercato.live.room import models as live_room_models
+from mercato.live.selling import models as live_selling_models
 from mercato.orders import models as orders_models
 from mercato.payments import models as payments_models
 from mercato.promotions import models as promotions_models
