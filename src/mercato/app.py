@@ -54,6 +54,7 @@ from mercato.ledger import pages as ledger_pages
 from mercato.ledger import tasks as ledger_tasks
 from mercato.live import hls as live_hls
 from mercato.live import tasks as live_tasks
+from mercato.live import wiring as live_wiring
 from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.live.room import api as live_room_api
 from mercato.live.room import pages as live_room_pages
@@ -115,6 +116,7 @@ def forget_cached(database_url: str) -> None:
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
     feed_wiring.install()
+    live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.harness import LiveServer
 from websockets.asyncio.client import ClientConnection, connect
 
-from mercato.live import broadcast
 from mercato.live.models import Live
-from mercato.live.room import presence
 
 Frame = dict[str, Any]
-
-
-@pytest.fixture(autouse=True)
-def hub_installed(live_server: LiveServer) -> Iterator[None]:
-    """The app's hub is the publisher of live/broadcast.py (another test may have replaced it)."""
-    hub: Any = live_server.app.state.live_hub  # type: ignore[attr-defined]
-    broadcast.install(hub.publish)
-    presence.install(hub)
-    yield
 
 
 def ws_url(server: str, live_id: int) -> str:

@@ -4,19 +4,20 @@ snapshot part."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
-from mercato.live.selling import giveaways, presence, watching
+from mercato.live.selling import giveaways, watching
 from mercato.live.selling.models import Giveaway, LiveCouponClaim
 from mercato.live.selling.room_part import room_part
+from tests.conftest import run_async
+from tests.live.room.conftest import join, until
 from tests.live.selling.conftest import announce
 from tests.orders.conftest import ADDRESS, checkout
 
@@ -138,15 +139,6 @@ def test_the_room_part_holds_the_deal_and_the_coupon(api: httpx.Client, live_sho
         coupon["id"], "10 % off", None)
 
 
-@pytest.fixture
-def in_room() -> Iterator[set[int]]:
-    """The room's presence, as the room branch will provide it."""
-    present: set[int] = set()
-    presence.register_presence(lambda live_id: present)
-    yield present
-    presence.unregister_presence()
-
-
 def test_a_giveaway_is_drawn_among_present_viewers_and_can_be_audited(
         api: httpx.Client, live_shop: Callable[..., dict[str, Any]], buyer: Callable[..., dict[str, Any]],
         db_run: Any) -> None:
@@ -186,27 +178,39 @@ def test_the_same_seed_draws_the_same_winners() -> None:
     assert sorted(giveaways.pick("abc", [4, 2], 5)) == [2, 4]
 
 
-def test_the_draw_route_asks_the_room_who_is_present(api: httpx.Client, live_shop: Callable[..., dict[str, Any]],
-                                                     buyer: Callable[..., dict[str, Any]], db_run: Any,
-                                                     in_room: set[int]) -> None:
+def test_the_draw_route_asks_the_room_who_is_present(api: httpx.Client, server: str,
+                                                     live_shop: Callable[..., dict[str, Any]],
+                                                     buyer: Callable[..., dict[str, Any]], db_run: Any) -> None:
+    """Presence is the real room's: viewers are present while their WebSocket is in the room."""
     item = live_shop()
     live_id, host = item["live_id"], item["host"]
     giveaway_id = api.post(f"/api/v1/lives/{live_id}/giveaways", headers=host["headers"],
                            json={"prize": "Tote"}).json()["id"]
     url = f"/api/v1/lives/{live_id}/giveaways/{giveaway_id}/draw"
-    in_room.add(host["user"]["id"])  # only the host: nobody eligible
-    empty = api.post(url, headers=host["headers"])
-    assert empty.status_code == 409 and empty.json()["error"]["code"] == "no_eligible_viewers"
+    viewer, gone = buyer(), buyer()
 
     async def status(session: AsyncSession) -> str | None:
         found = await session.get(Giveaway, giveaway_id)
         return None if found is None else found.status
 
+    async def scenario() -> None:
+        host_ws = await join(server, live_id, host["token"])
+        await until(host_ws, "snapshot")
+        left = await join(server, live_id, gone["token"])
+        await until(left, "snapshot")
+        await left.close()  # was here, left before the draw
+        async with httpx.AsyncClient(base_url=server) as client:
+            empty = await client.post(url, headers=host["headers"])  # only the host: nobody eligible
+            assert empty.status_code == 409 and empty.json()["error"]["code"] == "no_eligible_viewers"
+            assert (await client.post(url, headers=viewer["headers"])).status_code == 403  # viewers do not draw
+            viewer_ws = await join(server, live_id, viewer["token"])
+            await until(viewer_ws, "snapshot")
+            drawn = await client.post(url, headers=host["headers"])
+        assert drawn.status_code == 200, drawn.text
+        assert drawn.json()["winners"] == [viewer["user"]["id"]] and drawn.json()["eligible_count"] == 1
+        await viewer_ws.close()
+        await host_ws.close()
+
     assert db_run(status) == "announced"
-    viewer = buyer()
-    assert api.post(url, headers=viewer["headers"]).status_code == 403  # viewers do not draw
-    in_room.add(viewer["user"]["id"])
-    drawn = api.post(url, headers=host["headers"])
-    assert drawn.status_code == 200, drawn.text
-    assert drawn.json()["winners"] == [viewer["user"]["id"]] and drawn.json()["eligible_count"] == 1
+    run_async(scenario())
     assert db_run(status) == "drawn"

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Response
 from mercato.accounts.deps import CurrentUser
 from mercato.kit.fields import PathId
 from mercato.kit.http import DbSession
-from mercato.live.selling import coupons, deals, giveaways, presence
+from mercato.live.room import presence
+from mercato.live.selling import coupons, deals, giveaways
 from mercato.live.selling.schemas import FlashDealIn, GiveawayIn, LiveCouponIn
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
@@ -68,7 +69,7 @@ async def announce_giveaway(live_id: PathId, body: GiveawayIn, user: CurrentUser
 @router.post("/lives/{live_id:int}/giveaways/{giveaway_id:int}/draw")
 async def draw_giveaway(live_id: PathId, giveaway_id: PathId, user: CurrentUser, db: DbSession) -> dict[str, Any]:
     """Draw the winners among the signed-in viewers in the room now (no purchase needed)."""
-    drawn = await giveaways.draw(db, user, live_id, giveaway_id, presence.present_user_ids(live_id), _now())
+    drawn = await giveaways.draw(db, user, live_id, giveaway_id, await presence.present_user_ids(live_id), _now())
     return giveaways.giveaway_out(drawn)
 
 
