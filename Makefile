@@ -24,6 +24,7 @@ $(BIN)/python:
 	npm ci --no-audit --no-fund --silent
 	mkdir -p src/mercato/web/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js src/mercato/web/static/vendor/
+	cp node_modules/hls.js/dist/hls.min.js src/mercato/web/static/vendor/
 	mkdir -p src/mercato/web/static/vendor/swagger-ui
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 	   node_modules/swagger-ui-dist/LICENSE src/mercato/web/static/vendor/swagger-ui/

@@ -62,6 +62,8 @@ from mercato.live.room import ws as live_room_ws
 from mercato.live.room.hub import Hub as LiveHub
 from mercato.live.selling import api as live_selling_api  # also prices checkouts with live_id (orders/hooks.py)
 from mercato.live.selling import tasks as live_selling_tasks
+from mercato.live import api as live_api
+from mercato.live import pages as live_pages
 from mercato.openapi import EXTRA_STATUSES
 from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api
@@ -87,9 +89,9 @@ JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_t
 # loop's three routes — cart, checkout, pay — then the feed and the catalog).
 ROUTERS = (orders_api.buying, feed_api.router,
            catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
-           ledger_api.router, promotions_api.router, connections_api.router, accounts_pages.router,
+           ledger_api.router, promotions_api.router, connections_api.router, live_api.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
-           ledger_pages.router, promotions_pages.router, connections_pages.router, feed_pages.router,
+           ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
            live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router)
 

@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     live_member_queue_frames: int = 256
     live_likes_interval_ms: int = 250
     live_bag_page: int = 20
+    live_schedule_max_days: int = 90  # how far ahead a LIVE may be scheduled
 
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address

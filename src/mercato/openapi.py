@@ -131,4 +131,23 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("patch", "/api/v1/lives/{live_id}/room"): _LIVE_STAFF,
     ("post", "/api/v1/lives/{live_id}/reports"): {404: "No such LIVE (`live_not_found`).",
                                                   409: "Already reported by you (`already_reported`)."},
+    # live (core)
+    ("post", "/api/v1/lives"): {403: "Not an eligible host (`not_eligible_host`), or not a member of `shop_id` "
+                                     "(`not_your_shop`)."},
+    ("post", "/api/v1/lives/stream-key"): {403: "Not an eligible host (`not_eligible_host`)."},
+    ("get", "/api/v1/lives/{live_id}"): {404: "No such LIVE (`live_not_found`)."},
+    ("patch", "/api/v1/lives/{live_id}"): {404: "No such LIVE, or not yours (`live_not_found`).",
+                                          409: "Ended, or already on air for a new time (`live_ended`, "
+                                               "`live_not_scheduled`)."},
+    ("post", "/api/v1/lives/{live_id}/cover"): {404: "No such LIVE, or not yours (`live_not_found`).",
+                                               409: _conflict("live_ended")[409], 413: "The image is too large."},
+    ("post", "/api/v1/lives/{live_id}/end"): {404: "No such LIVE, or not yours (`live_not_found`)."},
+    ("put", "/api/v1/lives/{live_id}/reminder"): {404: "No such LIVE (`live_not_found`).",
+                                                 409: _conflict("live_not_scheduled")[409]},
+    ("delete", "/api/v1/lives/{live_id}/reminder"): {404: "No such LIVE (`live_not_found`)."},
+    ("post", "/api/v1/lives/{live_id}/clips"): {
+        403: "A product that may not be anchored (`anchor_not_allowed`).",
+        404: "No such LIVE, or not yours (`live_not_found`).",
+        409: "The LIVE has not ended (`live_not_ended`) or its replay is not ready (`replay_not_ready`).",
+        503: "Video processing (ffmpeg) is unavailable; nothing was kept."},
 }

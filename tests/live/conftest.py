@@ -1,11 +1,16 @@
-"""LIVE tests: the app's room hub is the publisher of room frames and the source of presence."""
+"""LIVE tests: the app's room hub is the publisher of room frames and the source of presence;
+eligible hosts (``make_host``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import User
+from mercato.config import Settings
 
 from mercato.live import broadcast
 from mercato.live.room import presence
@@ -20,3 +25,22 @@ def hub_installed(live_server: LiveServer) -> Iterator[None]:
     broadcast.install(hub.publish)
     presence.install(hub)
     yield
+
+
+@pytest.fixture
+def make_host(make_user: Callable[..., dict[str, Any]], db_run: Callable[..., Any],
+              settings: Settings) -> Callable[..., dict[str, Any]]:
+    """A new adult creator with the follower minimum (an eligible host)."""
+
+    def create(name: str | None = None) -> dict[str, Any]:
+        host = make_user(name)
+
+        async def promote(db: AsyncSession) -> None:
+            user = await db.get(User, host["user"]["id"])
+            assert user is not None
+            user.is_creator, user.followers_count = True, settings.live_host_min_followers
+
+        db_run(promote)
+        return host
+
+    return create

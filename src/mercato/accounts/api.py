@@ -8,12 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from mercato.accounts import repository as repo
-from mercato.accounts import service
+from mercato.accounts import notifications, service
 from mercato.accounts.deps import CurrentCaller, CurrentUser, MaybeUser, rate_limited
 from mercato.accounts.errors import AccountsError
-from mercato.accounts.presenters import private_user, public_user
+from mercato.accounts.presenters import notification_out, private_user, public_user
 from mercato.accounts.schemas import (
     LoginIn,
+    NotificationPage,
+    NotificationsReadIn,
+    NotificationsReadOut,
     PasswordChangeIn,
     ProfileUpdateIn,
     RegisterIn,
@@ -179,6 +182,27 @@ async def following(
     cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> Page[UserPublic]:
     return await _edges(ref, "following", db, cursor, limit, settings)
+
+
+# --- notifications (the bell) -------------------------------------------------------------------
+
+@router.get("/notifications", response_model=NotificationPage, tags=["notifications"])
+async def list_notifications(
+    user: CurrentUser, db: DbSession, settings: AppSettings,
+    cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None,
+) -> NotificationPage:
+    """The caller's in-app notifications, newest first, and how many are unread."""
+    size = clamp_limit(limit, settings.page_size_default, settings.page_size_max)
+    items, nxt = await notifications.page(db, user, cursor, size)
+    return NotificationPage(items=[notification_out(item) for item in items], next_cursor=nxt,
+                            unread=await notifications.unread(db, user))
+
+
+@router.post("/notifications/read", response_model=NotificationsReadOut, tags=["notifications"])
+async def read_notifications(body: NotificationsReadIn, user: CurrentUser, db: DbSession) -> NotificationsReadOut:
+    """Mark notifications read: ``{"ids": [...]}``, or ``{}`` for all of them."""
+    marked = await notifications.mark_read(db, user, body.ids)
+    return NotificationsReadOut(marked=marked, unread=await notifications.unread(db, user))
 
 
 __all__ = ["MaybeUser", "router"]

@@ -1,10 +1,10 @@
-"""Users, sessions, follows, blocks and login failures."""
+"""Users, sessions, follows, blocks, login failures and in-app notifications."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.kit.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -78,3 +78,25 @@ class LoginFailure(IdMixin, Base):
 
 
 __all__ = ["Block", "Follow", "LoginFailure", "Session", "User"]
+
+
+class Notification(IdMixin, Base):
+    """An in-app notification (the bell). ``kind`` and ``subject_id`` name what it is about
+    (``live_started`` and the LIVE's id): one per user, kind and subject, so a repeated event
+    (a publisher reconnecting) never notifies twice. ``text`` and ``url`` are written by the
+    domain that notifies; accounts knows no other domain."""
+
+    __tablename__ = "notifications"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(BigId)
+    text: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "subject_id", name="uq_notifications_user_subject"),
+        Index("ix_notifications_user_id", "user_id", "id"),
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from mercato.accounts import hooks, service
+from mercato.accounts import hooks, notifications, service
 from mercato.accounts import repository as repo
 from mercato.accounts.deps import SESSION_COOKIE, CurrentCaller, CurrentUser, MaybeUser, rate_limited
 from mercato.accounts.errors import AccountsError
@@ -195,3 +195,32 @@ async def block_toggle(request: Request, user_id: PathId, user: CurrentUser, db:
     else:
         await service.block(db, user, target)
     return redirect(f"/@{target.handle}" if target.handle else f"/u/{target.id}")
+
+
+# --- notifications (the bell) -------------------------------------------------------------------
+
+@router.get("/notifications", response_class=HTMLResponse)
+async def notifications_page(request: Request, db: DbSession, user: MaybeUser, cursor: str | None = None) -> Response:
+    """The caller's notifications, newest first (unread ones marked)."""
+    if user is None:
+        return redirect("/login?next=/notifications")
+    items, nxt = await notifications.page(db, user, cursor, 30)
+    return render(request, "accounts/notifications.html",
+                  {"items": items, "next_cursor": nxt, "unread": await notifications.unread(db, user)}, user=user)
+
+
+@router.post("/notifications/read")
+async def notifications_read(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    """"Mark all as read" (a form with CSRF), back to the list."""
+    await require_csrf(request)
+    await notifications.mark_read(db, user, None)
+    return redirect("/notifications")
+
+
+@router.get("/notifications/badge", response_class=HTMLResponse)
+async def notifications_badge(db: DbSession, user: MaybeUser) -> HTMLResponse:
+    """The bell's unread count (htmx swaps it into the top bar after the page loads, so no page
+    waits for it)."""
+    count = await notifications.unread(db, user) if user is not None else 0
+    label = "99+" if count > 99 else str(count)
+    return HTMLResponse(f'<span class="bell-count" data-testid="bell-count">{label}</span>' if count else "")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mercato.accounts.models import User
-from mercato.accounts.schemas import UserPrivate, UserPublic
+from mercato.accounts.models import Notification, User
+from mercato.accounts.schemas import NotificationOut, UserPrivate, UserPublic
 from mercato.accounts.service import is_adult
 from mercato.config import Settings
 from mercato.kit.images import media_url
@@ -32,3 +32,8 @@ def private_user(user: User, settings: Settings) -> UserPrivate:
         is_admin=user.is_admin,
         created_at=user.created_at,
     )
+
+
+def notification_out(item: Notification) -> NotificationOut:
+    return NotificationOut(id=item.id, kind=item.kind, subject_id=item.subject_id, text=item.text, url=item.url,
+                           created_at=item.created_at, read=item.read_at is not None)

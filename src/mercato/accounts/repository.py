@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.accounts.models import Block, Follow, LoginFailure, Session, User
+from mercato.accounts.models import Block, Follow, LoginFailure, Notification, Session, User
 from mercato.kit.sql.committed import CommittedReads
 from mercato.kit.sql.params import as_datetime
+from mercato.kit.sql.statements import insert_sql
 from mercato.kit.sql.transaction import InTransaction
 
 
@@ -170,3 +171,42 @@ async def display_names(db: AsyncSession, user_ids: list[int]) -> dict[int, str]
         return {}
     rows = await db.execute(select(User.id, User.display_name).where(User.id.in_(sorted(set(user_ids)))))
     return {int(row[0]): str(row[1]) for row in rows.all()}
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+async def follower_ids(db: AsyncSession, followee_id: int) -> list[int]:
+    return list((await db.scalars(select(Follow.follower_id).where(Follow.followee_id == followee_id))).all())
+
+
+#: One row per user, kind and subject: a repeated event (a LIVE restarting) adds nothing.
+_NOTIFY_SQL = insert_sql(Notification, ("user_id", "kind", "subject_id", "text", "url", "created_at"),
+                         on_conflict=("user_id", "kind", "subject_id"))
+
+
+async def add_notifications(db: AsyncSession, rows: list[dict[str, object]]) -> None:
+    if rows:
+        await InTransaction.of(db).executemany(_NOTIFY_SQL, rows)
+
+
+async def notifications(db: AsyncSession, user_id: int, *, before_id: int | None, limit: int) -> list[Notification]:
+    """Newest first."""
+    query = select(Notification).where(Notification.user_id == user_id).order_by(Notification.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(Notification.id < before_id)
+    return list((await db.scalars(query)).all())
+
+
+async def unread_notifications(db: AsyncSession, user_id: int) -> int:
+    return int(await db.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0)
+
+
+async def mark_notifications_read(db: AsyncSession, user_id: int, ids: list[int] | None, now: datetime) -> int:
+    """Mark the user's unread notifications read (only ``ids`` when given); returns how many."""
+    query = (update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+             .values(read_at=now))
+    if ids is not None:
+        query = query.where(Notification.id.in_(ids))
+    result = await db.execute(query.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

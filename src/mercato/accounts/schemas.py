@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from mercato.kit.fields import IsoDate
+from mercato.kit.fields import BodyId, IsoDate
 
 HANDLE_RE = re.compile(r"^[a-z0-9_.]{3,30}$")
 
@@ -103,3 +103,30 @@ class RelationOut(BaseModel):
     following: bool
     blocked: bool
     followers_count: int
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str
+    subject_id: int
+    text: str
+    url: str
+    created_at: datetime
+    read: bool
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None = None
+    unread: int
+
+
+class NotificationsReadIn(StrictBody):
+    """Mark these notifications read; without ``ids``, all of the caller's."""
+
+    ids: list[BodyId] | None = Field(default=None, max_length=200)
+
+
+class NotificationsReadOut(BaseModel):
+    marked: int
+    unread: int

@@ -92,9 +92,3 @@ async def search(request: Request, db: DbSession, settings: AppSettings, user: M
     if request.headers.get("hx-request") and cursor:
         return render(request, "feed/_search_more.html", context, user=user)
     return render(request, "feed/search.html", context, user=user)
-
-
-@router.get("/live", response_class=HTMLResponse)
-async def live(request: Request, user: MaybeUser) -> HTMLResponse:
-    """LIVE: a placeholder page until the LIVE issue (the tab sits beside For You and Following)."""
-    return render(request, "live.html", {}, user=user)

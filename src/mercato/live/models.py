@@ -37,6 +37,9 @@ class Live(IdMixin, TimestampMixin, Base):
     peak_viewers: Mapped[int] = mapped_column(default=0)
     # A LIVE of the demo world (its publisher and viewers are scripted); labelled as such.
     is_demo: Mapped[bool] = mapped_column(default=False)
+    # This LIVE's own publish key (SHA-256 digest; the key is shown once, in the 201 of its
+    # creation): feeds this LIVE only, beside the host's persistent key (docs/live.md, "Stream keys").
+    publish_key_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     __table_args__ = (
         Index("ix_lives_status_started", "status", "started_at"),
@@ -54,3 +57,15 @@ class StreamKey(Base):
     key_digest: Mapped[str] = mapped_column(String(64), unique=True)
     key_hint: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LiveReminder(Base):
+    """A viewer asked to be told when a scheduled LIVE starts (an in-app notification)."""
+
+    __tablename__ = "live_reminders"
+
+    live_id: Mapped[int] = mapped_column(BigId, ForeignKey("lives.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_live_reminders_user", "user_id"),)

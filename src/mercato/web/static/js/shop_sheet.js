@@ -2,7 +2,8 @@
 // rating, "Add to cart" and "Buy now". Buy now continues in the sheet — address (prefilled from the
 // address book), totals, the sandbox card form — and ends with the order confirmation, while the video
 // keeps playing behind. Uses the buying loop's JSON API (cart, checkout quote, checkouts, pay) with
-// Idempotency-Key headers on the money-moving calls.
+// Idempotency-Key headers on the money-moving calls. The LIVE room opens it too (``video`` is then
+// ``{id: null, products}`` and ``options.liveId`` marks the checkout as a LIVE purchase).
 
 import { api, el, loginUrl, newKey, problem } from "./api.js";
 
@@ -29,7 +30,7 @@ function stars(rating) {
 // --- product list (shop bag) ----------------------------------------------------------------------
 
 function productList() {
-  heading.textContent = `Products in this video (${ctx.video.products.length})`;
+  heading.textContent = `${ctx.options.listTitle || "Products in this video"} (${ctx.video.products.length})`;
   show(el("ul", { class: "sheet-products" }, ctx.video.products.map((product) => el("li", {},
     el("button", { type: "button", class: "sheet-product", onclick: () => { productClick(product.id); productDetail(product.id); } },
       product.image_url ? el("img", { src: product.image_url, alt: "", loading: "lazy" })
@@ -150,7 +151,7 @@ async function addToCart(button, feedback) {
     const cart = await api("POST", "/api/v1/cart/items", { variant_id: ctx.variant.id, quantity: ctx.quantity });
     feedback.replaceChildren("Added to cart ✓ ", el("a", { href: "/cart", text: `View cart (${cart.item_count})` }));
     feedback.classList.add("ok");
-    ctx.options.track(ctx.video.id, "add_to_cart");
+    if (ctx.video.id && ctx.options.track) ctx.options.track(ctx.video.id, "add_to_cart");
   } catch (error) {
     feedback.textContent = problem(error);
     feedback.classList.add("error");
@@ -329,6 +330,7 @@ function payStep(message) {
         ctx.checkout = await api("POST", "/api/v1/checkouts", {
           items: [{ variant_id: ctx.variant.id, quantity: ctx.quantity }], ...ctx.address,
           expected_totals: quote.totals,
+          ...(ctx.options.liveId ? { live_id: ctx.options.liveId } : {}),  // a LIVE purchase (bought in the room)
         }, { headers: { "Idempotency-Key": ctx.checkoutKey } });
       }
       const paid = await api("POST", `/api/v1/checkouts/${ctx.checkout.id}/pay`, card, { headers: { "Idempotency-Key": newKey() } });
@@ -388,7 +390,7 @@ async function poll(checkoutId, attempt) {
 
 function confirmation(checkout) {
   heading.textContent = "Order placed";
-  ctx.options.track(ctx.video.id, "purchase");
+  if (ctx.video.id && ctx.options.track) ctx.options.track(ctx.video.id, "purchase");
   const orders = checkout.orders || [];
   const done = el("button", { type: "button", class: "btn btn-primary", text: "Keep watching", onclick: () => sheet.close() });
   show(el("div", { class: "sheet-done", role: "status" },
@@ -405,7 +407,7 @@ function confirmation(checkout) {
 // --- opening --------------------------------------------------------------------------------------
 
 function productClick(productId) {
-  if (!ctx.options.loggedIn) return;
+  if (!ctx.options.loggedIn || !ctx.video.id) return;  // a LIVE's products are not a video's
   api("POST", `/api/v1/videos/${ctx.video.id}/product-clicks`, { product_id: productId }).catch(() => {});
 }
 
