@@ -112,7 +112,8 @@ def test_schedule_is_validated(api: httpx.Client, make_host: Maker, db_run: Call
         assert response.status_code == 422
     assert _count(db_run, Live) == 0
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
-    response = api.post("/api/v1/lives", headers=host["headers"], json={"title": "Later", "scheduled_at": at.isoformat()})
+    response = api.post("/api/v1/lives", headers=host["headers"],
+                        json={"title": "Later", "scheduled_at": at.isoformat()})
     assert response.status_code == 201
     assert datetime.fromisoformat(response.json()["scheduled_at"]) == at
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
-from mercato.accounts import repository as repo
 from mercato.accounts import notifications, service
+from mercato.accounts import repository as repo
 from mercato.accounts.deps import CurrentCaller, CurrentUser, MaybeUser, rate_limited
 from mercato.accounts.errors import AccountsError
 from mercato.accounts.presenters import notification_out, private_user, public_user

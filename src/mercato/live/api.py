@@ -133,6 +133,6 @@ async def create_clip(live_id: LiveId, body: ClipIn, user: CurrentUser, request:
         kept = True
         return out
     finally:
-        cut.unlink(missing_ok=True)
+        media.remove_files(cut.parent, [cut.name])
         if not kept:
             media.remove_files(settings.media_dir, made)

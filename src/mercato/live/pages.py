@@ -111,8 +111,9 @@ async def studio_create(request: Request, db: DbSession, settings: AppSettings, 
         live, key = await service.create_live(db, user, settings, title=body.title, scheduled_at=body.scheduled_at,
                                               shop_id=body.shop_id)
     except (ValidationError, AppError, ValueError) as exc:
-        await rollback(db)
-        message = error_messages(exc)[0] if isinstance(exc, (ValidationError, AppError)) else "Give a valid date and time."
+        await rollback(db, user)
+        known = isinstance(exc, (ValidationError, AppError))
+        message = error_messages(exc)[0] if known else "Give a valid date and time."
         code = exc.status if isinstance(exc, AppError) else 422
         return await _studio(request, db, settings, user, status=code, error=message, values=values)
     return await _studio(request, db, settings, user, status=201,

@@ -57,7 +57,8 @@ def live_body(live: Live, host: User, settings: Settings, *, viewer: User | None
     }
 
 
-async def live_outs(db: AsyncSession, lives: Sequence[Live], settings: Settings, viewer: User | None) -> list[dict[str, Any]]:
+async def live_outs(db: AsyncSession, lives: Sequence[Live], settings: Settings,
+                    viewer: User | None) -> list[dict[str, Any]]:
     """Bodies of many LIVEs with three queries (hosts, reminder counts, the viewer's reminders)."""
     ids = [live.id for live in lives]
     hosts = await repository.users_by_ids(db, [live.host_id for live in lives])

@@ -221,7 +221,8 @@ async def update_live(db: AsyncSession, user: User, live_id: int, settings: Sett
     return live
 
 
-async def set_cover(db: AsyncSession, user: User, live_id: int, settings: Settings, data: bytes) -> tuple[Live, str | None]:
+async def set_cover(db: AsyncSession, user: User, live_id: int, settings: Settings,
+                    data: bytes) -> tuple[Live, str | None]:
     """Store a cover image; returns the LIVE and the previous cover's path (for removal once committed)."""
     live = await hosted_live(db, user, live_id)
     if live.status == "ended":
@@ -251,7 +252,8 @@ async def remind(db: AsyncSession, user: User, live_id: int, on: bool) -> Live:
     return live
 
 
-async def list_lives(db: AsyncSession, status: str | None, cursor: str | None, limit: int) -> tuple[list[Live], str | None]:
+async def list_lives(db: AsyncSession, status: str | None, cursor: str | None,
+                     limit: int) -> tuple[list[Live], str | None]:
     decoded = decode_cursor(cursor, (datetime, int))
     after = (decoded[0], decoded[1]) if decoded else None
     rows = await repository.lives_page(db, status=status, after=after, limit=limit + 1)
