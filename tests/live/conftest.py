@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.config import Settings
-
 from mercato.live import broadcast
 from mercato.live.room import presence
 from tests.harness import LiveServer
