@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -57,13 +58,22 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Migrate, optionally seed the demo world, and serve the web app and API."""
     settings = get_settings()
     upgrade(settings.database_url)
+    viewers = None
     if demo:
         asyncio.run(seed_if_empty(settings, console))
         os.environ["MERCATO_LIVE_DEMO"] = "1"  # the app process running the ingest feeds the demo LIVE
         get_settings.cache_clear()  # the app (mercato.asgi) reads the settings again, with it
+        # Demo viewers chat, like and buy in the demo LIVE through the real room (demo_live_viewers.py).
+        viewers = subprocess.Popen([sys.executable, "-m", "mercato.demo_live_viewers",
+                                    "--base", f"http://{host}:{port}"])
     console.print(f"[bold]Mercato[/] on http://{host}:{port}  ({_safe_url(settings.database_url)})")
-    uvicorn.run("mercato.asgi:app", host=host, port=port, workers=workers, proxy_headers=False,
-                log_level="warning", access_log=False)
+    try:
+        uvicorn.run("mercato.asgi:app", host=host, port=port, workers=workers, proxy_headers=False,
+                    log_level="warning", access_log=False)
+    finally:
+        if viewers is not None:
+            viewers.terminate()
+            viewers.wait(timeout=10)
 
 
 @main.command()

@@ -14,6 +14,7 @@ from mercato.catalog.models import Favourite, Product, ProductImage, Shop, ShopM
 from mercato.content.models import Video, VideoComment, VideoLike, VideoSave, VideoShare
 from mercato.feed.models import FeedEvent
 from mercato.feed.signals import COMPLETION_SHARE
+from mercato.live.models import Live
 
 
 async def user_count(session: AsyncSession) -> int:
@@ -137,3 +138,14 @@ async def recount_videos(session: AsyncSession) -> None:
     await session.execute(update(VideoComment).values(
         replies_count=select(func.count()).select_from(reply).where(reply.c.parent_id == VideoComment.id)
         .scalar_subquery()), execution_options={"synchronize_session": False})
+
+
+async def demo_creators(session: AsyncSession, domain: str) -> list[User]:
+    """The demo world's creators (``creatorN@<domain>``), first created first."""
+    query = select(User).where(User.is_creator.is_(True), User.email.like(f"creator%@{domain}")).order_by(User.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def demo_live_ids(session: AsyncSession, host_id: int) -> list[int]:
+    return list((await session.execute(select(Live.id).where(Live.is_demo.is_(True),
+                                                             Live.host_id == host_id))).scalars())
