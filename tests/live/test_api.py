@@ -3,11 +3,13 @@ end, reminders, stream keys, clips."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -261,3 +263,23 @@ def test_clips_are_checked_before_anything_is_cut(api: httpx.Client, make_host: 
     no_replay = api.post(f"/api/v1/lives/{live_id}/clips", headers=host["headers"], json=clip)
     assert no_replay.status_code == 409 and no_replay.json()["error"]["code"] == "replay_not_ready"
     assert api.get(f"/api/v1/users/{host['user']['id']}/videos").json()["items"] == []
+
+
+def test_cover_image(api: httpx.Client, make_host: Maker, make_user: Maker, settings: Settings) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 80)).save(buffer, format="PNG")
+    host, stranger = make_host(), make_user()
+    live_id = api.post("/api/v1/lives", headers=host["headers"], json={"title": "Covered"}).json()["id"]
+    files = {"file": ("cover.png", buffer.getvalue(), "image/png")}
+    refused = api.post(f"/api/v1/lives/{live_id}/cover", headers=stranger["headers"], files=files)
+    assert refused.status_code == 404
+    assert api.get(f"/api/v1/lives/{live_id}").json()["cover_url"] is None
+    bad = api.post(f"/api/v1/lives/{live_id}/cover", headers=host["headers"],
+                   files={"file": ("cover.png", b"not an image", "image/png")})
+    assert bad.status_code == 422
+    done = api.post(f"/api/v1/lives/{live_id}/cover", headers=host["headers"], files=files)
+    assert done.status_code == 200, done.text
+    url = done.json()["cover_url"]
+    assert url and url.startswith(f"/media/lives/{live_id}/")
+    assert api.get(url).status_code == 200
+    assert (settings.media_dir / url.removeprefix("/media/")).is_file()
