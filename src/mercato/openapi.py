@@ -146,7 +146,6 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
                                                  409: _conflict("live_not_scheduled")[409]},
     ("delete", "/api/v1/lives/{live_id}/reminder"): {404: "No such LIVE (`live_not_found`)."},
     ("post", "/api/v1/lives/{live_id}/clips"): {
-        403: "A product that may not be anchored (`anchor_not_allowed`).",
         404: "No such LIVE, or not yours (`live_not_found`).",
         409: "The LIVE has not ended (`live_not_ended`) or its replay is not ready (`replay_not_ready`).",
         503: "Video processing (ffmpeg) is unavailable; nothing was kept."},

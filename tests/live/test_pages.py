@@ -162,6 +162,11 @@ def test_console_create_shows_the_key_once_and_rotates(
     assert XSS not in console.text
     other, _ = cookie_login(make_user())
     assert other.get(f"/live/{live_id}/console").status_code == 404
+    clip = {"start_ms": 0, "end_ms": 5000}
+    no_csrf = client.post(f"/api/v1/lives/{live_id}/clips", json=clip)  # a cookie session needs the header
+    assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf_failed"
+    with_csrf = client.post(f"/api/v1/lives/{live_id}/clips", json=clip, headers={"X-CSRF-Token": token})
+    assert with_csrf.status_code == 409 and with_csrf.json()["error"]["code"] == "live_not_ended"
 
     rotated = client.post("/live/studio/stream-key", data={"csrf_token": token})
     assert rotated.status_code == 200

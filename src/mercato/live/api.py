@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 
-from mercato.accounts.deps import CurrentUser, MaybeUser
+from mercato.accounts import service as accounts_service
+from mercato.accounts.deps import CurrentUser, MaybeUser, csrf_ok, token_from
 from mercato.accounts.errors import AccountsError
 from mercato.content import media
 from mercato.content import presenters as content_presenters
 from mercato.content import service as content_service
 from mercato.content.schemas import VideoOut
+from mercato.kit import openapi
+from mercato.kit.errors import Forbidden, Unauthorized
 from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
 from mercato.kit.limits import larger_body
@@ -24,6 +27,8 @@ from mercato.live.schemas import ClipIn, LiveIn, LiveOut, LivePage, LiveUpdate, 
 
 if TYPE_CHECKING:  # annotations only: routes use no models at run time
     from pathlib import Path
+
+    from mercato.accounts.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
@@ -107,14 +112,29 @@ async def drop_reminder(live_id: LiveId, user: CurrentUser, db: DbSession) -> Re
     return ReminderOut(live_id=live_id, reminded=False)
 
 
+async def _caller(request: Request) -> User:
+    """The caller, resolved in a short read transaction of its own: the clip route holds no
+    transaction while the replay is cut and processed (the request's unit of work would)."""
+    token, via_cookie = token_from(request)
+    if not token:
+        raise Unauthorized("Log in to continue.", code=AccountsError.NOT_AUTHENTICATED)
+    async with get_database(request).unit_of_work(write=False) as db:
+        found = await accounts_service.resolve_token(db, token)
+    if found is None:
+        raise Unauthorized("Your session has ended. Log in again.", code=AccountsError.INVALID_SESSION)
+    if via_cookie and not await csrf_ok(request):
+        raise Forbidden("The form expired. Reload the page and try again.", code=AccountsError.CSRF_FAILED)
+    return found
+
+
 @router.post("/lives/{live_id:int}/clips", status_code=201, response_model=VideoOut)
-async def create_clip(live_id: LiveId, body: ClipIn, user: CurrentUser, request: Request,
-                      settings: AppSettings) -> dict[str, Any]:
+async def create_clip(live_id: LiveId, body: ClipIn, request: Request, settings: AppSettings) -> dict[str, Any]:
     """Cut ``[start_ms, end_ms)`` of the replay into an ordinary shoppable video of the host.
 
-    The checks run in a short read transaction, the cut and the processing outside any
-    transaction, and the video is written in one short write transaction at the end; any failure
-    removes every file made."""
+    The caller and the checks are read in short read transactions, the cut and the processing run
+    outside any transaction, and the video is written in one short write transaction at the end;
+    any failure removes every file made."""
+    user = await _caller(request)
     database = get_database(request)
     async with database.unit_of_work(write=False) as db:
         live = await service.hosted_live(db, user, live_id)
@@ -136,3 +156,11 @@ async def create_clip(live_id: LiveId, body: ClipIn, user: CurrentUser, request:
         media.remove_files(cut.parent, [cut.name])
         if not kept:
             media.remove_files(settings.media_dir, made)
+
+
+# The clip route checks its caller itself (no dependency to derive it from).
+openapi.declare(create_clip, {
+    401: "Not signed in (`not_authenticated`) or the session has ended (`invalid_session`).",
+    403: "CSRF token missing with the session cookie (`csrf_failed`), or a product that may not be "
+         "anchored (`anchor_not_allowed`).",
+}, auth="required")
