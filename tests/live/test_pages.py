@@ -4,6 +4,7 @@ rotate), the notifications page and the bell. Titles are shown as text, never as
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,6 +174,15 @@ def test_console_create_shows_the_key_once_and_rotates(
     assert rotated.status_code == 200
     new_key = re.search(r'value="(live_[^"]+)"[^>]*data-testid="new-key"', rotated.text)
     assert new_key and new_key.group(1) not in client.get("/live/studio").text
+
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(picture, format="PNG")
+    files = {"file": ("cover.png", picture.getvalue(), "image/png")}
+    assert client.post(f"/live/{live_id}/cover", files=files).status_code == 403  # no CSRF field
+    assert api.get(f"/api/v1/lives/{live_id}").json()["cover_url"] is None
+    covered = client.post(f"/live/{live_id}/cover", files=files, data={"csrf_token": token}, follow_redirects=False)
+    assert covered.status_code == 303
+    assert api.get(f"/api/v1/lives/{live_id}").json()["cover_url"].startswith(f"/media/lives/{live_id}/")
 
     ended = client.post(f"/live/{live_id}/end", data={"csrf_token": token}, follow_redirects=False)
     assert ended.status_code == 303

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from mercato.accounts.deps import CurrentUser, MaybeUser
+from mercato.accounts.errors import AccountsError
+from mercato.content import media
 from mercato.content.pages import register_templates
 from mercato.kit.errors import AppError
 from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession
+from mercato.kit.limits import larger_body
+from mercato.kit.uploads import read_capped
 from mercato.live import presenters, repository, service
 from mercato.live.schemas import LiveIn
 from mercato.web.forms import error_messages, form_data, require_csrf, rollback
@@ -139,6 +143,20 @@ async def console(live_id: PathId, request: Request, db: DbSession, settings: Ap
         return redirect(f"/login?next=/live/{live_id}/console")
     live = await service.hosted_live(db, user, live_id)
     return render(request, "live/console.html", {"l": await presenters.live_out(db, live, settings, user)}, user=user)
+
+
+@router.post("/live/{live_id:int}/cover")
+@larger_body("max_image_bytes")
+async def cover(live_id: PathId, db: DbSession, settings: AppSettings, user: CurrentUser,
+                file: Annotated[UploadFile, File()], tasks: BackgroundTasks) -> Response:
+    """The console's cover form (the caller's dependency checks the CSRF field)."""
+    data = await read_capped(file, settings.max_image_bytes, code=AccountsError.IMAGE_TOO_LARGE)
+    _live, previous = await service.set_cover(db, user, live_id, settings, data)
+    if previous:
+        tasks.add_task(media.remove_files, settings.media_dir, [previous])
+    response = redirect(f"/live/{live_id}/console")
+    response.background = tasks
+    return response
 
 
 @router.post("/live/{live_id:int}/end", response_class=HTMLResponse)
