@@ -1,7 +1,10 @@
 """LIVE in a real browser (a 390 px phone): the LIVE tab lists a LIVE on air, its card opens the room,
 the room shows the player and the chat form; a signed-in viewer sees "Remind me" on an upcoming LIVE
 and sets it without leaving the tab. The full flow (the stream plays, chat from a second context,
-buying from the pinned card) needs the ingest and the room: it is assembled once they land."""
+buying from the pinned card) needs the ingest and the room: it is assembled once they land.
+
+It lives with the other browser tests: the suite's one Chromium (sync Playwright runs its own event
+loop in the main thread) is started by tests/web and stays up to the end of the session."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts.models import User
+from mercato.config import Settings
 from mercato.live import service
 from mercato.live.models import Live
 from tests.web.conftest import WATCH
@@ -32,10 +37,17 @@ def forget_missing_parts(request: pytest.FixtureRequest) -> None:
                             if not NOT_YET_HERE.search(entry[1]) and not NOT_YET_HERE.search(entry[2])]
 
 
-def test_tab_room_and_reminder(page: Page, request: pytest.FixtureRequest, api: httpx.Client, make_host: Maker,
-                               make_user: Maker, db_run: Callable[..., Any],
+def test_tab_room_and_reminder(page: Page, request: pytest.FixtureRequest, api: httpx.Client, make_user: Maker,
+                               db_run: Callable[..., Any], settings: Settings,
                                log_in: Callable[[str, str], None]) -> None:
-    host, fan = make_host(), make_user()
+    host, fan = make_user(), make_user()
+
+    async def eligible(db: AsyncSession) -> None:
+        user = await db.get(User, host["user"]["id"])
+        assert user is not None
+        user.is_creator, user.followers_count = True, settings.live_host_min_followers
+
+    db_run(eligible)
     on_air = api.post("/api/v1/lives", headers=host["headers"], json={"title": "<b>Spring</b> haul"}).json()["id"]
     later = api.post("/api/v1/lives", headers=host["headers"],
                      json={"title": "Tomorrow", "scheduled_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
