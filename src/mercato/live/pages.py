@@ -73,8 +73,17 @@ async def room(live_id: PathId, request: Request, db: DbSession, settings: AppSe
     the replay (same player, VOD) once the LIVE has ended."""
     live = await service.get_live(db, live_id)
     body = await presenters.live_out(db, live, settings, user)
-    return render(request, "live/room.html", {"l": body, "manager": user is not None and (
-        user.id == live.host_id or user.is_admin)}, user=user)
+    return render(request, "live/room.html", {"l": body, "playback": _playback_path(live.id, body), "manager": (
+        user is not None and (user.id == live.host_id or user.is_admin))}, user=user)
+
+
+def _playback_path(live_id: int, body: dict[str, Any]) -> str | None:
+    """The player's playlist on this site (a path: the page's own origin, which the CSP allows,
+    whatever address the visitor used): the replay once ended, else the LIVE's."""
+    if body["status"] == "ended":
+        replay = body["replay_url"]
+        return f"/live/{live_id}/hls/{replay.rsplit('/', 1)[1]}" if replay else None
+    return f"/live/{live_id}/hls/index.m3u8"
 
 
 # --- the host's LIVE console (Creator Studio / Seller Center) -------------------------------------
@@ -142,7 +151,8 @@ async def console(live_id: PathId, request: Request, db: DbSession, settings: Ap
     if user is None:
         return redirect(f"/login?next=/live/{live_id}/console")
     live = await service.hosted_live(db, user, live_id)
-    return render(request, "live/console.html", {"l": await presenters.live_out(db, live, settings, user)}, user=user)
+    body = await presenters.live_out(db, live, settings, user)
+    return render(request, "live/console.html", {"l": body, "playback": _playback_path(live.id, body)}, user=user)
 
 
 @router.post("/live/{live_id:int}/cover")
