@@ -186,7 +186,7 @@ async def following(
 
 # --- notifications (the bell) -------------------------------------------------------------------
 
-@router.get("/notifications", response_model=NotificationPage, tags=["notifications"])
+@router.get("/notifications", response_model=NotificationPage)
 async def list_notifications(
     user: CurrentUser, db: DbSession, settings: AppSettings,
     cursor: str | None = None, limit: Annotated[int | None, Query(ge=1)] = None,
@@ -198,7 +198,7 @@ async def list_notifications(
                             unread=await notifications.unread(db, user))
 
 
-@router.post("/notifications/read", response_model=NotificationsReadOut, tags=["notifications"])
+@router.post("/notifications/read", response_model=NotificationsReadOut)
 async def read_notifications(body: NotificationsReadIn, user: CurrentUser, db: DbSession) -> NotificationsReadOut:
     """Mark notifications read: ``{"ids": [...]}``, or ``{}`` for all of them."""
     marked = await notifications.mark_read(db, user, body.ids)
