@@ -52,9 +52,13 @@ from mercato.kit.sql.health import ping
 from mercato.ledger import api as ledger_api
 from mercato.ledger import pages as ledger_pages
 from mercato.ledger import tasks as ledger_tasks
+from mercato.live import api as live_api
+from mercato.live import clipping as live_clipping
 from mercato.live import hls as live_hls
+from mercato.live import pages as live_pages
 from mercato.live import tasks as live_tasks
 from mercato.live import wiring as live_wiring
+from mercato.live.ingest import clips as live_clips
 from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.live.room import api as live_room_api
 from mercato.live.room import pages as live_room_pages
@@ -62,8 +66,6 @@ from mercato.live.room import ws as live_room_ws
 from mercato.live.room.hub import Hub as LiveHub
 from mercato.live.selling import api as live_selling_api  # also prices checkouts with live_id (orders/hooks.py)
 from mercato.live.selling import tasks as live_selling_tasks
-from mercato.live import api as live_api
-from mercato.live import pages as live_pages
 from mercato.openapi import EXTRA_STATUSES
 from mercato.openapi import router as api_docs_router
 from mercato.orders import api as orders_api
@@ -119,6 +121,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings = settings or get_settings()
     feed_wiring.install()
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
+    # live/clipping.py: the host's clips are cut from the ingest's recording.
+    live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from mercato.accounts.models import User
 from mercato.config import Settings
 from mercato.kit.security import token_digest
 from mercato.live import service
+from mercato.live.ingest.server import publish_url
 from mercato.live.models import Live, LiveReminder, StreamKey
 
 Maker = Callable[..., dict[str, Any]]
@@ -42,7 +43,7 @@ def test_create_answers_the_contract_and_the_key_feeds_this_live(
     live_id = body["id"]
     assert body["status"] == "scheduled" and body["title"] == "Spring haul"
     assert body["host"]["id"] == host["user"]["id"]
-    prefix = settings.rtmp_public_url.rstrip("/") + "/"
+    prefix = publish_url(settings) + "/"
     assert body["ingest_url"].startswith(prefix) and len(body["ingest_url"]) > len(prefix) + 20
     base = settings.public_base_url.rstrip("/")
     assert body["playback_url"] == f"{base}/live/{live_id}/hls/index.m3u8"
@@ -52,7 +53,7 @@ def test_create_answers_the_contract_and_the_key_feeds_this_live(
 
     # The key is shown once: reading the LIVE again never shows it.
     again = api.get(f"/api/v1/lives/{live_id}", headers=host["headers"]).json()
-    assert again["ingest_url"] is None and again["ingest_server"] == settings.rtmp_public_url
+    assert again["ingest_url"] is None and again["ingest_server"] == publish_url(settings)
     assert api.get(f"/api/v1/lives/{live_id}").json()["ingest_server"] is None
 
     async def check(db: AsyncSession) -> None:
@@ -222,8 +223,8 @@ def test_stream_key_rotation_over_http(api: httpx.Client, make_host: Maker, db_r
                                        settings: Settings) -> None:
     host = make_host()
     first = api.post("/api/v1/lives/stream-key", headers=host["headers"]).json()
-    assert first["server_url"] == settings.rtmp_public_url
-    assert first["ingest_url"] == f"{settings.rtmp_public_url.rstrip('/')}/{first['stream_key']}"
+    assert first["server_url"] == publish_url(settings)
+    assert first["ingest_url"] == f"{publish_url(settings)}/{first['stream_key']}"
     assert first["key_hint"] == first["stream_key"][-4:]
     second = api.post("/api/v1/lives/stream-key", headers=host["headers"]).json()
     assert second["stream_key"] != first["stream_key"]

@@ -62,7 +62,7 @@ async def rotate_stream_key(user: CurrentUser, db: DbSession, settings: AppSetti
     at once). It feeds the caller's LIVE on air, else their next scheduled one."""
     await service.require_host(db, user, settings)
     key = await service.issue_stream_key(db, user)
-    return StreamKeyOut(stream_key=key, server_url=settings.rtmp_public_url,
+    return StreamKeyOut(stream_key=key, server_url=presenters.server_url(settings),
                         ingest_url=presenters.ingest_url(settings, key), key_hint=key[-4:])
 
 

@@ -103,7 +103,7 @@ async def _studio(request: Request, db: DbSession, settings: AppSettings, user: 
         "lives": await presenters.live_outs(db, lives, settings, user),
         "may_host": await service.may_host(db, user, settings),
         "min_followers": settings.live_host_min_followers,
-        "key_hint": key.key_hint if key else None, "server_url": settings.rtmp_public_url,
+        "key_hint": key.key_hint if key else None, "server_url": presenters.server_url(settings),
         "shops": await service.host_shops(db, user), "values": {}, **extra,
     }, user=user, status=status)
 
@@ -131,7 +131,7 @@ async def studio_create(request: Request, db: DbSession, settings: AppSettings, 
         return await _studio(request, db, settings, user, status=code, error=message, values=values)
     return await _studio(request, db, settings, user, status=201,
                          created={"id": live.id, "ingest_url": presenters.ingest_url(settings, key),
-                                  "server_url": settings.rtmp_public_url, "key": key})
+                                  "server_url": presenters.server_url(settings), "key": key})
 
 
 @router.post("/live/studio/stream-key", response_class=HTMLResponse)
@@ -141,7 +141,7 @@ async def studio_key(request: Request, db: DbSession, settings: AppSettings, use
     await service.require_host(db, user, settings)
     key = await service.issue_stream_key(db, user)
     return await _studio(request, db, settings, user, new_key={
-        "key": key, "ingest_url": presenters.ingest_url(settings, key), "server_url": settings.rtmp_public_url})
+        "key": key, "ingest_url": presenters.ingest_url(settings, key), "server_url": presenters.server_url(settings)})
 
 
 @router.get("/live/{live_id:int}/console", response_class=HTMLResponse)

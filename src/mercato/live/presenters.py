@@ -16,11 +16,17 @@ from mercato.config import Settings
 from mercato.content.presenters import creator_out
 from mercato.kit.images import media_url
 from mercato.live import audience, repository
+from mercato.live.ingest.server import publish_url
 from mercato.live.models import Live
 
 
+def server_url(settings: Settings) -> str:
+    """The RTMP server publishers are told (OBS's "Server"), as the ingest decides it."""
+    return publish_url(settings)
+
+
 def ingest_url(settings: Settings, key: str) -> str:
-    return f"{settings.rtmp_public_url.rstrip('/')}/{key}"
+    return f"{server_url(settings)}/{key}"
 
 
 def playback_url(settings: Settings, live_id: int, name: str = "index.m3u8") -> str:
@@ -48,7 +54,7 @@ def live_body(live: Live, host: User, settings: Settings, *, viewer: User | None
         "shop_id": live.shop_id, "scheduled_at": live.scheduled_at, "started_at": live.started_at,
         "ended_at": live.ended_at,
         "ingest_url": ingest_url(settings, key) if key else None,
-        "ingest_server": settings.rtmp_public_url if manager else None,
+        "ingest_server": server_url(settings) if manager else None,
         "playback_url": playback_url(settings, live.id), "room_url": room_url(settings, live.id),
         "page_url": f"/live/{live.id}", "replay_url": replay_url(settings, live),
         "cover_url": media_url(live.cover_path),
