@@ -74,5 +74,5 @@ def test_tab_room_and_reminder(page: Page, request: pytest.FixtureRequest, api: 
     expect(page.get_by_test_id("chat-form")).to_be_visible()
     expect(page.get_by_test_id("chat-input")).to_be_editable()
     expect(page.get_by_test_id("live-title")).to_have_text("<b>Spring</b> haul")
-    assert page.evaluate("() => typeof window.Hls") == "function"  # hls.js from npm, served by the app
+    page.wait_for_function("() => typeof window.Hls === 'function'")  # hls.js from npm, served by the app
     forget_missing_parts(request)
