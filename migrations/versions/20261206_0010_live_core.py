@@ -1,7 +1,7 @@
 """live core: per-LIVE publish keys, reminders, in-app notifications
 
 Revision ID: 0010_live_core
-Revises: 0013_feed_models
+Revises: 0011_live_room
 Create Date: 2026-12-06 02:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010_live_core'
-down_revision: str | None = '0013_feed_models'
+down_revision: str | None = '0011_live_room'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
