@@ -11,18 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.config import Settings
-from mercato.live import broadcast
+from mercato.live import audience, broadcast
 from mercato.live.room import presence
 from tests.harness import LiveServer
 
 
 @pytest.fixture(autouse=True)
 def hub_installed(live_server: LiveServer) -> Iterator[None]:
-    """The app's hub is the publisher of live/broadcast.py and answers presence (a test of
+    """The app's hub is the publisher of live/broadcast.py and answers presence and viewer counts
+    (another app started in this process, as the two-process tests do, installs its own hub) (a test of
     broadcast.py itself installs its own publisher and removes it)."""
     hub: Any = live_server.app.state.live_hub  # type: ignore[attr-defined]
     broadcast.install(hub.publish)
     presence.install(hub)
+    audience.install(hub.viewers_now)
     yield
 
 

@@ -258,7 +258,7 @@ def test_clips_are_checked_before_anything_is_cut(api: httpx.Client, make_host: 
         response = api.post(f"/api/v1/lives/{live_id}/clips", headers=host["headers"],
                             json={"start_ms": start, "end_ms": end})
         assert response.status_code == 422, (start, end)
-        assert response.json()["error"]["code"] == "invalid_clip_range"
+        assert response.json()["error"]["code"] == "clip_range_invalid"
     assert api.post(f"/api/v1/lives/{live_id}/clips", headers=host["headers"],
                     json={"start_ms": -1, "end_ms": 5000}).status_code == 422
     no_replay = api.post(f"/api/v1/lives/{live_id}/clips", headers=host["headers"], json=clip)

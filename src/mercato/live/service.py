@@ -281,4 +281,4 @@ def check_clip(live: Live, start_ms: int, end_ms: int, settings: Settings) -> No
     if not (0 <= start_ms < end_ms <= duration) or length < 1000 or length > settings.max_video_seconds * 1000:
         raise ValidationFailed(
             f"A clip is a range of the replay (0–{duration} ms), from 1 s to {settings.max_video_seconds} s long.",
-            code=LiveError.INVALID_CLIP_RANGE, details={"duration_ms": duration})
+            code=LiveError.CLIP_RANGE_INVALID, details={"duration_ms": duration})

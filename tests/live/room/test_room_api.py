@@ -160,3 +160,20 @@ def test_reports_and_the_operators_page(server: str, api: httpx.Client, make_use
 async def say_refused(ws: Any) -> None:
     await ws.send('{"type": "chat", "text": "still here?"}')
     assert (await until(ws, "error"))["code"] == "live_ended"
+
+
+def test_pages_and_bodies_count_the_rooms_viewers(server: str, api: httpx.Client, make_user: Callable[..., Any],
+                                                  make_live: Callable[..., int]) -> None:
+    """The LIVE's body shows the room's viewer count (live/audience.py, installed by the hub)."""
+    host, viewer = make_user(), make_user()
+    live_id = make_live(host)
+    assert api.get(f"/api/v1/lives/{live_id}").json()["viewers"] == 0
+
+    async def scenario() -> None:
+        ws = await join(server, live_id, viewer["token"])
+        await until(ws, "viewers", count=1)
+        async with httpx.AsyncClient(base_url=server) as client:
+            assert (await client.get(f"/api/v1/lives/{live_id}")).json()["viewers"] == 1
+        await ws.close()
+
+    run_async(scenario())

@@ -37,7 +37,7 @@ from mercato.config import Settings
 from mercato.kit.db import Database
 from mercato.kit.errors import TooManyRequests
 from mercato.kit.ratelimit import RULES, RateLimiter
-from mercato.live import broadcast
+from mercato.live import audience, broadcast
 from mercato.live.room import presence, service
 from mercato.live.room.errors import RoomError
 from mercato.live.room.service import RULE_KINDS, RoomRules
@@ -155,6 +155,7 @@ class Hub:
             self.tasks += [asyncio.create_task(self._redis_publisher()), asyncio.create_task(self._redis_reader())]
         broadcast.install(self.publish)
         presence.install(self)
+        audience.install(self.viewers_now)
 
     async def stop(self) -> None:
         for room in list(self.rooms.values()):
@@ -560,6 +561,12 @@ class Hub:
             text = encode({"type": "viewers", "count": viewers, "peak": room.peak})
             for member in room.members:  # each process tells its own members
                 member.push(text)
+
+    def viewers_now(self, live_id: int) -> int:
+        """The room's viewers at its last count (with Redis, every process's members), for pages
+        and API bodies; 0 when nobody watches the room through this process."""
+        room = self.rooms.get(live_id)
+        return max(room.viewers_sent, 0) if room is not None else 0
 
     async def _viewers(self, room: Room) -> int:
         if self.redis is None:

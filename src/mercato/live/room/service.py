@@ -225,8 +225,7 @@ async def operator_end(db: AsyncSession, operator: User, live_id: int) -> Live:
     if live.status == "ended":
         raise Conflict("This LIVE has ended.", code=LiveError.ALREADY_ENDED)
     await live_service.end_live(db, live, reason="operator")
-    _system(db, live_id, "ended", "This LIVE was ended by the operators.")
-    broadcast.after_commit(db, live_id, {"type": "ended", "replay_url": None})
+    _system(db, live_id, "ended", "This LIVE was ended by the operators.")  # end_live sent ``ended``
     return live
 
 
