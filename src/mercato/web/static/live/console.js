@@ -16,8 +16,10 @@ let pinnedId = null;
 function preview() {
   const video = $("console-preview");
   const url = box.dataset.playback;
-  if (video.canPlayType("application/vnd.apple.mpegurl")) { video.src = url; return; }
-  if (!window.Hls || !window.Hls.isSupported()) return;
+  if (!window.Hls || !window.Hls.isSupported()) {  // hls.js first, native HLS where it cannot run (room.js)
+    if (video.canPlayType("application/vnd.apple.mpegurl")) video.src = url;
+    return;
+  }
   const hls = new window.Hls({ liveSyncDurationCount: 2, enableWorker: false });
   hls.on(window.Hls.Events.ERROR, (_event, data) => {
     if (data.fatal) { hls.destroy(); setTimeout(preview, 3000); }  // not streaming yet: try again

@@ -24,9 +24,9 @@ let retryTimer = 0;
 function play(url) {
   if (!url) return;
   clearTimeout(retryTimer);
-  if (video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = url;
-  } else if (window.Hls && window.Hls.isSupported()) {
+  // hls.js wherever Media Source Extensions exist (its documented order): a browser that also
+  // claims native HLS may not parse every stream; native playback only where hls.js cannot run.
+  if (window.Hls && window.Hls.isSupported()) {
     if (hls) hls.destroy();
     // No worker: the Content-Security-Policy allows scripts from this site only (not blob: workers).
     hls = new window.Hls({ liveSyncDurationCount: 2, lowLatencyMode: true, enableWorker: false });
@@ -38,6 +38,8 @@ function play(url) {
     });
     hls.loadSource(url);
     hls.attachMedia(video);
+  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = url;
   } else {
     status.textContent = "This browser cannot play the stream.";
     return;
