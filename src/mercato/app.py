@@ -39,6 +39,7 @@ from mercato.feed import tasks as feed_tasks
 from mercato.feed import wiring as feed_wiring
 from mercato.kit import cache as catalog_cache
 from mercato.kit import heap, openapi
+from mercato.kit import secrets as kit_secrets
 from mercato.kit.cache import CatalogReadCache
 from mercato.kit.db import Database
 from mercato.kit.http import CatchAll, SecurityHeaders, install_error_handlers
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             upgrade(settings.database_url)
+        kit_secrets.configure(settings)  # kit/secrets.py: the key that seals stored credentials
         app.state.db = Database(settings.database_url)
         async with app.state.db.unit_of_work(write=False) as session:
             app.state.demo_logins = await demo_logins(session, settings)

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     feed_ranker_validation_share: float = 0.2  # the most recent share of the log validates
     feed_model_check_seconds: float = 30.0  # how often a process looks for a newer promoted model
 
+    # Credentials kept for users (connected stores' tokens) are sealed with this key (kit/secrets.py):
+    # a Fernet key, or several comma-separated (the first seals); empty: one generated in the key file.
+    secret_key: str = ""
+    secret_key_file: Path = ROOT / "var" / "secret.key"
+
     # --- LIVE (docs/live.md) ---
     live_host_min_followers: int = 1000  # an adult creator needs this many followers to go LIVE (PRODUCT.md C1)
     live_grace_seconds: int = 60  # a publisher that reconnects within this resumes the same LIVE

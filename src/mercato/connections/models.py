@@ -18,10 +18,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.kit.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
+from mercato.kit.secrets import SealedText
 
 
 class StoreConnection(IdMixin, TimestampMixin, Base):
@@ -30,8 +31,8 @@ class StoreConnection(IdMixin, TimestampMixin, Base):
     shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(20))  # shopify | square | ecwid | wix
     store_ref: Mapped[str] = mapped_column(String(255))  # shop domain, location id, store id, site id
-    access_token: Mapped[str] = mapped_column(Text)
-    signing_secret: Mapped[str] = mapped_column(Text)
+    access_token: Mapped[str] = mapped_column(SealedText)  # sealed at rest (kit/secrets.py)
+    signing_secret: Mapped[str] = mapped_column(SealedText)
     api_base: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(12), default="active")  # active | error | disconnected
     cursor: Mapped[str | None] = mapped_column(String(1000))
