@@ -89,7 +89,12 @@ function showBag(products) {
 }
 
 $("live-pinned")?.addEventListener("click", () => { if (state.pinned) shop(state.pinned.id); });
-$("live-bag-btn")?.addEventListener("click", () => {
+$("live-bag-btn")?.addEventListener("click", async () => {
+  // The bag is read afresh when opened: the shop may have added or archived products since the snapshot.
+  try {
+    const response = await fetch(`/api/v1/lives/${liveId}/bag`, { headers: { Accept: "application/json" } });
+    if (response.ok) showBag((await response.json()).items);
+  } catch { /* offline: the snapshot's bag */ }
   if (!state.bag.length) { toast("No products in this LIVE yet."); return; }
   shop(null);
 });
