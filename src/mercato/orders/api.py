@@ -145,8 +145,7 @@ async def quote(body: CheckoutIn, request: Request, user: CurrentUser, db: DbSes
     }
 
 
-#: Set in the ASGI scope once a LIVE buy was counted under the ``live_buy`` rate limit.
-LIVE_BUY_COUNTED = "mercato.live_buy_counted"
+LIVE_BUY_COUNTED = flash_gate.LIVE_BUY_COUNTED
 
 
 async def sold_out_gate(request: Request) -> None:
@@ -169,7 +168,7 @@ async def sold_out_gate(request: Request) -> None:
     async with get_database(request).unit_of_work(write=False) as db:
         found = await accounts_service.resolve_token(db, token)
         if found is not None:
-            if body.live_id is not None:
+            if body.live_id is not None and not request.scope.get(LIVE_BUY_COUNTED):
                 # Anti-scalping counts every LIVE buy, the refused ones too: before the early refusals.
                 await rate_limiter(request).check("live_buy", request, user_id=found.id)
                 request.scope[LIVE_BUY_COUNTED] = True

@@ -26,6 +26,16 @@ Contract (the gate only ever *refuses*; everything else goes on to the real rout
   towards the write path but not yet committed count as taken, so once every remaining unit is
   claimed further buyers are refused here instead of queueing for the database only to be
   refused there (see that module for why it never refuses for long by mistake);
+- a LIVE buy (``live_id``) is decided the same way once LIVE selling has registered its part
+  (``orders.hooks.LiveGate``; orders never import the LIVE domain): the statement also reads the
+  running deal of that LIVE on the variant (units left, per-buyer limit, this buyer's count,
+  opened or not), and the gate keeps the route's order (``api.sold_out_gate``): the ``live_buy``
+  rate limit counts the buy first (``429``, marked ``LIVE_BUY_COUNTED`` so that the route does
+  not count it twice), then ``409 out_of_stock``, then the deal's ``409 deal_not_open``,
+  ``deal_limit_reached`` or ``deal_sold_out`` (bodies from live/selling, as the route's). An
+  admitted LIVE buy claims the deal's units in flight as well as the variant's, so that once
+  every unit left of the deal is claimed further buyers get ``deal_sold_out`` here; the guarded
+  updates of ``live.selling`` alone decide who gets a deal unit;
 - anything unexpected (a database error, a busy SQLite file, a body it does not understand)
   goes on to the route, which decides for real.
 
@@ -50,8 +60,10 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato.kit.db import Database
+from mercato.kit.errors import TooManyRequests
+from mercato.kit.ratelimit import RULES, RateLimiter
 from mercato.kit.security import token_digest
-from mercato.orders import flash_claims, repository, sold_out
+from mercato.orders import flash_claims, hooks, repository, sold_out
 from mercato.orders.schemas import CheckoutIn
 
 PATH = "/api/v1/checkouts"
@@ -62,6 +74,9 @@ CHECKED = "mercato.sold_out_checked"
 #: transaction ends (``kit.db.on_end``), so that the claim is not counted beside the committed
 #: reservation while the answer is still on its way (the gate drops it afterwards otherwise).
 DROP_CLAIM = "mercato.flash_gate.drop_claim"
+#: Set in the ASGI scope once a LIVE buy was counted under the ``live_buy`` rate limit (by the
+#: gate or by the route's ``sold_out_gate``): it is counted once per request.
+LIVE_BUY_COUNTED = "mercato.live_buy_counted"
 MAX_BODY = 64 * 1024
 MAX_TOKEN = 200
 MAX_KEY = 255
@@ -79,6 +94,7 @@ class BuyFacts:
     product_title: str
     product_status: str
     variant_created: str  # with the id: names the variant's in-flight claims
+    deal: hooks.LiveDealFacts | None = None  # a LIVE buy: the LIVE's running deal on the variant
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,7 @@ class BuyRequest:
     key: str | None
     variant_id: int
     quantity: int
+    live_id: int | None = None
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -96,8 +113,9 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def parse_buy(scope: Scope, body: bytes, max_quantity: int) -> BuyRequest | None:
-    """The buy-now the gate may decide, or ``None`` (the route decides)."""
+def parse_buy(scope: Scope, body: bytes, max_quantity: int, live: bool = False) -> BuyRequest | None:
+    """The buy-now the gate may decide, or ``None`` (the route decides). A LIVE buy only when
+    ``live`` (LIVE selling registered the gate's part of it)."""
     auth = _header(scope, b"authorization")
     if auth is None or auth[:7].lower() != b"bearer ":
         return None
@@ -117,7 +135,7 @@ def parse_buy(scope: Scope, body: bytes, max_quantity: int) -> BuyRequest | None
         checkout = CheckoutIn.model_validate_json(body)
     except ValueError:
         return None
-    if not checkout.items or checkout.live_id is not None:  # a LIVE buy: its deal decides (the route)
+    if not checkout.items or (checkout.live_id is not None and not live):
         return None
     wanted: dict[int, int] = defaultdict(int)
     for item in checkout.items:
@@ -127,7 +145,8 @@ def parse_buy(scope: Scope, body: bytes, max_quantity: int) -> BuyRequest | None
     ((variant_id, quantity),) = wanted.items()
     if quantity > max_quantity:
         return None
-    return BuyRequest(digest=token_digest(token), key=key, variant_id=variant_id, quantity=quantity)
+    return BuyRequest(digest=token_digest(token), key=key, variant_id=variant_id, quantity=quantity,
+                      live_id=checkout.live_id)
 
 
 class FactsReader:
@@ -143,14 +162,17 @@ class FactsReader:
         return self.database.committed_reads.available
 
     async def read(self, buy: BuyRequest) -> BuyFacts | None:
+        live = hooks.live_gate() if buy.live_id is not None else None
+        if buy.live_id is not None and live is None:
+            return None
         row = await repository.gate_facts(self.database.committed_reads, buy.digest, buy.key, buy.variant_id,
-                                          datetime.now(UTC))
+                                          datetime.now(UTC), buy.live_id, live)
         if row is None:
             return None
         return BuyFacts(user_id=int(row[0]), key_known=row[1] is not None,
                         available=None if row[2] is None else int(row[2]), variant_title=row[3] or "",
                         product_title=row[4] or "", product_status=row[5] or "",
-                        variant_created=str(row[6]))
+                        variant_created=str(row[6]), deal=None if live is None else live.facts(row[7:]))
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, list[Message], bool]:
@@ -209,7 +231,8 @@ class SoldOutGate:
             return
         state = scope["app"].state
         database: Database | None = getattr(state, "db", None)
-        buy = parse_buy(scope, body, state.settings.max_cart_quantity) if database is not None else None
+        buy = (parse_buy(scope, body, state.settings.max_cart_quantity, hooks.live_gate() is not None)
+               if database is not None else None)
         if buy is None or database is None:
             await self.app(scope, replay, send)
             return
@@ -218,26 +241,58 @@ class SoldOutGate:
             facts = await reader.read(buy) if reader.usable else None
         except Exception:  # the gate only refuses; the route decides whenever it cannot
             facts = None
-        if facts is None or facts.key_known or facts.available is None or facts.product_status != "active":
+        if facts is None:
+            await self.app(scope, replay, send)
+            return
+        if buy.live_id is not None:  # anti-scalping counts every LIVE buy, the refused ones too: first
+            limiter: RateLimiter = state.rate_limiter
+            try:
+                await limiter.hit(RULES["live_buy"], f"user:{facts.user_id}")
+            except TooManyRequests as exc:
+                await _answer(send, exc.status, exc.body(), [(b"retry-after", str(exc.retry_after).encode())])
+                return
+            scope[LIVE_BUY_COUNTED] = True
+        if facts.key_known or facts.available is None or facts.product_status != "active":
             await self.app(scope, replay, send)
             return
         if sold_out.short(facts.available, buy.quantity):
             await _answer(send, 409, sold_out.out_of_stock_body(buy.variant_id, facts.product_title,
                                                                 facts.variant_title, facts.available))
             return
+        live = hooks.live_gate() if facts.deal is not None else None
+        if facts.deal is not None and live is not None:
+            refused = live.refusal(facts.deal, buy.quantity)
+            if refused is not None:
+                await _answer(send, 409, refused)
+                return
         claims = self.claims(state)
-        variant = f"{buy.variant_id}:{facts.variant_created}"
         holder = f"{facts.user_id}:{buy.key if buy.key is not None else uuid.uuid4().hex}"
-        try:
-            outcome = await claims.claim(variant, holder, facts.available, buy.quantity)
-        except Exception:  # Redis unreachable: the route decides, as without the gate
-            outcome = flash_claims.ALREADY_HELD
-        if outcome >= 0:
-            await _answer(send, 409, sold_out.out_of_stock_body(buy.variant_id, facts.product_title,
-                                                                facts.variant_title, outcome))
-            return
+        held: list[str] = []  # the claims this request took: dropped when its transaction ends
+        passing = False  # an earlier request of the holder still holds a claim: the route decides
+        # The variant's units first, then the deal's: the order in which the route refuses.
+        wants = [(f"{buy.variant_id}:{facts.variant_created}", facts.available)]
+        if facts.deal is not None:
+            wants.append((f"deal:{facts.deal.deal_id}:{facts.deal.created}", facts.deal.units_left))
+        for index, (name, available) in enumerate(wants):
+            try:
+                outcome = await claims.claim(name, holder, available, buy.quantity)
+            except Exception:  # Redis unreachable: the route decides, as without the gate
+                outcome = flash_claims.ALREADY_HELD
+            if outcome >= 0:
+                await self._release_all(claims, held, holder)
+                if index == 0:
+                    await _answer(send, 409, sold_out.out_of_stock_body(buy.variant_id, facts.product_title,
+                                                                        facts.variant_title, outcome))
+                else:
+                    assert facts.deal is not None and live is not None
+                    await _answer(send, 409, live.sold_out(facts.deal.deal_id, outcome))
+                return
+            if outcome == flash_claims.ADMITTED:
+                held.append(name)
+            else:
+                passing = True
         scope[CHECKED] = True
-        if outcome != flash_claims.ADMITTED:
+        if passing and not held:
             await self.app(scope, replay, send)
             return
         dropped = False
@@ -246,7 +301,8 @@ class SoldOutGate:
             nonlocal dropped
             if not dropped:
                 dropped = True
-                self._drop(claims, variant, holder)
+                for name in held:
+                    self._drop(claims, name, holder)
 
         scope[DROP_CLAIM] = drop_claim
         try:
@@ -254,8 +310,13 @@ class SoldOutGate:
         finally:
             if not dropped:
                 dropped = True
-                with contextlib.suppress(Exception):
-                    await claims.release(variant, holder)
+                await self._release_all(claims, held, holder)
+
+    @staticmethod
+    async def _release_all(claims: flash_claims.Claims, held: list[str], holder: str) -> None:
+        for name in held:
+            with contextlib.suppress(Exception):
+                await claims.release(name, holder)
 
     def _drop(self, claims: flash_claims.Claims, variant: str, holder: str) -> None:
         """Drop a claim from synchronous code: at once in process memory, as a task on Redis."""
@@ -276,8 +337,10 @@ class SoldOutGate:
         return self._redis
 
 
-async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _answer(send: Send, status: int, body: dict[str, Any],
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
     payload = orjson.dumps(body)
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")]})
+                "headers": [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json"),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": payload})

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,3 +107,49 @@ async def panels_of_order(db: AsyncSession, order_id: int) -> list[OrderPanel]:
     for provider in _panels:
         panels.extend(await provider(db, order_id))
     return panels
+
+
+# --- the flash-sale gate's part of a LIVE buy -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveDealFacts:
+    """The running deal of a LIVE on a variant, as the gate's one statement read it."""
+
+    deal_id: int
+    units_left: int
+    per_buyer_limit: int
+    opened: bool
+    bought: int  # this buyer's units of the deal, as committed
+    created: str  # with the id: names the deal's in-flight claims
+
+
+@dataclass(frozen=True)
+class LiveGate:
+    """What the flash-sale gate (``orders/flash_gate.py``) composes into its one statement for a
+    buy with ``live_id``, and how it words a deal's refusals, so that its answers are the route's.
+
+    ``join`` may use ``:live_id``, ``:variant_id``, ``:now`` and ``s.user_id`` (the buyer);
+    ``columns`` are read by ``facts`` (``None``: no running deal, nothing for the gate to refuse).
+    ``refusal`` gives the route's ``409`` body for a buy of ``quantity`` from committed state, or
+    ``None``; ``sold_out`` the body of a deal whose units left are all claimed in flight."""
+
+    columns: str
+    join: str
+    facts: Callable[[Sequence[Any]], LiveDealFacts | None]
+    refusal: Callable[[LiveDealFacts, int], dict[str, Any] | None]
+    sold_out: Callable[[int, int], dict[str, Any]]
+
+
+_gate: list[LiveGate] = []
+
+
+def register_live_gate(gate: LiveGate) -> LiveGate:
+    """Install the gate's LIVE part (replacing any before it); without one a LIVE buy is left to
+    the route."""
+    _gate[:] = [gate]
+    return gate
+
+
+def live_gate() -> LiveGate | None:
+    return _gate[0] if _gate else None

@@ -23,6 +23,7 @@ from mercato.catalog.models import Product, Shop, Variant
 from mercato.kit.sql.committed import CommittedReads
 from mercato.kit.sql.statements import insert_sql, update_sql
 from mercato.kit.sql.transaction import InTransaction, snapshot
+from mercato.orders import hooks
 from mercato.orders.models import (
     Address,
     CartItem,
@@ -357,10 +358,37 @@ GATE_FACTS_SQL = (
 )
 
 
+_live_gate_sql: dict[int, str] = {}
+
+
+def live_gate_facts_sql(live: hooks.LiveGate) -> str:
+    """:data:`GATE_FACTS_SQL` with the LIVE selling's fragment (``orders.hooks.LiveGate``): the
+    same row, then the running deal of ``:live_id`` on the variant and the buyer's count of it.
+    Composed once per registered fragment."""
+    sql = _live_gate_sql.get(id(live))
+    if sql is None:
+        sql = (f"SELECT s.user_id, "  # noqa: S608 (constant fragments)
+               "(SELECT 1 FROM idempotency_keys k WHERE k.scope = 'user:' || CAST(s.user_id AS TEXT) || ':checkouts' "
+               "AND k.key = :key) AS key_known, "
+               f"{catalog_repo.GATE_VARIANT_COLUMNS}, {live.columns} "
+               f"FROM {accounts_repo.LIVE_SESSION_FROM} {catalog_repo.GATE_VARIANT_JOIN} {live.join} "
+               f"WHERE {accounts_repo.LIVE_SESSION_WHERE}")
+        _live_gate_sql.clear()
+        _live_gate_sql[id(live)] = sql
+    return sql
+
+
 async def gate_facts(reads: CommittedReads, digest: str, key: str | None, variant_id: int,
-                     now: datetime) -> Sequence[Any] | None:
-    """The row of :data:`GATE_FACTS_SQL` on the database's committed fast read path."""
-    rows = await reads.rows(GATE_FACTS_SQL, {"key": key, "variant_id": variant_id, "digest": digest, "now": now})
+                     now: datetime, live_id: int | None = None,
+                     live: hooks.LiveGate | None = None) -> Sequence[Any] | None:
+    """The row of :data:`GATE_FACTS_SQL` on the database's committed fast read path; for a LIVE
+    buy (``live_id`` and the fragment ``live``), the row of :func:`live_gate_facts_sql`."""
+    params: dict[str, Any] = {"key": key, "variant_id": variant_id, "digest": digest, "now": now}
+    if live_id is not None and live is not None:
+        params["live_id"] = live_id
+        rows = await reads.rows(live_gate_facts_sql(live), params)
+    else:
+        rows = await reads.rows(GATE_FACTS_SQL, params)
     return rows[0] if rows else None
 
 

@@ -29,7 +29,7 @@ from mercato.live.selling import access, repository
 from mercato.live.selling.models import RUNNING, FlashDeal
 from mercato.live.selling.schemas import FlashDealIn
 from mercato.orders import hooks as order_hooks
-from mercato.orders.hooks import LiveOffer, LiveTake
+from mercato.orders.hooks import LiveDealFacts, LiveOffer, LiveTake
 
 
 def state(deal: FlashDeal, now: datetime) -> str:
@@ -176,6 +176,34 @@ def _limit(deal_id: int, limit: int, bought: int) -> Conflict:
                     details={"deal_id": deal_id, "per_buyer_limit": limit, "bought": bought})
 
 
+def early_refusal(deal_id: int, units_left: int, limit: int, opened: bool, bought: int,
+                  quantity: int) -> Conflict | None:
+    """The refusal of a buy of ``quantity`` from a deal's committed state (not open, over the
+    per-buyer limit, sold out: in that order), or ``None``. The route's read transaction and the
+    flash-sale gate both ask it, so that either answers alike."""
+    if not opened:
+        return _not_open(deal_id)
+    if bought + quantity > limit:
+        return _limit(deal_id, limit, bought)
+    if units_left < quantity:
+        return _sold_out(deal_id, units_left)
+    return None
+
+
+def _gate_facts(row: Sequence[Any]) -> LiveDealFacts | None:
+    deal_id, units_left, limit, opened, bought, created = row
+    if deal_id is None:
+        return None
+    return LiveDealFacts(deal_id=int(deal_id), units_left=int(units_left), per_buyer_limit=int(limit),
+                         opened=bool(int(opened)), bought=int(bought), created=str(created))
+
+
+def _gate_refusal(facts: LiveDealFacts, quantity: int) -> dict[str, Any] | None:
+    refused = early_refusal(facts.deal_id, facts.units_left, facts.per_buyer_limit, facts.opened, facts.bought,
+                            quantity)
+    return None if refused is None else refused.body()
+
+
 class Selling:
     """What checkout calls for a request with ``live_id`` (``orders.hooks.LiveSelling``)."""
 
@@ -198,13 +226,10 @@ class Selling:
                            now: datetime) -> None:
         for deal_id, variant_id, units_left, limit, opened, bought in await repository.early_facts(
                 db, live_id, buyer_id, sorted(wanted), now):
-            quantity = wanted[int(variant_id)]
-            if not int(opened):
-                raise _not_open(int(deal_id))
-            if int(bought) + quantity > int(limit):
-                raise _limit(int(deal_id), int(limit), int(bought))
-            if int(units_left) < quantity:
-                raise _sold_out(int(deal_id), int(units_left))
+            refused = early_refusal(int(deal_id), int(units_left), int(limit), bool(int(opened)), int(bought),
+                                    wanted[int(variant_id)])
+            if refused is not None:
+                raise refused
 
     async def take(self, db: AsyncSession, buyer_id: int, checkout_id: int, takes: Sequence[LiveTake],
                    now: datetime) -> None:
@@ -240,3 +265,6 @@ class Selling:
 
 
 SELLING = order_hooks.register_live_selling(Selling())
+GATE = order_hooks.register_live_gate(order_hooks.LiveGate(
+    columns=repository.GATE_DEAL_COLUMNS, join=repository.GATE_DEAL_JOIN, facts=_gate_facts,
+    refusal=_gate_refusal, sold_out=lambda deal_id, left: _sold_out(deal_id, left).body()))

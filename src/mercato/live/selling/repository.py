@@ -33,6 +33,18 @@ _EARLY_SQL = (
     "LEFT JOIN live_deal_buyers b ON b.deal_id = d.id AND b.buyer_id = :buyer "
     "WHERE d.live_id = :live AND d.variant_id IN :variants AND d.phase IN ('announced', 'open') AND d.ends_at > :now"
 )
+#: The flash-sale gate's fragment (composed by ``orders.repository.gate_facts`` through
+#: ``orders.hooks.LiveGate``): the running deal of LIVE ``:live_id`` on ``:variant_id`` — the
+#: rows ``_EARLY_SQL`` reads — with the buyer's (``s.user_id``) count; NULL columns when none.
+GATE_DEAL_JOIN = (
+    "LEFT JOIN live_flash_deals d ON d.live_id = :live_id AND d.variant_id = :variant_id "
+    "AND d.phase IN ('announced', 'open') AND d.ends_at > :now "
+    "LEFT JOIN live_deal_buyers b ON b.deal_id = d.id AND b.buyer_id = s.user_id"
+)
+GATE_DEAL_COLUMNS = (
+    "d.id, d.units_left, d.per_buyer_limit, CASE WHEN d.opens_at <= :now THEN 1 ELSE 0 END, "
+    "COALESCE(b.quantity, 0), d.created_at"
+)
 _TAKE_UNITS_SQL = (
     "UPDATE live_flash_deals SET units_left = units_left - :q, updated_at = :now "
     "WHERE id = :deal AND phase IN ('announced', 'open') AND opens_at <= :now AND ends_at > :now "
