@@ -1,6 +1,7 @@
 """The seams between orders and the domains above them.
 
-- LIVE selling (live/selling): prices a LIVE gives, and the deal units a purchase takes.
+- LIVE selling (live/selling): prices a LIVE gives, the deal units a purchase takes, and the
+  flash-sale gate's part of a LIVE buy (:class:`LiveGate`).
 - Connections: panels on the Seller Center order page (the push of the order to the seller's
   store and its outcome); the page asks every registered provider, none registered shows none.
 
