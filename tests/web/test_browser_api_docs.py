@@ -13,6 +13,9 @@ def test_api_docs_list_the_operations(page: Page, server: str) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
 
+    # Swagger UI renders a large document's operations as they come into view: a desktop-wide page tall
+    # enough for all of them shows the whole list at once.
+    page.set_viewport_size({"width": 1280, "height": 20000})
     page.goto("/api/v1/docs")
 
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Mercato API")

@@ -9,6 +9,7 @@ happen. Frames follow the protocol in docs/live.md, "The room".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ Frame = dict[str, Any]
 Publisher = Callable[[int, Frame], None]
 
 _PENDING = "mercato.live.frames"
+log = logging.getLogger(__name__)
 _publishers: list[Publisher] = []
 
 
@@ -29,8 +31,10 @@ def install(publisher: Publisher) -> None:
     _publishers[:] = [publisher]
 
 
-def uninstall() -> None:
-    _publishers.clear()
+def uninstall(publisher: Publisher | None = None) -> None:
+    """Remove ``publisher`` if it is the installed one (a hub that stops), or any (``None``)."""
+    if publisher is None or publisher in _publishers:
+        _publishers.clear()
 
 
 def after_commit(session: AsyncSession, live_id: int, frame: Frame) -> None:
@@ -44,7 +48,10 @@ def _flush(sync: Session) -> None:
     if pending:
         for publisher in _publishers:
             for live_id, frame in pending:
-                publisher(live_id, frame)
+                try:
+                    publisher(live_id, frame)
+                except Exception:  # the change is committed; a frame that cannot go out is only lost
+                    log.exception("room frame for LIVE %s not sent", live_id)
 
 
 @event.listens_for(Session, "after_soft_rollback")

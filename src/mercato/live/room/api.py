@@ -18,13 +18,13 @@ from mercato.live.room import service
 from mercato.live.room.schemas import (
     BanIn,
     BanOut,
+    LiveReportIn,
+    LiveReportOut,
     ModeratorsOut,
     MuteIn,
     MuteOut,
     PinIn,
     PinnedOut,
-    ReportIn,
-    ReportOut,
     RoomPatch,
     RoomSettingsOut,
 )
@@ -84,9 +84,9 @@ async def room_settings(live_id: PathId, body: RoomPatch, db: DbSession, user: C
                            keywords=list(room.keywords))
 
 
-@router.post("/lives/{live_id:int}/reports", status_code=201, response_model=ReportOut,
+@router.post("/lives/{live_id:int}/reports", status_code=201, response_model=LiveReportOut,
              dependencies=[rate_limited("report")])
-async def report(live_id: PathId, body: ReportIn, db: DbSession, user: CurrentUser) -> ReportOut:
+async def report(live_id: PathId, body: LiveReportIn, db: DbSession, user: CurrentUser) -> LiveReportOut:
     """A viewer reports a LIVE (once per viewer and LIVE); operators see it at /admin/lives."""
     row = await service.report(db, user, live_id, body.reason)
-    return ReportOut(id=row.id, live_id=row.live_id, reason=row.reason, created_at=row.created_at)
+    return LiveReportOut(id=row.id, live_id=row.live_id, reason=row.reason, created_at=row.created_at)

@@ -158,6 +158,8 @@ class Hub:
         audience.install(self.viewers_now)
 
     async def stop(self) -> None:
+        broadcast.uninstall(self.publish)  # a stopped hub takes no more frames (its loop may close)
+        presence.uninstall(self)
         for room in list(self.rooms.values()):
             for member in list(room.members):
                 member.close(1001)

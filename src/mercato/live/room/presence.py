@@ -44,6 +44,12 @@ def install(hub: Presence) -> None:
     _hub[:] = [hub]
 
 
+def uninstall(hub: Presence) -> None:
+    """A hub that stops no longer answers (nobody counts as present until another starts)."""
+    if hub in _hub:
+        _hub.clear()
+
+
 async def present_user_ids(live_id: int) -> set[int]:
     """Signed-in members of the room now, in every process (empty when no hub runs here)."""
     return await _hub[0].present_user_ids(live_id) if _hub else set()

@@ -36,7 +36,7 @@ class RoomPatch(BaseModel):
     keywords: list[Keyword] | None = Field(default=None, max_length=100)
 
 
-class ReportIn(BaseModel):
+class LiveReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -64,7 +64,7 @@ class ModeratorsOut(BaseModel):
     moderators: list[int]
 
 
-class ReportOut(BaseModel):
+class LiveReportOut(BaseModel):
     id: int
     live_id: int
     reason: str
