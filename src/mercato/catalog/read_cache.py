@@ -110,28 +110,16 @@ def _json(content: Any) -> bytes:
     return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
 
 
-class _Captured:
+class _Captured(shared.Buffered):
     """The route's answer, passed on to the client as it comes and kept for the cache."""
 
     def __init__(self, send: Send) -> None:
+        super().__init__()
         self.send = send
-        self.status = 0
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.chunks: list[bytes] = []
-        self.done = False
 
     async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            self.headers = list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            self.chunks.append(message.get("body", b""))
-            self.done = not message.get("more_body", False)
+        await super().__call__(message)
         await self.send(message)
-
-    @property
-    def storable(self) -> bool:
-        return self.status == 200 and self.done and not any(n.lower() == b"set-cookie" for n, _ in self.headers)
 
 
 class SignedInReads:

@@ -12,9 +12,9 @@ from mercato.catalog import shops
 from mercato.connections import service, webhooks
 from mercato.connections.presenters import connection_out, history_out, sync_out
 from mercato.connections.schemas import ConnectionIn, ConnectionOut, HistoryOut, SyncRunOut, WebhookReceipt
-from mercato.kit.errors import PayloadTooLarge
 from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession
+from mercato.kit.limits import read_capped
 
 router = APIRouter(prefix="/api/v1", tags=["connections"])
 
@@ -63,17 +63,7 @@ async def connection_history(slug: str, connection_id: PathId, user: CurrentUser
 
 async def _raw_body(request: Request) -> bytes:
     """The exact bytes that were signed, capped (a webhook is small)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge("The webhook body is too large.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_WEBHOOK_BYTES:
-            raise PayloadTooLarge("The webhook body is too large.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_capped(request, MAX_WEBHOOK_BYTES, "The webhook body")
 
 
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mercato.kit.errors import KitError, error_body
+from mercato.kit.errors import KitError, PayloadTooLarge, error_body
 
 #: Builds the error answer (JSON or an HTML page): ``kit/http.py:install_error_handlers`` returns it.
 ErrorResponder = Callable[[Request, int, dict[str, Any], dict[str, str] | None], Response]
@@ -210,3 +210,19 @@ NUL_DETAILS = [{"message": "the text holds a NUL character"}]
 
 def _nul_body() -> dict[str, Any]:
     return error_body(KitError.VALIDATION_ERROR, NulInText().detail, NUL_DETAILS)
+
+
+async def read_capped(request: Request, cap: int, what: str = "The request body") -> bytes:
+    """The exact bytes of a body that must be read raw (a signed webhook), refused with ``413``
+    past ``cap`` — by its declared length before a byte is read, else as it streams in."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise PayloadTooLarge(f"{what} is too large.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise PayloadTooLarge(f"{what} is too large.")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request, Response
 
 from mercato.accounts.deps import CurrentUser
 from mercato.kit import idempotency
-from mercato.kit.errors import AppError, PayloadTooLarge
+from mercato.kit.errors import AppError
 from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession, get_database
+from mercato.kit.limits import read_capped
 from mercato.payments import service
 from mercato.payments.presenters import intent_out
 from mercato.payments.provider import CardInput, get_provider
@@ -74,17 +75,7 @@ async def get_payment(intent_id: IntentId, user: CurrentUser, db: DbSession) -> 
 
 async def _raw_body(request: Request) -> bytes:
     """The exact bytes that were signed, capped (a webhook is small)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge("The webhook body is too large.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_WEBHOOK_BYTES:
-            raise PayloadTooLarge("The webhook body is too large.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_capped(request, MAX_WEBHOOK_BYTES, "The webhook body")
 
 
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
