@@ -44,12 +44,16 @@ PLATFORM_ACCOUNTS: dict[str, str] = {
 #: money the platform owes them.
 OWNER_ACCOUNTS: dict[str, frozenset[str]] = {
     "shop": frozenset({"pending", "available", "payouts_in_transit"}),
+    # creators are not shops: diamonds and commissions (docs/ledger.md, "Creator earnings")
+    "creator": frozenset({"pending", "available", "payouts_in_transit"}),
+    # a user's stored value: unspent coins (at what they cost) and shopping credits
+    "user": frozenset({"coins", "credits"}),
 }
 DEBIT_NORMAL = frozenset({"asset", "expense"})
 _NAMES = {
     "cash": "Cash at payment provider", "fees": "Referral fee revenue", "promotions": "Platform-funded discounts",
     "tax_payable": "Tax payable", "pending": "Pending earnings", "available": "Available balance",
-    "payouts_in_transit": "Payouts in transit",
+    "payouts_in_transit": "Payouts in transit", "coins": "Unspent coins", "credits": "Shopping credits",
 }
 
 
@@ -101,6 +105,16 @@ def platform_account(name: str, currency: str) -> str:
 
 def shop_account(shop_id: int, name: str, currency: str) -> str:
     return f"shop:{shop_id}:{name}:{currency}"
+
+
+def creator_account(user_id: int, name: str, currency: str) -> str:
+    """``pending`` | ``available`` | ``payouts_in_transit`` of a creator (a user, not a shop)."""
+    return f"creator:{user_id}:{name}:{currency}"
+
+
+def user_account(user_id: int, name: str, currency: str) -> str:
+    """``coins`` | ``credits``: what the platform owes a user in stored value."""
+    return f"user:{user_id}:{name}:{currency}"
 
 
 def _unbalanced(message: str, details: Any = None) -> ValidationFailed:

@@ -1,0 +1,1 @@
+"""Community events: missions counted from real actions, and their rewards (docs/community.md)."""
