@@ -154,3 +154,52 @@ def register_live_gate(gate: LiveGate) -> LiveGate:
 
 def live_gate() -> LiveGate | None:
     return _gate[0] if _gate else None
+
+
+# --- an order's money life: paid, refunded, settled -----------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderMoneyEvent:
+    """One step of an order's money life, told to the domains above orders (affiliate
+    commissions, shopping credits, analytics, community missions) inside the unit of work that
+    made it, after the order's own ledger posting.
+
+    ``kind`` is ``paid`` (``amount`` = what the buyer paid, the order total), ``refunded``
+    (``amount`` = this refund, ``refunded_before`` = refunded earlier, ``refund_id`` set) or
+    ``settled`` (``amount`` = the order total; the settlement period after delivery passed).
+    """
+
+    kind: str
+    order_id: int
+    shop_id: int
+    buyer_id: int
+    currency: str
+    amount: int
+    at: datetime
+    refund_id: int | None = None
+    refunded_before: int = 0
+
+
+OrderMoneyHandler = Callable[[AsyncSession, OrderMoneyEvent], Awaitable[None]]
+
+_money_handlers: list[OrderMoneyHandler] = []
+
+
+def register_order_money(handler: OrderMoneyHandler) -> OrderMoneyHandler:
+    """``handler(db, event)`` runs for every paid, refunded and settled order (idempotent
+    registration). It runs in the caller's transaction: raising rolls the whole step back, so a
+    handler posts idempotently (by reference) and refuses only what must stop the step."""
+    if handler not in _money_handlers:
+        _money_handlers.append(handler)
+    return handler
+
+
+def unregister_order_money(handler: OrderMoneyHandler) -> None:
+    if handler in _money_handlers:
+        _money_handlers.remove(handler)
+
+
+async def order_money(db: AsyncSession, event: OrderMoneyEvent) -> None:
+    for handler in list(_money_handlers):
+        await handler(db, event)

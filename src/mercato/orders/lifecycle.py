@@ -117,6 +117,9 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
         for order in paid:
             await postings.post_order_payment(db, order_id=order.id, shop_id=order.shop_id, currency=order.currency,
                                               split=order.split)
+            await hooks.order_money(db, hooks.OrderMoneyEvent(
+                kind="paid", order_id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id,
+                currency=order.currency, amount=order.total, at=now))
             await notify.order_changed(db, order, "order.paid", buyer_subject="Thanks for your order",
                                        buyer_body="Your payment went through. The shop will ship soon.",
                                        seller_subject="New paid order",
@@ -270,6 +273,9 @@ async def settle_due(db: AsyncSession, settings: Settings, now: datetime | None 
         if await transition(db, order, ("delivered",), "completed", note="Settled: earnings available to the seller.",
                             settled_at=now, completed_at=now):
             await postings.post_settlement(db, order_id=order.id, shop_id=order.shop_id, currency=order.currency)
+            await hooks.order_money(db, hooks.OrderMoneyEvent(
+                kind="settled", order_id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id,
+                currency=order.currency, amount=order.total, at=now))
             await notify.order_changed(db, order, "order.completed")
             count += 1
     return count

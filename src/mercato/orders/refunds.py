@@ -17,7 +17,7 @@ from mercato.inventory import service as inventory
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.kit.money import format_money
 from mercato.ledger import postings
-from mercato.orders import events, lifecycle, notify, repository
+from mercato.orders import events, hooks, lifecycle, notify, repository
 from mercato.orders.errors import OrdersError
 from mercato.orders.models import Order, Refund, ReturnRequest
 from mercato.payments import provider as payment_providers
@@ -56,6 +56,10 @@ async def refund_order(db: AsyncSession, order: Order, amount: int, *, reason: s
         parts = postings.split_refund(split, refunded_before, amount)
         await postings.post_refund(db, refund_id=refund.id, order_id=order.id, shop_id=order.shop_id,
                                    currency=order.currency, parts=parts, settled=order.settled_at is not None)
+        await hooks.order_money(db, hooks.OrderMoneyEvent(
+            kind="refunded", order_id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id,
+            currency=order.currency, amount=amount, at=datetime.now(UTC), refund_id=refund.id,
+            refunded_before=refunded_before))
     await events.record(db, order.id, "refunded", f"Refunded {format_money(amount, order.currency)}. {reason}".strip(),
                         actor_id=actor.id if actor else None)
     for line_id, quantity in (restock_lines or {}).items():
