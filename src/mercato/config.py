@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     live_bag_page: int = 20
     live_schedule_max_days: int = 90  # how far ahead a LIVE may be scheduled
 
+    # Creator earnings (docs/ledger.md, "Creator earnings"): the smallest creator payout, in minor
+    # units of the payout's currency (below it the payout is refused: 409 below_payout_minimum).
+    creator_payout_minimum: int = 1000
+
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
     rate_limit_password: str = "10/hour"  # per user: current-password guessing
