@@ -59,6 +59,7 @@ from mercato.live import hls as live_hls
 from mercato.live import pages as live_pages
 from mercato.live import tasks as live_tasks
 from mercato.live import wiring as live_wiring
+from mercato.live.gifts import api as live_gifts_api
 from mercato.live.ingest import clips as live_clips
 from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.live.room import api as live_room_api
@@ -92,7 +93,8 @@ JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_t
 # loop's three routes — cart, checkout, pay — then the feed and the catalog).
 ROUTERS = (orders_api.buying, feed_api.router,
            catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
-           ledger_api.router, promotions_api.router, connections_api.router, live_api.router, accounts_pages.router,
+           ledger_api.router, promotions_api.router, connections_api.router, live_api.router,
+           live_gifts_api.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
