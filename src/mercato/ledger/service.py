@@ -53,8 +53,9 @@ OWNER_ACCOUNTS: dict[str, frozenset[str]] = {
 DEBIT_NORMAL = frozenset({"asset", "expense"})
 _NAMES = {
     "cash": "Cash at payment provider", "fees": "Referral fee revenue", "promotions": "Platform-funded discounts",
-    "tax_payable": "Tax payable", "gift_revenue": "Gift revenue", "pending": "Pending earnings", "available": "Available balance",
+    "tax_payable": "Tax payable", "pending": "Pending earnings", "available": "Available balance",
     "payouts_in_transit": "Payouts in transit", "coins": "Unspent coins", "credits": "Shopping credits",
+    "gift_revenue": "Gift revenue",
 }
 
 
