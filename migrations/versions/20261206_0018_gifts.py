@@ -2,7 +2,7 @@
 intent may pay a coin purchase instead of a checkout
 
 Revision ID: 0018_gifts
-Revises: 0010_live_core
+Revises: 0017_creator_earnings
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0018_gifts'
-down_revision: str | None = '0010_live_core'
+down_revision: str | None = '0017_creator_earnings'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     live_bag_page: int = 20
     live_schedule_max_days: int = 90  # how far ahead a LIVE may be scheduled
 
+    # Creator earnings (docs/ledger.md, "Creator earnings"): the smallest creator payout, in minor
+    # units of the payout's currency (below it the payout is refused: 409 below_payout_minimum).
+    creator_payout_minimum: int = 1000
+
     # --- coins and gifts (docs/gifts.md) ---
     # Coin packs: key → (coins, price in minor units of ``coin_currency``); MERCATO_COIN_PACKS as JSON overrides them.
     coin_packs: dict[str, tuple[int, int]] = {
