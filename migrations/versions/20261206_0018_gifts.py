@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('route', sa.String(length=12), nullable=False),
     sa.Column('combo', sa.Integer(), nullable=False),
     sa.Column('created_at', WHEN, nullable=False),
+    sa.Column('released_at', WHEN, nullable=True),
     sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['live_id'], ['lives.id'], name=op.f('fk_gift_sends_live_id_lives'), ondelete='CASCADE'),
     _user_fk('gift_sends', 'host_id'),
