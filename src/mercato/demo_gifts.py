@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
+
 from mercato.accounts import repository as accounts_repository
 from mercato.config import Settings
 from mercato.kit.db import Database
@@ -34,8 +35,9 @@ async def seed_gifts(db: Database, settings: Settings, console: Console) -> None
         host = await accounts_repository.user_by_email(session, f"creator1@{DOMAIN}")
         if host is None or (await service.diamonds(session, host.id, settings))["gifts"]:
             return
+        started = datetime.now(UTC) - timedelta(days=7)
         live = Live(host_id=host.id, title="Demo LIVE: last week's try-on haul", status="live", is_demo=True,
-                    started_at=datetime.now(UTC) - timedelta(days=7))
+                    started_at=started)
         await live_repository.add(session, live)
         live_id = live.id
         gift_ids = {gift.name: gift.id for gift in await service.catalog(session)}
@@ -55,7 +57,7 @@ async def seed_gifts(db: Database, settings: Settings, console: Console) -> None
     async with db.unit_of_work() as session:
         ended = await live_repository.live(session, live_id)
         assert ended is not None
-        ended.status, ended.ended_at, ended.ended_reason = "ended", ended.started_at + timedelta(hours=1), "host"
+        ended.status, ended.ended_at, ended.ended_reason = "ended", started + timedelta(hours=1), "host"
     console.print(f"[green]Demo gifts:[/] {len(GIFTERS)} viewers bought coins, {len(SENDS)} gifts sent to "
                   f"{host.display_name}.")
 

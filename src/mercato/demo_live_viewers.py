@@ -1,7 +1,8 @@
 """Demo viewers of the demo LIVE: a few demo shoppers who join the room through the real WebSocket
 (the ``websockets`` client, at the app's own address, with their bearer tokens), chat and like at a
 human pace, now and then send a small gift (topping up coins with the sandbox card) and buy the
-pinned product through the real buy-now checkout with the sandbox card. Their LIVE is labelled demo, and so are they (``demo viewer`` in the log).
+pinned product through the real buy-now checkout with the sandbox card. Their LIVE is labelled
+demo, and so are they (``demo viewer`` in the log).
 
 ``mercato serve --demo`` starts this as a child process (``python -m mercato.demo_live_viewers
 --base http://host:port``); it waits for the app, then for the demo LIVE to be on air (the demo
