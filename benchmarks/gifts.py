@@ -170,7 +170,8 @@ async def bench(url: str, args: argparse.Namespace) -> dict[str, Any]:
         return {"bench": "gifts", "backend": "postgresql" if url.startswith("postgresql") else "sqlite",
                 "gifts": args.gifts, "gifters": count, "concurrency": args.concurrency,
                 "gifts_per_s": round(rate, 1), "p50_ms": h.ms(statistics.median(latencies)),
-                "p99_ms": h.ms(percentile(latencies, 0.99)), "reference_per_s": round(reference_rate, 1),
+                "p99_ms": h.ms(percentile(latencies, 0.99)), "max_ms": h.ms(max(latencies, default=0.0)),
+                "seconds": round(seconds, 2), "reference_per_s": round(reference_rate, 1),
                 "ratio_to_limit": round(rate / reference_rate, 3), "balance_errors": errors,
                 "frames": len(frames), "loadavg": h.loadavg()}
     finally:
