@@ -59,6 +59,10 @@ from mercato.live import hls as live_hls
 from mercato.live import pages as live_pages
 from mercato.live import tasks as live_tasks
 from mercato.live import wiring as live_wiring
+from mercato.live.gifts import api as live_gifts_api
+from mercato.live.gifts import pages as live_gifts_pages
+from mercato.live.gifts import tasks as live_gifts_tasks
+from mercato.live.gifts import wiring as live_gifts_wiring
 from mercato.live.ingest import clips as live_clips
 from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.live.room import api as live_room_api
@@ -85,14 +89,15 @@ from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
 JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks,
-               connections_tasks)
+               connections_tasks, live_gifts_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
 # loop's three routes — cart, checkout, pay — then the feed and the catalog).
 ROUTERS = (orders_api.buying, feed_api.router,
            catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
-           ledger_api.router, promotions_api.router, connections_api.router, live_api.router, accounts_pages.router,
+           ledger_api.router, promotions_api.router, connections_api.router, live_api.router,
+           live_gifts_api.router, live_gifts_pages.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
@@ -122,6 +127,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings = settings or get_settings()
     feed_wiring.install()
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
+    live_gifts_wiring.install()  # live/gifts/wiring.py: "Diamonds by LIVE" on the Earnings page
     # live/clipping.py: the host's clips are cut from the ingest's recording.
     live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))
 

@@ -155,4 +155,20 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
         404: "No such LIVE, or not yours (`live_not_found`).",
         409: "The LIVE has not ended (`live_not_ended`) or its replay is not ready (`replay_not_ready`).",
         503: "Video processing (ffmpeg) is unavailable; nothing was kept."},
+    # live gifts (docs/gifts.md)
+    ("post", "/api/v1/coins/purchases"): {403: "Under 18 (`age_restricted`).", **_IDEMPOTENT},
+    ("post", "/api/v1/coins/purchases/{purchase_id}/refund"): {
+        404: "No such coin purchase, or not yours (`coin_purchase_not_found`).",
+        409: "Nothing unspent to refund (`coin_purchase_not_refundable`), or the same `Idempotency-Key` is running.",
+        **_PROVIDER},
+    ("post", "/api/v1/admin/gifts"): _conflict("gift_name_taken"),
+    ("patch", "/api/v1/admin/gifts/{gift_id}"): {404: "No such gift (`gift_not_found`).",
+                                                 **_conflict("gift_name_taken")},
+    ("post", "/api/v1/lives/{live_id}/gifts"): {
+        402: "The coin balance does not cover the gift (`insufficient_coins`); nothing changed.",
+        403: "The sender or the host is under 18 (`age_restricted`).",
+        404: "No such LIVE or gift (`live_not_found`, `gift_not_found`).",
+        409: "The LIVE is not on air (`live_not_on_air`), the sender is the host (`cannot_gift_yourself`), or the "
+             "same `Idempotency-Key` is running."},
+    ("get", "/api/v1/lives/{live_id}/gifts/leaderboard"): {404: "No such LIVE (`live_not_found`)."},
 }
