@@ -52,7 +52,7 @@ async def fans(db: AsyncSession, host_id: int, *, sort: str, offset: int,
     rows = await db.execute(select(FanMembership, User).join(User, User.id == FanMembership.user_id)
                             .where(FanMembership.host_id == host_id, FanMembership.status == "active")
                             .order_by(*SORTS[sort]).offset(offset).limit(limit))
-    return [(m, u) for m, u in rows.tuples()]
+    return [(m, u) for m, u in rows.all()]
 
 
 async def fan_count(db: AsyncSession, host_id: int) -> int:
