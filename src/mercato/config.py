@@ -154,6 +154,14 @@ class Settings(BaseSettings):
     fan_lapse_days: int = 7  # a member with no points within this many days of a host's LIVE lapses
     fan_page_size: int = 50
 
+    # --- coins and gifts (docs/gifts.md) ---
+    # Coin packs: key → (coins, price in minor units of ``coin_currency``); MERCATO_COIN_PACKS as JSON overrides them.
+    coin_packs: dict[str, tuple[int, int]] = {
+        "coins_65": (65, 99), "coins_330": (330, 499), "coins_1321": (1321, 1999), "coins_3303": (3303, 4999)}
+    coin_currency: str = "USD"
+    gift_host_share_bps: int = 5000  # the host's share of a gift's money value (the rest is platform gift revenue)
+    gift_combo_seconds: float = 5.0  # the same gift again from the same sender within this counts up the combo
+
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
     rate_limit_password: str = "10/hour"  # per user: current-password guessing

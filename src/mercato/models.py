@@ -12,6 +12,7 @@ from mercato.kit.db import Base
 from mercato.ledger import models as ledger_models
 from mercato.live import models as live_models
 from mercato.live.fanclub import models as live_fanclub_models
+from mercato.live.gifts import models as live_gifts_models
 from mercato.live.room import models as live_room_models
 from mercato.live.selling import models as live_selling_models
 from mercato.orders import models as orders_models
@@ -22,6 +23,6 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_models", "catalog_models", "community_models", "connections_models", "content_models", "feed_models",
-    "inventory_models", "kit_models", "ledger_models", "live_fanclub_models", "live_models", "live_room_models",
-    "live_selling_models", "metadata", "orders_models", "payments_models", "promotions_models",
+    "inventory_models", "kit_models", "ledger_models", "live_fanclub_models", "live_gifts_models", "live_models",
+    "live_room_models", "live_selling_models", "metadata", "orders_models", "payments_models", "promotions_models",
 ]

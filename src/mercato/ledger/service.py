@@ -39,6 +39,7 @@ PLATFORM_ACCOUNTS: dict[str, str] = {
     "fees": "revenue",  # referral fees
     "promotions": "expense",  # platform-funded discounts
     "tax_payable": "liability",
+    "gift_revenue": "revenue",  # the platform's share of gifts (live/gifts, docs/gifts.md)
 }
 #: Accounts the platform keeps for someone else (``{owner}:{id}:{name}:{CUR}``): all liabilities,
 #: money the platform owes them.
@@ -54,6 +55,7 @@ _NAMES = {
     "cash": "Cash at payment provider", "fees": "Referral fee revenue", "promotions": "Platform-funded discounts",
     "tax_payable": "Tax payable", "pending": "Pending earnings", "available": "Available balance",
     "payouts_in_transit": "Payouts in transit", "coins": "Unspent coins", "credits": "Shopping credits",
+    "gift_revenue": "Gift revenue",
 }
 
 
