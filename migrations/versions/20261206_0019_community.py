@@ -2,7 +2,7 @@
 missions, progress and counted actions
 
 Revision ID: 0019_community
-Revises: 0010_live_core
+Revises: 0018_gifts
 Create Date: 2026-12-06 04:50:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0019_community'
-down_revision: str | None = '0010_live_core'
+down_revision: str | None = '0018_gifts'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

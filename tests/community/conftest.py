@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from mercato.live.gifts import hooks as gift_hooks
 from mercato.live.models import Live
 from mercato.live.room import presence
 from tests.content.conftest import clips, post_video, upload  # noqa: F401  (fixtures)
+from tests.live.gifts.test_gifts_api import buy, gift_id, key
 from tests.live.room.conftest import make_live  # noqa: F401  (fixture)
 from tests.orders.conftest import buyer, stocked  # noqa: F401  (fixtures)
 
@@ -69,3 +71,14 @@ def watch(db_run: Any, live_id: int, user: dict[str, Any], seconds: int) -> None
             await recorder(session, live_id, user["user"]["id"], seconds)
 
     db_run(go)
+
+
+def send_gift(api: httpx.Client, sender: dict[str, Any], live_id: int, name: str, quantity: int = 1,
+              headers: dict[str, str] | None = None) -> httpx.Response:
+    """Send a gift through the gifts API (the sender has coins: see :func:`buy_coins`)."""
+    return api.post(f"/api/v1/lives/{live_id}/gifts", json={"gift_id": gift_id(api, name), "quantity": quantity},
+                    headers={**sender["headers"], **(headers or key())})
+
+
+def buy_coins(api: httpx.Client, user: dict[str, Any], pack: str = "coins_65") -> None:
+    buy(api, user, pack)

@@ -18,7 +18,7 @@ from mercato.config import get_settings
 from mercato.kit.errors import Forbidden
 from mercato.live.fanclub import service
 from mercato.live.fanclub.models import FanMembership
-from tests.community.conftest import gift, watch
+from tests.community.conftest import buy_coins, gift, send_gift, watch
 from tests.live.room.conftest import join, recv, say, until
 
 Factory = Callable[..., dict[str, Any]]
@@ -240,3 +240,26 @@ def test_fan_list_sorts_and_pages(api: httpx.Client, make_user: Factory, started
     assert page.status_code == 200
     assert page.text.count('data-testid="fan-row"') == 3
     assert api.get("/studio/fans", follow_redirects=False).status_code in (302, 303)
+
+
+def test_joining_through_the_gifts_api_and_a_minor_refused(api: httpx.Client, make_user: Factory,
+                                                            started_live: Callable[..., int], db_run: Any) -> None:
+    host, fan = make_user(), make_user()
+    minor = make_user(dob=f"{datetime.now(UTC).year - 17}-01-01")
+    live_id = started_live(host)
+    buy_coins(api, fan)
+    sent = send_gift(api, fan, live_id, "Rose")
+    assert sent.status_code == 201, sent.text
+    assert club(api, fan, host)["member"] is False  # a Rose joins nothing
+    sent = send_gift(api, fan, live_id, "Fan Club")
+    assert sent.status_code == 201, sent.text
+    body = club(api, fan, host)
+    assert (body["member"], body["level"], body["points"]) == (True, 1, 1)
+    sent = send_gift(api, fan, live_id, "Heart", quantity=3)  # 15 coins: 15 points
+    assert sent.status_code == 201, sent.text
+    assert club(api, fan, host)["points"] == 16
+    # R10: a 17-year-old cannot join (gifts are 18+), nothing changes
+    refused = send_gift(api, minor, live_id, "Fan Club")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "age_restricted"
+    assert club(api, minor, host)["member"] is False
+    assert [m[1] for m in members(db_run)] == [fan["user"]["id"]]
