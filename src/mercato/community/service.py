@@ -190,3 +190,7 @@ async def gift_conversion(db: AsyncSession, at: datetime) -> str | None:
         if event.gift_conversion:
             return event.gift_conversion
     return None
+
+
+async def event_exists(db: AsyncSession, slug: str) -> bool:
+    return await repo.event_by_slug(db, slug) is not None
