@@ -2,7 +2,7 @@
 intent may pay a coin purchase instead of a checkout
 
 Revision ID: 0018_gifts
-Revises: 0010_live_core
+Revises: 0017_creator_earnings
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0018_gifts'
-down_revision: str | None = '0010_live_core'
+down_revision: str | None = '0017_creator_earnings'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('route', sa.String(length=12), nullable=False),
     sa.Column('combo', sa.Integer(), nullable=False),
     sa.Column('created_at', WHEN, nullable=False),
+    sa.Column('released_at', WHEN, nullable=True),
     sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['live_id'], ['lives.id'], name=op.f('fk_gift_sends_live_id_lives'), ondelete='CASCADE'),
     _user_fk('gift_sends', 'host_id'),

@@ -67,6 +67,8 @@ from mercato.live.fanclub import pages as fanclub_pages
 from mercato.live.fanclub import tasks as fanclub_tasks
 from mercato.live.fanclub import wiring as fanclub_wiring
 from mercato.live.gifts import api as live_gifts_api
+from mercato.live.gifts import tasks as live_gifts_tasks
+from mercato.live.gifts import wiring as live_gifts_wiring
 from mercato.live.ingest import clips as live_clips
 from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.live.room import api as live_room_api
@@ -93,7 +95,7 @@ from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
 JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks,
-               connections_tasks, fanclub_tasks)
+               connections_tasks, fanclub_tasks, live_gifts_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings = settings or get_settings()
     feed_wiring.install()
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
+    live_gifts_wiring.install()  # live/gifts/wiring.py: "Diamonds by LIVE" on the Earnings page
     fanclub_wiring.install(settings)  # Fan Club: gifts, watch time and chat earn points; badges in chat
     community_wiring.install()  # community missions count watch, chat, shares, gifts and paid orders
     # live/clipping.py: the host's clips are cut from the ingest's recording.

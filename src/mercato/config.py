@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     fan_lapse_days: int = 7  # a member with no points within this many days of a host's LIVE lapses
     fan_page_size: int = 50
 
+    # Creator earnings (docs/ledger.md, "Creator earnings"): the smallest creator payout, in minor
+    # units of the payout's currency (below it the payout is refused: 409 below_payout_minimum).
+    creator_payout_minimum: int = 1000
+
     # --- coins and gifts (docs/gifts.md) ---
     # Coin packs: key → (coins, price in minor units of ``coin_currency``); MERCATO_COIN_PACKS as JSON overrides them.
     coin_packs: dict[str, tuple[int, int]] = {

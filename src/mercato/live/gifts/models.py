@@ -79,6 +79,8 @@ class GiftSend(IdMixin, Base):
     route: Mapped[str] = mapped_column(String(12))
     combo: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A ``commission`` share is pending until the settlement period passed (``tasks.py`` releases it).
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_gift_sends_live_sender", "live_id", "sender_id"),

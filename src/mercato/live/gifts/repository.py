@@ -220,3 +220,16 @@ async def received_by_live(db: AsyncSession, host_id: int, limit: int = 20) -> l
 
 async def user(db: AsyncSession, user_id: int) -> User | None:
     return await db.get(User, user_id)
+
+
+async def commissions_due(db: AsyncSession, sent_before: datetime, limit: int) -> Sequence[GiftSend]:
+    """Commission shares still pending, sent before ``sent_before``, oldest first."""
+    return (await db.execute(select(GiftSend).where(GiftSend.route == "commission", GiftSend.released_at.is_(None),
+                                                    GiftSend.created_at < sent_before)
+                             .order_by(GiftSend.id).limit(limit))).scalars().all()
+
+
+async def mark_released(db: AsyncSession, send_id: int, now: datetime) -> bool:
+    result = await db.execute(update(GiftSend).where(GiftSend.id == send_id, GiftSend.released_at.is_(None))
+                              .values(released_at=now).execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

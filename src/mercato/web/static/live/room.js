@@ -263,6 +263,7 @@ function connect() {
     try { frame = JSON.parse(event.data); } catch { return; }
     const handle = handlers[frame.type];
     if (handle) handle(frame);
+    room.dispatchEvent(new CustomEvent("room-frame", { detail: frame }));  // gifts.js and other room parts
   });
   socket.addEventListener("close", () => {
     if (ended) return;
