@@ -279,3 +279,19 @@ def _route(db_run: Any, at: datetime) -> str:
         return str(await gift_hooks.route_host_share(session, 1, at))
     result: str = db_run(go)
     return result
+
+
+def test_journey_page_and_banner_places(api: httpx.Client, admin: dict[str, Any], make_user: Factory) -> None:
+    create(api, admin, event_body("community-fest", mission("comment", 3),
+                                  mission("buy", 1, "coupon", reward_amount=500, reward_currency="USD")))
+    anonymous = api.get("/events/community-fest")
+    assert anonymous.status_code == 200 and 'data-testid="journey-login"' in anonymous.text
+    assert anonymous.text.count('data-testid="mission"') == 2
+    fan = make_user()
+    mine = api.get("/events/community-fest", headers=fan["headers"])
+    assert 'data-testid="journey-login"' not in mine.text and "0 of 2 missions completed" in mine.text
+    assert api.get("/events/nope").status_code == 404
+    for page in ("/", "/live"):
+        assert 'hx-get="/events/banner"' in api.get(page).text
+    banner = api.get("/events/banner").text
+    assert 'href="/events/community-fest"' in banner and "data-dismiss-event" in banner
