@@ -21,6 +21,7 @@ from mercato.catalog import seller_pages
 from mercato.catalog.read_cache import SignedInReads
 from mercato.community import api as community_api
 from mercato.community import pages as community_pages
+from mercato.community import service as community_service
 from mercato.community import wiring as community_wiring
 from mercato.config import Settings, get_settings
 from mercato.connections import api as connections_api
@@ -123,6 +124,7 @@ def forget_cached(database_url: str) -> None:
     index, candidate lists and video bodies, and served pages still queued. Each is only a cache
     of the database, so forgetting it costs one reload, never correctness."""
     catalog_cache.clear_all()
+    community_service.forget_windows()
     catalog_read_cache.clear_all()
     orders_read_cache.clear_all()
     feed_engine.forget_index(database_url)

@@ -52,6 +52,12 @@ async def missions(db: AsyncSession, event_ids: Sequence[int], kind: str | None 
     return list(await db.scalars(query.order_by(Mission.event_id, Mission.position, Mission.id)))
 
 
+async def windows_not_over(db: AsyncSession, at: datetime) -> list[tuple[datetime, datetime]]:
+    """(starts, ends) of every event not over at ``at``: running or to come."""
+    rows = await db.execute(select(CommunityEvent.starts_at, CommunityEvent.ends_at).where(CommunityEvent.ends_at > at))
+    return [(a, b) for a, b in rows.all()]
+
+
 async def running_missions(db: AsyncSession, at: datetime, kind: str) -> list[Mission]:
     return list(await db.scalars(
         select(Mission).join(CommunityEvent, CommunityEvent.id == Mission.event_id)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from mercato.accounts.schemas import StrictBody
 from mercato.kit.fields import IsoDateTime
@@ -14,6 +14,14 @@ MissionKind = Literal["watch_minutes", "comment", "share", "gift", "buy"]
 RewardKind = Literal["badge", "coupon", "credits"]
 Conversion = Literal["credits", "commission"]
 MAX_REWARD = 10**9
+
+
+def _utc(moment: datetime) -> datetime:
+    """A moment without an offset is read as UTC (the operator pages say so)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+Moment = Annotated[IsoDateTime, AfterValidator(_utc)]
 
 
 class MissionIn(StrictBody):
@@ -32,8 +40,8 @@ class EventIn(StrictBody):
     slug: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{1,58}[a-z0-9])$")
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=4000)
-    starts_at: IsoDateTime
-    ends_at: IsoDateTime
+    starts_at: Moment
+    ends_at: Moment
     gift_conversion: Conversion | None = None
     missions: list[MissionIn] = Field(min_length=1, max_length=20)
 
@@ -41,8 +49,8 @@ class EventIn(StrictBody):
 class EventPatch(StrictBody):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=4000)
-    starts_at: IsoDateTime | None = None
-    ends_at: IsoDateTime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     gift_conversion: Conversion | Literal["diamonds"] | None = Field(
         default=None, description="``diamonds`` clears the conversion")
 

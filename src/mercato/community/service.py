@@ -12,6 +12,7 @@ granted with the reference ``community:<mission id>:<user id>``.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,25 @@ from mercato.kit.errors import Conflict, NotFound, ValidationFailed
 from mercato.promotions import credits
 from mercato.promotions import service as promotions
 from mercato.promotions.schemas import CouponIn
+
+#: How long this process trusts its list of event windows (an event created or edited here
+#: clears it at once; one created by another process counts from at most this many seconds on).
+WINDOWS_TTL = 10.0
+_windows: list[tuple[float, list[tuple[datetime, datetime]]]] = []
+
+
+def forget_windows() -> None:
+    _windows.clear()
+
+
+async def _any_running(db: AsyncSession, at: datetime) -> bool:
+    """Whether an event runs at ``at``, from a short-lived list of the windows not over yet: an
+    action outside every event (nearly all of them) costs no query of the missions."""
+    now = time.monotonic()
+    if not _windows or now - _windows[0][0] > WINDOWS_TTL:
+        _windows[:] = [(now, [(_aware(a), _aware(b)) for a, b in await repo.windows_not_over(db, datetime.now(UTC))])]
+    return any(starts <= at < ends for starts, ends in _windows[0][1])
+
 
 #: Paths under /events/ that are not events.
 RESERVED_SLUGS = frozenset({"banner"})
@@ -72,6 +92,7 @@ async def create_event(db: AsyncSession, data: EventIn) -> tuple[CommunityEvent,
                         reward_percent_bps=m.reward_percent_bps, reward_currency=m.reward_currency)
                 for i, m in enumerate(data.missions)]
     await repo.add_all(db, missions)
+    forget_windows()
     return event, missions
 
 
@@ -101,6 +122,7 @@ async def update_event(db: AsyncSession, event: CommunityEvent, data: EventPatch
     if data.gift_conversion is not None:
         event.gift_conversion = None if data.gift_conversion == "diamonds" else data.gift_conversion
     await db.flush()
+    forget_windows()
     return event
 
 
@@ -132,6 +154,8 @@ async def count_action(db: AsyncSession, *, kind: str, user_id: int, action_key:
     """Count one action of ``kind`` for every running mission of that kind; answers how many
     missions it advanced (0 on a replay)."""
     advanced = 0
+    if not await _any_running(db, at):
+        return 0
     for mission in await repo.running_missions(db, at, kind):
         if not await repo.claim_action(db, mission.id, user_id, action_key, at):
             continue
@@ -143,6 +167,8 @@ async def count_action(db: AsyncSession, *, kind: str, user_id: int, action_key:
 
 
 async def count_watch(db: AsyncSession, *, user_id: int, seconds: int, at: datetime) -> None:
+    if not await _any_running(db, at):
+        return
     for mission in await repo.running_missions(db, at, "watch_minutes"):
         row = await _progress_row(db, mission, user_id)
         total = row.seconds + seconds
@@ -186,6 +212,8 @@ async def progress_of(db: AsyncSession, event: CommunityEvent, user_id: int) -> 
 async def gift_conversion(db: AsyncSession, at: datetime) -> str | None:
     """Where a host's gift share goes while an event converts gifts (the first running event
     with a conversion), or None."""
+    if not await _any_running(db, _aware(at)):
+        return None
     for event in await repo.running(db, _aware(at)):
         if event.gift_conversion:
             return event.gift_conversion
