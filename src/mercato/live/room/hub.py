@@ -461,6 +461,10 @@ class Hub:
         if rules.blocked_keyword(text) is not None:
             member.push(error_frame(RoomError.KEYWORD_BLOCKED, "This message contains a word the host blocked."))
             return
+        fan_level = await self._fan_level(rules, uid)
+        if rules.fans_only and not staff and not fan_level:
+            member.push(error_frame(RoomError.FANS_ONLY, "Only members of the host's Fan Club may chat now."))
+            return
         if await self._limited(member, "live_chat"):
             return
         if rules.slow_mode_seconds and not staff:
@@ -469,10 +473,6 @@ class Hub:
                 member.push(error_frame(RoomError.SLOW_MODE,
                                         f"Slow mode: one message every {rules.slow_mode_seconds} s.", wait))
                 return
-        fan_level = await self._fan_level(rules, uid)
-        if rules.fans_only and not staff and not fan_level:
-            member.push(error_frame(RoomError.FANS_ONLY, "Only members of the host's Fan Club may chat now."))
-            return
         badges = [role] if staff else []
         user = {**(member.user or {}), "badges": badges}
         if fan_level:
@@ -485,8 +485,12 @@ class Hub:
         """The sender's Fan Club level for the host (live/room/chat_hooks.py), None without one."""
         if not chat_hooks.has_fan_levels():
             return None
-        async with self.db.unit_of_work(write=False) as db:
-            return await chat_hooks.fan_level(db, rules.host_id, uid)
+        try:
+            async with self.db.unit_of_work(write=False) as db:
+                return await chat_hooks.fan_level(db, rules.host_id, uid)
+        except Exception:  # no badge rather than no chat (fans-only mode then refuses: fail closed)
+            log.exception("fan level of user %s in room %s not read", uid, rules.live_id)
+            return None
 
     async def _chat_accepted(self, event: chat_hooks.ChatAccepted) -> None:
         """Tell the chat listeners (Fan Club points, missions) in one unit of work; the message
