@@ -28,7 +28,7 @@ from mercato.promotions.schemas import CouponIn
 
 #: How long this process trusts its list of event windows (an event created or edited here
 #: clears it at once; one created by another process counts from at most this many seconds on).
-WINDOWS_TTL = 10.0
+WINDOWS_TTL = 30.0
 _windows: list[tuple[float, list[tuple[datetime, datetime]]]] = []
 
 
