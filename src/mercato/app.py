@@ -68,6 +68,7 @@ from mercato.live.fanclub import pages as fanclub_pages
 from mercato.live.fanclub import tasks as fanclub_tasks
 from mercato.live.fanclub import wiring as fanclub_wiring
 from mercato.live.gifts import api as live_gifts_api
+from mercato.live.gifts import pages as live_gifts_pages
 from mercato.live.gifts import tasks as live_gifts_tasks
 from mercato.live.gifts import wiring as live_gifts_wiring
 from mercato.live.ingest import clips as live_clips
@@ -104,7 +105,7 @@ JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_t
 ROUTERS = (orders_api.buying, feed_api.router,
            catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
            ledger_api.router, promotions_api.router, connections_api.router, live_api.router,
-           live_gifts_api.router, accounts_pages.router,
+           live_gifts_api.router, live_gifts_pages.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,

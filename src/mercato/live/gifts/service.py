@@ -105,6 +105,8 @@ async def start_purchase(db: AsyncSession, user: User, pack_key: str, settings: 
 async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
     """A coin purchase's payment went through (synchronously or by webhook): its coins are
     credited, once (the guarded pending → paid decides), and the money enters the ledger."""
+    if intent.checkout_id is not None:  # a checkout's payment: orders' (no statement spent on it here)
+        return
     purchase = await repo.purchase_of_intent(db, intent.id)
     if purchase is None:
         return
