@@ -166,7 +166,8 @@ def test_fans_only_chat_badges_and_comment_points(server: str, api: httpx.Client
         # the host switches fans-only chat on
         r = await http.patch(f"{base}/room", headers=stranger["headers"], json={"fans_only": True})
         assert r.status_code == 403
-        r = await http.patch(f"{base}/room", headers=host["headers"], json={"fans_only": True, "slow_mode_seconds": 300})
+        r = await http.patch(f"{base}/room", headers=host["headers"],
+                             json={"fans_only": True, "slow_mode_seconds": 300})
         assert r.status_code == 200 and r.json()["fans_only"] is True
         notice = await until(s, "system", kind="settings")
         assert notice["settings"]["fans_only"] is True
