@@ -143,6 +143,17 @@ class Settings(BaseSettings):
     live_bag_page: int = 20
     live_schedule_max_days: int = 90  # how far ahead a LIVE may be scheduled
 
+    # --- Fan Club and community events (live/fanclub, community; docs/community.md) ---
+    fan_points_per_watch_minute: int = 1
+    fan_watch_points_cap_per_live: int = 60  # watch points a fan earns in one LIVE at most
+    fan_points_per_comment: int = 1
+    fan_comment_points_cap_per_day: int = 20  # comment points a fan earns per host and UTC day at most
+    fan_points_per_coin: int = 1  # gift coins → points
+    # Points needed for levels 1..10 (level 1 from joining); ten increasing numbers.
+    fan_level_thresholds: list[int] = [0, 50, 150, 400, 800, 1500, 3000, 6000, 12000, 25000]
+    fan_lapse_days: int = 7  # a member with no points within this many days of a host's LIVE lapses
+    fan_page_size: int = 50
+
     # Creator earnings (docs/ledger.md, "Creator earnings"): the smallest creator payout, in minor
     # units of the payout's currency (below it the payout is refused: 409 below_payout_minimum).
     creator_payout_minimum: int = 1000

@@ -155,6 +155,17 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
         404: "No such LIVE, or not yours (`live_not_found`).",
         409: "The LIVE has not ended (`live_not_ended`) or its replay is not ready (`replay_not_ready`).",
         503: "Video processing (ffmpeg) is unavailable; nothing was kept."},
+    # Fan Club and community events (live/fanclub/api.py, community/api.py)
+    ("get", "/api/v1/creators/me/fans"): {422: "Unknown sort (`invalid_sort`) or a bad cursor."},
+    ("get", "/api/v1/creators/{creator_id}/fan-club"): {404: "No such creator (`creator_not_found`)."},
+    ("post", "/api/v1/admin/events"): {409: _conflict("event_slug_taken")[409],
+                                       422: "Invalid input, the end not after the start (`event_window`), or a "
+                                            "reward missing its amount, currency or badge (`mission_reward`)."},
+    ("patch", "/api/v1/admin/events/{event_id}"): {404: "No such event (`event_not_found`).",
+                                                   422: "Invalid input, or the end not after the start "
+                                                        "(`event_window`)."},
+    ("get", "/api/v1/events/{slug}"): {404: "No such event (`event_not_found`)."},
+    ("get", "/api/v1/events/{slug}/progress"): {404: "No such event (`event_not_found`)."},
     # live gifts (docs/gifts.md)
     ("post", "/api/v1/coins/purchases"): {403: "Under 18 (`age_restricted`).", **_IDEMPOTENT},
     ("post", "/api/v1/coins/purchases/{purchase_id}/refund"): {
