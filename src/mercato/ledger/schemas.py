@@ -104,6 +104,7 @@ class RevenueOut(BaseModel):
     promotions: int
     tax_payable: int
     cash: int
+    credits_held: int = 0  # shopping credits held by unpaid checkouts
 
 
 class LiabilityOut(BaseModel):

@@ -40,6 +40,9 @@ PLATFORM_ACCOUNTS: dict[str, str] = {
     "promotions": "expense",  # platform-funded discounts
     "tax_payable": "liability",
     "gift_revenue": "revenue",  # the platform's share of gifts (live/gifts, docs/gifts.md)
+    # shopping credits held by unpaid checkouts (promotions/credits.py): taken by the order's
+    # payment, given back to the buyer when the checkout expires or is cancelled
+    "credits_held": "liability",
 }
 #: Accounts the platform keeps for someone else (``{owner}:{id}:{name}:{CUR}``): all liabilities,
 #: money the platform owes them.
@@ -53,7 +56,8 @@ OWNER_ACCOUNTS: dict[str, frozenset[str]] = {
 DEBIT_NORMAL = frozenset({"asset", "expense"})
 _NAMES = {
     "cash": "Cash at payment provider", "fees": "Referral fee revenue", "promotions": "Platform-funded discounts",
-    "tax_payable": "Tax payable", "pending": "Pending earnings", "available": "Available balance",
+    "tax_payable": "Tax payable", "credits_held": "Shopping credits held by checkouts",
+    "pending": "Pending earnings", "available": "Available balance",
     "payouts_in_transit": "Payouts in transit", "coins": "Unspent coins", "credits": "Shopping credits",
     "gift_revenue": "Gift revenue",
 }

@@ -211,6 +211,9 @@ async def create_checkout(body: CheckoutIn, request: Request, unit: SignedInUnit
     async def work() -> tuple[int, Any]:
         placed = checkouts.Placed()
         checkout = await checkouts.place(db, user, body, settings, placed)
+        if placed.paid_by_credits:  # the orders were paid too: read the checkout as it now is
+            paid = await checkouts.get_checkout(db, user, checkout.id)
+            return 201, (await checkout_out(db, paid, settings)).model_dump(mode="json")
         # Built from the rows just written (no reads back); same body as checkout_out.
         return 201, placed_checkout_out(checkout, placed.orders, placed.shops, placed.lines, placed.events,
                                         placed.intents, settings).model_dump(mode="json")

@@ -24,8 +24,11 @@ from mercato.orders.errors import OrdersError
 from mercato.orders.hooks import LiveOffer, LiveTake
 from mercato.orders.models import Checkout, Order, OrderEvent, OrderLine
 from mercato.orders.schemas import AddressIn, CheckoutIn
+from mercato.payments import provider as payment_providers
+from mercato.payments import repository as payments_repo
 from mercato.payments import service as payments
 from mercato.payments.models import PaymentIntent
+from mercato.promotions import credits as shopping_credits
 from mercato.promotions import service as promotions
 
 
@@ -182,6 +185,8 @@ class Placed:
     lines: dict[int, list[OrderLine]] = field(default_factory=dict)
     events: dict[int, list[OrderEvent]] = field(default_factory=dict)
     intents: list[PaymentIntent] = field(default_factory=list)
+    #: every payment was covered by shopping credits: the orders were paid inside :func:`place`
+    paid_by_credits: bool = False
 
 
 async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settings,
@@ -222,10 +227,12 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
         raise Conflict("Prices changed since you looked. Check the new totals and place the order again.",
                        code=OrdersError.PRICES_CHANGED, details={"totals": priced.totals()})
     await db.flush()  # coupon redemptions, if any, before the plain statements below
+    credits = await credits_of(db, user, body, priced)
     intents: dict[str, PaymentIntent] = {}
     for currency, amount in sorted(priced.totals().items()):
+        paid_with_credits = sum(credits[d.shop.id] for d in priced.orders if d.currency == currency)
         intents[currency] = await payments.create_intent(db, checkout_id=checkout_id, buyer_id=user.id,
-                                                         currency=currency, amount=amount,
+                                                         currency=currency, amount=amount - paid_with_credits,
                                                          provider_name=settings.payment_provider)
     orders: list[Order] = []
     reservations: list[dict[str, Any]] = []
@@ -237,9 +244,12 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                       total=draft.total, fee=0, refunded=0, address=priced.address,
                       seller_coupon_id=draft.seller_coupon_id, platform_coupon_id=draft.platform_coupon_id,
                       payment_intent_id=intents[draft.currency].id, live_id=live_id,
-                      source="direct" if live_id is None else "live", created_at=now, updated_at=now)
+                      source="direct" if live_id is None else "live", credits=credits[draft.shop.id],
+                      created_at=now, updated_at=now)
         order_id = await repository.insert_order(db, values)
         order = snapshot(Order, {"id": order_id, **values})
+        await shopping_credits.hold(db, user_id=user.id, order_id=order_id, shop_id=draft.shop.id,
+                                    currency=draft.currency, amount=credits[draft.shop.id])
         written: list[OrderLine] = []
         totals = [line.unit_price * line.quantity for line in draft.lines]
         discounts = pricing.spread(draft.seller_discount + draft.platform_discount, totals)
@@ -279,7 +289,45 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
             await _reread_stock(db, line.variant)
             raise _out_of_stock(line)
     checkpoint("checkout.after_reserve")
+    if any(credits.values()) and all(intent.amount == 0 for intent in intents.values()):
+        await _pay_with_credits_only(db, list(intents.values()), settings)
+        if placed is not None:
+            placed.paid_by_credits = True
     return checkout
+
+
+async def credits_of(db: AsyncSession, user: User, body: CheckoutIn, priced: Quote) -> dict[int, int]:
+    """The part of each draft order (keyed by shop id: one order per shop) the buyer's shopping credits pay:
+    credits are a way to pay, applied to what is payable after coupons, shipping and tax (so the
+    seller's share, the fee and the tax do not change), spread over the orders of each currency
+    in proportion to their totals. The buyer's credits account stays locked to the commit
+    (``promotions.credits.plan_spend``)."""
+    spend: dict[int, int] = {draft.shop.id: 0 for draft in priced.orders}
+    if not body.use_credits and body.credits_amount is None:
+        return spend
+    currencies = sorted({draft.currency for draft in priced.orders})
+    if body.credits_amount is not None and len(currencies) > 1:
+        raise ValidationFailed("An amount of credits applies to a checkout in one currency; use use_credits.",
+                               code=OrdersError.CREDITS_ONE_CURRENCY, details={"field": "credits_amount"})
+    for currency in currencies:
+        drafts = [draft for draft in priced.orders if draft.currency == currency]
+        parts = await shopping_credits.plan_spend(db, user_id=user.id, currency=currency,
+                                                  payable=[draft.total for draft in drafts],
+                                                  wanted=body.credits_amount)
+        for draft, part in zip(drafts, parts, strict=True):
+            spend[draft.shop.id] = part
+    return spend
+
+
+async def _pay_with_credits_only(db: AsyncSession, intents: list[PaymentIntent], settings: Settings) -> None:
+    """Credits covered the whole checkout: its payments (all of 0) are confirmed now, without a
+    card, so the orders are paid by this same unit of work (as a free order is once confirmed)."""
+    provider = payment_providers.get_provider(settings)
+    nothing = payment_providers.CardInput(number="", exp_month=1, exp_year=1, cvc="")
+    for placed_intent in intents:
+        intent = await payments_repo.get_intent(db, placed_intent.id)
+        assert intent is not None
+        await payments.confirm(db, intent, nothing, provider=provider, settings=settings)
 
 
 async def _reread_stock(db: AsyncSession, variant: Variant) -> None:

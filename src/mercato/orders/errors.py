@@ -18,6 +18,7 @@ class OrdersError(StrEnum):
     ADDRESS_NOT_FOUND = "address_not_found"
     ADDRESS_REQUIRED = "address_required"
     PRICES_CHANGED = "prices_changed"
+    CREDITS_ONE_CURRENCY = "credits_one_currency"
     # payment
     CHECKOUT_EXPIRED = "checkout_expired"
     CHECKOUT_CLOSED = "checkout_closed"

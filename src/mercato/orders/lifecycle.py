@@ -23,6 +23,7 @@ from mercato.orders.errors import OrdersError
 from mercato.orders.models import Order, OrderLine
 from mercato.payments import hooks as payment_hooks
 from mercato.payments.models import PaymentIntent
+from mercato.promotions import credits as shopping_credits
 from mercato.promotions import service as promotions
 
 
@@ -50,7 +51,8 @@ async def lines_of(db: AsyncSession, order_id: int) -> list[OrderLine]:
 
 
 def payment_split(order: Order, settings_fee_bps: int) -> postings.PaymentSplit:
-    return postings.split_payment(order.total, order.tax, order.platform_discount, settings_fee_bps)
+    return postings.split_payment(order.total, order.tax, order.platform_discount, settings_fee_bps,
+                                  order.credits or 0)
 
 
 @dataclass
@@ -88,14 +90,14 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
     await db.flush()  # the intent's pending changes first
     rows = await repository.orders_of_intent(db, intent.id)
     paid: list[_PaidOrder] = []
-    for order_id, status, checkout_id, shop_id, buyer_id, currency, total, tax, discount, refunded in rows:
+    for order_id, status, checkout_id, shop_id, buyer_id, currency, total, tax, discount, refunded, credits in rows:
         if status == "expired":
             expired = await repository.order(db, order_id)
             assert expired is not None
             await refunds.refund_order(db, expired, expired.total, reason="Paid after the reservation expired",
                                        settings=settings, allow_unpaid=True)
             continue
-        split = postings.split_payment(total, tax, discount, settings.platform_fee_bps)
+        split = postings.split_payment(total, tax, discount, settings.platform_fee_bps, credits)
         # The fee is stored by the same guarded update that marks the order paid.
         if not await repository.mark_paid(db, order_id, split.fee, now):
             continue
@@ -142,6 +144,7 @@ async def expire_checkout(db: AsyncSession, checkout_id: int) -> int:
     for order in await repository.orders_of_checkout(db, checkout_id):
         if await transition(db, order, ("awaiting_payment",), "expired",
                             note="Not paid in time; the reserved stock was released."):
+            await release_credits(db, order)
             await notify.order_changed(db, order, "order.expired")
     checkout = await repository.loaded_checkout(db, checkout_id)
     if checkout is not None and checkout.status == "open":
@@ -263,7 +266,15 @@ async def _cancel_unpaid(db: AsyncSession, order: Order, user: User, note: str) 
         raise Conflict("This order changed meanwhile; reload it.", code=OrdersError.INVALID_STATUS)
     await inventory.release_reservations(db, reservations)
     await hooks.release_live_units(db, order.checkout_id, [line.id for line in lines])
+    await release_credits(db, order)
     await notify.order_changed(db, order, "order.cancelled")
+
+
+async def release_credits(db: AsyncSession, order: Order) -> None:
+    """An order that will never be paid (expired, cancelled unpaid) gives its credits back.
+    Called only by the guarded transition that won, so a payment never takes them too."""
+    await shopping_credits.release(db, user_id=order.buyer_id, order_id=order.id, shop_id=order.shop_id,
+                                   currency=order.currency, amount=order.credits or 0)
 
 
 async def settle_due(db: AsyncSession, settings: Settings, now: datetime | None = None) -> int:

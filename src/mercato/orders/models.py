@@ -82,6 +82,9 @@ class Order(IdMixin, TimestampMixin, Base):
     total: Mapped[int] = mapped_column(BigInteger)  # what the buyer pays for this order
     fee: Mapped[int] = mapped_column(BigInteger, default=0)  # platform referral fee, set when paid
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the part of ``total`` paid with the buyer's shopping credits (promotions/credits.py); the card
+    # was charged ``total - credits``
+    credits: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     address: Mapped[dict[str, Any]] = mapped_column(JSON)
     seller_coupon_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("coupons.id"))
     platform_coupon_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("coupons.id"))

@@ -63,7 +63,7 @@ def order_body(order: Order, shop: Shop, lines: Sequence[OrderLine], reviewed: s
         shop_slug=shop.slug, shop_name=shop.name, buyer_id=order.buyer_id, status=order.status,
         currency=order.currency, subtotal=order.subtotal, seller_discount=order.seller_discount,
         platform_discount=order.platform_discount, shipping=order.shipping, tax=order.tax, total=order.total,
-        total_display=format_money(order.total, order.currency), refunded=order.refunded,
+        total_display=format_money(order.total, order.currency), credits=order.credits or 0, refunded=order.refunded,
         fee=order.fee if seller_view else None, address=dict(order.address), carrier=order.carrier,
         tracking_number=order.tracking_number, payment_intent_id=order.payment_intent_id,
         created_at=order.created_at, paid_at=order.paid_at, shipped_at=order.shipped_at,
@@ -94,12 +94,21 @@ def intent_brief(intent: PaymentIntent) -> PaymentIntentBrief:
 async def checkout_out(db: AsyncSession, checkout: Checkout, settings: Settings) -> CheckoutOut:
     orders = await repository.checkout_order_snapshots(db, checkout.id)
     intents = await payments_repo.intents_of_checkout(db, checkout.id)
-    totals: dict[str, int] = {}
-    for order in orders:
-        totals[order.currency] = totals.get(order.currency, 0) + order.total
+    totals, credits = _totals(orders)
     return CheckoutOut(id=checkout.id, status=checkout.status, expires_at=checkout.expires_at,
                        orders=await orders_out(db, orders, settings),
-                       payments=[intent_brief(i) for i in intents], totals=totals)
+                       payments=[intent_brief(i) for i in intents], totals=totals, credits=credits)
+
+
+def _totals(orders: Sequence[Order]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per currency: the orders' totals, and the part paid with credits (currencies with some)."""
+    totals: dict[str, int] = {}
+    credits: dict[str, int] = {}
+    for order in orders:
+        totals[order.currency] = totals.get(order.currency, 0) + order.total
+        if order.credits:
+            credits[order.currency] = credits.get(order.currency, 0) + order.credits
+    return totals, credits
 
 
 def placed_checkout_out(checkout: Checkout, orders: Sequence[Order], shops: dict[int, Shop],
@@ -107,13 +116,11 @@ def placed_checkout_out(checkout: Checkout, orders: Sequence[Order], shops: dict
                         intents: Sequence[PaymentIntent], settings: Settings) -> CheckoutOut:
     """:func:`checkout_out` of a checkout just placed, from the rows the request wrote (no reads):
     new orders have no reviews, and their lines and history are exactly what was written."""
-    totals: dict[str, int] = {}
-    for order in orders:
-        totals[order.currency] = totals.get(order.currency, 0) + order.total
+    totals, credits = _totals(orders)
     return CheckoutOut(id=checkout.id, status=checkout.status, expires_at=checkout.expires_at,
                        orders=[order_body(o, shops[o.shop_id], lines[o.id], set(), events[o.id], settings)
                                for o in orders],
-                       payments=[intent_brief(i) for i in intents], totals=totals)
+                       payments=[intent_brief(i) for i in intents], totals=totals, credits=credits)
 
 
 def return_out(request: ReturnRequest, currency: str) -> ReturnOut:

@@ -46,16 +46,23 @@ async def refund_order(db: AsyncSession, order: Order, amount: int, *, reason: s
     await db.refresh(order)
     refund = Refund(order_id=order.id, return_id=return_id, amount=amount, reason=reason[:500])
     await repository.add(db, refund)
+    # Paid partly with shopping credits: that part goes back as credits, pro rata and cumulative
+    # (a full refund returns exactly the credits used); only the rest goes back to the card. An
+    # order paid after it expired had its credits given back at expiry: the card gets its part.
+    credits_back = (postings.credits_refunded(order.total, order.credits, refunded_before + amount)
+                    - postings.credits_refunded(order.total, order.credits, refunded_before))
     intent = await payments_repo.get_intent(db, order.payment_intent_id) if order.payment_intent_id else None
-    if intent is not None:
+    if intent is not None and amount - credits_back > 0:
         provider = payment_providers.get_provider(settings)
-        result = await payments.refund(db, intent, amount, provider=provider, idempotency_key=f"refund_{refund.id}")
+        result = await payments.refund(db, intent, amount - credits_back, provider=provider,
+                                       idempotency_key=f"refund_{refund.id}")
         refund.provider_ref = getattr(result, "provider_ref", None)
     if was_paid:
         split = lifecycle.payment_split(order, settings.platform_fee_bps)
         parts = postings.split_refund(split, refunded_before, amount)
         await postings.post_refund(db, refund_id=refund.id, order_id=order.id, shop_id=order.shop_id,
-                                   currency=order.currency, parts=parts, settled=order.settled_at is not None)
+                                   currency=order.currency, parts=parts, settled=order.settled_at is not None,
+                                   buyer_id=order.buyer_id)
         await hooks.order_money(db, hooks.OrderMoneyEvent(
             kind="refunded", order_id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id,
             currency=order.currency, amount=amount, at=datetime.now(UTC), refund_id=refund.id,
@@ -76,10 +83,19 @@ async def refund_order(db: AsyncSession, order: Order, amount: int, *, reason: s
         await lifecycle.transition(db, order, ("awaiting_payment",), "cancelled", note="Refunded.",
                                    cancelled_at=datetime.now(UTC))
     await notify.order_changed(db, order, "refund.created", buyer_subject="Your refund is on its way",
-                               buyer_body=f"We refunded {format_money(amount, order.currency)} to your card.",
+                               buyer_body=_refund_message(amount - credits_back, credits_back, order.currency),
                                refund_id=refund.id, amount=amount)
     await db.flush()
     return refund
+
+
+def _refund_message(card: int, credits: int, currency: str) -> str:
+    if credits == 0:
+        return f"We refunded {format_money(card, currency)} to your card."
+    if card == 0:
+        return f"We gave {format_money(credits, currency)} back to your shopping credits."
+    return (f"We refunded {format_money(card, currency)} to your card and gave {format_money(credits, currency)} "
+            "back to your shopping credits.")
 
 
 async def request_return(db: AsyncSession, order: Order, user: User, reason: str, lines: list[tuple[int, int]],

@@ -155,13 +155,15 @@ _CHECKOUT_INSERT_SQL = insert_sql(Checkout, _CHECKOUT_COLUMNS, returning="id")
 #: of later steps, no carrier).
 ORDER_COLUMNS = ("checkout_id", "buyer_id", "shop_id", "status", "currency", "subtotal", "seller_discount",
                  "platform_discount", "shipping", "tax", "total", "fee", "refunded", "address", "seller_coupon_id",
-                 "platform_coupon_id", "payment_intent_id", "live_id", "source", "created_at", "updated_at")
+                 "platform_coupon_id", "payment_intent_id", "live_id", "source", "credits", "created_at",
+                 "updated_at")
 _ORDER_INSERT_SQL = insert_sql(Order, ORDER_COLUMNS, returning="id")
 LINE_COLUMNS = ("order_id", "product_id", "variant_id", "title", "variant_title", "sku", "unit_price", "quantity",
                 "discount", "total", "refunded_quantity")
 _LINE_INSERT_SQL = insert_sql(OrderLine, LINE_COLUMNS, returning="id")
 _ORDERS_OF_INTENT_SQL = ("SELECT id, status, checkout_id, shop_id, buyer_id, currency, total, tax, "
-                         "platform_discount, refunded FROM orders WHERE payment_intent_id = :intent ORDER BY id")
+                         "platform_discount, refunded, credits FROM orders WHERE payment_intent_id = :intent "
+                         "ORDER BY id")
 _MARK_PAID_SQL = update_sql(Order, ("status", "paid_at", "fee", "updated_at"),
                             where="id = :id AND status = :from_status")
 _SOLD_LINES_SQL = "SELECT id, variant_id, product_id, quantity FROM order_lines WHERE order_id IN :ids ORDER BY id"
@@ -255,7 +257,7 @@ async def change_status(db: AsyncSession, order_id: int, from_status: Sequence[s
 
 async def orders_of_intent(db: AsyncSession, intent_id: int) -> list[Sequence[Any]]:
     """(id, status, checkout_id, shop_id, buyer_id, currency, total, tax, platform_discount,
-    refunded) of the orders a payment intent pays, in id order."""
+    refunded, credits) of the orders a payment intent pays, in id order."""
     return await InTransaction.of(db).all(_ORDERS_OF_INTENT_SQL, {"intent": intent_id})
 
 

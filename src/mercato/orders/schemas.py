@@ -101,6 +101,11 @@ class CheckoutIn(StrictBody):
         default=None, description="Totals per currency the buyer saw; a difference answers 409 prices_changed")
     live_id: BodyId | None = Field(default=None, description="Bought in this LIVE's room: a LIVE purchase, "
                                                              "priced at the LIVE's open flash deal")
+    use_credits: bool = Field(default=False, description="Pay with shopping credits first: as much of each "
+                                                         "currency's total as the balance allows")
+    credits_amount: StrictInt | None = Field(
+        default=None, ge=0, description="Pay exactly this much (minor units) with shopping credits; a "
+                                        "checkout in one currency only. Above the balance: 409 credits_insufficient")
 
 
 class OrderLineOut(BaseModel):
@@ -141,6 +146,7 @@ class OrderOut(BaseModel):
     tax: int
     total: int
     total_display: str
+    credits: int = 0  # the part of ``total`` paid with shopping credits (the card pays the rest)
     refunded: int
     fee: int | None = None  # seller view only
     address: dict[str, object]
@@ -179,6 +185,8 @@ class CheckoutOut(BaseModel):
     orders: list[OrderOut]
     payments: list[PaymentIntentBrief]
     totals: dict[str, int]
+    credits: dict[str, int] = Field(default_factory=dict,
+                                    description="Per currency, the part of the totals paid with shopping credits")
 
 
 class CardIn(StrictBody):

@@ -13,8 +13,19 @@ from mercato.kit.fields import PathId
 from mercato.kit.http import AppSettings, DbSession
 from mercato.kit.money import format_money
 from mercato.kit.pagination import Page, clamp_limit
-from mercato.promotions import service
-from mercato.promotions.schemas import AppliedCouponOut, CouponIn, CouponOut, CouponUpdate, PreviewIn
+from mercato.promotions import credits, service
+from mercato.promotions.schemas import (
+    AppliedCouponOut,
+    CouponIn,
+    CouponOut,
+    CouponUpdate,
+    CreditBalanceOut,
+    CreditGrantIn,
+    CreditGrantOut,
+    CreditLineOut,
+    CreditsOut,
+    PreviewIn,
+)
 
 if TYPE_CHECKING:  # annotations only: routes use no models at run time
     from mercato.catalog.models import Shop
@@ -99,3 +110,38 @@ async def preview(body: PreviewIn, user: CurrentUser, db: DbSession) -> list[App
     return [AppliedCouponOut(coupon_id=a.coupon_id, code=a.code, funded_by=a.funded_by, shop_id=a.shop_id,
                              amount=a.amount, currency=currency[a.shop_id],
                              amount_display=format_money(a.amount, currency[a.shop_id])) for a in applied]
+
+
+# --- shopping credits ----------------------------------------------------------------------------
+
+
+@router.get("/me/credits", response_model=CreditsOut)
+async def my_credits(user: CurrentUser, db: DbSession, settings: AppSettings, cursor: str | None = None,
+                     limit: Limit = None) -> CreditsOut:
+    """The caller's shopping credits: the balance per currency and the movements (grants, spends
+    at checkout, give-backs), newest first, keyset-paged."""
+    page = await credits.history(db, user.id, cursor, clamp_limit(limit, settings.page_size_default,
+                                                                  settings.page_size_max))
+    return CreditsOut(
+        balances=[CreditBalanceOut(currency=cur, amount=amount, amount_display=format_money(amount, cur))
+                  for cur, amount in (await credits.balances(db, user.id)).items()],
+        history=[credit_line_out(line) for line in page.items], next_cursor=page.next_cursor)
+
+
+def credit_line_out(line: credits.CreditLine) -> CreditLineOut:
+    return CreditLineOut(id=line.entry_id, created_at=line.created_at, currency=line.currency, amount=line.amount,
+                         amount_display=format_money(line.amount, line.currency), kind=line.kind,
+                         description=credits.describe(line), order_id=line.order_id)
+
+
+@router.post("/admin/credits", status_code=201, response_model=CreditGrantOut)
+async def grant_credits(body: CreditGrantIn, user: AdminUser, db: DbSession) -> CreditGrantOut:
+    """Operators: give a user platform-funded shopping credits, with a reason (kept in the ledger).
+    The same ``reference`` again writes nothing (``granted: false``)."""
+    done = await credits.operator_grant(db, user, user_ref=body.user, amount=body.amount, currency=body.currency,
+                                        reason=body.reason, reference=body.reference)
+    currency = body.currency.upper()
+    balance = await credits.balance(db, done.user.id, currency)
+    return CreditGrantOut(user_id=done.user.id, amount=body.amount, currency=currency, granted=done.granted,
+                          reference=done.reference, balance=balance,
+                          balance_display=format_money(balance, currency))

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit.errors import ValidationFailed
-from mercato.kit.money import is_supported
+from mercato.accounts import repository as accounts_repo
+from mercato.accounts.models import User
+from mercato.kit.errors import Conflict, NotFound, ValidationFailed
+from mercato.kit.money import allocate, format_money, is_supported
 from mercato.kit.pagination import decode_cursor, encode_cursor
 from mercato.kit.sql.transaction import take_write_lock
 from mercato.ledger import repository as ledger_repo
@@ -32,8 +35,11 @@ from mercato.ledger.service import Posting, ensure_accounts, platform_account, p
 from mercato.ledger.service import balance as ledger_balance
 from mercato.promotions.errors import PromotionsError
 
-#: The ledger transaction kind of a grant (idempotent by ``(kind, reference)``).
+#: The ledger transaction kinds of credits' own movements (idempotent by ``(kind, reference)``);
+#: refunds give credits back inside the ``refund`` transaction (ledger/postings.py).
 GRANT_KIND = "credit_grant"
+HOLD_KIND = "credit_hold"
+RELEASE_KIND = "credit_release"
 #: Longest reason kept (the ledger memo's width).
 REASON_MAX = 200
 
@@ -80,6 +86,41 @@ async def balance(db: AsyncSession, user_id: int, currency: str) -> int:
     return await ledger_balance(db, credits_account(user_id, _currency(currency)))
 
 
+async def balances(db: AsyncSession, user_id: int) -> dict[str, int]:
+    """Every currency the user has ever had credits in → the balance (sorted by currency)."""
+    return dict(sorted((currency, -total) for code, _, currency, total
+                       in await ledger_repo.owner_sums(db, "user", user_id) if code.split(":")[2] == "credits"))
+
+
+@dataclass(frozen=True)
+class OperatorGrant:
+    user: User
+    granted: bool  # False: the reference was granted before (nothing written)
+    transaction_id: int | None
+    reference: str
+
+
+async def operator_grant(db: AsyncSession, operator: User, *, user_ref: str, amount: int, currency: str,
+                         reason: str, reference: str | None = None) -> OperatorGrant:
+    """An operator gives credits to a user found by id, e-mail or handle (404 for nobody). The
+    ledger is the audit trail: the memo keeps the reason (the user sees it), the reference the
+    operator (``admin:{operator id}:{reference}``); ``reference`` (default: a new one) makes a
+    retried grant write nothing."""
+    ref = user_ref.strip()
+    if ref.isascii() and ref.isdigit():
+        user = await accounts_repo.user_by_id(db, int(ref))
+    elif "@" in ref[1:]:
+        user = await accounts_repo.user_by_email(db, ref.lower())
+    else:
+        user = await accounts_repo.user_by_handle(db, ref.lstrip("@"))
+    if user is None:
+        raise NotFound("No such user.", code=PromotionsError.CREDITS_USER_NOT_FOUND, details={"field": "user"})
+    reference = f"admin:{operator.id}:{reference or uuid4().hex}"
+    txn = await grant(db, user_id=user.id, amount=amount, currency=currency, reason=reason, reference=reference)
+    return OperatorGrant(user=user, granted=txn is not None, transaction_id=txn.id if txn else None,
+                         reference=reference)
+
+
 async def lock(db: AsyncSession, user_id: int, currency: str) -> None:
     """Serialise spends of one user's credits in one currency, as payouts lock a shop's balance:
     the write lock on SQLite (taken before the balance is read), ``SELECT … FOR UPDATE`` of the
@@ -104,6 +145,20 @@ class CreditLine:
     order_id: int | None
 
 
+def describe(line: CreditLine) -> str:
+    """What a movement means to the user."""
+    if line.kind == GRANT_KIND:
+        return line.memo
+    order = f"order #{line.order_id}" if line.order_id is not None else "an order"
+    if line.kind == HOLD_KIND:
+        return f"Spent on {order}"
+    if line.kind == RELEASE_KIND:
+        return f"Back from {order} (not paid)"
+    if line.kind == "refund":
+        return f"Refund of {order}"
+    return line.memo
+
+
 @dataclass(frozen=True)
 class CreditHistory:
     items: list[CreditLine]
@@ -126,3 +181,63 @@ async def history(db: AsyncSession, user_id: int, cursor: str | None = None, lim
              for entry, txn in rows[:limit]]
     next_cursor = encode_cursor([items[-1].entry_id]) if len(rows) > limit else None
     return CreditHistory(items=items, next_cursor=next_cursor)
+
+
+# --- spending at checkout ------------------------------------------------------------------
+
+
+async def plan_spend(db: AsyncSession, *, user_id: int, currency: str, payable: list[int],
+                     wanted: int | None) -> list[int]:
+    """How much of each order's payable amount (``payable``, the checkout's orders in this
+    currency, in their order) the buyer's credits pay: ``wanted`` (``None``: as much as the
+    balance allows), never more than the balance nor the payable total, spread over the orders
+    in proportion to their amounts (largest remainder: the same answer every time).
+
+    Locks the buyer's credits account first (:func:`lock`), so the balance read here stays true
+    until the holds of :func:`hold` are committed: a concurrent checkout waits, then sees them.
+    ``wanted`` above the payable total is ``422 credits_amount_invalid``; above the balance
+    ``409 credits_insufficient`` (nothing written).
+    """
+    cur = _currency(currency)
+    total = sum(payable)
+    if wanted is not None and (wanted < 0 or wanted > total):
+        raise ValidationFailed(f"Credits can pay at most {format_money(total, cur)} of this checkout.",
+                               code=PromotionsError.CREDITS_AMOUNT_INVALID,
+                               details={"field": "credits_amount", "max": total})
+    if wanted == 0 or total == 0:
+        return [0] * len(payable)
+    await lock(db, user_id, cur)
+    available = await balance(db, user_id, cur)
+    if wanted is not None and wanted > available:
+        raise Conflict(f"You have only {format_money(max(available, 0), cur)} of credits.",
+                       code=PromotionsError.CREDITS_INSUFFICIENT,
+                       details={"field": "credits_amount", "balance": max(available, 0)})
+    spend = min(total, max(available, 0)) if wanted is None else wanted
+    if spend == 0:
+        return [0] * len(payable)
+    return allocate(spend, list(payable))
+
+
+async def hold(db: AsyncSession, *, user_id: int, order_id: int, shop_id: int, currency: str,
+               amount: int) -> None:
+    """Take ``amount`` of credits for an unpaid order (Dr ``user:U:credits`` / Cr
+    ``platform:credits_held``); the order's payment takes them from there. Call after
+    :func:`plan_spend` in the same unit of work."""
+    if amount <= 0:
+        return
+    await post(db, kind=HOLD_KIND, reference=f"order:{order_id}", currency=currency,
+               memo=f"Credits for order #{order_id}", order_id=order_id, shop_id=shop_id,
+               postings=[Posting(credits_account(user_id, currency), amount),
+                         Posting(platform_account("credits_held", currency), -amount)])
+
+
+async def release(db: AsyncSession, *, user_id: int, order_id: int, shop_id: int, currency: str,
+                  amount: int) -> None:
+    """Give back the credits an order held when it will never be paid (its checkout expired or
+    it was cancelled before payment). Idempotent by the order."""
+    if amount <= 0:
+        return
+    await post(db, kind=RELEASE_KIND, reference=f"order:{order_id}", currency=currency,
+               memo=f"Credits back: order #{order_id} was not paid", order_id=order_id, shop_id=shop_id,
+               postings=[Posting(platform_account("credits_held", currency), amount),
+                         Posting(credits_account(user_id, currency), -amount)])

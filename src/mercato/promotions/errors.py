@@ -25,6 +25,7 @@ class PromotionsError(StrEnum):
     CREDITS_AMOUNT_INVALID = "credits_amount_invalid"
     CREDITS_INSUFFICIENT = "credits_insufficient"
     CREDITS_REASON_REQUIRED = "credits_reason_required"
+    CREDITS_USER_NOT_FOUND = "credits_user_not_found"
     CURRENCY_REQUIRED = "currency_required"
     INVALID_ACTION = "invalid_action"
     INVALID_INPUT = "invalid_input"

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from mercato.accounts.schemas import StrictBody
 from mercato.kit.fields import BodyId, IsoDateTime
@@ -158,3 +158,50 @@ class AppliedCouponOut(BaseModel):
     amount: int
     currency: str
     amount_display: str
+
+
+# --- shopping credits ----------------------------------------------------------------------------
+
+
+class CreditBalanceOut(BaseModel):
+    currency: str
+    amount: int
+    amount_display: str
+
+
+class CreditLineOut(BaseModel):
+    """One movement of the user's credits: ``amount`` > 0 adds to the balance."""
+
+    id: int
+    created_at: datetime
+    currency: str
+    amount: int
+    amount_display: str
+    kind: str  # credit_grant | credit_hold (spent at checkout) | credit_release | refund
+    description: str
+    order_id: int | None
+
+
+class CreditsOut(BaseModel):
+    balances: list[CreditBalanceOut]
+    history: list[CreditLineOut]
+    next_cursor: str | None
+
+
+class CreditGrantIn(StrictBody):
+    user: str = Field(min_length=1, max_length=254, description="The user's id, e-mail or handle")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="Minor units of the currency")
+    currency: str = Field(min_length=3, max_length=3)
+    reason: str = Field(min_length=1, max_length=160, description="Kept in the ledger memo (the audit trail)")
+    reference: str | None = Field(default=None, min_length=1, max_length=80,
+                                  description="Granting again with the same reference writes nothing")
+
+
+class CreditGrantOut(BaseModel):
+    user_id: int
+    amount: int
+    currency: str
+    granted: bool = Field(description="False: this reference was granted before; nothing was written")
+    reference: str
+    balance: int
+    balance_display: str
