@@ -104,7 +104,6 @@ class RevenueOut(BaseModel):
     promotions: int
     tax_payable: int
     cash: int
-    credits_held: int = 0  # shopping credits held by unpaid checkouts
 
 
 class LiabilityOut(BaseModel):
