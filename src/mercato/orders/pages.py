@@ -29,6 +29,7 @@ from mercato.orders import lifecycle, payflow, refunds, reviews
 from mercato.orders.errors import OrdersError
 from mercato.orders.presenters import checkout_out, order_out, orders_out, return_out
 from mercato.orders.schemas import AddressIn, BuyNowItem, CardIn, CheckoutIn
+from mercato.promotions import credits as shopping_credits
 from mercato.web.forms import error_messages, form_data, rollback
 from mercato.web.render import redirect, render
 
@@ -112,7 +113,8 @@ def _checkout_body(form: dict[str, str], item: int | None, qty: int) -> Checkout
                             city=form.get("city", ""), region=form.get("region", ""),
                             postal_code=form.get("postal_code", ""), country=form.get("country", ""),
                             phone=form.get("phone", ""), is_default=True)
-    return CheckoutIn(address_id=address_id, address=address, coupon_codes=codes, items=items)
+    return CheckoutIn(address_id=address_id, address=address, coupon_codes=codes, items=items,
+                      use_credits=form.get("use_credits") == "1")
 
 
 async def _count_coupon_codes(request: Request, user: User, form: dict[str, str]) -> None:
@@ -129,10 +131,18 @@ async def _checkout_context(db: AsyncSession, user: User, settings: Settings, fo
     try:
         body = _checkout_body(form, item, qty)
         if addresses or body.address is not None:
-            context["quote"] = await checkouts.quote(db, user, body, settings)
+            context["quote"] = quote = await checkouts.quote(db, user, body, settings)
+            context["credits"] = await _usable_credits(db, user, quote.totals())
     except FormErrors as exc:
         context["error"], context["errors"] = error_messages(exc)
     return context
+
+
+async def _usable_credits(db: AsyncSession, user: User, totals: dict[str, int]) -> dict[str, int]:
+    """Per currency of the checkout, how much of its total the buyer's shopping credits can pay
+    (currencies where they have none are left out): the "Use $X of credits" box."""
+    return {cur: min(amount, totals[cur]) for cur, amount in (await shopping_credits.balances(db, user.id)).items()
+            if totals.get(cur, 0) > 0 and amount > 0}
 
 
 @router.get("/checkout", response_class=HTMLResponse)

@@ -40,8 +40,9 @@ from mercato.promotions.errors import PromotionsError
 GRANT_KIND = "credit_grant"
 HOLD_KIND = "credit_hold"
 RELEASE_KIND = "credit_release"
-#: Longest reason kept (the ledger memo's width).
+#: Longest reason kept in the ledger memo, and the ledger reference's width.
 REASON_MAX = 200
+REFERENCE_MAX = 120
 
 
 def credits_account(user_id: int, currency: str) -> str:
@@ -71,9 +72,9 @@ async def grant(db: AsyncSession, *, user_id: int, amount: int, currency: str, r
     if not reason:
         raise ValidationFailed("A grant needs a reason.", code=PromotionsError.CREDITS_REASON_REQUIRED,
                                details={"field": "reason"})
-    if not reference:
-        raise ValidationFailed("A grant needs a reference.", code=PromotionsError.INVALID_INPUT,
-                               details={"field": "reference"})
+    if not reference or len(reference) > REFERENCE_MAX:
+        raise ValidationFailed("A grant needs a reference (at most 120 characters).",
+                               code=PromotionsError.INVALID_INPUT, details={"field": "reference"})
     cur = _currency(currency)
     return await post(db, kind=GRANT_KIND, reference=reference, currency=cur, memo=reason[:REASON_MAX],
                       postings=[Posting(platform_account("promotions", cur), amount),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -19,8 +20,8 @@ from mercato.catalog import shops
 from mercato.catalog.presenters import shop_out
 from mercato.kit.errors import AppError, Forbidden, NotFound, ValidationFailed
 from mercato.kit.http import DbSession
-from mercato.kit.money import SUPPORTED_CURRENCIES, MoneyError, exponent, parse_amount
-from mercato.promotions import service
+from mercato.kit.money import SUPPORTED_CURRENCIES, MoneyError, exponent, format_money, parse_amount
+from mercato.promotions import credits, service
 from mercato.promotions.api import CouponId, coupon_out
 from mercato.promotions.errors import PromotionsError
 from mercato.promotions.schemas import MAX_PERCENT_BPS, MIN_PERCENT_BPS, CouponIn, CouponUpdate
@@ -236,3 +237,59 @@ async def admin_toggle(request: Request, coupon_id: CouponId, user: AdminUser, d
         raise NotFound("No such platform coupon.")
     saved = await _toggle(db, coupon, await form_data(request))
     return redirect(f"/admin/coupons?saved={saved}")
+
+
+# --- shopping credits ----------------------------------------------------------------------------
+
+
+@router.get("/me/credits", response_class=HTMLResponse)
+async def my_credits(request: Request, user: CurrentUser, db: DbSession, cursor: str | None = None) -> Response:
+    """The shopper's credits: balance per currency and every movement, newest first."""
+    page = await credits.history(db, user.id, cursor, PAGE_SIZE)
+    return render(request, "promotions/credits.html", {
+        "balances": await credits.balances(db, user.id),
+        "lines": [(line, credits.describe(line)) for line in page.items], "next_cursor": page.next_cursor,
+    }, user=user)
+
+
+GRANT_FIELDS = ("user", "amount", "currency", "reason")
+
+
+def _admin_credits_context(values: dict[str, str] | None = None) -> dict[str, Any]:
+    """The form carries a fresh ``reference``: submitting it twice grants once."""
+    return {"values": values or {"currency": "USD"}, "errors": {}, "focus": None, "reference": uuid4().hex,
+            "currencies": sorted(SUPPORTED_CURRENCIES, key=lambda c: (c not in COMMON_CURRENCIES, c))}
+
+
+@router.get("/admin/credits", response_class=HTMLResponse)
+async def admin_credits(request: Request, user: AdminUser) -> Response:
+    return render(request, "promotions/admin_credits.html", _admin_credits_context(), user=user)
+
+
+@router.post("/admin/credits", response_class=HTMLResponse)
+async def admin_grant(request: Request, user: AdminUser, db: DbSession) -> Response:
+    """Grant credits from the operator's form: the amount is typed in major units (``12.50``)."""
+    form = await form_data(request)
+    values = {k: form.get(k, "").strip() for k in GRANT_FIELDS}
+    currency = values["currency"].upper()
+    try:
+        if currency not in SUPPORTED_CURRENCIES:
+            raise _invalid("currency", "Choose a supported currency.")
+        amount = _money(form, "amount", currency, "Amount")
+        if amount is None or amount <= 0:
+            raise _invalid("amount", "Enter an amount above 0.")
+        done = await credits.operator_grant(db, user, user_ref=values["user"], amount=amount, currency=currency,
+                                            reason=values["reason"], reference=form.get("reference") or None)
+    except (ValidationError, AppError) as exc:
+        message, errors = _errors(exc)
+        await _start_over(db, user)
+        ctx = _admin_credits_context(values)
+        ctx.update({"errors": errors, "error": message, "focus": next((f for f in GRANT_FIELDS if f in errors), None),
+                    "reference": form.get("reference") or ctx["reference"]})
+        return render(request, "promotions/admin_credits.html", ctx, user=user,
+                      status=exc.status if isinstance(exc, AppError) else 422)
+    ctx = _admin_credits_context()
+    balance = await credits.balance(db, done.user.id, currency)
+    ctx["notice"] = (f"Granted {format_money(amount, currency)} to {done.user.display_name} (user {done.user.id}); "
+                     f"their balance is {format_money(balance, currency)}.")
+    return render(request, "promotions/admin_credits.html", ctx, user=user)
