@@ -32,6 +32,7 @@ from mercato.connections import webhooks as store_webhooks
 from mercato.connections.platforms import square as square_platform
 from mercato.connections.signatures import hmac_sha256_b64
 from mercato.demo_community import seed_community, seed_community_if_missing
+from mercato.demo_credits import seed_credits
 from mercato.demo_gifts import seed_gifts
 from mercato.demo_live_world import seed_lives, seed_lives_if_missing
 from mercato.demo_videos import seed_videos, seed_videos_if_missing
@@ -209,6 +210,7 @@ async def seed(settings: Settings, console: Console) -> None:
             await _seed_commerce(session, settings, random.Random(SEED + 1), db, console)
         async with db.unit_of_work() as session:
             await _seed_connection(session, settings, console)
+        await seed_credits(db, settings, console)
         await seed_videos(db, settings, random.Random(SEED + 2), console)
         async with db.unit_of_work() as session:
             await seed_lives(session, settings, console)

@@ -81,6 +81,8 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("patch", "/api/v1/cart/items/{item_id}"): {409: _STATE},
     ("post", "/api/v1/checkout/quote"): {404: _UNKNOWN_ADDRESS, 409: _STATE, 429: RATE_LIMITED},
     ("post", "/api/v1/checkouts"): {404: _UNKNOWN_ADDRESS, **_IDEMPOTENT, 429: RATE_LIMITED},
+    # shopping credits
+    ("post", "/api/v1/admin/credits"): {404: "No user with that id, e-mail or handle (`credits_user_not_found`)."},
     ("post", "/api/v1/checkouts/{checkout_id}/pay"): {**_IDEMPOTENT, **_PROVIDER},
     ("post", "/api/v1/orders/{order_id}/cancel"): {**_IDEMPOTENT, **_PROVIDER},
     ("post", "/api/v1/orders/{order_id}/returns"): {409: _STATE},
