@@ -1,7 +1,7 @@
 """shopping credits: the part of an order paid with the buyer's credits
 
 Revision ID: 0020_credits
-Revises: 0010_live_core
+Revises: 0019_community
 Create Date: 2026-12-06 04:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0020_credits'
-down_revision: str | None = '0010_live_core'
+down_revision: str | None = '0019_community'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
