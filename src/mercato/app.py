@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from mercato import __version__
 from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
+from mercato.analytics import wiring as analytics_wiring
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
 from mercato.catalog import read_cache as catalog_read_cache
@@ -121,6 +122,7 @@ def forget_cached(database_url: str) -> None:
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
     feed_wiring.install()
+    analytics_wiring.install()  # analytics/wiring.py: the SQL event sink and the capture handlers
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
     # live/clipping.py: the host's clips are cut from the ingest's recording.
     live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))

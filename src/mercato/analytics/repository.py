@@ -1,0 +1,115 @@
+"""The statements of the analytics event store: the raw insert (insert-or-ignore by
+``event_id``, answering the ids that were new), the rollup upsert, the pruning of raw events
+and the reads of the rollups that ``analytics/queries.py`` shapes.
+
+The write path runs in the caller's transaction with plain statements (``kit/sql``): one
+multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per chunk of events, then one
+``executemany`` upsert of the grouped rollup deltas. Both spellings are the same on SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts.models import User
+from mercato.analytics.models import DIMENSIONS, AnalyticsEvent, AnalyticsRollup
+from mercato.kit.sql.statements import column_name, insert_sql, quoted
+from mercato.kit.sql.transaction import InTransaction
+
+EVENT_COLUMNS = ("event_id", "kind", "occurred_at", "source", "creator_id", "video_id", "live_id", "product_id",
+                 "shop_id", "viewer_id", "age_band", "region", "value", "currency", "quantity", "watch_ms")
+ROLLUP_KEY = ("grain", "bucket", "kind", "source", *DIMENSIONS)
+ROLLUP_SUMS = ("count", "value_sum", "quantity_sum", "watch_ms")
+#: Events per multi-row INSERT: well under both databases' parameter limits.
+CHUNK = 200
+
+
+def _add(attribute: str) -> str:
+    column = quoted(column_name(AnalyticsRollup, attribute))
+    return f"{quoted(AnalyticsRollup.__tablename__)}.{column} + excluded.{column}"
+
+
+_ROLLUP_UPSERT_SQL = insert_sql(AnalyticsRollup, (*ROLLUP_KEY, *ROLLUP_SUMS), on_conflict=ROLLUP_KEY,
+                                on_conflict_set={name: _add(name) for name in ROLLUP_SUMS})
+_EVENT_TABLE = quoted(AnalyticsEvent.__tablename__)
+_EVENT_NAMES = ", ".join(quoted(column_name(AnalyticsEvent, name)) for name in EVENT_COLUMNS)
+_EVENT_CONFLICT = quoted(column_name(AnalyticsEvent, "event_id"))
+_insert_texts: dict[int, str] = {}
+
+
+def _insert_events_sql(rows: int) -> str:
+    """``INSERT`` of ``rows`` events (parameters ``:c_i``) that ignores known ids and returns the new ones."""
+    sql = _insert_texts.get(rows)
+    if sql is None:
+        values = ", ".join("(" + ", ".join(f":{name}_{i}" for name in EVENT_COLUMNS) + ")" for i in range(rows))
+        sql = (f"INSERT INTO {_EVENT_TABLE} ({_EVENT_NAMES}) VALUES {values} "  # noqa: S608
+               f"ON CONFLICT ({_EVENT_CONFLICT}) DO NOTHING RETURNING {_EVENT_CONFLICT}")
+        _insert_texts[rows] = sql
+    return sql
+
+
+async def insert_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert event rows (``EVENT_COLUMNS``) unless their ``event_id`` is known; the new ids."""
+    new: set[str] = set()
+    raw = InTransaction.of(db)
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        params = {f"{name}_{i}": row[name] for i, row in enumerate(chunk) for name in EVENT_COLUMNS}
+        new.update(str(found[0]) for found in await raw.all(_insert_events_sql(len(chunk)), params))
+    return new
+
+
+async def upsert_rollups(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add grouped deltas (``ROLLUP_KEY`` + ``ROLLUP_SUMS``) to their rollup rows."""
+    await InTransaction.of(db).executemany(_ROLLUP_UPSERT_SQL, rows)
+
+
+async def births(db: AsyncSession, user_ids: Iterable[int]) -> dict[int, date]:
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    found = await db.execute(select(User.id, User.date_of_birth).where(User.id.in_(ids)))
+    return {int(user_id): born for user_id, born in found.all()}
+
+
+async def prune_events(db: AsyncSession, before: datetime) -> int:
+    result = await db.execute(delete(AnalyticsEvent).where(AnalyticsEvent.occurred_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _scope_filter(scope_column: str, scope_id: int, kinds: Sequence[str], grain: str, start: datetime,
+                  end: datetime) -> ColumnElement[bool]:
+    return and_(getattr(AnalyticsRollup, scope_column) == scope_id, AnalyticsRollup.grain == grain,
+                AnalyticsRollup.bucket >= start, AnalyticsRollup.bucket < end, AnalyticsRollup.kind.in_(kinds))
+
+
+async def rollup_sums(db: AsyncSession, *, scope_column: str, scope_id: int, kinds: Sequence[str], grain: str,
+                      start: datetime, end: datetime, by: str | None) -> list[tuple[Any, ...]]:
+    """``(group, kind, currency, count, value_sum, quantity_sum, watch_ms)`` rows summed over the
+    rollups of a scope; ``group`` is the bucket (``by`` ``"bucket"``), a dimension or ``None``."""
+    group: Any = getattr(AnalyticsRollup, by) if by is not None else None
+    columns: list[Any] = [AnalyticsRollup.kind, AnalyticsRollup.currency,
+                          func.sum(AnalyticsRollup.count), func.sum(AnalyticsRollup.value_sum),
+                          func.sum(AnalyticsRollup.quantity_sum), func.sum(AnalyticsRollup.watch_ms)]
+    grouping: list[Any] = [AnalyticsRollup.kind, AnalyticsRollup.currency]
+    if group is not None:
+        columns.insert(0, group)
+        grouping.insert(0, group)
+    statement = (select(*columns).where(_scope_filter(scope_column, scope_id, kinds, grain, start, end))
+                 .group_by(*grouping))
+    rows = (await db.execute(statement)).all()
+    return [tuple(row) if group is not None else (None, *row) for row in rows]
+
+
+async def count_events(db: AsyncSession, **where: Any) -> int:
+    """Raw events matching the equalities in ``where`` (tests and the pruning report)."""
+    statement = select(func.count()).select_from(AnalyticsEvent)
+    for name, value in where.items():
+        statement = statement.where(getattr(AnalyticsEvent, name) == value)
+    return int((await db.execute(statement)).scalar_one())

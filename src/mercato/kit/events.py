@@ -1,0 +1,96 @@
+"""The analytics event stream's entry point, at kit level so that every domain can record.
+
+Orders, catalog, content, feed and accounts sit below ``analytics`` and may not import it; they
+build an :class:`Event` and call :func:`record` (or :func:`record_many`) inside their own unit of
+work. The ``analytics`` package installs its SQL sink here when the app starts
+(``analytics/wiring.py``), so an event commits — or rolls back — with the fact it describes.
+With no sink installed (a tool that never starts the app) recording does nothing, which keeps
+the lower domains usable on their own. The sink is an interface so that a deployment can move
+the event store to a dedicated engine (docs/analytics.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+#: Every kind of event the stream knows (docs/analytics.md, "Event kinds").
+KINDS = frozenset({
+    "impression", "view", "product_card_click", "shop_view", "product_view", "add_to_cart",
+    "checkout_started", "order_paid", "refund", "gift", "like", "comment", "share", "follow",
+    "live_join", "live_leave",
+})
+
+#: Traffic sources (docs/analytics.md, "Traffic source"); ``ads`` is reserved for later.
+SOURCES = frozenset({"foryou", "following", "search", "affiliate", "live", "profile", "direct", "ads"})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One fact for analytics. ``event_id`` is derived from the action (``order_paid:{order}``,
+    ``like:{user}:{video}``) or is the client's id for a beacon, so a retry or a re-send counts
+    once. ``viewer_id`` only serves to derive the viewer's coarse attributes (age band, region)
+    and the raw event's unique counts; rollups never hold it."""
+
+    event_id: str
+    kind: str
+    occurred_at: datetime
+    source: str = "direct"
+    creator_id: int | None = None
+    video_id: int | None = None
+    live_id: int | None = None
+    product_id: int | None = None
+    shop_id: int | None = None
+    viewer_id: int | None = None
+    age_band: str | None = None
+    region: str | None = None
+    value: int = 0  # money, minor units of ``currency``
+    currency: str | None = None
+    quantity: int = 0
+    watch_ms: int = 0
+
+
+class Sink(Protocol):
+    """Where events go. ``write`` runs in the caller's transaction and answers how many of the
+    events were new (already recorded ``event_id`` are ignored)."""
+
+    async def write(self, db: AsyncSession, events: Sequence[Event]) -> int: ...
+
+
+_sinks: list[Sink] = []
+
+
+def install_sink(sink: Sink) -> Sink:
+    """Make ``sink`` the one sink (replacing any before it)."""
+    _sinks[:] = [sink]
+    return sink
+
+
+def uninstall_sink() -> None:
+    _sinks.clear()
+
+
+def sink() -> Sink | None:
+    return _sinks[0] if _sinks else None
+
+
+def normal_source(source: str | None) -> str:
+    """A known traffic source, ``direct`` for anything else (a link carries ``src`` as it likes)."""
+    return source if source in SOURCES else "direct"
+
+
+async def record(db: AsyncSession, event: Event) -> int:
+    """Record one event in ``db``'s transaction; answers 1 when it was new, else 0."""
+    return await record_many(db, (event,))
+
+
+async def record_many(db: AsyncSession, events: Sequence[Event]) -> int:
+    """Record events in ``db``'s transaction; answers how many were new (0 without a sink)."""
+    installed = sink()
+    if installed is None or not events:
+        return 0
+    return await installed.write(db, events)
