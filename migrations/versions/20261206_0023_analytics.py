@@ -37,11 +37,14 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=True),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('watch_ms', sa.BigInteger(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_events')),
     sa.UniqueConstraint('event_id', name='uq_analytics_events_event_id')
     )
     op.create_index('ix_analytics_events_occurred_at', 'analytics_events', ['occurred_at'])
+    op.create_index('ix_analytics_events_viewer_product', 'analytics_events',
+                    ['viewer_id', 'product_id', 'kind', 'occurred_at'])
 
     op.create_table('analytics_rollups',
     sa.Column('grain', sa.String(length=6), nullable=False),

@@ -14,6 +14,8 @@ from redis.asyncio import Redis
 from mercato import __version__
 from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
+from mercato.analytics import api as analytics_api
+from mercato.analytics import tasks as analytics_tasks
 from mercato.analytics import wiring as analytics_wiring
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
@@ -86,7 +88,7 @@ from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
 JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks,
-               connections_tasks)
+               connections_tasks, analytics_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
@@ -97,7 +99,7 @@ ROUTERS = (orders_api.buying, feed_api.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
-           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router)
+           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router, analytics_api.router)
 
 
 async def write_held_back(database_url: str) -> None:
@@ -122,7 +124,7 @@ def forget_cached(database_url: str) -> None:
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
     feed_wiring.install()
-    analytics_wiring.install()  # analytics/wiring.py: the SQL event sink and the capture handlers
+    analytics_wiring.install(settings)  # analytics/wiring.py: the SQL event sink and the capture handlers
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
     # live/clipping.py: the host's clips are cut from the ingest's recording.
     live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))

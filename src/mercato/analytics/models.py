@@ -44,10 +44,13 @@ class AnalyticsEvent(IdMixin, Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     watch_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    count: Mapped[int] = mapped_column(Integer, default=1)  # what it adds to its rollup's count (kit/events.py)
 
     __table_args__ = (
         UniqueConstraint("event_id", name="uq_analytics_events_event_id"),
         Index("ix_analytics_events_occurred_at", "occurred_at"),
+        # The click that led to an add to cart or a purchase (analytics/sink.py, attribution).
+        Index("ix_analytics_events_viewer_product", "viewer_id", "product_id", "kind", "occurred_at"),
     )
 
 

@@ -19,11 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.analytics.models import DIMENSIONS, AnalyticsEvent, AnalyticsRollup
+from mercato.catalog.models import Product, Shop
+from mercato.content.models import Video, VideoProduct
 from mercato.kit.sql.statements import column_name, insert_sql, quoted
 from mercato.kit.sql.transaction import InTransaction
+from mercato.live.models import Live
+from mercato.orders.models import Order, OrderLine
 
 EVENT_COLUMNS = ("event_id", "kind", "occurred_at", "source", "creator_id", "video_id", "live_id", "product_id",
-                 "shop_id", "viewer_id", "age_band", "region", "value", "currency", "quantity", "watch_ms")
+                 "shop_id", "viewer_id", "age_band", "region", "value", "currency", "quantity", "watch_ms", "count")
 ROLLUP_KEY = ("grain", "bucket", "kind", "source", *DIMENSIONS)
 ROLLUP_SUMS = ("count", "value_sum", "quantity_sum", "watch_ms")
 #: Events per multi-row INSERT: well under both databases' parameter limits.
@@ -76,6 +80,70 @@ async def births(db: AsyncSession, user_ids: Iterable[int]) -> dict[int, date]:
         return {}
     found = await db.execute(select(User.id, User.date_of_birth).where(User.id.in_(ids)))
     return {int(user_id): born for user_id, born in found.all()}
+
+
+async def last_click(db: AsyncSession, viewer_id: int, product_id: int, since: datetime,
+                     until: datetime) -> tuple[str, int | None, int | None, int | None] | None:
+    """The viewer's latest product-card click on the product in ``[since, until]``:
+    ``(source, video_id, creator_id, live_id)``."""
+    e = AnalyticsEvent
+    found = (await db.execute(
+        select(e.source, e.video_id, e.creator_id, e.live_id)
+        .where(e.viewer_id == viewer_id, e.product_id == product_id, e.kind == "product_card_click",
+               e.occurred_at >= since, e.occurred_at <= until)
+        .order_by(e.occurred_at.desc(), e.id.desc()).limit(1))).first()
+    return None if found is None else (str(found[0]), found[1], found[2], found[3])
+
+
+async def hosts(db: AsyncSession, live_ids: Iterable[int]) -> dict[int, int]:
+    ids = set(live_ids)
+    if not ids:
+        return {}
+    found = await db.execute(select(Live.id, Live.host_id).where(Live.id.in_(ids)))
+    return {int(live_id): int(host) for live_id, host in found.all()}
+
+
+async def paid_order(db: AsyncSession, order_id: int) -> tuple[int | None, list[tuple[int, int, int, int]]]:
+    """The order's LIVE and its lines ``(line id, product id, quantity, total)`` in line order."""
+    live_id = (await db.execute(select(Order.live_id).where(Order.id == order_id))).scalar_one_or_none()
+    lines = await db.execute(select(OrderLine.id, OrderLine.product_id, OrderLine.quantity, OrderLine.total)
+                             .where(OrderLine.order_id == order_id).order_by(OrderLine.id))
+    return live_id, [(int(a), int(b), int(c), int(d)) for a, b, c, d in lines.all()]
+
+
+async def videos_and_cards(db: AsyncSession, video_ids: Iterable[int]) -> dict[int, tuple[int, int | None, int | None]]:
+    """Per video: ``(creator id, first anchored product, its shop)`` — the product card an
+    impression of the video shows first (docs/analytics.md, CTR)."""
+    ids = set(video_ids)
+    if not ids:
+        return {}
+    out: dict[int, tuple[int, int | None, int | None]] = {}
+    for video_id, creator_id in (await db.execute(select(Video.id, Video.creator_id).where(Video.id.in_(ids)))).all():
+        out[int(video_id)] = (int(creator_id), None, None)
+    anchors = await db.execute(
+        select(VideoProduct.video_id, VideoProduct.product_id, Product.shop_id)
+        .join(Product, Product.id == VideoProduct.product_id)
+        .where(VideoProduct.video_id.in_(ids)).order_by(VideoProduct.video_id, VideoProduct.position))
+    for video_id, product_id, shop_id in anchors.all():
+        creator, first, _ = out[int(video_id)]
+        if first is None:
+            out[int(video_id)] = (creator, int(product_id), int(shop_id))
+    return out
+
+
+async def products_shops(db: AsyncSession, product_ids: Iterable[int]) -> dict[int, int]:
+    ids = set(product_ids)
+    if not ids:
+        return {}
+    found = await db.execute(select(Product.id, Product.shop_id).where(Product.id.in_(ids)))
+    return {int(product_id): int(shop_id) for product_id, shop_id in found.all()}
+
+
+async def existing_shops(db: AsyncSession, shop_ids: Iterable[int]) -> set[int]:
+    ids = set(shop_ids)
+    if not ids:
+        return set()
+    return {int(i) for i in (await db.execute(select(Shop.id).where(Shop.id.in_(ids)))).scalars()}
 
 
 async def prune_events(db: AsyncSession, before: datetime) -> int:

@@ -10,7 +10,8 @@ rollup key before the upsert, so a batch touches each rollup row once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,12 +43,17 @@ def bucket_of(at: datetime, grain: str) -> datetime:
     return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _row(event: Event, band: str | None) -> dict[str, Any]:
+#: Kinds credited to the product-card click that led to them (attribution, docs/analytics.md).
+ATTRIBUTED = frozenset({"add_to_cart", "checkout_started", "order_paid"})
+
+
+def _row(event: Event) -> dict[str, Any]:
     return {"event_id": event.event_id, "kind": event.kind, "occurred_at": event.occurred_at.astimezone(UTC),
             "source": event.source, "creator_id": event.creator_id, "video_id": event.video_id,
             "live_id": event.live_id, "product_id": event.product_id, "shop_id": event.shop_id,
-            "viewer_id": event.viewer_id, "age_band": band, "region": event.region, "value": event.value,
-            "currency": event.currency, "quantity": event.quantity, "watch_ms": event.watch_ms}
+            "viewer_id": event.viewer_id, "age_band": event.age_band, "region": event.region,
+            "value": event.value, "currency": event.currency, "quantity": event.quantity,
+            "watch_ms": event.watch_ms, "count": event.count}
 
 
 def rollup_deltas(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -62,7 +68,7 @@ def rollup_deltas(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             sums = grouped.get(key)
             if sums is None:
                 sums = grouped[key] = [0, 0, 0, 0]
-            sums[0] += 1
+            sums[0] += row["count"]
             sums[1] += row["value"]
             sums[2] += row["quantity"]
             sums[3] += row["watch_ms"]
@@ -71,22 +77,47 @@ def rollup_deltas(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class SqlSink:
-    """The event store in the application database (docs/analytics.md)."""
+    """The event store in the application database (docs/analytics.md).
 
-    async def write(self, db: AsyncSession, events: Sequence[Event]) -> int:
+    It completes events before storing them: the viewer's age band from their date of birth
+    (when the event has a viewer and no band), the host of a LIVE as the creator, and, for an
+    add to cart, a checkout or a purchase that names a product but no video, the viewer's latest
+    click on that product's card within ``attribution_days`` — its video, creator, LIVE and
+    traffic source."""
+
+    def __init__(self, attribution_days: int = 7) -> None:
+        self.attribution = timedelta(days=attribution_days)
+
+    async def _attribute(self, db: AsyncSession, event: Event) -> Event:
+        if (event.kind not in ATTRIBUTED or event.viewer_id is None or event.product_id is None
+                or event.video_id is not None or event.live_id is not None):
+            return event
+        found = await repository.last_click(db, event.viewer_id, event.product_id,
+                                            event.occurred_at - self.attribution, event.occurred_at)
+        if found is None:
+            return event
+        source, video_id, creator_id, live_id = found
+        return replace(event, source=source, video_id=video_id, creator_id=creator_id or event.creator_id,
+                       live_id=live_id)
+
+    async def write(self, db: AsyncSession, events: Sequence[Event]) -> list[Event]:
         unique: dict[str, Event] = {}
         for event in events:
             unique.setdefault(event.event_id, event)
         wanted = {e.viewer_id for e in unique.values() if e.viewer_id is not None and e.age_band is None}
         born = await repository.births(db, wanted)
-        rows = []
+        hosts = await repository.hosts(db, {e.live_id for e in unique.values()
+                                            if e.live_id is not None and e.creator_id is None})
+        complete: list[Event] = []
         for event in unique.values():
-            band = event.age_band
-            if band is None and event.viewer_id in born:
-                band = age_band(born[event.viewer_id], event.occurred_at.date())
-            rows.append(_row(event, band))
+            if event.age_band is None and event.viewer_id in born:
+                event = replace(event, age_band=age_band(born[event.viewer_id], event.occurred_at.date()))
+            if event.creator_id is None and event.live_id in hosts:
+                event = replace(event, creator_id=hosts[event.live_id])
+            complete.append(await self._attribute(db, event))
+        rows = [_row(event) for event in complete]
         new = await repository.insert_events(db, rows)
         if not new:
-            return 0
+            return []
         await repository.upsert_rollups(db, rollup_deltas([row for row in rows if row["event_id"] in new]))
-        return len(new)
+        return [event for event in complete if event.event_id in new]

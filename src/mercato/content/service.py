@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ from mercato.content.models import Video, VideoComment, VideoReport, VideoShare
 from mercato.content.schemas import CommentIn, ReportIn, VideoUpdate
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mercato.kit.events import Event, normal_source
+from mercato.kit.events import record as record_event
 from mercato.kit.fields import MAX_ID
 from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor, time_id_cursor
 
@@ -303,6 +306,8 @@ async def like(db: AsyncSession, user: User, video_id: int, on: bool) -> tuple[b
         changed = await repo.remove_like(db, user.id, video_id)
     if changed:
         await hooks.dispatch_engagement(db, user_id=user.id, video_id=video_id, kind="like" if on else "unlike")
+        if on:  # once per viewer and video, ever (unlike and like again is not a new like)
+            await _capture(db, "like", f"like:{user.id}:{video_id}", video_id, user)
     return on, (await repo.counters(db, video_id))["likes_count"]
 
 
@@ -324,12 +329,28 @@ async def saved_videos(db: AsyncSession, user: User, cursor: str | None, limit: 
     return [v for v, _ in page], nxt
 
 
-async def product_click(db: AsyncSession, viewer: User | None, video_id: int, product_id: int) -> None:
-    await visible_video(db, video_id, viewer)
+async def product_click(db: AsyncSession, viewer: User | None, video_id: int, product_id: int,
+                        source: str | None = None) -> None:
+    """A tap on a product card of a video. ``source`` is where the viewer found the video (the
+    ``src`` the feed, search and LIVE links carry); analytics credits a later add to cart or
+    purchase of the product to this click (docs/analytics.md)."""
+    video = await visible_video(db, video_id, viewer)
     if not await repo.anchor_exists(db, video_id, product_id):
         raise NotFound("This product is not on this video.", code=ContentError.NOT_ANCHORED)
     await repo.bump(db, video_id, "product_clicks_count", 1)
     await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video_id, kind="product_click")
+    await record_event(db, Event(
+        event_id=f"product_card_click:{uuid.uuid4().hex}", kind="product_card_click", occurred_at=utcnow(),
+        source=normal_source(source), creator_id=video.creator_id, video_id=video_id,
+        product_id=product_id, shop_id=await repo.shop_of_product(db, product_id),
+        viewer_id=viewer.id if viewer else None))
+
+
+async def _capture(db: AsyncSession, kind: str, event_id: str, video_id: int, viewer: User | None) -> None:
+    """An engagement event for analytics (``kit/events.py``), in this unit of work."""
+    creator_id = await repo.creator_of(db, video_id)
+    await record_event(db, Event(event_id=event_id, kind=kind, occurred_at=utcnow(), creator_id=creator_id,
+                                 video_id=video_id, viewer_id=viewer.id if viewer else None))
 
 
 # --- comments -------------------------------------------------------------------------------
@@ -375,6 +396,7 @@ async def add_comment(db: AsyncSession, user: User, video_id: int, data: Comment
         parent_id = parent.parent_id if parent.parent_id is not None else parent.id  # one level of replies
     item = await repo.add_comment(db, video.id, user.id, body, parent_id)
     await hooks.dispatch_engagement(db, user_id=user.id, video_id=video.id, kind="comment")
+    await _capture(db, "comment", f"comment:{item.id}", video.id, user)
     return video, item
 
 
@@ -400,6 +422,7 @@ async def share(db: AsyncSession, viewer: User | None, video_id: int, channel: s
     await db.flush()
     await repo.bump(db, video.id, "shares_count", 1)
     await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video.id, kind="share")
+    await _capture(db, "share", f"share:{item.id}", video.id, viewer)
     return item, (await repo.counters(db, video.id))["shares_count"]
 
 

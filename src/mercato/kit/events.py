@@ -11,10 +11,10 @@ the event store to a dedicated engine (docs/analytics.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,8 @@ KINDS = frozenset({
 })
 
 #: Traffic sources (docs/analytics.md, "Traffic source"); ``ads`` is reserved for later.
-SOURCES = frozenset({"foryou", "following", "search", "affiliate", "live", "profile", "direct", "ads"})
+TrafficSource = Literal["foryou", "following", "search", "affiliate", "live", "profile", "direct", "ads"]
+SOURCES: frozenset[str] = frozenset(get_args(TrafficSource))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +53,37 @@ class Event:
     currency: str | None = None
     quantity: int = 0
     watch_ms: int = 0
+    #: What the event adds to its rollup's ``count``: an order's lines after the first add 0, so
+    #: ``order_paid`` counts orders while value and quantity sum over the lines.
+    count: int = 1
 
 
 class Sink(Protocol):
-    """Where events go. ``write`` runs in the caller's transaction and answers how many of the
-    events were new (already recorded ``event_id`` are ignored)."""
+    """Where events go. ``write`` runs in the caller's transaction and answers the events that
+    were new (an already recorded ``event_id`` is ignored), as stored (a sink may complete them,
+    e.g. with the viewer's age band or the click that led to a purchase)."""
 
-    async def write(self, db: AsyncSession, events: Sequence[Event]) -> int: ...
+    async def write(self, db: AsyncSession, events: Sequence[Event]) -> Sequence[Event]: ...
 
+
+#: ``listener(db, events)``: the new events of one ``record_many`` call, in its transaction.
+Listener = Callable[[AsyncSession, Sequence[Event]], Awaitable[None]]
 
 _sinks: list[Sink] = []
+_listeners: list[Listener] = []
+
+
+def register_listener(listener: Listener) -> Listener:
+    """Hear every new event after the sink stored it (idempotent). The feed learns add-to-carts
+    and purchases this way: from what the server saw, never from what a client claims."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
+
+
+def unregister_listener(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
 
 
 def install_sink(sink: Sink) -> Sink:
@@ -93,4 +115,8 @@ async def record_many(db: AsyncSession, events: Sequence[Event]) -> int:
     installed = sink()
     if installed is None or not events:
         return 0
-    return await installed.write(db, events)
+    new = await installed.write(db, events)
+    if new:
+        for listener in list(_listeners):
+            await listener(db, new)
+    return len(new)
