@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.analytics import queries
 from mercato.analytics.models import AnalyticsEvent, AnalyticsRollup
 from mercato.analytics.sink import SqlSink, age_band
+from mercato.analytics.tasks import prune_raw_events
+from mercato.config import Settings
 from mercato.kit import events
 from mercato.kit.events import Event
 
@@ -119,3 +121,29 @@ def test_age_bands() -> None:
     on = date(2026, 12, 6)
     assert [age_band(date(y, 12, 7), on) for y in (2010, 2008, 2002, 1992, 1982, 1972, 1950)] == [
         "13-17", "13-17", "18-24", "25-34", "35-44", "45-54", "55+"]
+
+
+def test_pruning_drops_old_raw_events_and_keeps_the_rollups(sql_sink: None, db_run: Callable[..., Any],
+                                                             settings: Settings) -> None:
+    now = datetime.now(UTC)
+    old = now - timedelta(days=settings.analytics_raw_retention_days + 1)
+
+    async def write(db: AsyncSession) -> None:
+        await events.record_many(db, [_order(1, old), _order(2, now - timedelta(days=1))])
+
+    db_run(write)
+
+    async def state(db: AsyncSession) -> tuple[list[str], list[tuple[str, int]]]:
+        raw = (await db.execute(select(AnalyticsEvent.event_id).order_by(AnalyticsEvent.event_id))).scalars()
+        rolled = await db.execute(select(AnalyticsRollup.grain, func.sum(AnalyticsRollup.count))
+                                  .group_by(AnalyticsRollup.grain).order_by(AnalyticsRollup.grain))
+        return [str(r) for r in raw], [(str(g), int(n)) for g, n in rolled.all()]
+
+    before = db_run(state)
+    assert before == (["order_paid:1", "order_paid:2"], [("day", 2), ("hour", 2), ("minute", 2)])
+
+    async def prune(db: AsyncSession) -> int:
+        return await prune_raw_events(db, settings)
+
+    assert db_run(prune) == 1
+    assert db_run(state) == (["order_paid:2"], before[1])
