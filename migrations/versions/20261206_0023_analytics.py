@@ -1,4 +1,4 @@
-"""analytics: the raw event stream and its minute/hour/day rollups
+"""analytics: the raw event stream, its minute/hour/day rollups and how far hours and days are rolled
 
 Revision ID: 0023_analytics
 Revises: 0010_live_core
@@ -71,7 +71,14 @@ def upgrade() -> None:
     op.create_index('ix_analytics_rollups_creator', 'analytics_rollups', ['creator_id', 'grain', 'bucket'])
     op.create_index('ix_analytics_rollups_live', 'analytics_rollups', ['live_id', 'grain', 'bucket'])
 
+    op.create_table('analytics_rollup_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rolled_until', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_rollup_state'))
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('analytics_rollup_state')
     op.drop_table('analytics_rollups')
     op.drop_table('analytics_events')

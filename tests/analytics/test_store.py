@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.analytics import queries
+from mercato.analytics import queries, rollup
 from mercato.analytics.models import AnalyticsEvent, AnalyticsRollup
 from mercato.analytics.sink import SqlSink, age_band
 from mercato.analytics.tasks import prune_raw_events
@@ -147,3 +147,54 @@ def test_pruning_drops_old_raw_events_and_keeps_the_rollups(sql_sink: None, db_r
 
     assert db_run(prune) == 1
     assert db_run(state) == (["order_paid:2"], before[1])
+
+
+def test_recent_events_fill_minutes_and_the_job_rolls_hours_and_days(sql_sink: None,
+                                                                     db_run: Callable[..., Any]) -> None:
+    now = datetime.now(UTC)
+    recent = now - timedelta(minutes=1)
+
+    async def write(db: AsyncSession) -> None:
+        await events.record_many(db, [_order(1, recent, value=300), _order(2, recent, value=200)])
+
+    db_run(write)
+
+    async def grains(db: AsyncSession) -> dict[str, int]:
+        rows = await db.execute(select(AnalyticsRollup.grain, func.sum(AnalyticsRollup.value_sum))
+                                .group_by(AnalyticsRollup.grain))
+        return {str(g): int(v) for g, v in rows.all()}
+
+    assert db_run(grains) == {"minute": 500}  # hours and days are the job's
+    day = datetime(recent.year, recent.month, recent.day, tzinfo=UTC)
+
+    async def read(db: AsyncSession) -> tuple[int, int, list[int]]:
+        shop = queries.Scope.shop(7)
+        whole = await queries.totals(db, shop, ["order_paid"], day - timedelta(days=1), day + timedelta(days=1))
+        hours = await queries.series(db, shop, ["order_paid"], day, day + timedelta(days=1), "hour")
+        return (whole["order_paid"].count, whole["order_paid"].value("USD"),
+                [p.figures["order_paid"].value("USD") for p in hours if p.figures["order_paid"].count])
+
+    before = db_run(read)
+    assert before == (2, 500, [500])
+
+    async def roll(db: AsyncSession) -> int:
+        return await rollup.roll_up(db, now + timedelta(hours=3))
+
+    assert db_run(roll) >= 3
+    assert db_run(grains) == {"minute": 500, "hour": 500, "day": 500}
+    assert db_run(read) == before
+    assert db_run(roll) >= 3  # recomputed, not added to
+    assert db_run(grains) == {"minute": 500, "hour": 500, "day": 500}
+
+
+def test_a_period_is_read_from_the_coarsest_complete_rows() -> None:
+    cut = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
+    start, end = datetime(2026, 12, 3, 22, 30, tzinfo=UTC), datetime(2026, 12, 5, 16, 10, tzinfo=UTC)
+    assert queries.plan(start, end, cut) == [
+        ("minute", start, datetime(2026, 12, 3, 23, tzinfo=UTC)),
+        ("hour", datetime(2026, 12, 3, 23, tzinfo=UTC), datetime(2026, 12, 4, tzinfo=UTC)),
+        ("day", datetime(2026, 12, 4, tzinfo=UTC), datetime(2026, 12, 5, tzinfo=UTC)),
+        ("hour", datetime(2026, 12, 5, tzinfo=UTC), cut),
+        ("minute", cut, end)]
+    assert queries.plan(start, end, None) == [("minute", start, end)]
+    assert queries.plan(start, end, cut, "hour")[1] == ("hour", datetime(2026, 12, 3, 23, tzinfo=UTC), cut)

@@ -7,9 +7,13 @@
 - ``analytics_rollups``: the aggregates dashboards read, one row per grain (``minute``, ``hour``,
   ``day``) × bucket start × kind × source × dimensions (creator, video, LIVE, product, shop, age
   band, region, currency) with ``count``, ``value_sum``, ``quantity_sum`` and ``watch_ms``.
-  Updated by upsert in the transaction that records the events; kept forever. A dimension that
+  Minute rows are upserted in the transaction that records the events; hour and day rows are
+  recomputed from them by the ``analytics_rollup`` job (an event older than the job's window
+  updates all three grains itself). Kept forever. A dimension that
   does not apply is ``0`` / ``''`` rather than NULL, so the unique key matches it (NULLs are
   distinct in a unique index). No viewer id in rollups.
+- ``analytics_rollup_state``: one row, how far the hour and day rollups are complete
+  (``rolled_until``): readers take hours and days before it, minutes after.
 """
 
 from __future__ import annotations
@@ -80,3 +84,10 @@ class AnalyticsRollup(IdMixin, Base):
         Index("ix_analytics_rollups_creator", "creator_id", "grain", "bucket"),
         Index("ix_analytics_rollups_live", "live_id", "grain", "bucket"),
     )
+
+
+class AnalyticsRollupState(Base):
+    __tablename__ = "analytics_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rolled_until: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,9 +2,10 @@
 (docs/analytics.md, "Reading"). They never scan raw events.
 
 A :class:`Scope` is one shop, one creator or one LIVE. Periods are half-open ``[start, end)``
-UTC datetimes. Totals and breakdowns read the coarsest grain whose buckets the period's bounds
-fall on (days, else hours, else minutes), so a month costs ~30 rows per dimension combination,
-not 43,200.
+UTC datetimes (a minute that starts inside counts whole). Each read takes the coarsest rows the
+period allows (:func:`plan`): whole days and hours before ``rolled_until`` (how far the
+``analytics_rollup`` job has made them complete), minutes for the rest — so a month costs ~30
+day rows per dimension combination, and the last minutes are as fresh as the capture.
 """
 
 from __future__ import annotations
@@ -75,11 +76,35 @@ class Point:
     figures: dict[str, Figures]
 
 
-def _grain_for(start: datetime, end: datetime) -> str:
-    for grain in ("day", "hour"):
-        if bucket_of(start, grain) == start and bucket_of(end, grain) == end:
-            return grain
-    return "minute"
+_ORDER = ("minute", "hour", "day")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def plan(start: datetime, end: datetime, cut: datetime | None, coarsest: str = "day") -> list[tuple[str, datetime,
+                                                                                                     datetime]]:
+    """``[start, end)`` as ``(grain, from, to)`` ranges, coarsest first where the bounds allow:
+    whole days and hours only before ``cut`` (how far the hour and day rows are complete), minutes
+    elsewhere (always complete), no grain coarser than ``coarsest``."""
+    limit = cut or _EPOCH
+    allowed = _ORDER[:_ORDER.index(coarsest) + 1]
+    out: list[tuple[str, datetime, datetime]] = []
+    at = start
+    while at < end:
+        for grain in reversed(allowed):
+            step = STEPS[grain]
+            if grain == "minute" or (bucket_of(at, grain) == at and at + step <= min(end, limit)):
+                break
+        if grain == "minute":
+            boundary = bucket_of(at, "hour") + STEPS["hour"]
+            upto = end if at >= limit else min(end, boundary)
+        else:
+            upto = at + STEPS[grain]
+        if out and out[-1][0] == grain and out[-1][2] == at:
+            out[-1] = (grain, out[-1][1], upto)
+        else:
+            out.append((grain, at, upto))
+        at = upto
+    return out
 
 
 def _empty(kinds: Sequence[str]) -> dict[str, Figures]:
@@ -90,16 +115,23 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+async def _sums(db: AsyncSession, scope: Scope, kinds: Sequence[str], start: datetime, end: datetime,
+                by: str | None, coarsest: str = "day") -> list[tuple[object, ...]]:
+    cut = await repository.rolled_until(db)
+    rows: list[tuple[object, ...]] = []
+    for grain, a, b in plan(start, end, cut, coarsest):
+        rows.extend(await repository.rollup_sums(db, scope_column=_SCOPE_COLUMNS[scope.kind], scope_id=scope.id,
+                                                 kinds=list(kinds), grain=grain, start=a, end=b, by=by))
+    return rows
+
+
 async def totals(db: AsyncSession, scope: Scope, kinds: Sequence[str], start: datetime,
                  end: datetime) -> dict[str, Figures]:
     """Every asked kind's figures over ``[start, end)`` (zeros for a kind with no events)."""
-    start, end = _utc(start), _utc(end)
     out = _empty(kinds)
-    rows = await repository.rollup_sums(db, scope_column=_SCOPE_COLUMNS[scope.kind], scope_id=scope.id,
-                                        kinds=list(kinds), grain=_grain_for(start, end), start=start, end=end,
-                                        by=None)
-    for _group, kind, currency, count, value, quantity, watch_ms in rows:
-        out[kind].add(currency, int(count), int(value), int(quantity), int(watch_ms))
+    for _group, kind, currency, count, value, quantity, watch_ms in await _sums(db, scope, kinds, _utc(start),
+                                                                                _utc(end), None):
+        out[str(kind)].add(str(currency), int(count), int(value), int(quantity), int(watch_ms))  # type: ignore[call-overload]
     return out
 
 
@@ -112,12 +144,13 @@ async def series(db: AsyncSession, scope: Scope, kinds: Sequence[str], start: da
     while at < end:
         points[at] = _empty(kinds)
         at += STEPS[bucket]
-    rows = await repository.rollup_sums(db, scope_column=_SCOPE_COLUMNS[scope.kind], scope_id=scope.id,
-                                        kinds=list(kinds), grain=bucket, start=start, end=end, by="bucket")
-    for group, kind, currency, count, value, quantity, watch_ms in rows:
-        stamp = _utc(group) if isinstance(group, datetime) else None
-        if stamp is not None and stamp in points:
-            points[stamp][kind].add(currency, int(count), int(value), int(quantity), int(watch_ms))
+    for group, kind, currency, count, value, quantity, watch_ms in await _sums(db, scope, kinds, start, end,
+                                                                               "bucket", bucket):
+        if not isinstance(group, datetime):
+            continue
+        stamp = bucket_of(_utc(group), bucket)
+        if stamp in points:
+            points[stamp][str(kind)].add(str(currency), int(count), int(value), int(quantity), int(watch_ms))  # type: ignore[call-overload]
     return [Point(at=key, figures=figures) for key, figures in points.items()]
 
 
@@ -125,15 +158,12 @@ async def breakdown(db: AsyncSession, scope: Scope, kinds: Sequence[str], start:
                     by: By) -> dict[int | str, dict[str, Figures]]:
     """Figures per video, LIVE, product, creator (ids) or traffic source (names) over
     ``[start, end)``; events that concern no such thing (id 0) are left out."""
-    start, end = _utc(start), _utc(end)
     out: dict[int | str, dict[str, Figures]] = {}
-    rows = await repository.rollup_sums(db, scope_column=_SCOPE_COLUMNS[scope.kind], scope_id=scope.id,
-                                        kinds=list(kinds), grain=_grain_for(start, end), start=start, end=end,
-                                        by=_BY_COLUMNS[by])
-    for group, kind, currency, count, value, quantity, watch_ms in rows:
+    for group, kind, currency, count, value, quantity, watch_ms in await _sums(db, scope, kinds, _utc(start),
+                                                                               _utc(end), _BY_COLUMNS[by]):
         if group in (0, "", None):
             continue
-        key: int | str = str(group) if by == "source" else int(group)
+        key: int | str = str(group) if by == "source" else int(group)  # type: ignore[call-overload]
         figures = out.setdefault(key, _empty(kinds))
-        figures[kind].add(currency, int(count), int(value), int(quantity), int(watch_ms))
+        figures[str(kind)].add(str(currency), int(count), int(value), int(quantity), int(watch_ms))  # type: ignore[call-overload]
     return out

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
-from mercato.analytics.models import DIMENSIONS, AnalyticsEvent, AnalyticsRollup
+from mercato.analytics.models import DIMENSIONS, AnalyticsEvent, AnalyticsRollup, AnalyticsRollupState
 from mercato.catalog.models import Product, Shop
 from mercato.content.models import Video, VideoProduct
 from mercato.kit.sql.statements import column_name, insert_sql, quoted
@@ -45,33 +45,53 @@ _EVENT_TABLE = quoted(AnalyticsEvent.__tablename__)
 _EVENT_NAMES = ", ".join(quoted(column_name(AnalyticsEvent, name)) for name in EVENT_COLUMNS)
 _EVENT_CONFLICT = quoted(column_name(AnalyticsEvent, "event_id"))
 _insert_texts: dict[int, str] = {}
+_upsert_texts: dict[int, str] = {}
 
 
 def _insert_events_sql(rows: int) -> str:
-    """``INSERT`` of ``rows`` events (parameters ``:c_i``) that ignores known ids and returns the new ones."""
+    """``INSERT`` of ``rows`` events (positional parameters, row after row) that ignores known
+    ids and returns the new ones."""
     sql = _insert_texts.get(rows)
     if sql is None:
-        values = ", ".join("(" + ", ".join(f":{name}_{i}" for name in EVENT_COLUMNS) + ")" for i in range(rows))
-        sql = (f"INSERT INTO {_EVENT_TABLE} ({_EVENT_NAMES}) VALUES {values} "  # noqa: S608
+        one = "(" + ", ".join("?" for _ in EVENT_COLUMNS) + ")"
+        sql = (f"INSERT INTO {_EVENT_TABLE} ({_EVENT_NAMES}) VALUES {', '.join([one] * rows)} "  # noqa: S608
                f"ON CONFLICT ({_EVENT_CONFLICT}) DO NOTHING RETURNING {_EVENT_CONFLICT}")
         _insert_texts[rows] = sql
     return sql
 
 
 async def insert_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Insert event rows (``EVENT_COLUMNS``) unless their ``event_id`` is known; the new ids."""
+    """Insert event rows (``EVENT_COLUMNS``) unless their ``event_id`` is known; the new ids.
+    One multi-row statement per chunk: ``RETURNING`` says which rows were new, on both
+    databases and under concurrency (a conflicting row is not returned)."""
     new: set[str] = set()
     raw = InTransaction.of(db)
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
-        params = {f"{name}_{i}": row[name] for i, row in enumerate(chunk) for name in EVENT_COLUMNS}
-        new.update(str(found[0]) for found in await raw.all(_insert_events_sql(len(chunk)), params))
+        values = [row[name] for row in chunk for name in EVENT_COLUMNS]
+        new.update(str(found[0]) for found in await raw.all_positional(_insert_events_sql(len(chunk)), values))
     return new
 
 
+def _upsert_rollups_sql(rows: int) -> str:
+    """The upsert of ``rows`` grouped deltas (positional parameters, row after row); each key
+    appears once per statement (PostgreSQL refuses to update a row twice in one statement)."""
+    sql = _upsert_texts.get(rows)
+    if sql is None:
+        one = "(" + ", ".join("?" for _ in (*ROLLUP_KEY, *ROLLUP_SUMS)) + ")"
+        head, tail = _ROLLUP_UPSERT_SQL.split(" VALUES ", 1)
+        sql = f"{head} VALUES {', '.join([one] * rows)} {tail.split(') ', 1)[1]}"
+        _upsert_texts[rows] = sql
+    return sql
+
+
 async def upsert_rollups(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Add grouped deltas (``ROLLUP_KEY`` + ``ROLLUP_SUMS``) to their rollup rows."""
-    await InTransaction.of(db).executemany(_ROLLUP_UPSERT_SQL, rows)
+    """Add grouped deltas (``ROLLUP_KEY`` + ``ROLLUP_SUMS``, one row per key) to their rollup rows."""
+    raw = InTransaction.of(db)
+    names = (*ROLLUP_KEY, *ROLLUP_SUMS)
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        await raw.all_positional(_upsert_rollups_sql(len(chunk)), [row[name] for row in chunk for name in names])
 
 
 async def births(db: AsyncSession, user_ids: Iterable[int]) -> dict[int, date]:
@@ -173,6 +193,43 @@ async def rollup_sums(db: AsyncSession, *, scope_column: str, scope_id: int, kin
                  .group_by(*grouping))
     rows = (await db.execute(statement)).all()
     return [tuple(row) if group is not None else (None, *row) for row in rows]
+
+
+async def rolled_until(db: AsyncSession) -> datetime | None:
+    """How far the hour and day rollups are complete (None: nothing rolled yet)."""
+    return (await db.execute(select(AnalyticsRollupState.rolled_until)
+                             .where(AnalyticsRollupState.id == 1))).scalar_one_or_none()
+
+
+async def set_rolled_until(db: AsyncSession, at: datetime) -> None:
+    state = await db.get(AnalyticsRollupState, 1)
+    if state is None:
+        db.add(AnalyticsRollupState(id=1, rolled_until=at))
+    else:
+        state.rolled_until = at
+    await db.flush()
+
+
+async def oldest_bucket(db: AsyncSession, grain: str) -> datetime | None:
+    return (await db.execute(select(func.min(AnalyticsRollup.bucket))
+                             .where(AnalyticsRollup.grain == grain))).scalar_one_or_none()
+
+
+async def recompute(db: AsyncSession, *, grain: str, bucket: datetime, source_grain: str, end: datetime) -> None:
+    """The ``grain`` rows of ``bucket`` as the sums of the ``source_grain`` rows in
+    ``[bucket, end)``: replaced, not added to (running twice changes nothing)."""
+    r = AnalyticsRollup
+    await db.execute(delete(r).where(r.grain == grain, r.bucket == bucket))
+    dims = [getattr(r, name) for name in ("kind", "source", *DIMENSIONS)]
+    sums = (func.sum(r.count), func.sum(r.value_sum), func.sum(r.quantity_sum), func.sum(r.watch_ms))
+    rows = (await db.execute(select(*dims, *sums)
+                             .where(r.grain == source_grain, r.bucket >= bucket, r.bucket < end)
+                             .group_by(*dims))).all()
+    if rows:
+        names = ROLLUP_KEY[2:]
+        await upsert_rollups(db, [{"grain": grain, "bucket": bucket, **dict(zip(names, row[:len(names)], strict=True)),
+                                   **dict(zip(ROLLUP_SUMS, (int(v) for v in row[len(names):]), strict=True))}
+                                  for row in rows])
 
 
 async def count_events(db: AsyncSession, **where: Any) -> int:

@@ -1,5 +1,6 @@
 """The SQL sink: events into ``analytics_events`` and their rollups, in the caller's transaction.
 
+Minute rollups are upserted in the same transaction (hours and days: ``analytics/rollup.py``).
 Why in the same transaction rather than an in-process aggregator: an event and its rollup commit
 or roll back with the fact they describe (no lost or doubled counts after a crash, no flusher to
 run in every process), and the dashboards see it as soon as it commits. Only the events that were
@@ -56,14 +57,25 @@ def _row(event: Event) -> dict[str, Any]:
             "watch_ms": event.watch_ms, "count": event.count}
 
 
-def rollup_deltas(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The grouped ``(key, sums)`` of event rows for every grain."""
+#: An event older than this (from the start of the current hour) adds to its hour and day rows
+#: itself: the ``analytics_rollup`` job recomputes only the hours after it (analytics/rollup.py).
+LATE = timedelta(hours=2)
+
+
+def grains_of(at: datetime, now: datetime) -> tuple[str, ...]:
+    """The grains an event updates when it is recorded: its minute; its hour and day too when
+    it is older than the job's window (a late beacon, a backfill)."""
+    return GRAINS if at < bucket_of(now, "hour") - LATE else ("minute",)
+
+
+def rollup_deltas(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The grouped ``(key, sums)`` of event rows for the grains they update."""
     grouped: dict[tuple[Any, ...], list[int]] = {}
     for row in rows:
         dims = (row["kind"], row["source"], row["creator_id"] or 0, row["video_id"] or 0, row["live_id"] or 0,
                 row["product_id"] or 0, row["shop_id"] or 0, row["age_band"] or "", row["region"] or "",
                 row["currency"] or "")
-        for grain in GRAINS:
+        for grain in grains_of(row["occurred_at"], now):
             key = (grain, bucket_of(row["occurred_at"], grain), *dims)
             sums = grouped.get(key)
             if sums is None:
@@ -119,5 +131,6 @@ class SqlSink:
         new = await repository.insert_events(db, rows)
         if not new:
             return []
-        await repository.upsert_rollups(db, rollup_deltas([row for row in rows if row["event_id"] in new]))
+        await repository.upsert_rollups(db, rollup_deltas([row for row in rows if row["event_id"] in new],
+                                                          datetime.now(UTC)))
         return [event for event in complete if event.event_id in new]
