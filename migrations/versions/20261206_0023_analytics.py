@@ -43,8 +43,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('event_id', name='uq_analytics_events_event_id')
     )
     op.create_index('ix_analytics_events_occurred_at', 'analytics_events', ['occurred_at'])
-    op.create_index('ix_analytics_events_viewer_product', 'analytics_events',
-                    ['viewer_id', 'product_id', 'kind', 'occurred_at'])
+    op.create_index('ix_analytics_events_clicks', 'analytics_events', ['viewer_id', 'product_id', 'occurred_at'],
+                    sqlite_where=sa.text("kind = 'product_card_click'"),
+                    postgresql_where=sa.text("kind = 'product_card_click'"))
 
     op.create_table('analytics_rollups',
     sa.Column('grain', sa.String(length=6), nullable=False),

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.analytics import queries, rollup
 from mercato.analytics.models import AnalyticsEvent, AnalyticsRollup
-from mercato.analytics.sink import SqlSink, age_band
+from mercato.analytics.sink import SqlSink
 from mercato.analytics.tasks import prune_raw_events
 from mercato.config import Settings
 from mercato.kit import events
-from mercato.kit.events import Event
+from mercato.kit.events import Event, age_band
 
 T0 = datetime(2026, 11, 30, 10, 15, 30, tzinfo=UTC)
 

@@ -124,11 +124,13 @@ async def hosts(db: AsyncSession, live_ids: Iterable[int]) -> dict[int, int]:
 
 
 async def paid_order(db: AsyncSession, order_id: int) -> tuple[int | None, list[tuple[int, int, int, int]]]:
-    """The order's LIVE and its lines ``(line id, product id, quantity, total)`` in line order."""
-    live_id = (await db.execute(select(Order.live_id).where(Order.id == order_id))).scalar_one_or_none()
-    lines = await db.execute(select(OrderLine.id, OrderLine.product_id, OrderLine.quantity, OrderLine.total)
-                             .where(OrderLine.order_id == order_id).order_by(OrderLine.id))
-    return live_id, [(int(a), int(b), int(c), int(d)) for a, b, c, d in lines.all()]
+    """The order's LIVE and its lines ``(line id, product id, quantity, total)`` in line order
+    (one statement)."""
+    rows = (await db.execute(select(Order.live_id, OrderLine.id, OrderLine.product_id, OrderLine.quantity,
+                                    OrderLine.total).join(OrderLine, OrderLine.order_id == Order.id)
+                             .where(Order.id == order_id).order_by(OrderLine.id))).all()
+    live_id = rows[0][0] if rows else None
+    return live_id, [(int(a), int(b), int(c), int(d)) for _, a, b, c, d in rows]
 
 
 async def videos_and_cards(db: AsyncSession, video_ids: Iterable[int]) -> dict[int, tuple[int, int | None, int | None]]:

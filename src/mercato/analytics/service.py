@@ -14,7 +14,7 @@ from mercato.analytics.errors import AnalyticsError
 from mercato.analytics.schemas import BeaconIn
 from mercato.kit.db import utcnow
 from mercato.kit.errors import ValidationFailed
-from mercato.kit.events import Event, normal_source, record_many
+from mercato.kit.events import Event, age_band, normal_source, record_many
 
 #: The field a beacon of each kind must name.
 _TARGETS = {"impression": ("video_id", "live_id"), "view": ("video_id", "live_id"),
@@ -62,6 +62,7 @@ async def record_beacons(db: AsyncSession, viewer: User | None, beacons: Sequenc
             values["shop_id"] = beacon.shop_id
         out.append(Event(event_id=f"beacon:{beacon.id}", kind=beacon.kind, occurred_at=now,
                          source=normal_source(beacon.src), viewer_id=viewer.id if viewer else None,
+                         age_band=age_band(viewer.date_of_birth, now.date()) if viewer else None,
                          watch_ms=beacon.watch_ms if beacon.kind == "view" else 0, **values))
     return len(beacons), await record_many(db, out)
 

@@ -12,26 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.analytics import repository
 from mercato.analytics.models import GRAINS
-from mercato.kit.events import Event
-
-#: Upper bounds (exclusive) of the age bands; the last band is open.
-AGE_BANDS = ((18, "13-17"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"))
-
-
-def age_band(born: date, on: date) -> str:
-    """The coarse age band of someone born on ``born``, on the day ``on``."""
-    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-    for bound, band in AGE_BANDS:
-        if age < bound:
-            return band
-    return "55+"
+from mercato.kit.events import Event, age_band
 
 
 def bucket_of(at: datetime, grain: str) -> datetime:
@@ -58,32 +46,36 @@ def _row(event: Event) -> dict[str, Any]:
 
 
 #: An event older than this (from the start of the current hour) adds to its hour and day rows
-#: itself: the ``analytics_rollup`` job recomputes only the hours after it (analytics/rollup.py).
+#: itself (a late beacon, a backfill): the ``analytics_rollup`` job recomputes only the hours
+#: after it (analytics/rollup.py). A recent one updates its minute row only.
 LATE = timedelta(hours=2)
 
 
-def grains_of(at: datetime, now: datetime) -> tuple[str, ...]:
-    """The grains an event updates when it is recorded: its minute; its hour and day too when
-    it is older than the job's window (a late beacon, a backfill)."""
-    return GRAINS if at < bucket_of(now, "hour") - LATE else ("minute",)
-
-
 def rollup_deltas(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """The grouped ``(key, sums)`` of event rows for the grains they update."""
+    """The grouped ``(key, sums)`` of event rows for the grains they update (a batch shares few
+    timestamps: each one's buckets are computed once)."""
+    late = bucket_of(now, "hour") - LATE
+    buckets: dict[datetime, tuple[tuple[str, datetime], ...]] = {}
     grouped: dict[tuple[Any, ...], list[int]] = {}
     for row in rows:
+        at = row["occurred_at"]
+        keys = buckets.get(at)
+        if keys is None:
+            keys = buckets[at] = tuple((grain, bucket_of(at, grain)) for grain in (GRAINS if at < late
+                                                                                   else ("minute",)))
         dims = (row["kind"], row["source"], row["creator_id"] or 0, row["video_id"] or 0, row["live_id"] or 0,
                 row["product_id"] or 0, row["shop_id"] or 0, row["age_band"] or "", row["region"] or "",
                 row["currency"] or "")
-        for grain in grains_of(row["occurred_at"], now):
-            key = (grain, bucket_of(row["occurred_at"], grain), *dims)
+        for grain_bucket in keys:
+            key = (*grain_bucket, *dims)
             sums = grouped.get(key)
             if sums is None:
-                sums = grouped[key] = [0, 0, 0, 0]
-            sums[0] += row["count"]
-            sums[1] += row["value"]
-            sums[2] += row["quantity"]
-            sums[3] += row["watch_ms"]
+                grouped[key] = [row["count"], row["value"], row["quantity"], row["watch_ms"]]
+            else:
+                sums[0] += row["count"]
+                sums[1] += row["value"]
+                sums[2] += row["quantity"]
+                sums[3] += row["watch_ms"]
     return [dict(zip(repository.ROLLUP_KEY, key, strict=True))
             | dict(zip(repository.ROLLUP_SUMS, sums, strict=True)) for key, sums in grouped.items()]
 

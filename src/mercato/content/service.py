@@ -13,6 +13,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -30,7 +31,7 @@ from mercato.content.models import Video, VideoComment, VideoReport, VideoShare
 from mercato.content.schemas import CommentIn, ReportIn, VideoUpdate
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from mercato.kit.events import Event, normal_source
+from mercato.kit.events import Event, age_band, normal_source
 from mercato.kit.events import record as record_event
 from mercato.kit.fields import MAX_ID
 from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor, time_id_cursor
@@ -339,18 +340,26 @@ async def product_click(db: AsyncSession, viewer: User | None, video_id: int, pr
         raise NotFound("This product is not on this video.", code=ContentError.NOT_ANCHORED)
     await repo.bump(db, video_id, "product_clicks_count", 1)
     await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video_id, kind="product_click")
+    now = utcnow()
     await record_event(db, Event(
-        event_id=f"product_card_click:{uuid.uuid4().hex}", kind="product_card_click", occurred_at=utcnow(),
+        event_id=f"product_card_click:{uuid.uuid4().hex}", kind="product_card_click", occurred_at=now,
         source=normal_source(source), creator_id=video.creator_id, video_id=video_id,
-        product_id=product_id, shop_id=await repo.shop_of_product(db, product_id),
-        viewer_id=viewer.id if viewer else None))
+        product_id=product_id, shop_id=await repo.shop_of_product(db, product_id), **_audience(viewer, now)))
+
+
+def _audience(viewer: User | None, now: datetime) -> dict[str, Any]:
+    """The viewer's part of an analytics event: their id and coarse age band."""
+    if viewer is None:
+        return {}
+    return {"viewer_id": viewer.id, "age_band": age_band(viewer.date_of_birth, now.date())}
 
 
 async def _capture(db: AsyncSession, kind: str, event_id: str, video_id: int, viewer: User | None) -> None:
     """An engagement event for analytics (``kit/events.py``), in this unit of work."""
     creator_id = await repo.creator_of(db, video_id)
-    await record_event(db, Event(event_id=event_id, kind=kind, occurred_at=utcnow(), creator_id=creator_id,
-                                 video_id=video_id, viewer_id=viewer.id if viewer else None))
+    now = utcnow()
+    await record_event(db, Event(event_id=event_id, kind=kind, occurred_at=now, creator_id=creator_id,
+                                 video_id=video_id, **_audience(viewer, now)))
 
 
 # --- comments -------------------------------------------------------------------------------

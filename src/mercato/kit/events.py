@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Protocol, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,6 +98,20 @@ def uninstall_sink() -> None:
 
 def sink() -> Sink | None:
     return _sinks[0] if _sinks else None
+
+
+#: Upper bounds (exclusive) of the age bands; the last band is open.
+AGE_BANDS = ((18, "13-17"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"))
+
+
+def age_band(born: date, on: date) -> str:
+    """The coarse age band of someone born on ``born``, on the day ``on`` (what a dashboard
+    shows of a viewer's age: never the date itself)."""
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    for bound, band in AGE_BANDS:
+        if age < bound:
+            return band
+    return "55+"
 
 
 def normal_source(source: str | None) -> str:

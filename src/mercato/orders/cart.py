@@ -13,7 +13,7 @@ from mercato.catalog.models import Product, Shop, Variant
 from mercato.catalog.presenters import image_out
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
-from mercato.kit.events import Event
+from mercato.kit.events import Event, age_band
 from mercato.kit.events import record as record_event
 from mercato.kit.money import format_money
 from mercato.orders import repository, sold_out
@@ -71,6 +71,7 @@ async def add_item(db: AsyncSession, user: User, variant_id: int, quantity: int,
     # the viewer's click on the product's card, if any (analytics' attribution).
     await record_event(db, Event(event_id=f"add_to_cart:{uuid.uuid4().hex}", kind="add_to_cart", occurred_at=now,
                                  product_id=product.id, shop_id=shop.id, viewer_id=user.id,
+                                 age_band=age_band(user.date_of_birth, now.date()),
                                  value=variant.price * quantity, currency=variant.currency, quantity=quantity))
 
 

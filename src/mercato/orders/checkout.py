@@ -15,7 +15,7 @@ from mercato.catalog.models import Shop, Variant
 from mercato.config import Settings
 from mercato.inventory import service as inventory
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
-from mercato.kit.events import Event
+from mercato.kit.events import Event, age_band
 from mercato.kit.events import record_many as record_events
 from mercato.kit.faults import checkpoint
 from mercato.kit.money import format_money
@@ -262,8 +262,9 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                                     actor_id=user.id, now=now)
         started.append(Event(event_id=f"checkout_started:{order_id}", kind="checkout_started", occurred_at=now,
                              source="direct" if live_id is None else "live", live_id=live_id,
-                             shop_id=draft.shop.id, viewer_id=user.id, value=draft.total, currency=draft.currency,
-                             quantity=sum(line.quantity for line in draft.lines)))
+                             shop_id=draft.shop.id, viewer_id=user.id,
+                             age_band=age_band(user.date_of_birth, now.date()), value=draft.total,
+                             currency=draft.currency, quantity=sum(line.quantity for line in draft.lines)))
         orders.append(order)
         if placed is not None:
             placed.shops[draft.shop.id] = draft.shop
