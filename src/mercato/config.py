@@ -146,7 +146,6 @@ class Settings(BaseSettings):
     # --- analytics capture (docs/analytics.md) ---
     analytics_raw_retention_days: int = 30  # raw events kept, then pruned (rollups are kept)
     analytics_attribution_days: int = 7  # a product-card click credits the add to cart / purchase after it
-    analytics_beacon_max_age_hours: int = 24  # a beacon's ``at`` older than this (or in the future) is refused
 
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address

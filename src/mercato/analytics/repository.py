@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.accounts.models import User
+from mercato.accounts.models import Follow, User
 from mercato.analytics.models import DIMENSIONS, AnalyticsEvent, AnalyticsRollup, AnalyticsRollupState
 from mercato.catalog.models import Product, Shop
-from mercato.content.models import Video, VideoProduct
+from mercato.content.models import Video, VideoComment, VideoLike, VideoProduct, VideoShare
 from mercato.kit.sql.statements import column_name, insert_sql, quoted
 from mercato.kit.sql.transaction import InTransaction
 from mercato.live.models import Live
@@ -240,3 +240,36 @@ async def count_events(db: AsyncSession, **where: Any) -> int:
     for name, value in where.items():
         statement = statement.where(getattr(AnalyticsEvent, name) == value)
     return int((await db.execute(statement)).scalar_one())
+
+
+# --- backfill: existing facts as events (analytics/backfill.py) ---------------------------------
+
+
+async def paid_lines(db: AsyncSession) -> list[tuple[Any, ...]]:
+    """``(order id, line id, buyer, shop, currency, live id, product, quantity, total)`` of every
+    paid order, lines in order."""
+    rows = await db.execute(
+        select(Order.id, OrderLine.id, Order.buyer_id, Order.shop_id, Order.currency, Order.live_id,
+               OrderLine.product_id, OrderLine.quantity, OrderLine.total)
+        .join(OrderLine, OrderLine.order_id == Order.id).where(Order.paid_at.is_not(None))
+        .order_by(Order.id, OrderLine.id))
+    return [tuple(row) for row in rows.all()]
+
+
+async def engagement(db: AsyncSession) -> dict[str, list[tuple[Any, ...]]]:
+    """Likes ``(user, video)``, comments ``(id, user, video)``, shares ``(id, user, video)`` and
+    follows ``(follower, followee)``."""
+    likes = await db.execute(select(VideoLike.user_id, VideoLike.video_id).order_by(VideoLike.video_id,
+                                                                                    VideoLike.user_id))
+    comments = await db.execute(select(VideoComment.id, VideoComment.user_id, VideoComment.video_id)
+                                .order_by(VideoComment.id))
+    shares = await db.execute(select(VideoShare.id, VideoShare.user_id, VideoShare.video_id).order_by(VideoShare.id))
+    follows = await db.execute(select(Follow.follower_id, Follow.followee_id).order_by(Follow.follower_id,
+                                                                                       Follow.followee_id))
+    return {"likes": [tuple(r) for r in likes.all()], "comments": [tuple(r) for r in comments.all()],
+            "shares": [tuple(r) for r in shares.all()], "follows": [tuple(r) for r in follows.all()]}
+
+
+async def published_videos(db: AsyncSession) -> list[int]:
+    return [int(i) for i in (await db.execute(select(Video.id).where(Video.status == "published")
+                                              .order_by(Video.id))).scalars()]
