@@ -168,8 +168,8 @@ async def bench(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "bench": "ingest", "backend": args.backend, "events": total, "batch": args.batch, "rounds": args.rounds,
         "events_per_s": round(rate), "reference_events_per_s": round(ref_rate),
         "ratio_to_limit": round(rate / ref_rate, 3),
-        "freshness_p50_ms": h.ms(h.percentile(sorted(delays), 50)),
-        "freshness_p99_ms": h.ms(h.percentile(sorted(delays), 99)),
+        "freshness_p50_ms": h.ms(h.percentile(sorted(delays), 0.50)),
+        "freshness_p99_ms": h.ms(h.percentile(sorted(delays), 0.99)),
         "freshness_max_ms": h.ms(max(delays)), "loadavg": h.loadavg(),
     }
 
