@@ -50,7 +50,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import _harness as h  # noqa: E402
-from mercato.feed.scoring import FEATURES  # noqa: E402
+from mercato.feed.scoring import MODEL_FEATURES  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -183,9 +183,9 @@ def seed(path: Path, args: argparse.Namespace) -> list[str]:
                     [(u, c, stamp_now) for u, c in follows])
     if not args.hand_weights:
         # A promoted learned model (feed/ranker.py): the feed ranks with its coefficients (every
-        # feature, the two extra ones included) instead of the hand weights.
-        names = list(FEATURES)
-        coefficients = [1.1, 0.7, 0.5, 1.2, 0.6, 0.4, 0.3, 0.2, 0.1]
+        # feature, the two extra ones included, and their logs) instead of the hand weights.
+        names = list(MODEL_FEATURES)
+        coefficients = [1.1, 0.7, 0.5, 1.2, 0.6, 0.4, 0.3, 0.2, 0.1, 0.2, 0.1, 0.1, 0.2, 0.1, 0.1, 0.05, 0.05, 0.0]
         cur.execute("INSERT INTO feed_models (trained_at, status, feature_names, coefficients, importances, "
                     "train_examples, validation_examples, positives, val_ndcg, hand_val_ndcg, val_auc, hand_val_auc, "
                     "note) VALUES (?, 'promoted', ?, ?, ?, 0, 0, 0, NULL, NULL, NULL, NULL, 'benchmark')",

@@ -89,6 +89,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from mercato.config import get_settings  # noqa: E402
+from mercato.feed.ranker import fit_coefficients  # noqa: E402
 from mercato.feed.scoring import (  # noqa: E402
     FEATURES,
     MODEL_FEATURES,
@@ -96,7 +97,6 @@ from mercato.feed.scoring import (  # noqa: E402
     LearnedWeights,
     Scorer,
     Weights,
-    model_inputs,
     score,
 )
 
@@ -452,14 +452,10 @@ def learning_examples(split: Split, catalogue: NDArray[np.bool_], feats: ForYouF
 
 
 def fit_learned(examples: LearningSet, params: LearnedParams) -> LearnedWeights:
-    """A logistic model as the live ranker fits it (feed/ranker.py): scikit-learn, L2, no
-    intercept in the score."""
-    # lint: local-import (scikit-learn loads only where a model is fitted)
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=params.c, max_iter=2000)
-    model.fit(model_inputs(examples.x), examples.y, sample_weight=examples.balanced if params.balanced else None)
-    return LearnedWeights(tuple(float(v) for v in model.coef_[0]), 0)
+    """The live ranker's fit (``feed.ranker.fit_coefficients``): L2 logistic regression over the
+    features and their logs, no intercept in the score."""
+    coefficients = fit_coefficients(examples.x, examples.y, examples.balanced if params.balanced else None, params.c)
+    return LearnedWeights(tuple(float(v) for v in coefficients), 0)
 
 
 # --- statistics -----------------------------------------------------------------------------------

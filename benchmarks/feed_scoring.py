@@ -8,7 +8,7 @@ with 40 hashtag and 10 creator affinities, 20 follows and 30 recent videos. For 
 viewer's candidate generation, features and scoring (``FeedIndex.candidates``) and the
 re-ranking (``FeedIndex.page_of``) — what a request does between reading the viewer's state and
 building the bodies — timed with the process's CPU clock, first with the hand weights, then with
-a promoted learned model (``scoring.LearnedWeights``, the nine features). Prints one JSON line:
+a promoted learned model (``scoring.LearnedWeights`` over the nine features and their logs). Prints one JSON line:
 ``bench, videos, pages, hand_cpu_ms_per_page, learned_cpu_ms_per_page, ratio``.
 """
 
@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from mercato.config import get_settings  # noqa: E402
 from mercato.feed import repository as repo  # noqa: E402
 from mercato.feed.engine import FeedIndex, Viewer, co_engagement  # noqa: E402
-from mercato.feed.scoring import FEATURES, LearnedWeights  # noqa: E402
+from mercato.feed.scoring import MODEL_FEATURES, LearnedWeights  # noqa: E402
 
 
 def build(n: int, rng: np.random.Generator) -> FeedIndex:
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.now(UTC).timestamp()
     index._derive(settings, now)
     viewers = [viewer(rng, args.videos, 10_000 + i) for i in range(args.pages)]
-    learned = LearnedWeights(tuple(float(v) for v in rng.normal(0.5, 0.3, len(FEATURES))), 1)
+    learned = LearnedWeights(tuple(float(v) for v in rng.normal(0.5, 0.3, len(MODEL_FEATURES))), 1)
     out: dict[str, float] = {}
     for label, model in (("hand", None), ("learned", learned)):
         index.model = model

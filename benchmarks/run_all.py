@@ -39,6 +39,7 @@ BENCHMARKS: list[str] = [
     "live_fanout",
     "ingest",
     "ingest --backend postgresql",
+    "gifts",
 ]
 
 RESULTS = HERE / "results" / "latest.jsonl"
@@ -163,10 +164,26 @@ def _ingest_goal(line: dict[str, Any]) -> tuple[str, str]:
     return ("yes", "") if not misses else ("no", "; ".join(misses))
 
 
+def _gifts_goal(line: dict[str, Any]) -> tuple[str, str]:
+    """PERFORMANCE.md, bench gifts: ≥ 1,000 gifts/s on SQLite, ≥ 50 % of the bare guarded update,
+    p99 ≤ 100 ms, 0 balance errors (ledger identity and balances checked after the run)."""
+    misses = []
+    if line.get("backend") == "sqlite" and line.get("gifts_per_s", 0) < 1000:
+        misses.append(f"{line.get('gifts_per_s')} gifts/s < 1000")
+    if (line.get("ratio_to_limit") or 0) < 0.5:
+        misses.append(f"ratio {line.get('ratio_to_limit')} < 0.5")
+    if line.get("p99_ms", float("inf")) > 100:
+        misses.append(f"p99 {line.get('p99_ms')} ms > 100")
+    if line.get("balance_errors", 1) != 0:
+        misses.append(f"{line.get('balance_errors')} balance errors")
+    return ("yes", "") if not misses else ("no", "; ".join(misses))
+
+
 GOALS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "http": _http_goal, "checkout": _checkout_goal, "flash_sale": _flash_sale_goal, "feed": _feed_goal,
     "feed_quality": _feed_quality_goal, "spike": _spike_goal, "live_fanout": _live_fanout_goal,
     "ingest": _ingest_goal,
+    "gifts": _gifts_goal,
 }
 
 

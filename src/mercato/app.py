@@ -22,6 +22,10 @@ from mercato.catalog import pages as catalog_pages
 from mercato.catalog import read_cache as catalog_read_cache
 from mercato.catalog import seller_pages
 from mercato.catalog.read_cache import SignedInReads
+from mercato.community import api as community_api
+from mercato.community import pages as community_pages
+from mercato.community import service as community_service
+from mercato.community import wiring as community_wiring
 from mercato.config import Settings, get_settings
 from mercato.connections import api as connections_api
 from mercato.connections import pages as connections_pages
@@ -62,6 +66,14 @@ from mercato.live import hls as live_hls
 from mercato.live import pages as live_pages
 from mercato.live import tasks as live_tasks
 from mercato.live import wiring as live_wiring
+from mercato.live.fanclub import api as fanclub_api
+from mercato.live.fanclub import pages as fanclub_pages
+from mercato.live.fanclub import tasks as fanclub_tasks
+from mercato.live.fanclub import wiring as fanclub_wiring
+from mercato.live.gifts import api as live_gifts_api
+from mercato.live.gifts import pages as live_gifts_pages
+from mercato.live.gifts import tasks as live_gifts_tasks
+from mercato.live.gifts import wiring as live_gifts_wiring
 from mercato.live.ingest import clips as live_clips
 from mercato.live.ingest.server import IngestServer, service_hooks
 from mercato.live.room import api as live_room_api
@@ -88,18 +100,20 @@ from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
 JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks,
-               connections_tasks, analytics_tasks)
+               connections_tasks, analytics_tasks, fanclub_tasks, live_gifts_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
 # loop's three routes — cart, checkout, pay — then the feed and the catalog).
 ROUTERS = (orders_api.buying, feed_api.router,
            catalog_api.router, orders_api.router, content_api.router, accounts_api.router, payments_api.router,
-           ledger_api.router, promotions_api.router, connections_api.router, live_api.router, accounts_pages.router,
+           ledger_api.router, promotions_api.router, connections_api.router, live_api.router,
+           live_gifts_api.router, live_gifts_pages.router, accounts_pages.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
-           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router, analytics_api.router)
+           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router,
+           fanclub_api.router, fanclub_pages.router, community_api.router, community_pages.router, analytics_api.router)
 
 
 async def write_held_back(database_url: str) -> None:
@@ -114,6 +128,7 @@ def forget_cached(database_url: str) -> None:
     index, candidate lists and video bodies, and served pages still queued. Each is only a cache
     of the database, so forgetting it costs one reload, never correctness."""
     catalog_cache.clear_all()
+    community_service.forget_windows()
     catalog_read_cache.clear_all()
     orders_read_cache.clear_all()
     feed_engine.forget_index(database_url)
@@ -126,6 +141,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     feed_wiring.install()
     analytics_wiring.install(settings)  # analytics/wiring.py: the SQL event sink and the capture handlers
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
+    live_gifts_wiring.install()  # live/gifts/wiring.py: "Diamonds by LIVE" on the Earnings page
+    fanclub_wiring.install(settings)  # Fan Club: gifts, watch time and chat earn points; badges in chat
+    community_wiring.install()  # community missions count watch, chat, shares, gifts and paid orders
     # live/clipping.py: the host's clips are cut from the ingest's recording.
     live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))
 

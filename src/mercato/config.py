@@ -147,6 +147,29 @@ class Settings(BaseSettings):
     analytics_raw_retention_days: int = 30  # raw events kept, then pruned (rollups are kept)
     analytics_attribution_days: int = 7  # a product-card click credits the add to cart / purchase after it
 
+    # --- Fan Club and community events (live/fanclub, community; docs/community.md) ---
+    fan_points_per_watch_minute: int = 1
+    fan_watch_points_cap_per_live: int = 60  # watch points a fan earns in one LIVE at most
+    fan_points_per_comment: int = 1
+    fan_comment_points_cap_per_day: int = 20  # comment points a fan earns per host and UTC day at most
+    fan_points_per_coin: int = 1  # gift coins → points
+    # Points needed for levels 1..10 (level 1 from joining); ten increasing numbers.
+    fan_level_thresholds: list[int] = [0, 50, 150, 400, 800, 1500, 3000, 6000, 12000, 25000]
+    fan_lapse_days: int = 7  # a member with no points within this many days of a host's LIVE lapses
+    fan_page_size: int = 50
+
+    # Creator earnings (docs/ledger.md, "Creator earnings"): the smallest creator payout, in minor
+    # units of the payout's currency (below it the payout is refused: 409 below_payout_minimum).
+    creator_payout_minimum: int = 1000
+
+    # --- coins and gifts (docs/gifts.md) ---
+    # Coin packs: key → (coins, price in minor units of ``coin_currency``); MERCATO_COIN_PACKS as JSON overrides them.
+    coin_packs: dict[str, tuple[int, int]] = {
+        "coins_65": (65, 99), "coins_330": (330, 499), "coins_1321": (1321, 1999), "coins_3303": (3303, 4999)}
+    coin_currency: str = "USD"
+    gift_host_share_bps: int = 5000  # the host's share of a gift's money value (the rest is platform gift revenue)
+    gift_combo_seconds: float = 5.0  # the same gift again from the same sender within this counts up the combo
+
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
     rate_limit_password: str = "10/hour"  # per user: current-password guessing

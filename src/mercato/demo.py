@@ -32,6 +32,8 @@ from mercato.connections import webhooks as store_webhooks
 from mercato.connections.platforms import square as square_platform
 from mercato.connections.signatures import hmac_sha256_b64
 from mercato.demo_analytics import seed_analytics
+from mercato.demo_community import seed_community, seed_community_if_missing
+from mercato.demo_gifts import seed_gifts
 from mercato.demo_live_world import seed_lives, seed_lives_if_missing
 from mercato.demo_videos import seed_videos, seed_videos_if_missing
 from mercato.kit.db import Database
@@ -192,6 +194,7 @@ async def seed_if_empty(settings: Settings, console: Console) -> bool:
         console.print("Database already has data: demo world not seeded.")
         await seed_videos_if_missing(settings, console, SEED + 2)  # a demo world from before videos gains them
         await seed_lives_if_missing(settings, console)  # … and LIVEs
+        await seed_community_if_missing(settings, console)  # … and the Fan Club and Community Fest
         return False
     await seed(settings, console)
     return True
@@ -210,6 +213,9 @@ async def seed(settings: Settings, console: Console) -> None:
         await seed_videos(db, settings, random.Random(SEED + 2), console)
         async with db.unit_of_work() as session:
             await seed_lives(session, settings, console)
+        await seed_gifts(db, settings, console)
+        async with db.unit_of_work() as session:
+            await seed_community(session, settings, console)
         async with db.unit_of_work() as session:
             await seed_analytics(session, random.Random(SEED + 3), console)
     finally:

@@ -1,7 +1,8 @@
 """Demo viewers of the demo LIVE: a few demo shoppers who join the room through the real WebSocket
 (the ``websockets`` client, at the app's own address, with their bearer tokens), chat and like at a
-human pace, and now and then buy the pinned product through the real buy-now checkout with the
-sandbox card. Their LIVE is labelled demo, and so are they (``demo viewer`` in the log).
+human pace, now and then send a small gift (topping up coins with the sandbox card) and buy the
+pinned product through the real buy-now checkout with the sandbox card. Their LIVE is labelled
+demo, and so are they (``demo viewer`` in the log).
 
 ``mercato serve --demo`` starts this as a child process (``python -m mercato.demo_live_viewers
 --base http://host:port``); it waits for the app, then for the demo LIVE to be on air (the demo
@@ -74,9 +75,32 @@ async def buy(client: httpx.AsyncClient, token: str, live_id: int, product_id: i
     log.info("demo viewer bought product %s in LIVE %s: %s", product_id, live_id, paid.status_code)
 
 
+async def gift(client: httpx.AsyncClient, token: str, live_id: int, rng: random.Random) -> None:
+    """Send a small gift (the room animates it for everyone); out of coins, top up first with the
+    smallest pack and the sandbox card."""
+    headers = {"Authorization": f"Bearer {token}"}
+    gifts = [g for g in (await client.get("/api/v1/gifts")).json() if g["coins"] <= 10 and not g["joins_fan_club"]]
+    if not gifts:
+        return
+    chosen = rng.choice(gifts)
+    body = {"gift_id": chosen["id"], "quantity": rng.randint(1, 3)}
+    sent = await client.post(f"/api/v1/lives/{live_id}/gifts", json=body,
+                             headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+    if sent.status_code == 402:
+        purchase = await client.post("/api/v1/coins/purchases", json={"pack": "coins_65"},
+                                     headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+        if purchase.status_code != 201:
+            return
+        await client.post(f"/api/v1/payments/{purchase.json()['payment_intent_id']}/confirm", json=CARD,
+                          headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+        sent = await client.post(f"/api/v1/lives/{live_id}/gifts", json=body,
+                                 headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+    log.info("demo viewer sent %s in LIVE %s: %s", chosen["name"], live_id, sent.status_code)
+
+
 async def watch(base: str, client: httpx.AsyncClient, token: str, live_id: int, rng: random.Random) -> None:
-    """One viewer in the room until it closes: chat every 8–25 s, like in small bursts, and now and
-    then buy the pinned product."""
+    """One viewer in the room until it closes: chat every 8–25 s, like in small bursts, now and then
+    send a gift or buy the pinned product."""
     url = base.replace("http", "ws", 1).rstrip("/") + f"/api/v1/lives/{live_id}/room"
     pinned: dict[str, Any] | None = None
     async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {token}"},
@@ -102,8 +126,10 @@ async def watch(base: str, client: httpx.AsyncClient, token: str, live_id: int, 
                 roll = rng.random()
                 if roll < 0.55:
                     await socket.send(orjson.dumps({"type": "chat", "text": rng.choice(CHAT)}).decode())
-                elif roll < 0.97:
+                elif roll < 0.9:
                     await socket.send(orjson.dumps({"type": "like", "count": rng.randint(1, 8)}).decode())
+                elif roll < 0.97:
+                    await gift(client, token, live_id, rng)
                 elif pinned is not None:
                     await buy(client, token, live_id, int(pinned["id"]))
         finally:

@@ -101,6 +101,12 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("get", "/api/v1/shops/{slug}/finance/statement"): _MEMBERS,
     ("get", "/api/v1/shops/{slug}/payouts"): _MEMBERS,
     ("post", "/api/v1/shops/{slug}/payouts"): _IDEMPOTENT,
+    ("put", "/api/v1/creators/me/payout-method"): {403: "Under 18 (`age_restricted`)."},
+    ("post", "/api/v1/creators/me/payouts"): {
+        403: "Under 18 (`age_restricted`).",
+        409: "Nothing available (`nothing_to_pay_out`), below `creator_payout_minimum` (`below_payout_minimum`), "
+             "or a request with the same `Idempotency-Key` is still running (`idempotency_in_progress`).",
+        422: _IDEMPOTENT[422]},
     # promotions
     ("get", "/api/v1/shops/{slug}/coupons"): _MEMBERS,
     ("get", "/api/v1/coupons/{coupon_id}"): {403: "Not a member of the coupon's shop, or a platform coupon."},
@@ -151,4 +157,31 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
         404: "No such LIVE, or not yours (`live_not_found`).",
         409: "The LIVE has not ended (`live_not_ended`) or its replay is not ready (`replay_not_ready`).",
         503: "Video processing (ffmpeg) is unavailable; nothing was kept."},
+    # Fan Club and community events (live/fanclub/api.py, community/api.py)
+    ("get", "/api/v1/creators/me/fans"): {422: "Unknown sort (`invalid_sort`) or a bad cursor."},
+    ("get", "/api/v1/creators/{creator_id}/fan-club"): {404: "No such creator (`creator_not_found`)."},
+    ("post", "/api/v1/admin/events"): {409: _conflict("event_slug_taken")[409],
+                                       422: "Invalid input, the end not after the start (`event_window`), or a "
+                                            "reward missing its amount, currency or badge (`mission_reward`)."},
+    ("patch", "/api/v1/admin/events/{event_id}"): {404: "No such event (`event_not_found`).",
+                                                   422: "Invalid input, or the end not after the start "
+                                                        "(`event_window`)."},
+    ("get", "/api/v1/events/{slug}"): {404: "No such event (`event_not_found`)."},
+    ("get", "/api/v1/events/{slug}/progress"): {404: "No such event (`event_not_found`)."},
+    # live gifts (docs/gifts.md)
+    ("post", "/api/v1/coins/purchases"): {403: "Under 18 (`age_restricted`).", **_IDEMPOTENT},
+    ("post", "/api/v1/coins/purchases/{purchase_id}/refund"): {
+        404: "No such coin purchase, or not yours (`coin_purchase_not_found`).",
+        409: "Nothing unspent to refund (`coin_purchase_not_refundable`), or the same `Idempotency-Key` is running.",
+        **_PROVIDER},
+    ("post", "/api/v1/admin/gifts"): _conflict("gift_name_taken"),
+    ("patch", "/api/v1/admin/gifts/{gift_id}"): {404: "No such gift (`gift_not_found`).",
+                                                 **_conflict("gift_name_taken")},
+    ("post", "/api/v1/lives/{live_id}/gifts"): {
+        402: "The coin balance does not cover the gift (`insufficient_coins`); nothing changed.",
+        403: "The sender or the host is under 18 (`age_restricted`).",
+        404: "No such LIVE or gift (`live_not_found`, `gift_not_found`).",
+        409: "The LIVE is not on air (`live_not_on_air`), the sender is the host (`cannot_gift_yourself`), or the "
+             "same `Idempotency-Key` is running."},
+    ("get", "/api/v1/lives/{live_id}/gifts/leaderboard"): {404: "No such LIVE (`live_not_found`)."},
 }

@@ -345,3 +345,14 @@ def test_a_model_stored_by_the_linear_ranker_still_serves(settings: Settings) ->
     assert coefficients is not None
     feats = np.random.default_rng(3).random((5, len(FEATURES)))
     assert score(feats, LearnedWeights(coefficients, 1)) == pytest.approx(feats @ np.arange(9.0))
+
+
+def test_a_feature_without_data_gets_no_weight(settings: Settings) -> None:
+    # No video anchors a product yet: shoppable is 0 everywhere, so neither it nor its log may weigh
+    # anything once shoppable videos appear.
+    examples = _examples(2000, 5, "quality")
+    examples.features[:, COL["shoppable"]] = 0.0
+    outcome = fit(examples, settings)
+    coefficients = dict(zip(MODEL_FEATURES, outcome.coefficients, strict=True))
+    assert coefficients["shoppable"] == 0.0 and coefficients["log_shoppable"] == 0.0
+    assert coefficients["quality"] != 0.0

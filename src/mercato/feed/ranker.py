@@ -126,6 +126,26 @@ def grouped_metrics(scores: F64, labels: NDArray[np.int64], users: NDArray[np.in
     return float(np.mean(ndcgs)), float(np.mean(aucs))
 
 
+def fit_coefficients(features: F64, labels: NDArray[np.int64], weights: F64 | None, c: float) -> F64:
+    """One coefficient per ``MODEL_FEATURES`` column: an L2 logistic regression (scikit-learn,
+    inverse strength ``c``) over ``model_inputs(features)``. A column that never varies in the
+    examples (a feature the platform has no data for yet, e.g. ``shoppable`` before any video
+    anchors a product) gets 0: whatever the fit gave it would only shift every score alike here,
+    and would weigh real values of it arbitrarily once they appear. The offline evaluation
+    (benchmarks/feed_quality.py) fits through this function too."""
+    # lint: local-import (scikit-learn costs ≈ 1 s and tens of MB to import; only a training run needs it)
+    from sklearn.linear_model import LogisticRegression
+
+    inputs = model_inputs(features)
+    varying = inputs.max(axis=0) > inputs.min(axis=0)
+    coefficients = np.zeros(inputs.shape[1])
+    if varying.any():
+        model = LogisticRegression(C=c, max_iter=2000)
+        model.fit(inputs[:, varying], labels, sample_weight=weights)
+        coefficients[varying] = model.coef_[0]
+    return coefficients
+
+
 def fit(examples: Examples, settings: Settings) -> Outcome:
     """Fit on the older part, validate on the newer one, compare with the hand weights."""
     n = len(examples.labels)
@@ -142,14 +162,8 @@ def fit(examples: Examples, settings: Settings) -> Outcome:
         if pos < least or len(part.labels) - pos < least:
             base.note = f"the {name} part has {pos} positives of {len(part.labels)}; both classes need {least}"
             return base
-    # lint: local-import (scikit-learn costs ≈ 1 s and tens of MB to import; only a training run needs it)
-    from sklearn.linear_model import LogisticRegression
-
-    inputs = model_inputs(train.features)
-    model = LogisticRegression(C=REGULARISATION, max_iter=1000)
-    model.fit(inputs, train.labels, sample_weight=train.weights)
-    coefficients = model.coef_[0].astype(np.float64)
-    spread = inputs.std(axis=0)
+    coefficients = fit_coefficients(train.features, train.labels, train.weights, REGULARISATION)
+    spread = model_inputs(train.features).std(axis=0)
     raw = np.abs(coefficients) * spread
     importances = raw / raw.sum() if raw.sum() > 0 else raw
     val_ndcg, val_auc = grouped_metrics(model_inputs(val.features) @ coefficients, val.labels, val.users)

@@ -39,6 +39,7 @@ PLATFORM_ACCOUNTS: dict[str, str] = {
     "fees": "revenue",  # referral fees
     "promotions": "expense",  # platform-funded discounts
     "tax_payable": "liability",
+    "gift_revenue": "revenue",  # the platform's share of gifts (live/gifts, docs/gifts.md)
 }
 #: Accounts the platform keeps for someone else (``{owner}:{id}:{name}:{CUR}``): all liabilities,
 #: money the platform owes them.
@@ -54,6 +55,7 @@ _NAMES = {
     "cash": "Cash at payment provider", "fees": "Referral fee revenue", "promotions": "Platform-funded discounts",
     "tax_payable": "Tax payable", "pending": "Pending earnings", "available": "Available balance",
     "payouts_in_transit": "Payouts in transit", "coins": "Unspent coins", "credits": "Shopping credits",
+    "gift_revenue": "Gift revenue",
 }
 
 
@@ -243,7 +245,7 @@ class StatementLine:
     created_at: datetime
     account: str  # pending | available | in_transit
     currency: str
-    amount: int  # from the shop's side: > 0 adds to its balance
+    amount: int  # from the owner's (shop's or creator's) side: > 0 adds to its balance
     kind: str
     reference: str
     memo: str
@@ -258,9 +260,15 @@ class StatementPage:
 
 async def statement(db: AsyncSession, shop_id: int, cursor: str | None = None, limit: int = 50) -> StatementPage:
     """The shop's entries, newest first, keyset-paged by entry id (the cursor is opaque)."""
+    return await owner_statement(db, "shop", shop_id, cursor, limit)
+
+
+async def owner_statement(db: AsyncSession, owner_type: str, owner_id: int, cursor: str | None = None,
+                          limit: int = 50) -> StatementPage:
+    """The entries of a shop's or a creator's accounts, newest first, keyset-paged by entry id."""
     after = decode_cursor(cursor, (int,))
     before_id = after[0] if after else None
-    accounts = await repository.owner_accounts(db, "shop", shop_id)
+    accounts = await repository.owner_accounts(db, owner_type, owner_id)
     if not accounts:
         return StatementPage(items=[], next_cursor=None)
     rows = await repository.entries_page(db, list(accounts), limit + 1, before_id)
@@ -298,6 +306,17 @@ async def platform_revenue(db: AsyncSession) -> dict[str, dict[str, int]]:
         name = code.split(":")[1]
         bucket = result.setdefault(currency, {"fees": 0, "promotions": 0, "tax_payable": 0, "cash": 0})
         bucket[name] = normal_balance(kind, total)
+    return dict(sorted(result.items()))
+
+
+async def liabilities(db: AsyncSession) -> dict[tuple[str, str, str], int]:
+    """(currency, owner type, account name) → what the platform owes all owners of that type on
+    that account (shops' and creators' pending, available, in transit; users' coins, credits)."""
+    result: dict[tuple[str, str, str], int] = {}
+    for code, currency, total in await repository.owed_per_account(db, list(OWNER_ACCOUNTS)):
+        owner, _, name, _ = code.split(":")
+        key = (currency, owner, name)
+        result[key] = result.get(key, 0) - total
     return dict(sorted(result.items()))
 
 

@@ -124,6 +124,8 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
                                        buyer_body="Your payment went through. The shop will ship soon.",
                                        seller_subject="New paid order",
                                        seller_body="Ship it within 2 business days.")
+    if intent.checkout_id is None:  # not a checkout's payment (a coin purchase: live/gifts)
+        return
     checkout = await repository.checkout_state(db, intent.checkout_id)
     if checkout is not None:
         status, source, buyer_id = checkout

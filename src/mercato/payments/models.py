@@ -16,7 +16,8 @@ class PaymentIntent(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "payment_intents"
 
-    checkout_id: Mapped[int] = mapped_column(BigId, ForeignKey("checkouts.id"), index=True)
+    # The checkout it pays, or none for a coin purchase (live/gifts: ``coin_purchases.intent_id``).
+    checkout_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("checkouts.id"), index=True)
     buyer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)

@@ -21,7 +21,7 @@ class ConfirmIn(BaseModel):
 
 class PaymentIntentOut(BaseModel):
     id: int
-    checkout_id: int
+    checkout_id: int | None  # none for a coin purchase
     status: str  # requires_payment_method | processing | requires_action | succeeded | failed | cancelled
     amount: int
     currency: str

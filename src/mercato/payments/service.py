@@ -69,7 +69,7 @@ def intent_id_from_reference(reference: Any) -> int | None:
     return None
 
 
-async def create_intent(db: AsyncSession, *, checkout_id: int, buyer_id: int, currency: str, amount: int,
+async def create_intent(db: AsyncSession, *, checkout_id: int | None, buyer_id: int, currency: str, amount: int,
                         provider_name: str) -> PaymentIntent:
     """A new intent in ``requires_payment_method`` (event ``created``)."""
     currency = currency.upper()

@@ -81,7 +81,7 @@ async def room_settings(live_id: PathId, body: RoomPatch, db: DbSession, user: C
     """Slow mode, comments on/off, blocked keywords (host and moderators)."""
     room = await service.update_room(db, user, live_id, body)
     return RoomSettingsOut(slow_mode_seconds=room.slow_mode_seconds, comments=room.comments,
-                           keywords=list(room.keywords))
+                           fans_only=room.fans_only, keywords=list(room.keywords))
 
 
 @router.post("/lives/{live_id:int}/reports", status_code=201, response_model=LiveReportOut,

@@ -13,6 +13,7 @@ class RoomError(StrEnum):
     BANNED = "banned"
     CANNOT_MODERATE = "cannot_moderate"
     COMMENTS_OFF = "comments_off"
+    FANS_ONLY = "fans_only"
     FORBIDDEN_ORIGIN = "forbidden_origin"
     INVALID_FRAME = "invalid_frame"
     KEYWORD_BLOCKED = "keyword_blocked"

@@ -40,7 +40,7 @@ from mercato.kit.events import Event
 from mercato.kit.events import record_many as record_events
 from mercato.kit.ratelimit import RULES, RateLimiter
 from mercato.live import audience, broadcast
-from mercato.live.room import presence, service
+from mercato.live.room import chat_hooks, presence, service
 from mercato.live.room.errors import RoomError
 from mercato.live.room.service import RULE_KINDS, RoomRules
 from mercato.live.room.snapshot import room_state
@@ -477,6 +477,10 @@ class Hub:
         if rules.blocked_keyword(text) is not None:
             member.push(error_frame(RoomError.KEYWORD_BLOCKED, "This message contains a word the host blocked."))
             return
+        fan_level = await self._fan_level(rules, uid)
+        if rules.fans_only and not staff and not fan_level:
+            member.push(error_frame(RoomError.FANS_ONLY, "Only members of the host's Fan Club may chat now."))
+            return
         if await self._limited(member, "live_chat"):
             return
         if rules.slow_mode_seconds and not staff:
@@ -487,8 +491,36 @@ class Hub:
                 return
         badges = [role] if staff else []
         self.rooms[live_id].unsaved_comments += 1
-        self.publish(live_id, {"type": "chat", "id": uuid.uuid4().hex, "text": text,
-                               "user": {**(member.user or {}), "badges": badges}, "at": now.isoformat()})
+        user = {**(member.user or {}), "badges": badges}
+        if fan_level:
+            user["fan_level"] = fan_level
+        message_id = uuid.uuid4().hex
+        self.publish(live_id, {"type": "chat", "id": message_id, "text": text, "user": user, "at": now.isoformat()})
+        await self._chat_accepted(chat_hooks.ChatAccepted(live_id, rules.host_id, uid, message_id, now))
+
+    async def _fan_level(self, rules: RoomRules, uid: int) -> int | None:
+        """The sender's Fan Club level for the host (live/room/chat_hooks.py), None without one."""
+        if not chat_hooks.has_fan_levels():
+            return None
+        try:
+            async with self.db.unit_of_work(write=False) as db:
+                return await chat_hooks.fan_level(db, rules.host_id, uid)
+        except Exception:  # no badge rather than no chat (fans-only mode then refuses: fail closed)
+            log.exception("fan level of user %s in room %s not read", uid, rules.live_id)
+            return None
+
+    async def _chat_accepted(self, event: chat_hooks.ChatAccepted) -> None:
+        """Tell the chat listeners (Fan Club points, missions) in one unit of work; the message
+        is already out, so a failure is logged, never answered."""
+        listeners = chat_hooks.chat_listeners()
+        if not listeners:
+            return
+        try:
+            async with self.db.unit_of_work() as db:
+                for listener in listeners:
+                    await listener(db, event)
+        except Exception:
+            log.exception("chat listeners of room %s failed", event.live_id)
 
     async def _slow_wait(self, room: Room, uid: int, seconds: int) -> int:
         """0 if ``uid`` may write now (and then counts this message), else the seconds to wait."""

@@ -22,6 +22,7 @@ class LiveRoom(Base):
     live_id: Mapped[int] = mapped_column(BigId, ForeignKey("lives.id", ondelete="CASCADE"), primary_key=True)
     slow_mode_seconds: Mapped[int] = mapped_column(default=0)
     comments: Mapped[str] = mapped_column(String(8), default="on")  # on | off
+    fans_only: Mapped[bool] = mapped_column(default=False)  # only the host's Fan Club may chat (and staff)
     # Lower-case words or phrases: a chat message containing one is refused to its sender.
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     likes_total: Mapped[int] = mapped_column(default=0)

@@ -33,6 +33,7 @@ class RoomPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slow_mode_seconds: int | None = Field(default=None, strict=True, ge=0, le=300)
     comments: Literal["on", "off"] | None = None
+    fans_only: bool | None = None
     keywords: list[Keyword] | None = Field(default=None, max_length=100)
 
 
@@ -44,6 +45,7 @@ class LiveReportIn(BaseModel):
 class RoomSettingsOut(BaseModel):
     slow_mode_seconds: int
     comments: str
+    fans_only: bool
     keywords: list[str]
 
 

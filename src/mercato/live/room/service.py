@@ -41,6 +41,7 @@ class RoomRules:
     host_id: int
     status: str
     comments: str = "on"
+    fans_only: bool = False
     slow_mode_seconds: int = 0
     keywords: list[str] = field(default_factory=list)
     moderators: set[int] = field(default_factory=set)
@@ -63,7 +64,7 @@ class RoomRules:
         return next((word for word in self.keywords if word in lowered), None)
 
     def settings(self) -> dict[str, Any]:
-        return {"slow_mode_seconds": self.slow_mode_seconds, "comments": self.comments}
+        return {"slow_mode_seconds": self.slow_mode_seconds, "comments": self.comments, "fans_only": self.fans_only}
 
 
 async def load_rules(db: AsyncSession, live_id: int) -> RoomRules | None:
@@ -74,6 +75,7 @@ async def load_rules(db: AsyncSession, live_id: int) -> RoomRules | None:
     room = await repo.room(db, live_id)
     if room is not None:
         rules.comments, rules.slow_mode_seconds = room.comments, room.slow_mode_seconds
+        rules.fans_only = room.fans_only
         rules.keywords = list(room.keywords)
     rules.moderators = set(await repo.moderator_ids(db, live_id))
     rules.muted = await repo.mutes_after(db, live_id, datetime.now(UTC))
@@ -84,7 +86,8 @@ async def load_rules(db: AsyncSession, live_id: int) -> RoomRules | None:
 async def _room_row(db: AsyncSession, live_id: int) -> LiveRoom:
     room = await repo.room(db, live_id)
     if room is None:
-        room = LiveRoom(live_id=live_id, slow_mode_seconds=0, comments="on", keywords=[], likes_total=0, shares_total=0)
+        room = LiveRoom(live_id=live_id, slow_mode_seconds=0, comments="on", fans_only=False, keywords=[],
+                        likes_total=0, shares_total=0)
         await repo.add(db, room)
     return room
 
@@ -161,23 +164,27 @@ async def update_room(db: AsyncSession, actor: User, live_id: int, patch: RoomPa
         room.slow_mode_seconds = patch.slow_mode_seconds
     if patch.comments is not None:
         room.comments = patch.comments
+    if patch.fans_only is not None:
+        room.fans_only = patch.fans_only
     if patch.keywords is not None:
         room.keywords = sorted({word.casefold() for word in patch.keywords})
     await db.flush()
     text = "Room settings changed."
     if room.comments == "off":
         text = "Comments are off."
+    elif room.fans_only:
+        text = "Only Fan Club members may chat now."
     elif room.slow_mode_seconds:
         text = f"Slow mode: one message every {room.slow_mode_seconds} s."
     _system(db, live_id, "settings", text, settings={"slow_mode_seconds": room.slow_mode_seconds,
-                                                      "comments": room.comments})
+                                                      "comments": room.comments, "fans_only": room.fans_only})
     return room
 
 
 async def room_settings(db: AsyncSession, live_id: int) -> LiveRoom:
     room = await repo.room(db, live_id)
-    return room or LiveRoom(live_id=live_id, slow_mode_seconds=0, comments="on", keywords=[], likes_total=0,
-                            shares_total=0)
+    return room or LiveRoom(live_id=live_id, slow_mode_seconds=0, comments="on", fans_only=False, keywords=[],
+                            likes_total=0, shares_total=0)
 
 
 async def product_card(db: AsyncSession, product_id: int | None) -> dict[str, Any] | None:

@@ -52,7 +52,8 @@ async def room_state(db: AsyncSession, live_id: int, bag_limit: int) -> dict[str
         "bag": [card.model_dump(mode="json") for card in bag.items],
         "flash": None,
         "coupon": None,
-        "settings": {"slow_mode_seconds": room.slow_mode_seconds, "comments": room.comments},
+        "settings": {"slow_mode_seconds": room.slow_mode_seconds, "comments": room.comments,
+                     "fans_only": room.fans_only},
         "persisted": {"likes": room.likes_total, "shares": room.shares_total, "peak_viewers": live.peak_viewers},
     }
     for part in _parts:

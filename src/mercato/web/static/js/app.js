@@ -102,8 +102,26 @@ function setupDemoLogins() {
   });
 }
 
+// The community event banner (loaded by htmx on For You and LIVE): dismissed once, it stays
+// hidden for that event on this device.
+function setupEventBanner() {
+  const dismissed = (slug) => { try { return localStorage.getItem(`event-banner:${slug}`) === "1"; } catch { return false; } };
+  const hideKnown = () => document.querySelectorAll(".event-banner").forEach((banner) => {
+    if (dismissed(banner.dataset.event)) banner.hidden = true;
+  });
+  document.addEventListener("htmx:afterSettle", hideKnown);
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest ? event.target.closest("[data-dismiss-event]") : null;
+    if (!button) return;
+    try { localStorage.setItem(`event-banner:${button.dataset.dismissEvent}`, "1"); } catch { /* private mode */ }
+    button.closest(".event-banner").hidden = true;
+  });
+  hideKnown();
+}
+
 setupVariantPicker();
 setupDemoLogins();
+setupEventBanner();
 setupAddressChoice();
 revealActiveTab();
 setupGallery();

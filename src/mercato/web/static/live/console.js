@@ -95,7 +95,8 @@ $("room-form").addEventListener("submit", async (event) => {
   const keywords = String(data.get("keywords") || "").split(",").map((w) => w.trim()).filter(Boolean);
   try {
     await api("PATCH", `/api/v1/lives/${liveId}/room`, {
-      slow_mode_seconds: Number(data.get("slow_mode_seconds")), comments: data.get("comments"), keywords });
+      slow_mode_seconds: Number(data.get("slow_mode_seconds")), comments: data.get("comments"),
+      fans_only: data.get("fans_only") === "on", keywords });
     $("room-status").textContent = "Saved ✓";
   } catch (error) {
     $("room-status").textContent = problem(error);

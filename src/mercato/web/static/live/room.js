@@ -159,8 +159,11 @@ const CHAT_KEEP = 60;
 function addChat(frame) {
   if (!chat) return;
   const who = frame.user ? (frame.user.handle ? `@${frame.user.handle}` : frame.user.display_name) : "";
+  const level = frame.user && frame.user.fan_level;  // the sender's Fan Club level for this host
+  const badge = level ? el("span", { class: "fan-badge", "data-testid": "fan-badge", title: `Fan Club level ${level}`,
+    text: `Lv ${level}` }) : "";
   const line = el("li", { class: "live-chat-line", "data-testid": "chat-line" },
-    el("strong", { text: who }), " ", el("span", { text: frame.text }));
+    el("strong", { text: who }), badge ? " " : "", badge, " ", el("span", { text: frame.text }));
   chat.append(line);
   while (chat.children.length > CHAT_KEEP) chat.firstElementChild.remove();
   chat.scrollTop = chat.scrollHeight;
@@ -260,6 +263,7 @@ function connect() {
     try { frame = JSON.parse(event.data); } catch { return; }
     const handle = handlers[frame.type];
     if (handle) handle(frame);
+    room.dispatchEvent(new CustomEvent("room-frame", { detail: frame }));  // gifts.js and other room parts
   });
   socket.addEventListener("close", () => {
     if (ended) return;
