@@ -54,6 +54,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -279,6 +280,28 @@ async def finish(tx: SqliteTx | PostgresTx, key_id: int, status: int, answer: by
                      "WHERE id = $3", status, answer.decode(), key_id)
 
 
+async def analytics_event(tx: SqliteTx | PostgresTx, event_id: str, kind: str, now: datetime, *, shop_id: int,
+                          product_id: int | None, viewer_id: int, value: int, currency: str, quantity: int,
+                          count: int = 1) -> None:
+    """The app's analytics capture of one event (kit/events.py → analytics/sink.py): the raw row
+    (insert-or-ignore by event id) and its minute rollup (upsert)."""
+    await tx.execute(
+        "INSERT INTO analytics_events (event_id, kind, occurred_at, source, product_id, shop_id, viewer_id, value, "
+        "currency, quantity, watch_ms, count) VALUES ($1, $2, $3, 'direct', $4, $5, $6, $7, $8, $9, 0, $10) "
+        "ON CONFLICT (event_id) DO NOTHING", event_id, kind, tx.ts(now), product_id, shop_id, viewer_id, value,
+        currency, quantity, count)
+    await tx.execute(
+        "INSERT INTO analytics_rollups (grain, bucket, kind, source, creator_id, video_id, live_id, product_id, "
+        "shop_id, age_band, region, currency, count, value_sum, quantity_sum, watch_ms) "
+        "VALUES ('minute', $1, $2, 'direct', 0, 0, 0, $3, $4, '', '', $5, $6, $7, $8, 0) "
+        "ON CONFLICT (grain, bucket, kind, source, creator_id, video_id, live_id, product_id, shop_id, age_band, "
+        "region, currency) DO UPDATE SET count = analytics_rollups.count + excluded.count, "
+        "value_sum = analytics_rollups.value_sum + excluded.value_sum, "
+        "quantity_sum = analytics_rollups.quantity_sum + excluded.quantity_sum",
+        tx.ts(now.replace(second=0, microsecond=0)), kind, product_id or 0, shop_id, currency, count, value,
+        quantity)
+
+
 async def cart_add(request: Request) -> Response:
     store: Store = request.app.state.store
     user_id = await store.user_id(bearer(request))
@@ -291,6 +314,12 @@ async def cart_add(request: Request) -> Response:
             "INSERT INTO cart_items (user_id, variant_id, quantity, created_at, updated_at) "
             "VALUES ($1, $2, $3, $4, $5) RETURNING id",
             user_id, int(body["variant_id"]), int(body["quantity"]), tx.ts(now), tx.ts(now))
+        product_id, shop_id, price, currency = await tx.fetchrow(
+            "SELECT v.product_id, p.shop_id, v.price, v.currency FROM variants v JOIN products p "
+            "ON p.id = v.product_id WHERE v.id = $1", int(body["variant_id"])) or (0, 0, 0, "USD")
+        await analytics_event(tx, f"add_to_cart:{uuid.uuid4().hex}", "add_to_cart", now, shop_id=int(shop_id),
+                              product_id=int(product_id), viewer_id=user_id, value=int(price) * int(body["quantity"]),
+                              currency=str(currency), quantity=int(body["quantity"]))
     return json_response({"item_id": item_id}, 201)
 
 
@@ -371,6 +400,9 @@ async def create_checkout(request: Request) -> Response:
                 await tx.execute("INSERT INTO order_events (order_id, status, note, actor_id, created_at) "
                                  "VALUES ($1, 'awaiting_payment', 'Order placed; stock reserved.', $2, $3)",
                                  order_id, user_id, tx.ts(now))
+                await analytics_event(tx, f"checkout_started:{order_id}", "checkout_started", now, shop_id=shop_id,
+                                      product_id=None, viewer_id=user_id, value=subtotal, currency=currency,
+                                      quantity=sum(int(line[8]) for line in group))
             answer = orjson.dumps({"id": checkout_id, "status": "open"})
             await finish(tx, key_id, 201, answer)
     except Refused as refused:
@@ -460,7 +492,7 @@ async def pay(request: Request) -> Response:
                     raise Refused("order_not_payable")
                 await tx.execute("INSERT INTO order_events (order_id, status, note, created_at) "
                                  "VALUES ($1, 'paid', 'Payment received.', $2)", order_id, tx.ts(now))
-                for line in group:
+                for index, line in enumerate(group):
                     variant_id, product_id, quantity = line[5], line[6], line[7]
                     if not await tx.execute(
                             "UPDATE variants SET reserved = reserved - $1, allocated = allocated + $2, updated_at = $3 "
@@ -468,6 +500,10 @@ async def pay(request: Request) -> Response:
                         raise Refused("reservation_lost")
                     await tx.execute("UPDATE products SET sold_count = sold_count + $1, updated_at = $2 WHERE id = $3",
                                      quantity, tx.ts(now), product_id)
+                    await analytics_event(tx, f"order_paid:{order_id}:{index}", "order_paid", now,
+                                          shop_id=int(shop_id), product_id=int(product_id), viewer_id=user_id,
+                                          value=int(total) if index == 0 else 0, currency=str(currency),
+                                          quantity=int(quantity), count=1 if index == 0 else 0)
                 await tx.execute("UPDATE reservations SET status = 'allocated' WHERE checkout_id = $1 "
                                  "AND status = 'active' AND order_line_id IN "
                                  "(SELECT id FROM order_lines WHERE order_id = $2)", checkout_id, order_id)

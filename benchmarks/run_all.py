@@ -37,6 +37,8 @@ BENCHMARKS: list[str] = [
     "feed_scoring",
     "spike",
     "live_fanout",
+    "ingest",
+    "ingest --backend postgresql",
     "gifts",
 ]
 
@@ -149,6 +151,19 @@ def _live_fanout_goal(line: dict[str, Any]) -> tuple[str, str]:
     return ("yes", "") if not misses else ("no", "; ".join(misses))
 
 
+def _ingest_goal(line: dict[str, Any]) -> tuple[str, str]:
+    """PERFORMANCE.md, bench ingest: ≥ 20,000 events/s through the capture path, freshness p99
+    ≤ 1 s, ≥ 50 % of the raw batched insert of the same rows."""
+    misses = []
+    if line.get("events_per_s", 0) < 20000:
+        misses.append(f"{line.get('events_per_s')} events/s < 20000")
+    if line.get("freshness_p99_ms", float("inf")) > 1000:
+        misses.append(f"freshness p99 {line.get('freshness_p99_ms')} ms > 1000")
+    if line.get("ratio_to_limit", 0) < 0.5:
+        misses.append(f"ratio {line.get('ratio_to_limit')} < 0.5")
+    return ("yes", "") if not misses else ("no", "; ".join(misses))
+
+
 def _gifts_goal(line: dict[str, Any]) -> tuple[str, str]:
     """PERFORMANCE.md, bench gifts: ≥ 1,000 gifts/s on SQLite, ≥ 50 % of the bare guarded update,
     p99 ≤ 100 ms, 0 balance errors (ledger identity and balances checked after the run)."""
@@ -167,6 +182,7 @@ def _gifts_goal(line: dict[str, Any]) -> tuple[str, str]:
 GOALS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "http": _http_goal, "checkout": _checkout_goal, "flash_sale": _flash_sale_goal, "feed": _feed_goal,
     "feed_quality": _feed_quality_goal, "spike": _spike_goal, "live_fanout": _live_fanout_goal,
+    "ingest": _ingest_goal,
     "gifts": _gifts_goal,
 }
 

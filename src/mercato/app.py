@@ -14,6 +14,9 @@ from redis.asyncio import Redis
 from mercato import __version__
 from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
+from mercato.analytics import api as analytics_api
+from mercato.analytics import tasks as analytics_tasks
+from mercato.analytics import wiring as analytics_wiring
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
 from mercato.catalog import read_cache as catalog_read_cache
@@ -97,7 +100,7 @@ from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
 JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks,
-               connections_tasks, fanclub_tasks, live_gifts_tasks)
+               connections_tasks, analytics_tasks, fanclub_tasks, live_gifts_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
@@ -110,7 +113,7 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
            live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router,
-           fanclub_api.router, fanclub_pages.router, community_api.router, community_pages.router)
+           fanclub_api.router, fanclub_pages.router, community_api.router, community_pages.router, analytics_api.router)
 
 
 async def write_held_back(database_url: str) -> None:
@@ -136,6 +139,7 @@ def forget_cached(database_url: str) -> None:
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
     feed_wiring.install()
+    analytics_wiring.install(settings)  # analytics/wiring.py: the SQL event sink and the capture handlers
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
     live_gifts_wiring.install()  # live/gifts/wiring.py: "Diamonds by LIVE" on the Earnings page
     fanclub_wiring.install(settings)  # Fan Club: gifts, watch time and chat earn points; badges in chat

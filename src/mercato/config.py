@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     live_bag_page: int = 20
     live_schedule_max_days: int = 90  # how far ahead a LIVE may be scheduled
 
+    # --- analytics capture (docs/analytics.md) ---
+    analytics_raw_retention_days: int = 30  # raw events kept, then pruned (rollups are kept)
+    analytics_attribution_days: int = 7  # a product-card click credits the add to cart / purchase after it
+
     # --- Fan Club and community events (live/fanclub, community; docs/community.md) ---
     fan_points_per_watch_minute: int = 1
     fan_watch_points_cap_per_live: int = 60  # watch points a fan earns in one LIVE at most
@@ -182,6 +186,7 @@ class Settings(BaseSettings):
     rate_limit_shop_import: str = "60/hour"  # per shop
     rate_limit_live_chat: str = "5/10second;60/minute"  # room chat, per user: answered with an error frame
     rate_limit_live_like: str = "20/second"  # like frames (each up to 50 taps), per user
+    rate_limit_analytics_beacons: str = "120/minute"  # beacon calls (each up to 100 events), per user or address
 
     @property
     def is_sqlite(self) -> bool:

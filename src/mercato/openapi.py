@@ -72,6 +72,8 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("get", "/api/v1/shops/{slug}/products"): _MEMBERS,
     ("get", "/api/v1/shops/{slug}/imports"): _MEMBERS,
     ("post", "/api/v1/shops/{slug}/imports"): {429: RATE_LIMITED},  # the shop_import rate limit, once a member
+    # analytics
+    ("get", "/api/v1/shops/{slug}/analytics/summary"): {**_MEMBERS, 404: "No such shop."},
     # connections
     ("get", "/api/v1/shops/{slug}/connections"): _MEMBERS,
     ("post", "/api/v1/shops/{slug}/connections"): _conflict("already_connected"),

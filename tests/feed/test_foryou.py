@@ -112,8 +112,9 @@ def test_opt_out_gives_the_non_personalised_ranking(
     cars = [make_video(makers[2 + i % 2], ("cars",), trending=100.0 + i) for i in range(12)]
     fresh = make_video(makers[0], ("news",), age_hours=1, impressions=0)
     fan = make_user()
-    events = [{"video_id": v, "kind": "add_to_cart"} for v in cats[:3]]
-    assert api.post("/api/v1/feed/events", headers=fan["headers"], json={"events": events}).status_code == 202
+    # Likes (server facts): a client's add-to-cart claim no longer counts (analytics' events do).
+    for v in cats[:3]:
+        assert api.post(f"/api/v1/videos/{v}/like", headers=fan["headers"]).status_code == 200
     personal = page(api, fan["headers"])
     assert personal["personalised"] is True
     assert sum(1 for v in ids(personal) if v in cats) >= 8

@@ -181,9 +181,8 @@ def test_a_cached_candidate_list_is_dropped_when_the_viewer_engages(
     assert not set(ids(second)) & set(ids(first))
     # … engagement drops the list at once: the next page is ranked again, cats first.
     unseen_cat = next(v for v in cats if v not in ids(first) + ids(second))
-    response = api.post("/api/v1/feed/events", headers=viewer["headers"],
-                        json={"events": [{"video_id": unseen_cat, "kind": "add_to_cart"}]})
-    assert response.status_code == 202
+    response = api.post(f"/api/v1/videos/{unseen_cat}/like", headers=viewer["headers"])
+    assert response.status_code == 200
     third = page(api, viewer["headers"], second["next_cursor"])
     assert star in ids(third)
     assert not set(ids(third)) & (set(ids(first)) | set(ids(second)))

@@ -19,7 +19,8 @@ from mercato.kit import jobs
 from mercato.kit.db import Database
 from tests.conftest import run_async
 
-APP_JOBS = {"auto_approve_returns", "deliver_sandbox_webhooks", "expire_reservations", "gifts_release_commissions",
+APP_JOBS = {"analytics_prune", "analytics_rollup", "auto_approve_returns", "deliver_sandbox_webhooks",
+            "expire_reservations", "gifts_release_commissions",
             "live_end_and_replay",
             "live_flash_deals", "push_store_orders", "reconcile_connections", "release_held_payouts",
             "settle_orders", "sweep_video_files", "train_feed_ranker",

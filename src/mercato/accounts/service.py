@@ -17,7 +17,10 @@ from mercato.accounts.errors import AccountsError
 from mercato.accounts.models import Block, Follow, LoginFailure, Session, User
 from mercato.accounts.schemas import ProfileUpdateIn, RegisterIn
 from mercato.config import Settings
+from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from mercato.kit.events import Event, age_band
+from mercato.kit.events import record as record_event
 from mercato.kit.fields import parse_id
 from mercato.kit.security import hash_password, new_token, token_digest, verify_dummy, verify_password
 
@@ -198,6 +201,11 @@ async def follow(db: AsyncSession, me: User, target: User) -> bool:
     except IntegrityError:
         return False
     await repo.bump_follow_counts(db, me.id, target.id, +1)
+    # Once per pair, ever: an unfollow and a follow again is not a new follower for analytics.
+    now = utcnow()
+    await record_event(db, Event(event_id=f"follow:{me.id}:{target.id}", kind="follow", occurred_at=now,
+                                 creator_id=target.id, viewer_id=me.id,
+                                 age_band=age_band(me.date_of_birth, now.date())))
     return True
 
 

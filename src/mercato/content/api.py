@@ -226,7 +226,7 @@ async def anchorable_products(user: CurrentUser, db: DbSession) -> dict[str, Any
 @router.post("/videos/{video_id:int}/product-clicks", status_code=204)
 async def product_click(video_id: VideoId, body: ProductClickIn, db: DbSession, user: MaybeUser) -> Response:
     """A tap on a product card of the video (counts, and feeds the ranking)."""
-    await service.product_click(db, user, video_id, body.product_id)
+    await service.product_click(db, user, video_id, body.product_id, body.src)
     return Response(status_code=204)
 
 

@@ -207,6 +207,11 @@ async def anchors_of(db: AsyncSession, video_ids: Sequence[int], *, active_only:
     return out
 
 
+async def shop_of_product(db: AsyncSession, product_id: int) -> int | None:
+    found = await db.execute(select(Product.shop_id).where(Product.id == product_id))
+    return found.scalar_one_or_none()
+
+
 async def anchor_exists(db: AsyncSession, video_id: int, product_id: int) -> bool:
     return await db.get(VideoProduct, (video_id, product_id)) is not None
 

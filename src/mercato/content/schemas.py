@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from mercato.accounts.schemas import StrictBody
+from mercato.kit.events import TrafficSource
 from mercato.kit.fields import BodyId
 
 ReportReason = Literal["spam", "nudity", "violence", "hate", "scam", "other"]
@@ -186,6 +187,8 @@ class TakedownIn(StrictBody):
 
 class ProductClickIn(StrictBody):
     product_id: BodyId
+    src: TrafficSource | None = Field(default=None, description="Where the viewer found the video (analytics' "
+                                                                 "traffic source; docs/analytics.md)")
 
 
 class ViewIn(StrictBody):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +31,8 @@ from mercato.content.models import Video, VideoComment, VideoReport, VideoShare
 from mercato.content.schemas import CommentIn, ReportIn, VideoUpdate
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mercato.kit.events import Event, age_band, normal_source
+from mercato.kit.events import record as record_event
 from mercato.kit.fields import MAX_ID
 from mercato.kit.pagination import cursor_datetime, cursor_int, decode_cursor, encode_cursor, time_id_cursor
 
@@ -296,13 +300,15 @@ async def tag_videos(db: AsyncSession, tag: str, sort: str, cursor: str | None, 
 # --- likes, saves, product clicks -----------------------------------------------------------
 
 async def like(db: AsyncSession, user: User, video_id: int, on: bool) -> tuple[bool, int]:
-    await visible_video(db, video_id, user)
+    video = await visible_video(db, video_id, user)
     if on:
         changed = await repo.add_like(db, user.id, video_id)
     else:
         changed = await repo.remove_like(db, user.id, video_id)
     if changed:
         await hooks.dispatch_engagement(db, user_id=user.id, video_id=video_id, kind="like" if on else "unlike")
+        if on:  # once per viewer and video, ever (unlike and like again is not a new like)
+            await _capture(db, "like", f"like:{user.id}:{video_id}", video, user)
     return on, (await repo.counters(db, video_id))["likes_count"]
 
 
@@ -324,12 +330,35 @@ async def saved_videos(db: AsyncSession, user: User, cursor: str | None, limit: 
     return [v for v, _ in page], nxt
 
 
-async def product_click(db: AsyncSession, viewer: User | None, video_id: int, product_id: int) -> None:
-    await visible_video(db, video_id, viewer)
+async def product_click(db: AsyncSession, viewer: User | None, video_id: int, product_id: int,
+                        source: str | None = None) -> None:
+    """A tap on a product card of a video. ``source`` is where the viewer found the video (the
+    ``src`` the feed, search and LIVE links carry); analytics credits a later add to cart or
+    purchase of the product to this click (docs/analytics.md)."""
+    video = await visible_video(db, video_id, viewer)
     if not await repo.anchor_exists(db, video_id, product_id):
         raise NotFound("This product is not on this video.", code=ContentError.NOT_ANCHORED)
     await repo.bump(db, video_id, "product_clicks_count", 1)
     await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video_id, kind="product_click")
+    now = utcnow()
+    await record_event(db, Event(
+        event_id=f"product_card_click:{uuid.uuid4().hex}", kind="product_card_click", occurred_at=now,
+        source=normal_source(source), creator_id=video.creator_id, video_id=video_id,
+        product_id=product_id, shop_id=await repo.shop_of_product(db, product_id), **_audience(viewer, now)))
+
+
+def _audience(viewer: User | None, now: datetime) -> dict[str, Any]:
+    """The viewer's part of an analytics event: their id and coarse age band."""
+    if viewer is None:
+        return {}
+    return {"viewer_id": viewer.id, "age_band": age_band(viewer.date_of_birth, now.date())}
+
+
+async def _capture(db: AsyncSession, kind: str, event_id: str, video: Video, viewer: User | None) -> None:
+    """An engagement event for analytics (``kit/events.py``), in this unit of work."""
+    now = utcnow()
+    await record_event(db, Event(event_id=event_id, kind=kind, occurred_at=now, creator_id=video.creator_id,
+                                 video_id=video.id, **_audience(viewer, now)))
 
 
 # --- comments -------------------------------------------------------------------------------
@@ -375,6 +404,7 @@ async def add_comment(db: AsyncSession, user: User, video_id: int, data: Comment
         parent_id = parent.parent_id if parent.parent_id is not None else parent.id  # one level of replies
     item = await repo.add_comment(db, video.id, user.id, body, parent_id)
     await hooks.dispatch_engagement(db, user_id=user.id, video_id=video.id, kind="comment")
+    await _capture(db, "comment", f"comment:{item.id}", video, user)
     return video, item
 
 
@@ -400,6 +430,7 @@ async def share(db: AsyncSession, viewer: User | None, video_id: int, channel: s
     await db.flush()
     await repo.bump(db, video.id, "shares_count", 1)
     await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video.id, kind="share")
+    await _capture(db, "share", f"share:{item.id}", video, viewer)
     return item, (await repo.counters(db, video.id))["shares_count"]
 
 

@@ -269,6 +269,11 @@ async def following(db: AsyncSession, user: User, cursor: str | None, limit: int
     return await video_outs(db, rows, user.id), nxt
 
 
+#: What a client may still report but the ranking learns only from the server's own events
+#: (``feed/wiring.py``: an add to cart or a purchase the orders domain recorded).
+SERVER_SEEN = frozenset({"add_to_cart", "purchase"})
+
+
 async def record_events(db: AsyncSession, settings: Settings, user: User | None,
                         events: list[EventIn]) -> tuple[int, int]:
     """Client-reported engagement: (accepted, counted). Every video must exist and be published
@@ -276,7 +281,9 @@ async def record_events(db: AsyncSession, settings: Settings, user: User | None,
     must not be able to buy views or a place in the rankings with it (docs/feed.md, "What a
     script cannot buy"): anonymous events count for nothing, and a signed-in viewer's events of
     one kind on one video count ``feed_counted_events_per_video`` times per
-    ``feed_count_window_hours`` at most; the others are accepted and dropped."""
+    ``feed_count_window_hours`` at most; the others are accepted and dropped. An add to cart or
+    a purchase reported by a client is accepted and never counted: the ranking learns those from
+    the orders the server saw (:data:`SERVER_SEEN`)."""
     ids = {e.video_id for e in events}
     known = await repo.existing_video_ids(db, list(ids))
     unknown = sorted(ids - known)
@@ -288,7 +295,8 @@ async def record_events(db: AsyncSession, settings: Settings, user: User | None,
     now = utcnow()
     batch: dict[tuple[int, str], int] = {}
     for event in events:
-        batch[(event.video_id, event.kind)] = batch.get((event.video_id, event.kind), 0) + 1
+        if event.kind not in SERVER_SEEN:
+            batch[(event.video_id, event.kind)] = batch.get((event.video_id, event.kind), 0) + 1
     room: dict[tuple[int, str], int] = {}
     window_start_after = now - timedelta(hours=settings.feed_count_window_hours)
     for (video_id, kind), n in sorted(batch.items()):  # rows in key order: concurrent batches never deadlock
@@ -298,7 +306,7 @@ async def record_events(db: AsyncSession, settings: Settings, user: User | None,
     counted = 0
     for event in events:
         key = (event.video_id, event.kind)
-        if room[key] <= 0:
+        if event.kind in SERVER_SEEN or room[key] <= 0:
             continue
         room[key] -= 1
         counted += 1

@@ -74,6 +74,7 @@ RULES: dict[str, Rule] = {rule.name: rule for rule in (
     Rule("shop_import", "shop", "This shop has started too many imports."),
     Rule("live_chat", "user", "You are chatting too fast."),
     Rule("live_like", "user", "You are liking too fast."),
+    Rule("analytics_beacons", "user", "Too many analytics beacons."),
 )}
 
 _namespaces = count(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,8 @@ from mercato.catalog.models import Product, Shop, Variant
 from mercato.catalog.presenters import image_out
 from mercato.kit.db import utcnow
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
+from mercato.kit.events import Event, age_band
+from mercato.kit.events import record as record_event
 from mercato.kit.money import format_money
 from mercato.orders import repository, sold_out
 from mercato.orders.errors import OrdersError
@@ -49,7 +52,7 @@ async def purchasable(db: AsyncSession, variant_id: int) -> tuple[Variant, Produ
 async def add_item(db: AsyncSession, user: User, variant_id: int, quantity: int, max_quantity: int) -> None:
     """Add to the cart (merging with what is there); refuses more than is available. Plain
     statements (the first step of every purchase)."""
-    variant, _, _ = await purchasable(db, variant_id)
+    variant, product, shop = await purchasable(db, variant_id)
     item = await repository.cart_item_for(db, user.id, variant_id)
     wanted = quantity + (item[1] if item else 0)
     if wanted > max_quantity:
@@ -64,6 +67,12 @@ async def add_item(db: AsyncSession, user: User, variant_id: int, quantity: int,
         await repository.insert_cart_item(db, user.id, variant_id, wanted, now)
     else:
         await repository.set_cart_quantity(db, item[0], wanted, now)
+    # Analytics (kit/events.py): each add is its own action; the video and traffic source come from
+    # the viewer's click on the product's card, if any (analytics' attribution).
+    await record_event(db, Event(event_id=f"add_to_cart:{uuid.uuid4().hex}", kind="add_to_cart", occurred_at=now,
+                                 product_id=product.id, shop_id=shop.id, viewer_id=user.id,
+                                 age_band=age_band(user.date_of_birth, now.date()),
+                                 value=variant.price * quantity, currency=variant.currency, quantity=quantity))
 
 
 async def set_quantity(db: AsyncSession, user: User, item_id: int, quantity: int, max_quantity: int) -> None:

@@ -15,6 +15,8 @@ from mercato.catalog.models import Shop, Variant
 from mercato.config import Settings
 from mercato.inventory import service as inventory
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
+from mercato.kit.events import Event, age_band
+from mercato.kit.events import record_many as record_events
 from mercato.kit.faults import checkpoint
 from mercato.kit.money import format_money
 from mercato.kit.sql.transaction import snapshot
@@ -237,6 +239,7 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
     orders: list[Order] = []
     reservations: list[dict[str, Any]] = []
     takes: list[LiveTake] = []
+    started: list[Event] = []  # analytics: one checkout_started per order (kit/events.py)
     for draft in priced.orders:
         values = dict(checkout_id=checkout_id, buyer_id=user.id, shop_id=draft.shop.id, status="awaiting_payment",
                       currency=draft.currency, subtotal=draft.subtotal, seller_discount=draft.seller_discount,
@@ -267,12 +270,18 @@ async def place(db: AsyncSession, user: User, body: CheckoutIn, settings: Settin
                                      created_at=now))
         event = await events.record(db, order_id, "awaiting_payment", "Order placed; stock reserved.",
                                     actor_id=user.id, now=now)
+        started.append(Event(event_id=f"checkout_started:{order_id}", kind="checkout_started", occurred_at=now,
+                             source="direct" if live_id is None else "live", live_id=live_id,
+                             shop_id=draft.shop.id, viewer_id=user.id,
+                             age_band=age_band(user.date_of_birth, now.date()), value=draft.total,
+                             currency=draft.currency, quantity=sum(line.quantity for line in draft.lines)))
         orders.append(order)
         if placed is not None:
             placed.shops[draft.shop.id] = draft.shop
             placed.lines[order_id] = written
             placed.events[order_id] = [event]
     await inventory.hold_for_checkout(db, reservations)
+    await record_events(db, started)
     if takes:
         # LIVE deal units before the stock (every deal buy locks the deal's row first, then the
         # variants'), in the same transaction: a refusal rolls back everything above.

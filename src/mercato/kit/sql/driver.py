@@ -40,6 +40,15 @@ class AsyncpgResult:
         return self.rows
 
 
+async def asyncpg_fetch(adapter: Any, sql_numbered: str, args: Sequence[Any]) -> list[Any]:
+    """The rows of one statement with numbered parameters (``$1…``) given in order, in the
+    adapter's transaction (started here as :func:`asyncpg_run` does)."""
+    async with adapter._execute_mutex:
+        if adapter._transaction is None:
+            await adapter._start_transaction()
+        return list(await adapter._connection.fetch(sql_numbered, *[asyncpg_value(v) for v in args]))
+
+
 async def asyncpg_run(adapter: Any, sql: str, values: Mapping[str, Any], *, rows: bool,
                        many: Sequence[Mapping[str, Any]] | None = None) -> AsyncpgResult:
     """One statement on the asyncpg connection under SQLAlchemy's adapter, in its transaction

@@ -38,6 +38,16 @@ def numbered(sql: str, given: frozenset[str]) -> tuple[str, tuple[str, ...]]:
     return _NAMED_RE.sub(number, sql), tuple(names)
 
 
+@functools.lru_cache(maxsize=64)
+def positional(sql: str) -> tuple[str, str]:
+    """A statement written with ``?`` placeholders as asyncpg's ``$1, $2, …`` and as named
+    ``:p0, :p1, …`` (for ``AsyncSession.execute``). The statement has no ``?`` of its own."""
+    parts = sql.split("?")
+    dollars = parts[0] + "".join(f"${i + 1}{part}" for i, part in enumerate(parts[1:]))
+    named = parts[0] + "".join(f":p{i}{part}" for i, part in enumerate(parts[1:]))
+    return dollars, named
+
+
 def sqlite_stamp(value: datetime) -> str:
     """A datetime as SQLAlchemy stores it on SQLite (for plain SQL on the driver): the format
     ``SQLITE_STAMP``, written by ``isoformat`` (cheaper than ``strftime``) without its offset."""

@@ -36,6 +36,8 @@ from starlette.websockets import WebSocket
 from mercato.config import Settings
 from mercato.kit.db import Database
 from mercato.kit.errors import TooManyRequests
+from mercato.kit.events import Event
+from mercato.kit.events import record_many as record_events
 from mercato.kit.ratelimit import RULES, RateLimiter
 from mercato.live import audience, broadcast
 from mercato.live.room import chat_hooks, presence, service
@@ -126,10 +128,22 @@ class Room:
     pending_likes: int = 0
     unsaved_likes: int = 0
     unsaved_shares: int = 0
+    # For analytics (kit/events.py), recorded with the counters: joins, leaves and chat messages.
+    unsaved_joins: int = 0
+    unsaved_leaves: int = 0
+    unsaved_comments: int = 0
     viewers_sent: int = -1
     peak: int = 0
     peak_saved: int = 0
     slow: dict[int, float] = field(default_factory=dict)  # user → monotonic time of their last message
+
+
+def room_events(live_id: int, **counts: int) -> list[Event]:
+    """The room's activity since the last save as analytics events, one per kind with its count
+    (the room counts in memory; a row per tap or per join would cost the fan-out its speed)."""
+    now = datetime.now(UTC)
+    return [Event(event_id=f"live:{live_id}:{kind}:{uuid.uuid4().hex}", kind=kind, occurred_at=now, source="live",
+                  live_id=live_id, count=count) for kind, count in counts.items() if count > 0]
 
 
 class Hub:
@@ -280,6 +294,7 @@ class Hub:
             await self._open_room(room)
         member = Member(ws=ws, user=user, cap=self.settings.live_member_queue_frames)
         room.members.add(member)
+        room.unsaved_joins += 1
         member.task = asyncio.create_task(self._writer(room, member))
         member.wake.set()
         if self.redis is not None and member.user_id is not None:
@@ -295,6 +310,7 @@ class Hub:
         if room is None or member not in room.members:
             return
         room.members.discard(member)
+        room.unsaved_leaves += 1
         uid = member.user_id
         if uid is not None:
             await self._record_watch(live_id, [(uid, time.monotonic() - member.recorded)])
@@ -474,6 +490,7 @@ class Hub:
                                         f"Slow mode: one message every {rules.slow_mode_seconds} s.", wait))
                 return
         badges = [role] if staff else []
+        self.rooms[live_id].unsaved_comments += 1
         user = {**(member.user or {}), "badges": badges}
         if fan_level:
             user["fan_level"] = fan_level
@@ -657,20 +674,27 @@ class Hub:
             await self._persist_room(room, force=force)
 
     async def _persist_room(self, room: Room, *, force: bool) -> None:
-        if not (room.unsaved_likes or room.unsaved_shares or room.peak > room.peak_saved):
+        if not (room.unsaved_likes or room.unsaved_shares or room.peak > room.peak_saved or room.unsaved_joins
+                or room.unsaved_leaves or room.unsaved_comments):
             return
         likes, shares, peak = room.unsaved_likes, room.unsaved_shares, room.peak
+        joins, leaves, comments = room.unsaved_joins, room.unsaved_leaves, room.unsaved_comments
         try:
             async with self.db.unit_of_work() as db:
                 if likes or shares:
                     await service.add_counts(db, room.live_id, likes=likes, shares=shares)
                 if peak > room.peak_saved:
                     await service.raise_peak(db, room.live_id, peak)
+                await record_events(db, room_events(room.live_id, like=likes, share=shares, comment=comments,
+                                                    live_join=joins, live_leave=leaves))
         except Exception as exc:  # the LIVE was deleted, or the database is away: try again later
             log.warning("room %s counters not saved: %s", room.live_id, exc)
             return
         room.unsaved_likes -= likes
         room.unsaved_shares -= shares
+        room.unsaved_joins -= joins
+        room.unsaved_leaves -= leaves
+        room.unsaved_comments -= comments
         room.peak_saved = max(room.peak_saved, peak)
 
     async def _watch_minute(self) -> None:

@@ -27,6 +27,13 @@ function start() {
   };
 
   // --- engagement events, batched -----------------------------------------------------------
+  // The ranking hears them at /feed/events; analytics hears impressions and watch time as beacons
+  // (each with its own id, so a re-sent batch counts once), with where the viewer is watching.
+  const trafficSource = ["foryou", "following"].includes(feed.dataset.kind) ? feed.dataset.kind : "direct";
+  const BEACON_KINDS = { impression: "impression", watch: "view" };
+  // crypto.randomUUID exists only in secure contexts (https, localhost).
+  const beaconId = () => (crypto.randomUUID ? crypto.randomUUID()
+    : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(""));
   const queue = [];
   let flushTimer = 0;
   function flush(keepalive = false) {
@@ -34,6 +41,11 @@ function start() {
     if (!queue.length) return;
     const events = queue.splice(0, queue.length);
     api("POST", "/api/v1/feed/events", { events }, { keepalive }).catch(() => {});
+    const beacons = events.filter((e) => BEACON_KINDS[e.kind]).map((e) => ({
+      id: beaconId(), kind: BEACON_KINDS[e.kind], video_id: e.video_id, watch_ms: e.watch_ms,
+      src: trafficSource,
+    }));
+    if (beacons.length) api("POST", "/api/v1/analytics/beacons", { events: beacons }, { keepalive }).catch(() => {});
   }
   function track(videoId, kind, watchMs = 0) {
     queue.push({ video_id: videoId, kind, watch_ms: Math.max(0, Math.round(watchMs)) });
@@ -430,8 +442,8 @@ function start() {
           loggedIn, userId, onCount: (n) => { video.counts.comments = n; setCount(target, n); },
         }));
         break;
-      case "bag": openShop(video, null, { loggedIn, track }); break;
-      case "product": openShop(video, Number(target.dataset.product), { loggedIn, track }); break;
+      case "bag": openShop(video, null, { loggedIn, track, source: trafficSource }); break;
+      case "product": openShop(video, Number(target.dataset.product), { loggedIn, track, source: trafficSource }); break;
       default: break;
     }
   });

@@ -408,7 +408,7 @@ function confirmation(checkout) {
 
 function productClick(productId) {
   if (!ctx.options.loggedIn || !ctx.video.id) return;  // a LIVE's products are not a video's
-  api("POST", `/api/v1/videos/${ctx.video.id}/product-clicks`, { product_id: productId }).catch(() => {});
+  api("POST", `/api/v1/videos/${ctx.video.id}/product-clicks`, { product_id: productId, src: ctx.options.source || undefined }).catch(() => {});
 }
 
 export function openShop(video, productId, options) {
