@@ -1,7 +1,7 @@
 """analytics: the raw event stream, its minute/hour/day rollups and how far hours and days are rolled
 
 Revision ID: 0023_analytics
-Revises: 0019_community
+Revises: 0020_credits
 Create Date: 2026-12-06 04:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0023_analytics'
-down_revision: str | None = '0019_community'
+down_revision: str | None = '0020_credits'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
