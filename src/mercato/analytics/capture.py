@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.analytics import repository
 from mercato.kit.db import utcnow
 from mercato.kit.events import Event, record, record_many
+from mercato.live.gifts.hooks import GiftSent
 from mercato.orders.hooks import OrderMoneyEvent
 
 
@@ -39,3 +40,11 @@ async def on_live_watch(db: AsyncSession, live_id: int, user_id: int, seconds: i
     (``count`` 0: the room's ``live_join`` counts the viewers)."""
     await record(db, Event(event_id=f"live_watch:{uuid.uuid4().hex}", kind="view", occurred_at=utcnow(),
                            source="live", live_id=live_id, viewer_id=user_id, watch_ms=seconds * 1000, count=0))
+
+
+async def on_gift(db: AsyncSession, gift: GiftSent) -> None:
+    """A gift sent in a LIVE: counted once per gift transaction, its money value (the coins' worth)
+    and its coins as the quantity, credited to the host."""
+    await record(db, Event(event_id=f"gift:{gift.gift_tx_id}", kind="gift", occurred_at=gift.at, source="live",
+                           creator_id=gift.host_id, live_id=gift.live_id, viewer_id=gift.sender_id,
+                           value=gift.value, currency=gift.currency, quantity=gift.coins))
