@@ -14,9 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.analytics.models import AnalyticsEvent
 from mercato.live.gifts.models import GiftSend
 from tests.live.gifts.test_gifts_api import buy, gift_id
-from tests.live.room.conftest import make_live
-
-__all__ = ["make_live"]
 
 
 def test_a_gift_is_one_event_with_its_value(api: httpx.Client, make_user: Callable[..., dict[str, Any]],
