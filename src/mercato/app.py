@@ -15,6 +15,7 @@ from mercato import __version__
 from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
 from mercato.affiliate import api as affiliate_api
+from mercato.affiliate import pages as affiliate_pages
 from mercato.affiliate import tasks as affiliate_tasks
 from mercato.affiliate import wiring as affiliate_wiring
 from mercato.catalog import api as catalog_api
@@ -99,7 +100,8 @@ ROUTERS = (orders_api.buying, feed_api.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
-           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router, affiliate_api.router)
+           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router, affiliate_api.router,
+           affiliate_pages.router)
 
 
 async def write_held_back(database_url: str) -> None:
