@@ -167,6 +167,7 @@ def test_anchor_and_pin_need_a_plan(api: httpx.Client, make_shop: Factory, make_
                                     make_creator: Factory, in_plan: Factory, db_run: Callable[..., Any]) -> None:
     shop = make_shop()
     product = make_product(shop, "Tote")
+    make_product(shop, "Not in the plan")
     host = make_creator()
 
     anchorable = api.get("/api/v1/me/anchorable-products", headers=host["headers"]).json()["items"]

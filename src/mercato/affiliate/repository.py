@@ -139,10 +139,11 @@ def _live_plan(now: datetime) -> Any:
 
 def _covers(product_id_col: Any, shop_id_col: Any) -> Any:
     """The plan (``AffiliatePlan``) covers the product given by the two columns."""
+    # correlate_except: the product and the plan come from the enclosing queries, however deep.
     listed = (select(AffiliatePlanProduct.product_id)
               .where(AffiliatePlanProduct.plan_id == AffiliatePlan.id,
                      AffiliatePlanProduct.product_id == product_id_col)
-              .exists())
+              .correlate_except(AffiliatePlanProduct).exists())
     return and_(AffiliatePlan.shop_id == shop_id_col, or_(AffiliatePlan.scope == "shop", listed))
 
 
