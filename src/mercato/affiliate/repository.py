@@ -383,8 +383,11 @@ async def follower_age_bands(db: AsyncSession, creator_ids: Sequence[int],
     if not creator_ids:
         return out
     band = case(*[(User.date_of_birth > born, name) for name, born in cutoffs], else_=OLDEST_BAND)
-    stmt = (select(Follow.followee_id, band, func.count()).join(User, User.id == Follow.follower_id)
-            .where(Follow.followee_id.in_(set(creator_ids))).group_by(Follow.followee_id, band))
+    # Grouped over a subquery's column: the CASE's parameters appear once (PostgreSQL compares
+    # GROUP BY expressions by text, and positional parameters would differ).
+    inner = (select(Follow.followee_id.label("creator"), band.label("band")).join(User, User.id == Follow.follower_id)
+             .where(Follow.followee_id.in_(set(creator_ids))).subquery())
+    stmt = select(inner.c.creator, inner.c.band, func.count()).group_by(inner.c.creator, inner.c.band)
     for creator_id, name, count in (await db.execute(stmt)).all():
         out[int(creator_id)][str(name)] = int(count)
     return out
