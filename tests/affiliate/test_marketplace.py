@@ -50,7 +50,7 @@ def test_product_marketplace_filters_and_sorts(api: httpx.Client, make_shop: Fac
                                                make_creator: Factory) -> None:
     shop, other = make_shop(), make_shop()
     cheap = make_product(shop, "Cheap Mug", variants=[{"sku": None, "price": 500, "stock": 5}])
-    dear = make_product(shop, "Dear Lamp", variants=[{"sku": None, "price": 9000, "stock": 5}])
+    make_product(shop, "Dear Lamp", variants=[{"sku": None, "price": 9000, "stock": 5}])
     hidden = make_product(other, "Invite Only")
     api.post(f"/api/v1/shops/{shop['slug']}/affiliate/plans", headers=shop["owner"]["headers"], json={
         "name": "Low", "kind": "open", "product_ids": [cheap["id"]], "rate_bps": 500})
