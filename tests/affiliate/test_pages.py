@@ -51,8 +51,8 @@ def test_seller_page_creates_plans_invites_and_answers(api: httpx.Client, make_s
     accepted = api.post("/studio/affiliate", headers=creator["headers"],
                         data={"action": "accept", "membership_id": str(membership["id"])})
     assert accepted.status_code == 303
-    studio = api.get("/studio/affiliate?saved=accepted", headers=creator["headers"]).text
-    assert "Welcome aboard!" in studio and 'data-testid="my-plan"' in studio and "earn 15 %" in studio
+    after = api.get("/studio/affiliate?saved=accepted", headers=creator["headers"]).text
+    assert "Welcome aboard!" in after and 'data-testid="my-plan"' in after and "earn 15 %" in after
     ended = api.post(url, headers=owner, data={"action": "end", "plan_id": str(plan["id"])})
     assert ended.status_code == 303
     assert api.get(f"/api/v1/affiliate/plans/{plan['id']}", headers=creator["headers"]).json()["status"] == "ended"
