@@ -14,6 +14,10 @@ from redis.asyncio import Redis
 from mercato import __version__
 from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
+from mercato.affiliate import api as affiliate_api
+from mercato.affiliate import pages as affiliate_pages
+from mercato.affiliate import tasks as affiliate_tasks
+from mercato.affiliate import wiring as affiliate_wiring
 from mercato.analytics import api as analytics_api
 from mercato.analytics import tasks as analytics_tasks
 from mercato.analytics import wiring as analytics_wiring
@@ -100,7 +104,7 @@ from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
 JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks,
-               connections_tasks, analytics_tasks, fanclub_tasks, live_gifts_tasks)
+               connections_tasks, analytics_tasks, fanclub_tasks, live_gifts_tasks, affiliate_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
@@ -113,7 +117,8 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
            live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router,
-           fanclub_api.router, fanclub_pages.router, community_api.router, community_pages.router, analytics_api.router)
+           fanclub_api.router, fanclub_pages.router, community_api.router, community_pages.router, analytics_api.router,
+           affiliate_api.router, affiliate_pages.router)
 
 
 async def write_held_back(database_url: str) -> None:
@@ -144,6 +149,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     live_gifts_wiring.install()  # live/gifts/wiring.py: "Diamonds by LIVE" on the Earnings page
     fanclub_wiring.install(settings)  # Fan Club: gifts, watch time and chat earn points; badges in chat
     community_wiring.install()  # community missions count watch, chat, shares, gifts and paid orders
+    affiliate_wiring.install()  # affiliate/wiring.py: plans let creators promote other shops' products
     # live/clipping.py: the host's clips are cut from the ingest's recording.
     live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))
 

@@ -170,6 +170,13 @@ class Settings(BaseSettings):
     gift_host_share_bps: int = 5000  # the host's share of a gift's money value (the rest is platform gift revenue)
     gift_combo_seconds: float = 5.0  # the same gift again from the same sender within this counts up the combo
 
+    # --- affiliate plans (docs/affiliate.md, "Plans", "Eligibility", "Samples", "Showcase") ---
+    affiliate_min_followers: int = 1000  # an adult creator needs this many followers to join a plan (PRODUCT.md)
+    affiliate_default_rate_bps: int = 1000  # a new open plan's proposed commission (10 %)
+    affiliate_rate_cut_days: int = 30  # promoting a product this long keeps a creator's rate through a cut
+    affiliate_sample_post_days: int = 14  # an approved sample's creator is reminded to post within this
+    affiliate_showcase_max: int = 2000  # products on one showcase (PRODUCT.md)
+
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
     rate_limit_password: str = "10/hour"  # per user: current-password guessing

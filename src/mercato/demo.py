@@ -31,6 +31,7 @@ from mercato.connections import service as connection_service
 from mercato.connections import webhooks as store_webhooks
 from mercato.connections.platforms import square as square_platform
 from mercato.connections.signatures import hmac_sha256_b64
+from mercato.demo_affiliate import seed_affiliate
 from mercato.demo_analytics import seed_analytics
 from mercato.demo_community import seed_community, seed_community_if_missing
 from mercato.demo_credits import seed_credits
@@ -220,6 +221,8 @@ async def seed(settings: Settings, console: Console) -> None:
             await seed_community(session, settings, console)
         async with db.unit_of_work() as session:
             await seed_analytics(session, random.Random(SEED + 3), console)
+        async with db.unit_of_work() as session:
+            await seed_affiliate(session, settings, console)
     finally:
         await db.dispose()
 
