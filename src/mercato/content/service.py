@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -324,12 +325,18 @@ async def saved_videos(db: AsyncSession, user: User, cursor: str | None, limit: 
     return [v for v, _ in page], nxt
 
 
-async def product_click(db: AsyncSession, viewer: User | None, video_id: int, product_id: int) -> None:
-    await visible_video(db, video_id, viewer)
+async def product_click(db: AsyncSession, viewer: User | None, video_id: int, product_id: int,
+                        cookies: Mapping[str, str] | None = None) -> list[hooks.SetCookie]:
+    """Count the tap, tell the ranking, and tell affiliate attribution (a touchpoint of the video's
+    creator on that product); answers the cookies the attribution wants set."""
+    video = await visible_video(db, video_id, viewer)
     if not await repo.anchor_exists(db, video_id, product_id):
         raise NotFound("This product is not on this video.", code=ContentError.NOT_ANCHORED)
     await repo.bump(db, video_id, "product_clicks_count", 1)
     await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video_id, kind="product_click")
+    return await hooks.promotion_touch(db, hooks.PromotionTouch(
+        kind="card_click", viewer_id=viewer.id if viewer else None, cookies=cookies or {}, video_id=video_id,
+        creator_id=video.creator_id, product_ids=(product_id,), at=datetime.now(UTC)))
 
 
 # --- comments -------------------------------------------------------------------------------
@@ -403,14 +410,26 @@ async def share(db: AsyncSession, viewer: User | None, video_id: int, channel: s
     return item, (await repo.counters(db, video.id))["shares_count"]
 
 
-async def visit_share(db: AsyncSession, token: str) -> VideoShare:
+async def visit_share(db: AsyncSession, token: str, viewer: User | None = None,
+                      cookies: Mapping[str, str] | None = None) -> tuple[VideoShare, list[hooks.SetCookie]]:
+    """Count the visit; an opened share link is a touchpoint of the video's creator on the products
+    the video shows (affiliate attribution, through ``hooks.promotion_touch``)."""
     if not token or len(token) > 32:
         raise NotFound("This link does not exist.")
     item = await repo.share_by_token(db, token)
     if item is None:
         raise NotFound("This link does not exist.")
     await repo.count_share_visit(db, item.id)
-    return item
+    video = await repo.video(db, item.video_id)
+    cookies_to_set: list[hooks.SetCookie] = []
+    if video is not None:
+        anchors = (await repo.anchors_of(db, [video.id])).get(video.id, [])
+        product_ids = tuple(product.id for product in anchors)
+        if product_ids:
+            cookies_to_set = await hooks.promotion_touch(db, hooks.PromotionTouch(
+                kind="share", viewer_id=viewer.id if viewer else None, cookies=cookies or {}, video_id=video.id,
+                creator_id=video.creator_id, product_ids=product_ids, at=datetime.now(UTC)))
+    return item, cookies_to_set
 
 
 # --- reports and moderation -----------------------------------------------------------------
