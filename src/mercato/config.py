@@ -143,6 +143,14 @@ class Settings(BaseSettings):
     live_bag_page: int = 20
     live_schedule_max_days: int = 90  # how far ahead a LIVE may be scheduled
 
+    # --- affiliate plans (docs/affiliate.md, "Plans", "Eligibility", "Samples", "Showcase") ---
+    affiliate_min_followers: int = 1000  # an adult creator needs this many followers to join a plan (PRODUCT.md)
+    affiliate_default_rate_bps: int = 1000  # a new open plan's proposed commission (10 %)
+    affiliate_rate_cut_days: int = 30  # promoting a product this long keeps a creator's rate through a cut
+    affiliate_sample_post_days: int = 14  # an approved sample's creator is reminded to post within this
+    affiliate_showcase_max: int = 2000  # products on one showcase (PRODUCT.md)
+    affiliate_sample_reminder_seconds: float = 3600.0  # the sample reminder job's period
+
     # --- affiliate attribution (docs/affiliate.md, "Attribution"; branch affiliate-money) ---
     affiliate_click_window_days: int = 7  # a click older than this at payment earns nothing
     affiliate_view_window_hours: int = 24  # a view (showcase visit) counts only this long, and only without a click

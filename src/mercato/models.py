@@ -1,6 +1,7 @@
 """Imports every domain's models so that ``metadata`` knows all tables (Alembic, tests)."""
 
 from mercato.accounts import models as accounts_models
+from mercato.affiliate import models as affiliate_models
 from mercato.affiliate import money_models as affiliate_money_models
 from mercato.catalog import models as catalog_models
 from mercato.connections import models as connections_models
@@ -20,7 +21,8 @@ from mercato.promotions import models as promotions_models
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_models", "affiliate_money_models", "catalog_models", "connections_models", "content_models", "feed_models", "inventory_models",
+    "accounts_models", "affiliate_models", "affiliate_money_models", "catalog_models", "connections_models",
+    "content_models", "feed_models", "inventory_models",
     "kit_models", "ledger_models", "live_models", "live_room_models", "live_selling_models", "metadata",
     "orders_models", "payments_models", "promotions_models",
 ]
