@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     affiliate_dedupe_seconds: int = 30 * 60  # same visitor, creator, product and kind within this: one touchpoint
     affiliate_visitor_cookie_days: int = 30
 
+    # Creator earnings (docs/ledger.md, "Creator earnings"): the smallest creator payout, in minor
+    # units of the payout's currency (below it the payout is refused: 409 below_payout_minimum).
+    creator_payout_minimum: int = 1000
+
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
     rate_limit_password: str = "10/hour"  # per user: current-password guessing

@@ -20,3 +20,5 @@ class LedgerError(StrEnum):
     INVALID_ACCOUNT_HOLDER = "invalid_account_holder"
     INVALID_ACCOUNT_NUMBER = "invalid_account_number"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    INVALID_RELEASE_AMOUNT = "invalid_release_amount"
+    BELOW_PAYOUT_MINIMUM = "below_payout_minimum"

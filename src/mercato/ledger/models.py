@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.kit.db import Base, BigId, IdMixin, UTCDateTime, utcnow
@@ -52,19 +52,27 @@ class LedgerEntry(IdMixin, Base):
     __table_args__ = (Index("ix_ledger_entries_account", "account_id", "id"),)
 
 
+#: A payout method or payout belongs to exactly one payee: a shop or a creator (a user).
+_ONE_PAYEE = "(shop_id IS NULL) <> (creator_id IS NULL)"
+
+
 class PayoutMethod(IdMixin, Base):
     __tablename__ = "payout_methods"
 
-    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), unique=True)
+    shop_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), unique=True)
+    creator_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     kind: Mapped[str] = mapped_column(String(20), default="bank_account")
     label: Mapped[str] = mapped_column(String(120))  # masked, e.g. "Bank ····6789"
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint(_ONE_PAYEE, name="one_payee"),)
 
 
 class Payout(IdMixin, Base):
     __tablename__ = "payouts"
 
-    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    shop_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    creator_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | held | sent | failed
@@ -74,3 +82,5 @@ class Payout(IdMixin, Base):
     requested_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint(_ONE_PAYEE, name="one_payee"),)

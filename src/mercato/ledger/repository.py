@@ -105,10 +105,24 @@ async def owner_sums(db: AsyncSession, owner_type: str, owner_id: int | None) ->
             in await db.execute(stmt)]
 
 
-async def sent_payout_sums(db: AsyncSession, shop_id: int) -> dict[str, int]:
+async def sent_payout_sums(db: AsyncSession, shop_id: int) -> dict[str, int]:  # shops only
     """currency → sum of the shop's sent payouts."""
     rows = await db.execute(select(Payout.currency, func.sum(Payout.amount))
                             .where(Payout.shop_id == shop_id, Payout.status == "sent").group_by(Payout.currency))
+    return {str(currency): _int(total) for currency, total in rows}
+
+
+async def owner_debits_of_kind(db: AsyncSession, owner_type: str, owner_id: int, account: str,
+                               kind: str) -> dict[str, int]:
+    """currency → sum of the owner's entries on its ``account`` (``payouts_in_transit``…) in
+    transactions of ``kind`` (e.g. what ``payout_sent`` took out of transit: paid out)."""
+    rows = await db.execute(
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerAccount.owner_type == owner_type, LedgerAccount.owner_id == owner_id,
+               LedgerAccount.code.like(f"{owner_type}:{owner_id}:{account}:%"), LedgerTransaction.kind == kind)
+        .group_by(LedgerEntry.currency))
     return {str(currency): _int(total) for currency, total in rows}
 
 
@@ -166,8 +180,10 @@ async def row_counts(db: AsyncSession) -> dict[str, int]:
 # --- payout methods and payouts ------------------------------------------------------------
 
 
-async def payout_method(db: AsyncSession, shop_id: int) -> PayoutMethod | None:
-    return (await db.execute(select(PayoutMethod).where(PayoutMethod.shop_id == shop_id))).scalar_one_or_none()
+async def payout_method(db: AsyncSession, payee: str, payee_id: int) -> PayoutMethod | None:
+    """The payout method of a shop (``payee`` ``shop``) or a creator (``creator``)."""
+    column = PayoutMethod.creator_id if payee == "creator" else PayoutMethod.shop_id
+    return (await db.execute(select(PayoutMethod).where(column == payee_id))).scalar_one_or_none()
 
 
 async def add(db: AsyncSession, row: PayoutMethod | Payout) -> None:
@@ -193,8 +209,10 @@ async def claim_held(db: AsyncSession, payout_id: int, now: datetime) -> bool:
     return int(claimed.rowcount) == 1  # type: ignore[attr-defined]
 
 
-async def payouts_page(db: AsyncSession, shop_id: int, limit: int, before_id: int | None) -> list[Payout]:
-    stmt = select(Payout).where(Payout.shop_id == shop_id).order_by(Payout.id.desc()).limit(limit)
+async def payouts_page(db: AsyncSession, payee: str, payee_id: int, limit: int,
+                       before_id: int | None) -> list[Payout]:
+    column = Payout.creator_id if payee == "creator" else Payout.shop_id
+    stmt = select(Payout).where(column == payee_id).order_by(Payout.id.desc()).limit(limit)
     if before_id is not None:
         stmt = stmt.where(Payout.id < before_id)
     return list((await db.execute(stmt)).scalars())

@@ -243,7 +243,7 @@ class StatementLine:
     created_at: datetime
     account: str  # pending | available | in_transit
     currency: str
-    amount: int  # from the shop's side: > 0 adds to its balance
+    amount: int  # from the owner's (shop's or creator's) side: > 0 adds to its balance
     kind: str
     reference: str
     memo: str
@@ -258,9 +258,15 @@ class StatementPage:
 
 async def statement(db: AsyncSession, shop_id: int, cursor: str | None = None, limit: int = 50) -> StatementPage:
     """The shop's entries, newest first, keyset-paged by entry id (the cursor is opaque)."""
+    return await owner_statement(db, "shop", shop_id, cursor, limit)
+
+
+async def owner_statement(db: AsyncSession, owner_type: str, owner_id: int, cursor: str | None = None,
+                          limit: int = 50) -> StatementPage:
+    """The entries of a shop's or a creator's accounts, newest first, keyset-paged by entry id."""
     after = decode_cursor(cursor, (int,))
     before_id = after[0] if after else None
-    accounts = await repository.owner_accounts(db, "shop", shop_id)
+    accounts = await repository.owner_accounts(db, owner_type, owner_id)
     if not accounts:
         return StatementPage(items=[], next_cursor=None)
     rows = await repository.entries_page(db, list(accounts), limit + 1, before_id)
