@@ -1,7 +1,7 @@
 """affiliate money: links, touchpoints, attributions, commissions
 
 Revision ID: 0022_affiliate_money
-Revises: 0010_live_core
+Revises: 0017_creator_earnings, 0021_affiliate_plans (merges the two heads in this branch; the integrator re-chains)
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0022_affiliate_money'
-down_revision: str | None = '0010_live_core'
+down_revision: str | tuple[str, ...] | None = ('0017_creator_earnings', '0021_affiliate_plans')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,25 +21,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.affiliate import money_repository as repository
 from mercato.affiliate.money_models import CLICK_KINDS, VIEW_KINDS, Attribution, Touchpoint
+from mercato.affiliate.plans import PlanTerms
 from mercato.config import Settings
 
-
-class Terms(Protocol):
-    """What ``affiliate.plans.PlanTerms`` gives: the plan and its rate or flat fee."""
-
-    plan_id: int
-    rate_bps: int | None
-    flat_fee: int | None
-    currency: str | None
-
-
-TermsFor = Callable[..., Awaitable[Terms | None]]
+Terms = PlanTerms
+#: ``plans.terms_for`` (passed in, so the decision reads like a function of its inputs).
+TermsFor = Callable[..., Awaitable[PlanTerms | None]]
 
 
 @dataclass

@@ -117,8 +117,8 @@ async def on_refunded(db: AsyncSession, event: OrderMoneyEvent) -> None:
         if delta <= 0:
             continue
         side = "available" if commission.released_at is not None else "pending"
-        txn = await post(db, kind="commission_reversal", reference=f"commission:{commission.id}:refund:{event.refund_id}",
-                         currency=commission.currency,
+        reference = f"commission:{commission.id}:refund:{event.refund_id}"
+        txn = await post(db, kind="commission_reversal", reference=reference, currency=commission.currency,
                          postings=[Posting(creator_account(commission.creator_id, side, commission.currency), delta),
                                    Posting(shop_account(commission.shop_id, side, commission.currency), -delta)],
                          memo=f"Refund on order #{event.order_id}: commission reversed", order_id=event.order_id,

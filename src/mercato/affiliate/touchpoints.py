@@ -41,7 +41,7 @@ async def record(db: AsyncSession, settings: Settings, *, kind: str, creator_id:
         await db.flush()
         return same
     touchpoint = Touchpoint(kind=kind, creator_id=creator_id, product_id=product_id, user_id=user_id,
-                            visitor_id=visitor_id if user_id is None else visitor_id, link_id=link_id,
+                            visitor_id=visitor_id, link_id=link_id,
                             video_id=video_id, live_id=live_id, at=at)
     await repository.add(db, touchpoint)
     return touchpoint
