@@ -31,15 +31,18 @@ def now() -> datetime:
 
 def open_plan(db_run: Callable[..., Any], shop: dict[str, Any], product_ids: list[int], creators: list[dict[str, Any]],
               rate_bps: int = 1000, flat_fee: int | None = None) -> int:
-    """An open plan on the products, created and joined 30 days ago (so older touchpoints count)."""
+    """A plan on the products (open; targeted for a flat fee), created and joined 30 days ago (so
+    older touchpoints count)."""
     start = now() - 30 * DAY
 
     async def go(db: AsyncSession) -> int:
         found = await catalog_repository.shop_by_slug(db, shop["slug"])
         assert found is not None
-        plan = await plans.create_plan(db, found, name="Open", kind="open", scope="products",
-                                       product_ids=product_ids, rate_bps=None if flat_fee else rate_bps,
-                                       flat_fee=flat_fee, requires_approval=False, ends_at=None, now=start)
+        plan = await plans.create_plan(db, found, name="Plan", kind="targeted" if flat_fee else "open",
+                                       scope="products", product_ids=product_ids,
+                                       rate_bps=None if flat_fee else rate_bps, flat_fee=flat_fee,
+                                       requires_approval=False, ends_at=now() + 30 * DAY if flat_fee else None,
+                                       now=start)
         for creator in creators:
             await plans_repo.add(db, AffiliateMembership(plan_id=plan.id, creator_id=creator["user"]["id"],
                                                          status="active", created_at=start, decided_at=start,
