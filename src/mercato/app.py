@@ -15,6 +15,7 @@ from mercato import __version__
 from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
 from mercato.affiliate import money_api as affiliate_money_api
+from mercato.affiliate import money_pages as affiliate_money_pages
 from mercato.affiliate import money_wiring as affiliate_money_wiring
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
@@ -99,7 +100,7 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
            live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router,
-           affiliate_money_api.router, affiliate_money_api.link_router)
+           affiliate_money_api.router, affiliate_money_api.link_router, affiliate_money_pages.router)
 
 
 async def write_held_back(database_url: str) -> None:

@@ -149,4 +149,9 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
         404: "No such LIVE, or not yours (`live_not_found`).",
         409: "The LIVE has not ended (`live_not_ended`) or its replay is not ready (`replay_not_ready`).",
         503: "Video processing (ffmpeg) is unavailable; nothing was kept."},
+    # affiliate: links and commissions (docs/affiliate.md)
+    ("post", "/api/v1/affiliate/links"): {
+        403: "Neither of your shops nor in a plan of yours (`product_not_promotable`).",
+        404: "No such product for sale (`not_found`)."},
+    ("get", "/api/v1/shops/{slug}/affiliate/orders"): {**_MEMBERS, 404: "No such shop (`not_found`)."},
 }

@@ -28,7 +28,6 @@ from tests.affiliate.money_helpers import (
     touchpoints_of,
     with_address,
 )
-from tests.orders.conftest import buyer, stocked  # noqa: F401  (fixtures)
 
 Maker = Callable[..., dict[str, Any]]
 
@@ -190,7 +189,8 @@ def test_an_anonymous_touchpoint_survives_sign_up(server: str, api: httpx.Client
             "email": "late-signup@example.com", "password": "correct-horse-1", "display_name": "Late",
             "date_of_birth": "1990-01-01"})
         assert registered.status_code == 201, registered.text
-        shopper = {"user": registered.json()["user"], "headers": {"Authorization": f"Bearer {registered.json()['token']}"}}
+        body = registered.json()
+        shopper = {"user": body["user"], "headers": {"Authorization": f"Bearer {body['token']}"}}
     [attached] = touchpoints_of(db_run, creator_id=creator["user"]["id"])
     assert attached.user_id == shopper["user"]["id"]
     order = buy(api, with_address(api, shopper), w["item"]["variant_id"])

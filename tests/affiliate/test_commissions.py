@@ -24,7 +24,7 @@ from mercato.kit.money import apply_rate_bps
 from mercato.ledger import payouts
 from mercato.ledger import service as ledger
 from tests.affiliate.money_helpers import balances, buy, click, make_link, now, open_plan, settle
-from tests.orders.conftest import buyer, key, stocked  # noqa: F401  (fixtures)
+from tests.orders.conftest import key
 
 Maker = Callable[..., dict[str, Any]]
 

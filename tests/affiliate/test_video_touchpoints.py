@@ -11,8 +11,6 @@ import httpx
 from mercato.affiliate import visitor
 from mercato.config import get_settings
 from tests.affiliate.money_helpers import buy, open_plan, touchpoints_of
-from tests.content.conftest import clips, post_video, upload  # noqa: F401  (fixtures)
-from tests.orders.conftest import buyer, stocked  # noqa: F401  (fixtures)
 
 Maker = Callable[..., dict[str, Any]]
 

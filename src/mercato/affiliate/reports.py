@@ -72,6 +72,10 @@ async def commissions_page(db: AsyncSession, *, creator_id: int | None = None, s
     return items, nxt
 
 
+async def product_titles(db: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
+    return {pid: str(row["title"]) for pid, row in (await repository.product_summaries(db, ids)).items()}
+
+
 def _safe(value: Any) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
