@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.affiliate import links, reports
 from mercato.catalog import shops
+from mercato.config import Settings
 from mercato.content.pages import register_templates
 from mercato.kit.errors import AppError
-from mercato.kit.http import DbSession
+from mercato.kit.http import AppSettings, DbSession
 from mercato.web.forms import error_messages, form_data, require_csrf
 from mercato.web.render import redirect, render
 
@@ -28,17 +29,19 @@ KIND_LABELS = {"link_click": "Affiliate link click", "card_click": "Video produc
                "showcase_view": "Showcase visit", "live": "LIVE purchase"}
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+def _base(settings: Settings) -> str:
+    """Absolute links start with the configured public address, never the request's ``Host``."""
+    return settings.public_base_url.rstrip("/")
 
 
 @router.get("/studio/affiliate/links", response_class=HTMLResponse)
-async def links_page(request: Request, db: DbSession, user: MaybeUser, error: str | None = None) -> Response:
+async def links_page(request: Request, db: DbSession, user: MaybeUser, settings: AppSettings,
+                     error: str | None = None) -> Response:
     if user is None:
         return redirect("/login?next=/studio/affiliate/links")
     mine = await links.links_of(db, user.id)
     products = await reports.product_titles(db, [link.product_id for link in mine if link.product_id is not None])
-    rows = [{"url": _base(request) + links.url_of(link), "clicks": link.clicks, "id": link.id,
+    rows = [{"url": _base(settings) + links.url_of(link), "clicks": link.clicks, "id": link.id,
              "target": products.get(link.product_id, f"Product {link.product_id}") if link.product_id is not None
              else "Your showcase"} for link in mine]
     return render(request, "affiliate/links.html", {"studio_section": "affiliate", "links": rows, "error": error},
@@ -46,7 +49,7 @@ async def links_page(request: Request, db: DbSession, user: MaybeUser, error: st
 
 
 @router.post("/studio/affiliate/links")
-async def make_link(request: Request, db: DbSession, user: CurrentUser) -> Response:
+async def make_link(request: Request, db: DbSession, user: CurrentUser, settings: AppSettings) -> Response:
     await require_csrf(request)
     form = await form_data(request)
     target = form.get("product_id", "").strip()
@@ -56,11 +59,11 @@ async def make_link(request: Request, db: DbSession, user: CurrentUser) -> Respo
         elif target.isdigit() and 0 < int(target) < 2**63:
             await links.make_link(db, user.id, int(target))
         else:
-            return await links_page(request, db, user, error="Enter a product number.")
+            return await links_page(request, db, user, settings, error="Enter a product number.")
     except AppError as exc:
         message, _ = error_messages(exc)
         await db.rollback()
-        return await links_page(request, db, user, error=message)
+        return await links_page(request, db, user, settings, error=message)
     return redirect("/studio/affiliate/links")
 
 
