@@ -149,7 +149,6 @@ class Settings(BaseSettings):
     affiliate_rate_cut_days: int = 30  # promoting a product this long keeps a creator's rate through a cut
     affiliate_sample_post_days: int = 14  # an approved sample's creator is reminded to post within this
     affiliate_showcase_max: int = 2000  # products on one showcase (PRODUCT.md)
-    affiliate_sample_reminder_seconds: float = 3600.0  # the sample reminder job's period
 
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
