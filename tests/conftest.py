@@ -42,6 +42,7 @@ os.environ.setdefault("MERCATO_LIVE_INGEST", "false")
 #   tests/test_rate_limits.py checks sign-up at its own (the ``production_limits`` fixture).
 os.environ.setdefault("MERCATO_RATE_LIMIT_SIGNUP", "2000/minute")
 
+from mercato.accounts.models import User
 from mercato.config import Settings, get_settings
 from mercato.kit.db import Database
 from mercato.kit.migrate import upgrade
@@ -333,3 +334,31 @@ def make_product(api: httpx.Client) -> Callable[..., dict[str, Any]]:
         return body
 
     return create
+
+
+@pytest.fixture
+def in_plan(api: httpx.Client, db_run: Callable[..., Any], settings: Settings) -> Callable[..., dict[str, Any]]:
+    """Let creators promote products of another shop the way the affiliate program does (it replaced
+    ``open_to_creators``): a new open plan of ``shop`` over ``products`` (or ``plan``, an existing
+    one), each creator given the follower minimum and joined over the API. Returns the plan."""
+
+    def put(shop: dict[str, Any], products: list[dict[str, Any]], *creators: dict[str, Any],
+            plan: dict[str, Any] | None = None, rate_bps: int = 1000) -> dict[str, Any]:
+        if plan is None:
+            made = api.post(f"/api/v1/shops/{shop['slug']}/affiliate/plans", headers=shop["owner"]["headers"],
+                            json={"name": "Open plan", "kind": "open", "product_ids": [p["id"] for p in products],
+                                  "rate_bps": rate_bps})
+            assert made.status_code == 201, made.text
+            plan = made.json()
+        for creator in creators:
+            async def eligible(db: AsyncSession, user_id: int = creator["user"]["id"]) -> None:
+                user = await db.get(User, user_id)
+                assert user is not None
+                user.followers_count = max(user.followers_count, settings.affiliate_min_followers)
+
+            db_run(eligible)
+            joined = api.post(f"/api/v1/affiliate/plans/{plan['id']}/join", headers=creator["headers"], json={})
+            assert joined.status_code == 201 and joined.json()["status"] == "active", joined.text
+        return plan
+
+    return put

@@ -14,9 +14,12 @@ from redis.asyncio import Redis
 from mercato import __version__
 from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
+from mercato.affiliate import api as affiliate_api
 from mercato.affiliate import money_api as affiliate_money_api
 from mercato.affiliate import money_pages as affiliate_money_pages
 from mercato.affiliate import money_wiring as affiliate_money_wiring
+from mercato.affiliate import tasks as affiliate_tasks
+from mercato.affiliate import wiring as affiliate_wiring
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
 from mercato.catalog import read_cache as catalog_read_cache
@@ -88,7 +91,7 @@ from mercato.web.render import STATIC_DIR, render_error
 
 #: Modules whose import registers scheduled jobs (see kit/jobs.py).
 JOB_MODULES = (orders_tasks, ledger_tasks, payments_tasks, content_tasks, feed_tasks, live_selling_tasks, live_tasks,
-               connections_tasks)
+               connections_tasks, affiliate_tasks)
 
 
 # Order matters for speed: routes are tried in turn, so the hot JSON API comes first (the buying
@@ -99,7 +102,7 @@ ROUTERS = (orders_api.buying, feed_api.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
-           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router,
+           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router, affiliate_api.router,
            affiliate_money_api.router, affiliate_money_api.link_router, affiliate_money_pages.router)
 
 
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings = settings or get_settings()
     feed_wiring.install()
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
+    affiliate_wiring.install()  # affiliate/wiring.py: plans let creators promote other shops' products
     affiliate_money_wiring.install(settings)  # affiliate/money_wiring.py: order money, touchpoints, earnings page
     # live/clipping.py: the host's clips are cut from the ingest's recording.
     live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))

@@ -149,7 +149,6 @@ class Settings(BaseSettings):
     affiliate_rate_cut_days: int = 30  # promoting a product this long keeps a creator's rate through a cut
     affiliate_sample_post_days: int = 14  # an approved sample's creator is reminded to post within this
     affiliate_showcase_max: int = 2000  # products on one showcase (PRODUCT.md)
-    affiliate_sample_reminder_seconds: float = 3600.0  # the sample reminder job's period
 
     # --- affiliate attribution (docs/affiliate.md, "Attribution"; branch affiliate-money) ---
     affiliate_click_window_days: int = 7  # a click older than this at payment earns nothing

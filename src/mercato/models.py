@@ -22,7 +22,6 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_models", "affiliate_models", "affiliate_money_models", "catalog_models", "connections_models",
-    "content_models", "feed_models", "inventory_models",
-    "kit_models", "ledger_models", "live_models", "live_room_models", "live_selling_models", "metadata",
-    "orders_models", "payments_models", "promotions_models",
+    "content_models", "feed_models", "inventory_models", "kit_models", "ledger_models", "live_models",
+    "live_room_models", "live_selling_models", "metadata", "orders_models", "payments_models", "promotions_models",
 ]

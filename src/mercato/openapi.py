@@ -121,7 +121,10 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("post", "/api/v1/admin/videos/{video_id}/restore"): _conflict("not_removed"),
     ("post", "/api/v1/admin/video-reports/{report_id}/dismiss"): _conflict("report_closed"),
     # LIVE room (live/room/api.py)
-    ("put", "/api/v1/lives/{live_id}/pin"): {**_LIVE_STAFF, 409: "Not a product of the LIVE's bag (`not_in_bag`)."},
+    ("put", "/api/v1/lives/{live_id}/pin"): {
+        **_LIVE_STAFF, 409: "Not a product of the LIVE's bag (`not_in_bag`).",
+        403: "Not the host or a moderator of the room (`not_room_staff`), or a product the host may not promote "
+             "(`pin_not_allowed`: no shop of theirs, no affiliate plan)."},
     ("delete", "/api/v1/lives/{live_id}/pin"): _LIVE_STAFF,
     ("get", "/api/v1/lives/{live_id}/bag"): {404: "No such LIVE (`live_not_found`)."},
     ("put", "/api/v1/lives/{live_id}/moderators/{user_id}"): _LIVE_HOST,

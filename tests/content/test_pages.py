@@ -189,14 +189,15 @@ def test_moderation_page_is_for_operators(api: httpx.Client, forms: httpx.Client
 
 def test_upload_page_offers_the_products_the_creator_may_anchor(
     api: httpx.Client, creator: dict[str, Any], make_shop: Callable[..., dict[str, Any]],
-    make_product: Callable[..., dict[str, Any]],
+    make_product: Callable[..., dict[str, Any]], in_plan: Callable[..., dict[str, Any]],
 ) -> None:
     mine = make_shop("maya-goods", owner=creator)
     own = make_product(mine, "My Own Serum")
     make_product(mine, "My Draft", status="draft")
     theirs = make_shop("other-shop")
-    open_one = make_product(theirs, "Open Tote", open_to_creators=True)
+    open_one = make_product(theirs, "Open Tote")
     make_product(theirs, "Closed Lamp")
+    in_plan(theirs, [open_one], creator)
 
     anonymous = api.get("/upload", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login?next=/upload"

@@ -49,7 +49,7 @@ def test_another_user_cannot_edit_or_delete_my_video(
 
 def test_anchors_permissions_limits_and_order(
     api: httpx.Client, make_user: Factory, make_shop: Factory, make_product: Factory, post_video: Factory,
-    upload: Callable[..., httpx.Response], settings: Settings, clips: dict[str, Path]
+    upload: Callable[..., httpx.Response], settings: Settings, clips: dict[str, Path], in_plan: Factory
 ) -> None:
     seller = make_user()
     shop = make_shop(owner=seller)
@@ -57,8 +57,10 @@ def test_anchors_permissions_limits_and_order(
     draft = make_product(shop, "Draft", status="draft")
     other_shop = make_shop()
     closed = make_product(other_shop, "Closed")
-    opened = make_product(other_shop, "Open", open_to_creators=True)
-    assert opened["open_to_creators"] is True and closed["open_to_creators"] is False
+    opened = make_product(other_shop, "Open")
+    creator = make_user()
+    # An affiliate plan of the other shop covering "Open" lets its members feature it (docs/affiliate.md).
+    plan = in_plan(other_shop, [opened], seller, creator)
 
     # Members anchor their shop's products in the order given (duplicates dropped).
     order = [mine[2]["id"], mine[0]["id"], mine[2]["id"], opened["id"]]
@@ -78,8 +80,7 @@ def test_anchors_permissions_limits_and_order(
                    files={"file": ("a.mp4", b"x", "video/mp4")})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_product_ids"
 
-    # A creator outside the shop: only products open to creators; comma-separated ids work too.
-    creator = make_user()
+    # A creator outside the shop: only products of plans they are in; comma-separated ids work too.
     assert upload(creator, product_ids=[mine[0]["id"]]).status_code == 403
     response = api.post("/api/v1/videos", headers=creator["headers"],
                         data={"product_ids": f"{opened['id']}"},
@@ -103,28 +104,27 @@ def test_anchors_permissions_limits_and_order(
     assert [p["id"] for p in api.get(url).json()["products"]] == [opened["id"]]
     cleared = api.patch(url, headers=seller["headers"], json={"product_ids": []})
     assert cleared.json()["products"] == []
-    # The shop can close a product again (catalog API).
-    closed_again = api.patch(f"/api/v1/products/{opened['id']}", headers=other_shop["owner"]["headers"],
-                             json={"open_to_creators": False})
-    assert closed_again.status_code == 200 and closed_again.json()["open_to_creators"] is False
-    assert upload(creator, product_ids=[opened["id"]]).status_code == 403
+    # The shop pauses its plan: its products can no longer be featured by the plan's creators.
+    paused = api.patch(f"/api/v1/shops/{other_shop['slug']}/affiliate/plans/{plan['id']}",
+                       headers=other_shop["owner"]["headers"], json={"status": "paused"})
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    refused = upload(creator, product_ids=[opened["id"]])
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "anchor_not_allowed")
 
 
-def test_seller_center_form_toggles_open_to_creators(api: httpx.Client, make_shop: Factory,
-                                                     make_product: Factory) -> None:
+def test_seller_center_form_no_longer_offers_open_to_creators(api: httpx.Client, make_shop: Factory,
+                                                              make_product: Factory, make_user: Factory,
+                                                              upload: Callable[..., httpx.Response]) -> None:
+    """Affiliate plans replaced the flag: the form does not offer it, and the deprecated API field
+    no longer lets anyone feature the product."""
     shop = make_shop()
-    product = make_product(shop, "Toggle")
+    product = make_product(shop, "Toggle", open_to_creators=True)
     owner = shop["owner"]["headers"]
     page = api.get(f"/seller/{shop['slug']}/products/{product['id']}", headers=owner)
-    assert page.status_code == 200 and 'name="open_to_creators"' in page.text
-    form = {"title": "Toggle", "description": "", "status": "active", "category": "", "brand": "", "tags": "",
-            "open_to_creators": "on"}
-    saved = api.post(f"/seller/{shop['slug']}/products/{product['id']}", headers=owner, data=form)
-    assert saved.status_code == 303, saved.text
-    assert api.get(f"/api/v1/products/{product['id']}").json()["open_to_creators"] is True
-    form.pop("open_to_creators")
-    api.post(f"/seller/{shop['slug']}/products/{product['id']}", headers=owner, data=form)
-    assert api.get(f"/api/v1/products/{product['id']}").json()["open_to_creators"] is False
+    assert page.status_code == 200 and 'name="open_to_creators"' not in page.text
+    assert f'href="/seller/{shop["slug"]}/affiliate"' in page.text
+    refused = upload(make_user(), product_ids=[product["id"]])
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "anchor_not_allowed")
 
 
 def test_caption_is_returned_as_text_parts_never_html(

@@ -58,7 +58,8 @@ def post_video(api: httpx.Client, clip: Path) -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def world(api: httpx.Client, make_user: MakeUser, make_shop: Callable[..., dict[str, Any]],
-          make_product: Callable[..., dict[str, Any]], post_video: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+          make_product: Callable[..., dict[str, Any]], post_video: Callable[..., dict[str, Any]],
+          in_plan: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """A shop selling a tee (Red $10.00 / Blue $12.00, was $15.00) and two creators' videos showing it."""
     maya, leo = make_user("maya"), make_user("leo")
     for user, handle in ((maya, "maya.makes"), (leo, "leo.lifts")):
@@ -67,7 +68,8 @@ def world(api: httpx.Client, make_user: MakeUser, make_shop: Callable[..., dict[
     tee = make_product(shop, "Organic Cotton Tee", option_names=["Color"], variants=[
         {"sku": "TEE-RED", "options": {"Color": "Red"}, "price": 1000, "compare_at_price": 1500, "stock": 10},
         {"sku": "TEE-BLUE", "options": {"Color": "Blue"}, "price": 1200, "compare_at_price": 1500, "stock": 10},
-    ], open_to_creators=True)
+    ])
+    in_plan(shop, [tee], leo)  # leo features maya's tee through her shop's affiliate plan
     first = post_video(maya, "Softest tee ever #ootd with @leo.lifts", [tee["id"]])
     second = post_video(leo, "Gym fit check #ootd #gym", [tee["id"]])
     return {"maya": maya, "leo": leo, "shop": shop, "tee": tee, "videos": [first, second]}

@@ -15,7 +15,6 @@ class AffiliateError(StrEnum):
     INVALID_PLAN_PRODUCTS = "invalid_plan_products"
     INVALID_END_DATE = "invalid_end_date"
     NOT_ENOUGH_FOLLOWERS = "not_enough_followers"
-    NOT_A_CREATOR = "not_a_creator"
     PLAN_BY_INVITATION = "plan_by_invitation"
     ALREADY_IN_PLAN = "already_in_plan"
     OWN_SHOP_PLAN = "own_shop_plan"
@@ -27,4 +26,5 @@ class AffiliateError(StrEnum):
     SAMPLE_ALREADY_REQUESTED = "sample_already_requested"
     SAMPLE_NOT_REQUESTED = "sample_not_requested"
     SHOWCASE_FULL = "showcase_full"
+    NOT_ON_SHOWCASE = "not_on_showcase"
     CREATOR_NOT_FOUND = "creator_not_found"

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import String, and_, case, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts.models import Follow, User
 from mercato.affiliate.models import (
     AffiliateMembership,
     AffiliatePlan,
@@ -18,7 +19,9 @@ from mercato.affiliate.models import (
     AffiliateSampleRequest,
     ShowcaseItem,
 )
-from mercato.catalog.models import Product, ShopMember
+from mercato.catalog import repository as catalog_repository
+from mercato.catalog.models import Category, Product, ShopMember
+from mercato.orders.models import Address
 
 # --- plans ----------------------------------------------------------------------------------
 
@@ -322,3 +325,142 @@ async def remove_showcase_item(db: AsyncSession, creator_id: int, product_id: in
     result = await db.execute(delete(ShowcaseItem).where(ShowcaseItem.creator_id == creator_id,
                                                          ShowcaseItem.product_id == product_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def plan_rule(creator_id: int, now: datetime) -> Any:
+    """The catalog's promotion rule (catalog/hooks.py): a ``Product`` covered by a live plan the
+    creator is active in."""
+    return (select(AffiliatePlan.id)
+            .join(AffiliateMembership, AffiliateMembership.plan_id == AffiliatePlan.id)
+            .where(AffiliateMembership.creator_id == creator_id, AffiliateMembership.status == "active",
+                   _live_plan(now), _covers(Product.id, Product.shop_id))
+            .exists())
+
+
+async def showcase_products(db: AsyncSession, creator_id: int, now: datetime, limit: int,
+                            after: tuple[int, int] | None) -> list[tuple[ShowcaseItem, Product]]:
+    """The showcase in order, only the active products the creator may still promote (a product
+    of a plan they left stays in the table and comes back if they rejoin)."""
+    stmt = (select(ShowcaseItem, Product).join(Product, Product.id == ShowcaseItem.product_id)
+            .where(ShowcaseItem.creator_id == creator_id, Product.status == "active",
+                   catalog_repository.promotable_clause(creator_id, now)))
+    if after is not None:
+        stmt = stmt.where(or_(ShowcaseItem.position > after[0],
+                              and_(ShowcaseItem.position == after[0], ShowcaseItem.product_id > after[1])))
+    stmt = stmt.order_by(ShowcaseItem.position, ShowcaseItem.product_id).limit(limit)
+    return [(item, product) for item, product in (await db.execute(stmt)).all()]
+
+
+OLDEST_BAND = "45+"
+
+
+# --- marketplaces -------------------------------------------------------------------------------
+
+
+async def find_creators(db: AsyncSession, *, niche: str | None, min_followers: int, region: str | None,
+                        exclude_shop_id: int, limit: int) -> list[User]:
+    """Creators (``is_creator``) with at least ``min_followers``, most followed first: of a niche
+    (one of their ``niche_tags``), with followers whose address is in ``region`` (a country
+    code); never the shop's own members."""
+    members = select(ShopMember.user_id).where(ShopMember.shop_id == exclude_shop_id)
+    stmt = select(User).where(User.is_creator.is_(True), User.followers_count >= min_followers,
+                              User.id.not_in(members))
+    if niche:
+        stmt = stmt.where(func.lower(cast(User.niche_tags, String)).like(f'%"{niche.lower()}"%'))
+    if region:
+        stmt = stmt.where(select(Follow.follower_id).join(Address, Address.user_id == Follow.follower_id)
+                          .where(Follow.followee_id == User.id, Address.country == region.upper()).exists())
+    stmt = stmt.order_by(User.followers_count.desc(), User.id).limit(limit)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def follower_age_bands(db: AsyncSession, creator_ids: Sequence[int],
+                             cutoffs: Sequence[tuple[str, Any]]) -> dict[int, dict[str, int]]:
+    """Followers per age band: ``cutoffs`` are (band, born after this date) from the youngest band
+    on; born on or before the last cutoff → ``OLDEST_BAND``."""
+    out: dict[int, dict[str, int]] = {cid: {} for cid in creator_ids}
+    if not creator_ids:
+        return out
+    band = case(*[(User.date_of_birth > born, name) for name, born in cutoffs], else_=OLDEST_BAND)
+    stmt = (select(Follow.followee_id, band, func.count()).join(User, User.id == Follow.follower_id)
+            .where(Follow.followee_id.in_(set(creator_ids))).group_by(Follow.followee_id, band))
+    for creator_id, name, count in (await db.execute(stmt)).all():
+        out[int(creator_id)][str(name)] = int(count)
+    return out
+
+
+async def follower_regions(db: AsyncSession, creator_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Followers per country of their address book (a follower with addresses in two countries
+    counts in both)."""
+    out: dict[int, dict[str, int]] = {cid: {} for cid in creator_ids}
+    if not creator_ids:
+        return out
+    stmt = (select(Follow.followee_id, Address.country, func.count(func.distinct(Follow.follower_id)))
+            .join(Address, Address.user_id == Follow.follower_id)
+            .where(Follow.followee_id.in_(set(creator_ids))).group_by(Follow.followee_id, Address.country))
+    for creator_id, country, count in (await db.execute(stmt)).all():
+        out[int(creator_id)][str(country)] = int(count)
+    return out
+
+
+async def category_paths(db: AsyncSession, slug: str) -> str | None:
+    found = (await db.execute(select(Category.path).where(Category.slug == slug))).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+async def find_plan_products(db: AsyncSession, *, now: datetime, category_path: str | None,
+                             min_rate_bps: int | None, min_price: int | None, max_price: int | None,
+                             q: str | None, sort: str, offset: int, limit: int) -> list[tuple[Product, AffiliatePlan]]:
+    """(product, plan) of the open, live plans: every active product they cover, filtered and
+    sorted (``commission``, ``price``, ``sold``, ``newest``)."""
+    stmt = (select(Product, AffiliatePlan)
+            .join(AffiliatePlan, _covers(Product.id, Product.shop_id))
+            .where(Product.status == "active", AffiliatePlan.kind == "open", _live_plan(now)))
+    if category_path is not None:
+        inside = select(Category.id).where(or_(Category.path == category_path,
+                                               Category.path.like(category_path + " > %")))
+        stmt = stmt.where(Product.category_id.in_(inside))
+    if min_rate_bps is not None:
+        stmt = stmt.where(AffiliatePlan.rate_bps >= min_rate_bps)
+    if min_price is not None:
+        stmt = stmt.where(Product.min_price >= min_price)
+    if max_price is not None:
+        stmt = stmt.where(Product.min_price <= max_price)
+    if q:
+        stmt = stmt.where(func.lower(Product.title).like(f"%{q.lower()}%"))
+    order = {"commission": (AffiliatePlan.rate_bps.desc(), Product.id), "price": (Product.min_price, Product.id),
+             "sold": (Product.sold_count.desc(), Product.id), "newest": (Product.id.desc(),)}[sort]
+    stmt = stmt.order_by(*order, AffiliatePlan.id).offset(offset).limit(limit)
+    return [(product, plan) for product, plan in (await db.execute(stmt)).all()]
+
+
+async def plans_covering(db: AsyncSession, product_id: int, shop_id: int, now: datetime) -> list[AffiliatePlan]:
+    """The live plans of the shop covering the product."""
+    stmt = (select(AffiliatePlan)
+            .where(_live_plan(now), AffiliatePlan.shop_id == shop_id,
+                   or_(AffiliatePlan.scope == "shop",
+                       select(AffiliatePlanProduct.product_id)
+                       .where(AffiliatePlanProduct.plan_id == AffiliatePlan.id,
+                              AffiliatePlanProduct.product_id == product_id).exists()))
+            .order_by(AffiliatePlan.id))
+    return list((await db.execute(stmt)).scalars())
+
+
+async def products_by_ids(db: AsyncSession, ids: Sequence[int]) -> dict[int, Product]:
+    if not ids:
+        return {}
+    return {p.id: p for p in (await db.execute(select(Product).where(Product.id.in_(set(ids))))).scalars()}
+
+
+async def my_statuses(db: AsyncSession, creator_id: int, plan_ids: Sequence[int]) -> dict[int, str]:
+    if not plan_ids:
+        return {}
+    stmt = select(AffiliateMembership.plan_id, AffiliateMembership.status).where(
+        AffiliateMembership.creator_id == creator_id, AffiliateMembership.plan_id.in_(set(plan_ids)))
+    return {int(p): str(s) for p, s in (await db.execute(stmt)).all()}
+
+
+async def users_by_ids(db: AsyncSession, ids: Sequence[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    return {u.id: u for u in (await db.execute(select(User).where(User.id.in_(set(ids))))).scalars()}

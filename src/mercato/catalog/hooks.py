@@ -1,4 +1,5 @@
-"""The seam between the catalog and the domains that add to a product's page (orders' reviews).
+"""The seam between the catalog and the domains above it: what they add to a product's page (orders'
+reviews) and who may promote a product (affiliate plans, ``register_promotion_rule``).
 
 The catalog never imports those domains (they depend on the catalog): they register a provider
 here at import time, and the product page asks it. With none registered the page shows no
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 
 class ShownReview(Protocol):
@@ -39,3 +43,23 @@ async def reviews_of_product(db: AsyncSession, product_id: int, limit: int = 20)
     if not _reviews:
         return []
     return await _reviews[-1](db, product_id, limit)
+
+
+#: ``rule(user_id, now)`` → a condition on ``Product`` columns: the products the user may promote
+#: (anchor in a video, pin in a LIVE, put on a showcase) besides their own shops' (affiliate plans).
+PromotionRule = Callable[[int, datetime], "ColumnElement[bool]"]
+
+_promotion_rules: list[PromotionRule] = []
+
+
+def register_promotion_rule(rule: PromotionRule) -> PromotionRule:
+    """Add a way to be allowed to promote another shop's product (the affiliate domain registers
+    "active in a live plan covering it" at app start). Idempotent. With none registered a user
+    promotes only the products of shops they belong to."""
+    if rule not in _promotion_rules:
+        _promotion_rules.append(rule)
+    return rule
+
+
+def promotion_rules() -> list[PromotionRule]:
+    return list(_promotion_rules)

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, litera
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts import repository as accounts_repo
+from mercato.catalog import hooks
 from mercato.catalog.models import (
     Brand,
     Category,
@@ -499,3 +500,21 @@ async def seller_page_facts(reads: CommittedReads, digest: str, now: datetime, s
         return None
     user_id, display_name, avatar_path, role, updated_at, count, total = rows[0]
     return SellerPageFacts(int(user_id), display_name, avatar_path, role, (str(updated_at), int(count), int(total)))
+
+
+# --- who may promote a product (video anchors, LIVE pins, showcases) ---------------------------
+
+
+def promotable_clause(user_id: int, now: datetime) -> ColumnElement[bool]:
+    """Products of a shop the user belongs to, or allowed by a registered promotion rule
+    (``hooks.register_promotion_rule``: affiliate plans)."""
+    member = select(ShopMember.shop_id).where(ShopMember.user_id == user_id)
+    return or_(Product.shop_id.in_(member), *[rule(user_id, now) for rule in hooks.promotion_rules()])
+
+
+async def promotable_ids(db: AsyncSession, user_id: int, product_ids: Sequence[int], now: datetime) -> set[int]:
+    """Of ``product_ids``, those the user may promote (whatever their status)."""
+    if not product_ids:
+        return set()
+    stmt = select(Product.id).where(Product.id.in_(set(product_ids)), promotable_clause(user_id, now))
+    return {int(r) for r in (await db.execute(stmt)).scalars()}

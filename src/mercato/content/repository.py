@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import Follow, User
+from mercato.catalog import repository as catalog_repository
 from mercato.catalog.models import Product, ShopMember
 from mercato.content.models import (
     Video,
@@ -29,6 +30,7 @@ from mercato.content.models import (
     VideoSave,
     VideoShare,
 )
+from mercato.kit.db import utcnow
 
 COUNTERS = frozenset({
     "views_count", "likes_count", "comments_count", "shares_count", "saves_count", "reports_count",
@@ -171,10 +173,10 @@ async def member_shop_ids(db: AsyncSession, user_id: int, shop_ids: Sequence[int
 
 
 async def anchorable_products(db: AsyncSession, user_id: int, limit: int) -> list[Product]:
-    """Active products the user may anchor: their shops' and those open to creators."""
+    """Active products the user may anchor: their shops' first, then those of affiliate plans they
+    are in (``catalog_repository.promotable_clause``)."""
     member = select(ShopMember.shop_id).where(ShopMember.user_id == user_id)
-    stmt = (select(Product).where(Product.status == "active",
-                                  or_(Product.shop_id.in_(member), Product.open_to_creators.is_(True)))
+    stmt = (select(Product).where(Product.status == "active", catalog_repository.promotable_clause(user_id, utcnow()))
             .order_by(Product.shop_id.in_(member).desc(), Product.title, Product.id).limit(limit))
     return list((await db.execute(stmt)).scalars())
 

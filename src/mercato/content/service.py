@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.accounts import repository as accounts_repo
 from mercato.accounts import service as accounts_service
 from mercato.accounts.models import User
+from mercato.catalog import repository as catalog_repository
 from mercato.config import Settings
 from mercato.content import hooks
 from mercato.content import repository as repo
@@ -140,7 +141,8 @@ def parse_product_ids(values: Sequence[str]) -> list[int]:
 async def check_anchors(db: AsyncSession, user: User, product_ids: Sequence[int], settings: Settings) -> list[int]:
     """The anchors in the order given (duplicates dropped). More than ``max_video_anchors`` → 422
     ``too_many_anchors``; missing, draft or archived → 422 ``product_unavailable``; neither a member
-    of the product's shop nor a product open to creators → 403 ``anchor_not_allowed``."""
+    of the product's shop nor in an affiliate plan covering it (catalog/hooks.py promotion
+    rules) → 403 ``anchor_not_allowed``."""
     ordered = list(dict.fromkeys(product_ids))
     if len(ordered) > settings.max_video_anchors:
         raise ValidationFailed(f"A video can show at most {settings.max_video_anchors} products.",
@@ -151,11 +153,10 @@ async def check_anchors(db: AsyncSession, user: User, product_ids: Sequence[int]
         if found is None or found.status != "active":
             raise ValidationFailed("This product is not available.", code=ContentError.PRODUCT_UNAVAILABLE,
                                    details={"product_id": pid})
-    member_of = await repo.member_shop_ids(db, user.id, [p.shop_id for p in products.values()])
+    allowed = await catalog_repository.promotable_ids(db, user.id, ordered, utcnow())
     for pid in ordered:
-        product = products[pid]
-        if product.shop_id not in member_of and not product.open_to_creators:
-            raise Forbidden("This shop does not let creators feature this product.",
+        if pid not in allowed:
+            raise Forbidden("Only products of your shop or of an affiliate plan you are in can be featured.",
                             code=ContentError.ANCHOR_NOT_ALLOWED,
                             details={"product_id": pid})
     return ordered

@@ -19,6 +19,7 @@ class RoomError(StrEnum):
     MUTED = "muted"
     NOT_IN_BAG = "not_in_bag"
     NOT_ROOM_STAFF = "not_room_staff"
+    PIN_NOT_ALLOWED = "pin_not_allowed"
     SLOW_MODE = "slow_mode"
     USER_NOT_FOUND = "user_not_found"
     TEXT_TOO_LONG = "text_too_long"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from mercato.accounts.models import User
-from mercato.catalog.models import Product, ShopMember
+from mercato.catalog import repository as catalog_repository
+from mercato.catalog.models import Product
 from mercato.live.models import Live
 from mercato.live.room.models import LiveBan, LiveModerator, LiveMute, LiveReport, LiveRoom
 
@@ -64,12 +65,12 @@ async def report_of(db: AsyncSession, live_id: int, reporter_id: int) -> LiveRep
 
 
 def _bag_filter(live: Live) -> ColumnElement[bool]:
-    """The bag: the LIVE's shop's active products; without a shop, the host's shops' products and
-    products open to creators (the rule of video anchors, content/repository.py)."""
+    """The bag: the LIVE's shop's active products; without a shop, the products the host may
+    promote — their shops' and those of affiliate plans they are in (the rule of video anchors,
+    ``catalog_repository.promotable_clause``)."""
     if live.shop_id is not None:
         return (Product.status == "active") & (Product.shop_id == live.shop_id)
-    member = select(ShopMember.shop_id).where(ShopMember.user_id == live.host_id)
-    return (Product.status == "active") & or_(Product.shop_id.in_(member), Product.open_to_creators.is_(True))
+    return (Product.status == "active") & catalog_repository.promotable_clause(live.host_id, datetime.now(UTC))
 
 
 async def bag(db: AsyncSession, live: Live, *, before_id: int | None, limit: int) -> list[Product]:

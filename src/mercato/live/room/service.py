@@ -190,9 +190,15 @@ async def product_card(db: AsyncSession, product_id: int | None) -> dict[str, An
 
 
 async def pin(db: AsyncSession, actor: User, live_id: int, product_id: int | None) -> dict[str, Any] | None:
-    """Pin a product of the bag (``None`` unpins); every member gets a ``pinned`` frame."""
+    """Pin a product of the bag (``None`` unpins); every member gets a ``pinned`` frame. In a
+    creator's LIVE without a shop, an active product the host may not promote (no shop of theirs,
+    no affiliate plan) → 403 ``pin_not_allowed``; anything else outside the bag → 409."""
     live = await staff_live(db, actor, live_id)
     if product_id is not None and await repo.in_bag(db, live, product_id) is None:
+        found = await repo.product(db, product_id)
+        if live.shop_id is None and found is not None and found.status == "active":
+            raise Forbidden("The host may pin only products of their shop or of an affiliate plan they are in.",
+                            code=RoomError.PIN_NOT_ALLOWED, details={"product_id": product_id})
         raise Conflict("This product is not in the LIVE's bag.", code=RoomError.NOT_IN_BAG)
     live.pinned_product_id = product_id
     await db.flush()

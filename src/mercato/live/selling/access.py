@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
@@ -33,12 +35,10 @@ async def seller_live(db: AsyncSession, user: User, live_id: int, *, on_air: boo
 
 async def in_bag(db: AsyncSession, live: Live, product: Product) -> bool:
     """Whether ``product`` is in the LIVE's product bag: an active product of the LIVE's shop;
-    for a creator's LIVE without a shop, a product of a shop the host belongs to or one open to
-    creators."""
+    for a creator's LIVE without a shop, a product the host may promote (a shop they belong to or
+    an affiliate plan they are in: ``catalog_repository.promotable_ids``)."""
     if product.status != "active":
         return False
     if live.shop_id is not None:
         return product.shop_id == live.shop_id
-    if product.open_to_creators:
-        return True
-    return await catalog_repository.membership(db, product.shop_id, live.host_id) is not None
+    return product.id in await catalog_repository.promotable_ids(db, live.host_id, [product.id], datetime.now(UTC))
