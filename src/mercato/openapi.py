@@ -99,6 +99,12 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("get", "/api/v1/shops/{slug}/finance/statement"): _MEMBERS,
     ("get", "/api/v1/shops/{slug}/payouts"): _MEMBERS,
     ("post", "/api/v1/shops/{slug}/payouts"): _IDEMPOTENT,
+    ("put", "/api/v1/creators/me/payout-method"): {403: "Under 18 (`age_restricted`)."},
+    ("post", "/api/v1/creators/me/payouts"): {
+        403: "Under 18 (`age_restricted`).",
+        409: "Nothing available (`nothing_to_pay_out`), below `creator_payout_minimum` (`below_payout_minimum`), "
+             "or a request with the same `Idempotency-Key` is still running (`idempotency_in_progress`).",
+        422: _IDEMPOTENT[422]},
     # promotions
     ("get", "/api/v1/shops/{slug}/coupons"): _MEMBERS,
     ("get", "/api/v1/coupons/{coupon_id}"): {403: "Not a member of the coupon's shop, or a platform coupon."},

@@ -16,16 +16,19 @@ and the Earnings page and API show whatever the registered providers answer, in 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.config import Settings
 from mercato.kit.errors import ValidationFailed
-from mercato.ledger import repository, service
+from mercato.kit.money import format_money
+from mercato.ledger import payouts, repository, service
 from mercato.ledger.errors import LedgerError
-from mercato.ledger.models import LedgerTransaction
+from mercato.ledger.models import LedgerTransaction, Payout, PayoutMethod
 from mercato.ledger.service import Posting, StatementPage, creator_account
 
 if TYPE_CHECKING:
@@ -130,3 +133,43 @@ async def earnings_sections(db: AsyncSession, user: User) -> list[EarningsSectio
     for provider in list(_sections):
         sections.extend(await provider(db, user))
     return sections
+
+
+# --- what the Earnings page offers ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayoutReadiness:
+    """Whether the Earnings page offers a payout of one currency: ``blocked`` says why not
+    (``None``: it does); ``held_until`` is set when a payout requested now would be held."""
+
+    blocked: str | None
+    held_until: datetime | None
+
+
+def payout_readiness(values: dict[str, int], currency: str, method: PayoutMethod | None,
+                     held: Sequence[Payout], settings: Settings, now: datetime) -> PayoutReadiness:
+    """The reasons in the order a person can act on them. ``held``: the creator's payouts on
+    hold; a second payout of a currency while one waits would only wait too, so it is not
+    offered (the API still accepts it and holds it: the rules are the service's)."""
+    available = values["available"]
+    held_until = None
+    if method is not None and payouts.hold_until(method, settings) > now:
+        held_until = payouts.hold_until(method, settings)
+    waiting = [p for p in held if p.currency == currency and p.status == "held"]
+    if waiting:
+        when = waiting[0].release_at
+        until = f" until {when:%Y-%m-%d %H:%M} UTC" if when else ""
+        return PayoutReadiness(f"A payout of {format_money(waiting[0].amount, currency)} is on hold{until}.",
+                               held_until)
+    if available < 0:
+        return PayoutReadiness(f"A clawback of {format_money(-available, currency)} is netted from your next "
+                               "earnings first.", held_until)
+    if available == 0:
+        return PayoutReadiness("Nothing available to pay out yet.", held_until)
+    if available < settings.creator_payout_minimum:
+        return PayoutReadiness(f"Payouts start at {format_money(settings.creator_payout_minimum, currency)}; you "
+                               f"have {format_money(available, currency)} available.", held_until)
+    if method is None:
+        return PayoutReadiness("Add a payout method first.", held_until)
+    return PayoutReadiness(None, held_until)

@@ -1,4 +1,4 @@
-"""Seller Center → Finance, and the operator's ledger check page.
+"""Seller Center → Finance, Creator Studio → Earnings, and the operator's ledger check page.
 
 The "Request payout" form carries an ``idempotency_key`` generated on the server for each
 render, and the handler hands it to :mod:`mercato.kit.idempotency` through a copy of the
@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.accounts.deps import AdminUser, CurrentUser
+from mercato.accounts.deps import AdminUser, CurrentUser, MaybeUser
 from mercato.catalog import shops
 from mercato.catalog.presenters import shop_out
 from mercato.config import Settings
@@ -28,9 +28,9 @@ from mercato.kit import idempotency
 from mercato.kit.errors import AppError, Forbidden, ValidationFailed
 from mercato.kit.http import AppSettings, DbSession
 from mercato.kit.money import exponent
-from mercato.ledger import payouts, service
+from mercato.ledger import earnings, payouts, service
 from mercato.ledger.errors import LedgerError
-from mercato.ledger.presenters import finance_of, ledger_check, line_out, payout_out
+from mercato.ledger.presenters import creator_earnings_of, finance_of, ledger_check, line_out, payout_out
 from mercato.web.forms import error_messages, form_data
 from mercato.web.render import redirect, render
 
@@ -44,6 +44,7 @@ STATEMENT_PAGE = 25
 ACCOUNT_LABELS = {"pending": "Pending", "available": "Available", "in_transit": "In transit"}
 KIND_LABELS = {"order_payment": "Sale", "refund": "Refund", "settlement": "Settled",
                "payout_request": "Payout requested", "payout_sent": "Payout sent"}
+EARNINGS = "/studio/earnings"
 
 
 def with_idempotency_key(request: Request, key: str) -> Request:
@@ -135,6 +136,84 @@ async def payout_form(request: Request, slug: str, user: CurrentUser, db: DbSess
         return await _form_error(request, db, user, slug, settings, exc, {})
     await call.done(201, payout_out(payout).model_dump(mode="json"))
     return redirect(f"/seller/{shop_slug}/finance?payout={payout.id}")
+
+
+# --- Creator Studio → Earnings (the signed-in user's own) --------------------------------------
+
+
+async def _earnings_context(db: AsyncSession, user: User, settings: Settings,
+                            cursor: str | None = None) -> dict[str, Any]:
+    body, sections = await creator_earnings_of(db, user, settings)
+    page = await earnings.creator_statement(db, user.id, cursor, STATEMENT_PAGE)
+    return {
+        "earnings": body, "sections": sections, "studio_section": "earnings",
+        "lines": [line_out(line) for line in page.items], "next_cursor": page.next_cursor, "cursor": cursor,
+        "account_labels": ACCOUNT_LABELS, "kind_labels": KIND_LABELS,
+        "idempotency_key": secrets.token_urlsafe(24), "values": {}, "errors": {},
+    }
+
+
+@router.get(EARNINGS, response_class=HTMLResponse)
+async def earnings_page(request: Request, user: MaybeUser, db: DbSession, settings: AppSettings,
+                        cursor: str | None = None, payout: int | None = None, saved: str | None = None) -> Response:
+    if user is None:
+        return redirect(f"/login?next={EARNINGS}")
+    ctx = await _earnings_context(db, user, settings, cursor)
+    ctx["notice_payout"] = next((p for p in ctx["earnings"].recent_payouts if p.id == payout), None)
+    ctx["saved"] = saved == "method"
+    ctx["replayed"] = request.query_params.get("replayed") == "1"
+    return render(request, "ledger/earnings.html", ctx, user=user)
+
+
+async def _earnings_error(request: Request, db: AsyncSession, user: User, settings: Settings, exc: AppError,
+                          values: dict[str, str]) -> Response:
+    if isinstance(exc, Forbidden):
+        raise exc
+    message, errors = error_messages(exc)
+    await db.rollback()  # nothing half-done; it expires what the session holds, so load it again
+    await db.refresh(user)
+    ctx = await _earnings_context(db, user, settings)
+    ctx.update({"error": message, "errors": errors, "values": values})
+    return render(request, "ledger/earnings.html", ctx, user=user, status=exc.status)
+
+
+@router.post(f"{EARNINGS}/payout-method", response_class=HTMLResponse)
+async def earnings_method_form(request: Request, user: CurrentUser, db: DbSession,
+                               settings: AppSettings) -> Response:
+    form = await form_data(request)
+    values = {"account_holder": form.get("account_holder", "")}
+    try:
+        payee = payouts.require_creator_payee(user, settings)
+        await payouts.set_payee_method(db, payee, account_holder=values["account_holder"],
+                                       account_number=form.get("account_number", ""))
+    except AppError as exc:
+        return await _earnings_error(request, db, user, settings, exc, values)
+    return redirect(f"{EARNINGS}?saved=method")
+
+
+@router.post(f"{EARNINGS}/payouts", response_class=HTMLResponse)
+async def earnings_payout_form(request: Request, user: CurrentUser, db: DbSession, settings: AppSettings) -> Response:
+    form = await form_data(request)
+    currency = form.get("currency", "").strip().upper()
+    try:
+        payouts.require_creator_payee(user, settings)
+        call = await idempotency.begin(
+            db, with_idempotency_key(request, form.get("idempotency_key", "").strip()),
+            scope=f"creator:{user.id}:payouts", body={"currency": currency},
+            lock_seconds=settings.idempotency_lock_seconds,
+        )
+    except AppError as exc:
+        return await _earnings_error(request, db, user, settings, exc, {})
+    if call.replay is not None:
+        stored = orjson.loads(call.replay.body)
+        return redirect(f"{EARNINGS}?payout={int(stored['id'])}&replayed=1")
+    try:
+        payout = await payouts.request_creator_payout(db, user, currency, settings)
+    except AppError as exc:
+        await call.abandon()
+        return await _earnings_error(request, db, user, settings, exc, {})
+    await call.done(201, payout_out(payout).model_dump(mode="json"))
+    return redirect(f"{EARNINGS}?payout={payout.id}")
 
 
 @router.get("/admin/ledger", response_class=HTMLResponse)

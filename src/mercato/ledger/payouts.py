@@ -311,6 +311,11 @@ async def _owner_email(db: AsyncSession, payee: Payee) -> str | None:
     return None
 
 
+async def held_payouts(db: AsyncSession, kind: str, payee_id: int) -> list[Payout]:
+    """The payee's payouts on hold, oldest first."""
+    return await repository.held_payouts_of(db, kind, payee_id)
+
+
 @dataclass(frozen=True)
 class PayoutPage:
     items: list[Payout]

@@ -1,19 +1,27 @@
 """Turn balances, payout methods, payouts and statement lines into API bodies (shared by the
-JSON routes and the Finance pages), and build the two composite answers: a shop's finance and
-the operator's ledger check."""
+JSON routes and the Finance and Earnings pages), and build the composite answers: a shop's
+finance, a creator's earnings and the operator's ledger check."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts.models import User
 from mercato.catalog.models import Shop
 from mercato.config import Settings
-from mercato.ledger import payouts, service
+from mercato.kit.db import utcnow
+from mercato.ledger import earnings, payouts, service
 from mercato.ledger.models import Payout, PayoutMethod
 from mercato.ledger.schemas import (
     BalanceOut,
+    CreatorBalanceOut,
+    CreatorEarningsOut,
+    EarningsSectionOut,
     FinanceOut,
     LedgerCheckOut,
+    LiabilityOut,
     PayoutMethodOut,
     PayoutOut,
     RevenueOut,
@@ -58,6 +66,33 @@ async def finance_of(db: AsyncSession, shop: Shop, settings: Settings) -> Financ
     )
 
 
+def section_out(section: earnings.EarningsSection) -> EarningsSectionOut:
+    return EarningsSectionOut(key=section.key, title=section.title, columns=list(section.columns),
+                              rows=[list(row) for row in section.rows])
+
+
+async def creator_earnings_of(db: AsyncSession, user: User, settings: Settings,
+                              now: datetime | None = None) -> tuple[CreatorEarningsOut, list[earnings.EarningsSection]]:
+    """The creator's earnings (the JSON body) and the registered sections as given (the page
+    also shows their HTML fragments)."""
+    now = now or utcnow()
+    balances = await earnings.creator_balances(db, user.id)
+    method = await payouts.creator_payout_method(db, user.id)
+    held = await payouts.held_payouts(db, "creator", user.id)
+    recent = await payouts.list_payee_payouts(db, "creator", user.id, limit=10)
+    sections = await earnings.earnings_sections(db, user)
+    rows = []
+    for currency, values in balances.items():
+        ready = earnings.payout_readiness(values, currency, method, held, settings, now)
+        rows.append(CreatorBalanceOut(currency=currency, **values, payout_blocked=ready.blocked,
+                                      payout_held_until=ready.held_until))
+    body = CreatorEarningsOut(balances=rows, payout_minimum=settings.creator_payout_minimum,
+                              payout_method=method_out(method, settings),
+                              recent_payouts=[payout_out(p) for p in recent.items],
+                              sections=[section_out(s) for s in sections])
+    return body, sections
+
+
 async def ledger_check(db: AsyncSession) -> LedgerCheckOut:
     trial = await service.trial_balance(db)
     unbalanced = await service.unbalanced_transactions(db)
@@ -68,5 +103,7 @@ async def ledger_check(db: AsyncSession) -> LedgerCheckOut:
         trial_balance=[TrialBalanceOut(currency=c, sum=v, balanced=v == 0) for c, v in trial.items()],
         unbalanced_transactions=unbalanced,
         revenue=[RevenueOut(currency=c, **values) for c, values in revenue.items()],
+        liabilities=[LiabilityOut(currency=c, owner=o, account=a, amount=v)
+                     for (c, o, a), v in (await service.liabilities(db)).items()],
         **counts,
     )

@@ -112,6 +112,15 @@ async def sent_payout_sums(db: AsyncSession, shop_id: int) -> dict[str, int]:  #
     return {str(currency): _int(total) for currency, total in rows}
 
 
+async def owed_per_account(db: AsyncSession, owner_types: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(code, currency, signed sum) of every account of these owner types that has entries."""
+    stmt = (select(LedgerAccount.code, LedgerAccount.currency, func.sum(LedgerEntry.amount))
+            .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+            .where(LedgerAccount.owner_type.in_(list(owner_types)))
+            .group_by(LedgerAccount.code, LedgerAccount.currency))
+    return [(str(code), str(currency), _int(total)) for code, currency, total in await db.execute(stmt)]
+
+
 async def owner_debits_of_kind(db: AsyncSession, owner_type: str, owner_id: int, account: str,
                                kind: str) -> dict[str, int]:
     """currency → sum of the owner's entries on its ``account`` (``payouts_in_transit``…) in
@@ -207,6 +216,12 @@ async def claim_held(db: AsyncSession, payout_id: int, now: datetime) -> bool:
     claimed = await db.execute(update(Payout).where(Payout.id == payout_id, Payout.status == "held")
                                .values(status="sent", sent_at=now))
     return int(claimed.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def held_payouts_of(db: AsyncSession, payee: str, payee_id: int) -> list[Payout]:
+    column = Payout.creator_id if payee == "creator" else Payout.shop_id
+    return list((await db.execute(select(Payout).where(column == payee_id, Payout.status == "held")
+                                  .order_by(Payout.id))).scalars())
 
 
 async def payouts_page(db: AsyncSession, payee: str, payee_id: int, limit: int,

@@ -64,6 +64,34 @@ class PayoutRequestIn(BaseModel):
                                  description="Defaults to the shop's currency")
 
 
+class CreatorBalanceOut(BalanceOut):
+    payout_blocked: str | None = Field(
+        description="Why the Earnings page offers no payout of this currency now (nothing available, below the "
+                    "minimum, no payout method, a payout of it on hold); null when it does")
+    payout_held_until: datetime | None = Field(
+        description="A payout requested now is held until then (the payout method changed recently); null: sent "
+                    "at once")
+
+
+class EarningsSectionOut(BaseModel):
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+class CreatorEarningsOut(BaseModel):
+    balances: list[CreatorBalanceOut]
+    payout_minimum: int = Field(description="Smallest creator payout, in minor units of the payout's currency")
+    payout_method: PayoutMethodOut | None
+    recent_payouts: list[PayoutOut]
+    sections: list[EarningsSectionOut]
+
+
+class CreatorPayoutIn(BaseModel):
+    currency: str = Field(min_length=3, max_length=3, description="The currency whose available balance to pay out")
+
+
 class TrialBalanceOut(BaseModel):
     currency: str
     sum: int
@@ -78,11 +106,19 @@ class RevenueOut(BaseModel):
     cash: int
 
 
+class LiabilityOut(BaseModel):
+    currency: str
+    owner: str  # shop | creator | user: whom the platform owes
+    account: str  # pending | available | payouts_in_transit | coins | credits
+    amount: int  # owed, summed over every owner of that type
+
+
 class LedgerCheckOut(BaseModel):
     balanced: bool
     trial_balance: list[TrialBalanceOut]
     unbalanced_transactions: list[int]
     revenue: list[RevenueOut]
+    liabilities: list[LiabilityOut]
     transactions: int
     entries: int
     accounts: int

@@ -307,5 +307,16 @@ async def platform_revenue(db: AsyncSession) -> dict[str, dict[str, int]]:
     return dict(sorted(result.items()))
 
 
+async def liabilities(db: AsyncSession) -> dict[tuple[str, str, str], int]:
+    """(currency, owner type, account name) → what the platform owes all owners of that type on
+    that account (shops' and creators' pending, available, in transit; users' coins, credits)."""
+    result: dict[tuple[str, str, str], int] = {}
+    for code, currency, total in await repository.owed_per_account(db, list(OWNER_ACCOUNTS)):
+        owner, _, name, _ = code.split(":")
+        key = (currency, owner, name)
+        result[key] = result.get(key, 0) - total
+    return dict(sorted(result.items()))
+
+
 async def counts(db: AsyncSession) -> dict[str, int]:
     return await repository.row_counts(db)
