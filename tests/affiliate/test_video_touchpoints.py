@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.affiliate import visitor
+from mercato.affiliate import touch, visitor
 from mercato.config import get_settings
 from tests.affiliate.money_helpers import buy, open_plan, touchpoints_of
 
@@ -50,3 +51,31 @@ def test_card_clicks_and_share_links_are_touchpoints(server: str, api: httpx.Cli
     [shared] = touchpoints_of(db_run, visitor_id=visitor_id)
     assert (shared.kind, shared.creator_id, shared.product_id, shared.video_id, shared.user_id) == (
         "share", creator["user"]["id"], product_id, video["id"], None)
+
+
+def test_showcase_visits_are_views_and_gmv_follows_commissions(server: str, api: httpx.Client, stocked: Maker,
+                                                               make_creator: Maker, buyer: Maker,
+                                                               db_run: Any) -> None:
+    item = stocked(price=5000)
+    creator = make_creator()
+    open_plan(db_run, item["shop"], [item["product"]["id"]], [creator])
+    assert api.patch("/api/v1/me", headers=creator["headers"], json={"handle": "cleo.picks"}).status_code == 200
+    with httpx.Client(base_url=server, timeout=60) as stranger:
+        seen = stranger.get("/api/v1/creators/cleo.picks/showcase")
+        assert seen.status_code == 200, seen.text
+        token = seen.cookies.get(visitor.COOKIE)
+    assert token is not None
+    [view] = touchpoints_of(db_run, creator_id=creator["user"]["id"])
+    assert (view.kind, view.product_id, view.user_id, view.visitor_id) == (
+        "showcase_view", None, None, visitor.verify(token, get_settings()))
+    shopper = buyer()
+    assert api.get("/api/v1/creators/cleo.picks/showcase", headers=shopper["headers"]).status_code == 200
+    order = buy(api, shopper, item["variant_id"], quantity=2)
+    got = api.get("/api/v1/creators/me/commissions", headers=creator["headers"]).json()["items"]
+    assert [(c["order_id"], c["amount"], c["touchpoint"]["kind"], c["touchpoint"]["rule"]) for c in got] == [
+        (order["id"], 1000, "showcase_view", "last_view")]
+
+    async def driven(db: AsyncSession) -> dict[int, int]:
+        return await touch.gmv_of(db, [creator["user"]["id"]], "USD")
+
+    assert db_run(driven) == {creator["user"]["id"]: 10000}

@@ -190,3 +190,13 @@ async def earned_available_through(db: AsyncSession, creator_id: int, currency: 
 async def user_handle(db: AsyncSession, user_id: int) -> str | None:
     value = (await db.execute(text("SELECT handle FROM users WHERE id = :id"), {"id": user_id})).scalar()
     return str(value) if value is not None else None
+
+
+async def gmv_of(db: AsyncSession, creator_ids: Sequence[int], currency: str) -> dict[int, int]:
+    """Per creator: the paid base of their credited lines, each less its refunded share."""
+    query = (select(Commission.creator_id,
+                    func.sum(Commission.base - func.coalesce(
+                        (Commission.base * Commission.reversed) / func.nullif(Commission.amount, 0), 0)))
+             .where(Commission.creator_id.in_(list(creator_ids)), Commission.currency == currency)
+             .group_by(Commission.creator_id))
+    return {int(row[0]): int(row[1] or 0) for row in (await db.execute(query)).all()}

@@ -4,13 +4,15 @@ and log-in (an anonymous visitor's touchpoints go to the user), and the Earnings
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts import hooks as accounts_hooks
 from mercato.accounts.models import User
-from mercato.affiliate import commissions, links, plans, reports, touchpoints, visitor
+from mercato.affiliate import commissions, links, plans, reports, touch, touchpoints, visitor
+from mercato.affiliate import money_repository as repository
 from mercato.config import Settings, get_settings
 from mercato.content import hooks as content_hooks
 from mercato.ledger import earnings
@@ -45,6 +47,22 @@ async def promotion_touch(db: AsyncSession, touch: content_hooks.PromotionTouch)
     return set_cookies
 
 
+async def showcase_visit(visit: touch.ShowcaseVisit) -> None:
+    """A view of a creator's showcase: a ``showcase_view`` touchpoint (any product of theirs)."""
+    current = settings()
+    visitor_id: str | None = None
+    if visit.viewer_id is None:
+        visitor_id, set_cookies = links.visitor_of(visit.request_cookies, current)
+        visit.cookies.extend(set_cookies)
+    await touchpoints.record(visit.db, current, kind="showcase_view", creator_id=visit.creator_id, product_id=None,
+                             at=datetime.now(UTC), user_id=visit.viewer_id, visitor_id=visitor_id)
+
+
+async def gmv(db: AsyncSession, creator_ids: Sequence[int], currency: str) -> dict[int, int]:
+    """GMV a creator drove: what buyers paid for the lines credited to them, less refunds."""
+    return await repository.gmv_of(db, creator_ids, currency)
+
+
 async def signed_in(db: AsyncSession, user: User, cookies: Mapping[str, str]) -> None:
     await touchpoints.attach_visitor(db, visitor.verify(cookies.get(visitor.COOKIE), settings()), user.id)
 
@@ -57,3 +75,5 @@ def install(app_settings: Settings | None = None) -> None:
     content_hooks.register_promotion_touch(promotion_touch)
     accounts_hooks.register_signed_in(signed_in)
     earnings.register_earnings_section(reports.earnings_sections)
+    touch.register_showcase_visit(showcase_visit)
+    touch.register_gmv_source(gmv)
