@@ -123,8 +123,11 @@ async def attributions_for_creator(db: AsyncSession, creator_id: int, order_id: 
 
 
 async def earnings_sections(db: AsyncSession, user: User) -> list[EarningsSection]:
-    """"Commissions by product" and "Commissions by plan" on the creator's Earnings page."""
-    sections = []
+    """"Commissions by product" and "Commissions by plan" on the creator's Earnings page (none for
+    someone who never earned a commission: the page keeps its empty state)."""
+    sections: list[EarningsSection] = []
+    if not await repository.breakdown(db, user.id, "plan"):
+        return sections
     for by, title, label in (("product", "Commissions by product", "Product"),
                              ("plan", "Commissions by plan", "Plan")):
         groups = await breakdown(db, user.id, by)
