@@ -89,7 +89,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from mercato.config import get_settings  # noqa: E402
-from mercato.feed.scoring import FEATURES, SIGNALS, LearnedWeights, Scorer, Weights, score  # noqa: E402
+from mercato.feed.scoring import (  # noqa: E402
+    FEATURES,
+    MODEL_FEATURES,
+    SIGNALS,
+    LearnedWeights,
+    Scorer,
+    Weights,
+    model_inputs,
+    score,
+)
 
 console = Console(stderr=True)
 RECALL_K = 20
@@ -448,8 +457,8 @@ def fit_learned(examples: LearningSet, params: LearnedParams) -> LearnedWeights:
     # lint: local-import (scikit-learn loads only where a model is fitted)
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=params.c, max_iter=1000)
-    model.fit(examples.x, examples.y, sample_weight=examples.balanced if params.balanced else None)
+    model = LogisticRegression(C=params.c, max_iter=2000)
+    model.fit(model_inputs(examples.x), examples.y, sample_weight=examples.balanced if params.balanced else None)
     return LearnedWeights(tuple(float(v) for v in model.coef_[0]), 0)
 
 
@@ -585,7 +594,7 @@ def run_window(ctx: Context, cutoff: np.datetime64, test_days: float) -> dict[st
         "items": int(catalogue.sum()), "train_interactions": len(split.train.user),
         "recent_params": recent_p.__dict__, "knn_params": knn_p.__dict__, "als_params": als_p.__dict__,
         "learned_params": learned_p.__dict__,
-        "learned_coefficients": dict(zip(FEATURES, learned.coefficients, strict=True)),
+        "learned_coefficients": dict(zip(MODEL_FEATURES, learned.coefficients, strict=True)),
         "learned_examples": len(final_set.y), "best_baseline": best, "tune_s": round(tune_s, 1),
     }
     for name, (rec, ndcg) in metrics.items():

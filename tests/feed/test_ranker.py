@@ -22,7 +22,7 @@ from mercato.feed import repository as repo
 from mercato.feed.engine import FeedIndex, Viewer, index_for
 from mercato.feed.models import FeedEvent, FeedImpression, FeedModel
 from mercato.feed.ranker import Examples, fit, grouped_metrics, label_examples
-from mercato.feed.scoring import FEATURES, LearnedWeights, Weights, dominant_signal, score
+from mercato.feed.scoring import FEATURES, MODEL_FEATURES, LearnedWeights, Weights, dominant_signal, score
 from mercato.feed.service import read_sessions
 from mercato.kit.db import Database
 from mercato.kit.jobs import run_job
@@ -46,11 +46,13 @@ def test_the_model_learns_the_feature_that_decides_engagement(settings: Settings
     outcome = fit(_examples(2000, 1, "quality"), settings)
     assert outcome.status == "promoted"
     assert (outcome.train_examples, outcome.validation_examples) == (1600, 400)
-    coefficients = dict(zip(FEATURES, outcome.coefficients, strict=True))
-    assert max(coefficients, key=lambda k: coefficients[k]) == "quality"
-    assert all(abs(v) < coefficients["quality"] / 5 for k, v in coefficients.items() if k != "quality")
-    importances = dict(zip(FEATURES, outcome.importances, strict=True))
-    assert importances["quality"] > 0.8 and sum(importances.values()) == pytest.approx(1.0)
+    coefficients = dict(zip(MODEL_FEATURES, outcome.coefficients, strict=True))
+    top = max(coefficients, key=lambda k: coefficients[k])
+    assert top in ("quality", "log_quality")
+    assert all(abs(v) < coefficients[top] / 5 for k, v in coefficients.items() if "quality" not in k)
+    importances = dict(zip(MODEL_FEATURES, outcome.importances, strict=True))
+    assert importances["quality"] + importances["log_quality"] > 0.8
+    assert sum(importances.values()) == pytest.approx(1.0)
     assert outcome.val_ndcg is not None and outcome.hand_val_ndcg is not None
     assert outcome.val_ndcg > outcome.hand_val_ndcg
     assert outcome.val_auc == pytest.approx(1.0, abs=0.01)
@@ -173,7 +175,7 @@ def test_a_promoted_model_is_swapped_into_the_running_feed(
         return await ranker.train(db, settings)
 
     model = db_run(train)
-    assert model.status == "promoted" and model.feature_names == list(FEATURES)
+    assert model.status == "promoted" and model.feature_names == list(MODEL_FEATURES)
     assert model.val_ndcg is not None and model.hand_val_ndcg is not None and model.val_ndcg > model.hand_val_ndcg
     on_live_server(_check_models)
     swapped = _page(api, viewers[1])
@@ -316,3 +318,30 @@ def test_served_pages_are_logged_with_their_features_slot_and_propensity(
     # Anonymous pages are never logged (no viewer to learn from).
     _page(api, {"headers": {}})
     assert len(db_run(logged)) == 10
+
+
+def test_a_learned_model_weighs_each_feature_and_its_log() -> None:
+    # Two candidates, one with a little affinity, one with none: only the log column tells them apart
+    # when the linear coefficient is 0, and the reason is the signal that adds most over its absence.
+    vector = [0.0] * len(MODEL_FEATURES)
+    vector[MODEL_FEATURES.index("log_affinity")] = 1.0
+    vector[MODEL_FEATURES.index("trending")] = 0.5
+    learned = LearnedWeights(tuple(vector), 7)
+    feats = np.zeros((2, len(FEATURES)))
+    feats[0, COL["affinity"]] = 0.05
+    feats[:, COL["trending"]] = 1.0
+    scores = score(feats, learned)
+    assert scores.tolist() == pytest.approx([np.log(0.06) + 0.5, np.log(0.01) + 0.5])
+    assert dominant_signal(feats, learned) == ["affinity", "trending"]
+    with pytest.raises(ValueError):
+        score(feats[:, :7], learned)
+
+
+def test_a_model_stored_by_the_linear_ranker_still_serves(settings: Settings) -> None:
+    # A run stored before the log columns existed names only FEATURES: its log columns weigh 0.
+    old = FeedModel(status="promoted", feature_names=list(FEATURES), coefficients=[float(i) for i in range(9)],
+                    importances=[0.0] * len(FEATURES))
+    coefficients = old.coefficients_for(MODEL_FEATURES)
+    assert coefficients is not None
+    feats = np.random.default_rng(3).random((5, len(FEATURES)))
+    assert score(feats, LearnedWeights(coefficients, 1)) == pytest.approx(feats @ np.arange(9.0))

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.config import Settings
 from mercato.feed import ranker_repository as model_repo
 from mercato.feed import repository as repo
-from mercato.feed.scoring import FEATURES, LearnedWeights, Scorer, Weights, dominant_signal, score
+from mercato.feed.scoring import FEATURES, MODEL_FEATURES, LearnedWeights, Scorer, Weights, dominant_signal, score
 from mercato.feed.signals import Decay
 from mercato.kit import heap
 
@@ -368,7 +368,7 @@ class FeedIndex:
         if found is None:
             self.model = None
         elif self.model is None or self.model.version != found.id:
-            coefficients = found.coefficients_for(FEATURES)
+            coefficients = found.coefficients_for(MODEL_FEATURES)
             self.model = LearnedWeights(coefficients, found.id) if coefficients is not None else None
             log.info("feed ranker: model %s in use", found.id)
 

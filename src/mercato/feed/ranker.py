@@ -1,5 +1,5 @@
-"""The learned For You ranker: a logistic model over the feed's features, trained on the
-platform's own engagement (docs/feed.md, "The learned ranker").
+"""The learned For You ranker: a logistic model over the feed's features, as they are and on a
+log scale, trained on the platform's own engagement (docs/feed.md, "The learned ranker").
 
 - **Examples**: ``feed_impressions``, the items of a share (``feed_training_log_share``) of
   signed-in viewers' pages with the feature row they were ranked on, their slot and its
@@ -17,9 +17,10 @@ platform's own engagement (docs/feed.md, "The learned ranker").
   part nothing is fitted and the hand weights stay (cold start). Every run is stored
   (``feed_models``) with its scores, promoted or not: the operator sees why.
 
-Scikit-learn's ``LogisticRegression`` rather than a tree ensemble: its score is the same dot
-product as the hand weights', so serving a learned model costs the request path nothing, and
-its coefficients are readable. Fitting runs in a worker thread (``asyncio.to_thread``).
+Scikit-learn's ``LogisticRegression`` rather than a tree ensemble: over the features and their
+logs (``scoring.MODEL_FEATURES``) its score is a dot product like the hand weights', so serving a
+learned model costs the request path one ``np.log`` per candidate, and its coefficients are
+readable. Fitting runs in a worker thread (``asyncio.to_thread``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.config import Settings
 from mercato.feed import ranker_repository as repo
 from mercato.feed.models import FeedModel
-from mercato.feed.scoring import FEATURES, Weights
+from mercato.feed.scoring import FEATURES, MODEL_FEATURES, Weights, model_inputs
 from mercato.feed.signals import POSITIVE_KINDS
 from mercato.kit.db import utcnow
 
@@ -144,13 +145,14 @@ def fit(examples: Examples, settings: Settings) -> Outcome:
     # lint: local-import (scikit-learn costs ≈ 1 s and tens of MB to import; only a training run needs it)
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=REGULARISATION, max_iter=500)
-    model.fit(train.features, train.labels, sample_weight=train.weights)
+    inputs = model_inputs(train.features)
+    model = LogisticRegression(C=REGULARISATION, max_iter=1000)
+    model.fit(inputs, train.labels, sample_weight=train.weights)
     coefficients = model.coef_[0].astype(np.float64)
-    spread = train.features.std(axis=0)
+    spread = inputs.std(axis=0)
     raw = np.abs(coefficients) * spread
     importances = raw / raw.sum() if raw.sum() > 0 else raw
-    val_ndcg, val_auc = grouped_metrics(val.features @ coefficients, val.labels, val.users)
+    val_ndcg, val_auc = grouped_metrics(model_inputs(val.features) @ coefficients, val.labels, val.users)
     hand = Weights.from_settings(settings).vector()
     hand_ndcg, hand_auc = grouped_metrics(val.features @ hand, val.labels, val.users)
     promoted = val_ndcg > hand_ndcg
@@ -172,8 +174,8 @@ async def train(db: AsyncSession, settings: Settings, now: datetime | None = Non
     examples = label_examples(impressions, events, settings.feed_ranker_label_hours)
     outcome = await asyncio.to_thread(fit, examples, settings)
     stored = await repo.add_model(
-        db, trained_at=now, status=outcome.status, feature_names=list(FEATURES), coefficients=outcome.coefficients,
-        importances=outcome.importances, train_examples=outcome.train_examples,
+        db, trained_at=now, status=outcome.status, feature_names=list(MODEL_FEATURES),
+        coefficients=outcome.coefficients, importances=outcome.importances, train_examples=outcome.train_examples,
         validation_examples=outcome.validation_examples, positives=outcome.positives, val_ndcg=outcome.val_ndcg,
         hand_val_ndcg=outcome.hand_val_ndcg, val_auc=outcome.val_auc, hand_val_auc=outcome.hand_val_auc,
         note=outcome.note[:200])
