@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato import demo, demo_videos
 from mercato.accounts.models import User
-from mercato.catalog.models import Product, ShopMember
+from mercato.affiliate import wiring as affiliate_wiring
+from mercato.affiliate.models import AffiliateMembership, AffiliatePlan, AffiliateSampleRequest, ShowcaseItem
+from mercato.catalog import repository as catalog_repository
+from mercato.catalog.models import Product, Shop, ShopMember
 from mercato.config import Settings
 from mercato.content.models import (
     Video,
@@ -31,6 +34,7 @@ from mercato.content.models import (
 )
 from mercato.feed.models import FeedEvent, FeedSeen, VideoScore, ViewerAffinity
 from mercato.kit.db import Database
+from mercato.orders.models import Order
 from tests.conftest import reset_database, run_async
 from tests.videos import probe as probe_video
 
@@ -101,8 +105,12 @@ def test_posted_by_creators_and_shop_owners_with_captions_and_anchors(seeded: tu
             (await session.execute(select(func.count()).select_from(Product)
                                    .where(Product.open_to_creators.is_(True)))).scalar_one(),
         )
+        affiliate_wiring.install()  # the plans' promotion rule, as the app registers it
+        allowed = {creator_id: await catalog_repository.promotable_ids(
+            session, creator_id, [r[4] for r in rows if r[1] == creator_id], datetime.now(UTC))
+            for creator_id in {r[1] for r in rows}}
         return {"rows": rows, "users": users, "members": members, "tags": tags, "mentions": mentions,
-                "products": products}
+                "products": products, "allowed": allowed}
 
     got = _query(url, facts)
     anchors: dict[int, list[Any]] = {}
@@ -117,9 +125,10 @@ def test_posted_by_creators_and_shop_owners_with_captions_and_anchors(seeded: tu
         posters.add(poster.email.split("@")[0].rstrip("0123456789"))
         assert poster.email.endswith("@demo.example.com")
         assert poster.handle  # shop owners who post get one too: every video links to a profile
-        for *_, product_id, status, shop_id, open_to_creators in rows:
+        for *_, product_id, status, shop_id, _open in rows:
             assert status == "active"
-            assert open_to_creators or (creator_id, shop_id) in got["members"], (video_id, product_id)
+            # a product of their shop, or of an affiliate plan they are in (demo_affiliate.py)
+            assert product_id in got["allowed"][creator_id], (video_id, product_id)
         created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
         assert now - timedelta(days=14, minutes=5) <= created <= now
         video_tags = [t for v, t in got["tags"] if v == video_id]
@@ -131,7 +140,7 @@ def test_posted_by_creators_and_shop_owners_with_captions_and_anchors(seeded: tu
     for video_id, user_id in got["mentions"]:
         assert f"@{got['users'][user_id].handle}" in next(r[2] for r in anchors[video_id])
     total, open_count = got["products"]
-    assert open_count > total / 2  # most demo products are open to creators
+    assert open_count > total / 2  # most demo products are in an open affiliate plan (demo_affiliate.py)
 
 
 def test_counters_match_the_facts(seeded: tuple[str, str]) -> None:
@@ -240,3 +249,38 @@ async def _all(session: AsyncSession, stmt: Any) -> list[Any]:
 
 async def _scalar(session: AsyncSession, stmt: Any) -> Any:
     return (await session.execute(stmt)).scalar_one()
+
+
+def test_demo_affiliate_plans(seeded: tuple[str, str], settings: Settings) -> None:
+    """Plans in every shop, creator1 in one (and invited to another), invitations, requests, samples
+    (one a zero-price sample order), showcases; demo creators eligible."""
+    url, output = seeded
+    assert "Demo affiliate:" in output
+
+    async def facts(session: AsyncSession) -> dict[str, Any]:
+        creator1 = (await session.execute(select(User).where(User.email == "creator1@demo.example.com"))).scalar_one()
+        shops = (await session.execute(select(func.count()).select_from(Shop))).scalar_one()
+        plan_shops = (await session.execute(select(func.count(func.distinct(AffiliatePlan.shop_id))))).scalar_one()
+        statuses = dict((await session.execute(select(AffiliateMembership.status, func.count())
+                                               .group_by(AffiliateMembership.status))).all())
+        mine = (await session.execute(select(AffiliateMembership.status)
+                                      .where(AffiliateMembership.creator_id == creator1.id))).scalars().all()
+        samples = (await session.execute(select(AffiliateSampleRequest))).scalars().all()
+        orders = [await session.get(Order, s.order_id) for s in samples if s.order_id]
+        showcased = (await session.execute(select(func.count()).select_from(ShowcaseItem)
+                                           .where(ShowcaseItem.creator_id == creator1.id))).scalar_one()
+        creators = (await session.execute(select(User).where(User.is_creator.is_(True),
+                                                             User.email.like("creator%@demo.example.com")))).scalars()
+        return {"creator1": creator1, "shops": shops, "plan_shops": plan_shops, "statuses": statuses, "mine": mine,
+                "samples": sorted(s.status for s in samples),
+                "orders": [(o.total, o.source, o.status) for o in orders if o],
+                "showcased": showcased, "followers": min(c.followers_count for c in creators)}
+
+    got = _query(url, facts)
+    assert got["plan_shops"] == got["shops"]
+    assert "active" in got["mine"] and "invited" in got["mine"]
+    assert got["statuses"]["active"] >= 5 and got["statuses"]["invited"] >= 3 and got["statuses"]["pending"] >= 1
+    assert got["samples"] == ["approved", "declined", "requested"]
+    assert got["orders"] == [(0, "sample", "paid")]
+    assert got["showcased"] > 0
+    assert got["followers"] >= settings.affiliate_min_followers

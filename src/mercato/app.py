@@ -18,6 +18,7 @@ from mercato.affiliate import api as affiliate_api
 from mercato.affiliate import money_api as affiliate_money_api
 from mercato.affiliate import money_pages as affiliate_money_pages
 from mercato.affiliate import money_wiring as affiliate_money_wiring
+from mercato.affiliate import pages as affiliate_pages
 from mercato.affiliate import tasks as affiliate_tasks
 from mercato.affiliate import wiring as affiliate_wiring
 from mercato.catalog import api as catalog_api
@@ -103,7 +104,8 @@ ROUTERS = (orders_api.buying, feed_api.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
            live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router, affiliate_api.router,
-           affiliate_money_api.router, affiliate_money_api.link_router, affiliate_money_pages.router)
+           affiliate_pages.router, affiliate_money_api.router, affiliate_money_api.link_router,
+           affiliate_money_pages.router)
 
 
 async def write_held_back(database_url: str) -> None:

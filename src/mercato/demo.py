@@ -31,6 +31,7 @@ from mercato.connections import service as connection_service
 from mercato.connections import webhooks as store_webhooks
 from mercato.connections.platforms import square as square_platform
 from mercato.connections.signatures import hmac_sha256_b64
+from mercato.demo_affiliate import seed_affiliate
 from mercato.demo_affiliate_money import seed_affiliate_money
 from mercato.demo_live_world import seed_lives, seed_lives_if_missing
 from mercato.demo_videos import seed_videos, seed_videos_if_missing
@@ -210,6 +211,8 @@ async def seed(settings: Settings, console: Console) -> None:
         await seed_videos(db, settings, random.Random(SEED + 2), console)
         async with db.unit_of_work() as session:
             await seed_lives(session, settings, console)
+        async with db.unit_of_work() as session:
+            await seed_affiliate(session, settings, console)
         await seed_affiliate_money(db, settings, console)  # demo_affiliate_money.py: commissions in every state
     finally:
         await db.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import Follow, User
 from mercato.catalog.models import Favourite, Product, ProductImage, Shop, ShopMember, Variant
-from mercato.content.models import Video, VideoComment, VideoLike, VideoSave, VideoShare
+from mercato.content.models import Video, VideoComment, VideoLike, VideoProduct, VideoSave, VideoShare
 from mercato.feed.models import FeedEvent
 from mercato.feed.signals import COMPLETION_SHARE
 from mercato.live.models import Live
@@ -149,3 +149,30 @@ async def demo_creators(session: AsyncSession, domain: str) -> list[User]:
 async def demo_live_ids(session: AsyncSession, host_id: int) -> list[int]:
     return list((await session.execute(select(Live.id).where(Live.is_demo.is_(True),
                                                              Live.host_id == host_id))).scalars())
+
+
+async def outsider_anchors(session: AsyncSession) -> list[tuple[int, int, int, Any]]:
+    """(creator id, shop id, product id, video created_at) of every video anchor of a product
+    whose shop the video's creator does not belong to (the demo's affiliate plans cover them)."""
+    member = select(ShopMember.user_id).where(ShopMember.shop_id == Product.shop_id,
+                                             ShopMember.user_id == Video.creator_id).exists()
+    stmt = (select(Video.creator_id, Product.shop_id, Product.id, Video.created_at)
+            .join(VideoProduct, VideoProduct.video_id == Video.id).join(Product, Product.id == VideoProduct.product_id)
+            .where(~member).order_by(Video.created_at, Video.id))
+    return [(int(c), int(s), int(p), at) for c, s, p, at in (await session.execute(stmt)).all()]
+
+
+async def open_product_ids(session: AsyncSession) -> dict[int, list[int]]:
+    """Active products the demo marked ``open_to_creators``, by shop."""
+    stmt = (select(Product.shop_id, Product.id).where(Product.open_to_creators.is_(True), Product.status == "active")
+            .order_by(Product.shop_id, Product.id))
+    out: dict[int, list[int]] = {}
+    for shop_id, product_id in (await session.execute(stmt)).all():
+        out.setdefault(int(shop_id), []).append(int(product_id))
+    return out
+
+
+async def variant_in_stock_by_id(session: AsyncSession, variant_id: int, spare: int) -> Variant | None:
+    """The variant if at least ``spare`` units are available."""
+    variant = await session.get(Variant, variant_id)
+    return variant if variant is not None and variant.stock - variant.reserved - variant.allocated >= spare else None

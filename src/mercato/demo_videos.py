@@ -48,6 +48,7 @@ from mercato.content.models import (
     VideoSave,
     VideoShare,
 )
+from mercato.demo_affiliate import seed_plans
 from mercato.demo_clips import HEIGHT, WIDTH, render_clip
 from mercato.feed.signals import record_engagement
 from mercato.kit.db import Database
@@ -221,6 +222,9 @@ async def seed_videos(database: Database, settings: Settings, rng: random.Random
     elapsed = asyncio.get_running_loop().time() - started
     async with database.unit_of_work() as session:
         await dr.open_to_creators(session, sorted(open_ids))
+        # affiliate plans let the creators feature other shops' products (demo_affiliate.py)
+        await seed_plans(session, settings, [(p.creator_id, pid, p.created_at) for p in plans for pid in p.product_ids],
+                         now)
         await _owner_handles(session, world, plans)
         videos = await _write_videos(session, world, plans, probes, settings)
         stats = await _engage(session, world, plans, videos, rng, now, settings, console)

@@ -140,6 +140,40 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
     ("patch", "/api/v1/lives/{live_id}/room"): _LIVE_STAFF,
     ("post", "/api/v1/lives/{live_id}/reports"): {404: "No such LIVE (`live_not_found`).",
                                                   409: "Already reported by you (`already_reported`)."},
+    # affiliate plans (docs/affiliate.md)
+    ("get", "/api/v1/shops/{slug}/affiliate/plans"): _MEMBERS,
+    ("post", "/api/v1/shops/{slug}/affiliate/plans"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/affiliate/plans/{plan_id}"): _MEMBERS,
+    ("patch", "/api/v1/shops/{slug}/affiliate/plans/{plan_id}"): {**_MEMBERS, **_conflict("plan_ended")},
+    ("get", "/api/v1/shops/{slug}/affiliate/members"): _MEMBERS,
+    ("post", "/api/v1/shops/{slug}/affiliate/plans/{plan_id}/invitations"): {
+        **_MEMBERS, 409: "Already in or invited to the plan, a member of the shop, or the plan is not open "
+                         "(`already_in_plan`, `own_shop_plan`, `plan_not_active`)."},
+    ("post", "/api/v1/shops/{slug}/affiliate/members/{membership_id}/decision"): {
+        **_MEMBERS, 409: "Not a pending request, or the plan is not open (`membership_not_pending`, "
+                         "`plan_not_active`)."},
+    ("delete", "/api/v1/shops/{slug}/affiliate/members/{membership_id}"): {
+        **_MEMBERS, **_conflict("membership_not_pending")},
+    ("get", "/api/v1/shops/{slug}/affiliate/creators"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/affiliate/samples"): _MEMBERS,
+    ("post", "/api/v1/shops/{slug}/affiliate/samples/{sample_id}/decision"): {
+        **_MEMBERS, 409: "Already answered, or the variant is out of stock (`sample_not_requested`, "
+                         "`out_of_stock`)."},
+    ("post", "/api/v1/affiliate/plans/{plan_id}/join"): {
+        403: "A minor (`age_restricted`), too few followers (`not_enough_followers`), or a plan by invitation "
+             "(`plan_by_invitation`).",
+        409: "Already in the plan or asked, a member of its shop, or the plan is not open (`already_in_plan`, "
+             "`own_shop_plan`, `plan_not_active`)."},
+    ("post", "/api/v1/affiliate/invitations/{membership_id}/answer"): {
+        403: "A minor (`age_restricted`) or too few followers (`not_enough_followers`).",
+        409: _conflict("plan_not_active")[409]},
+    ("post", "/api/v1/affiliate/samples"): {
+        403: "Not in a plan covering the product (`product_not_promotable`).",
+        404: "No such plan or address (`plan_not_found`, `address_not_found`).",
+        409: "Already requested, or the plan is not open (`sample_already_requested`, `plan_not_active`)."},
+    ("post", "/api/v1/affiliate/showcase"): {
+        403: "Not a product of the caller's shop nor of a plan they are in (`product_not_promotable`).",
+        409: _conflict("showcase_full")[409]},
     # live (core)
     ("post", "/api/v1/lives"): {403: "Not an eligible host (`not_eligible_host`), or not a member of `shop_id` "
                                      "(`not_your_shop`)."},

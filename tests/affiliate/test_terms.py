@@ -131,6 +131,7 @@ def test_may_promote_own_shop_or_plan_member(
         db_run: Callable[..., Any]) -> None:
     shop = make_shop()
     product = make_product(shop, "Bag")
+    not_in_plan = make_product(shop, "Not in the plan")
     member, outsider = make_creator(), make_creator()
     own_shop = make_shop(owner=outsider)
     own = make_product(own_shop, "Own")
@@ -143,6 +144,7 @@ def test_may_promote_own_shop_or_plan_member(
                                        requires_approval=False, ends_at=None)
         await _join(db, plan.id, member["user"]["id"], datetime.now(UTC))
         out = [await plans.may_promote(db, member["user"]["id"], product["id"]),
+               await plans.may_promote(db, member["user"]["id"], not_in_plan["id"]),
                await plans.may_promote(db, outsider["user"]["id"], product["id"]),
                await plans.may_promote(db, outsider["user"]["id"], own["id"]),
                await plans.terms_for(db, creator_id=outsider["user"]["id"], product_id=own["id"],
@@ -151,4 +153,4 @@ def test_may_promote_own_shop_or_plan_member(
         out.append(await plans.may_promote(db, member["user"]["id"], product["id"]))
         return out
 
-    assert db_run(go) == [True, False, True, None, False]
+    assert db_run(go) == [True, False, False, True, None, False]

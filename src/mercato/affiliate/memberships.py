@@ -16,6 +16,7 @@ from mercato.affiliate import plans
 from mercato.affiliate import repository as repo
 from mercato.affiliate.errors import AffiliateError
 from mercato.affiliate.models import AffiliateMembership, AffiliatePlan
+from mercato.affiliate.presenters import commission_display
 from mercato.catalog import repository as catalog_repository
 from mercato.catalog.models import Shop
 from mercato.config import Settings
@@ -240,4 +241,5 @@ async def terms_view(db: AsyncSession, user: User, product_id: int, now: datetim
     return {"product_id": product_id, "may_promote": await plans.may_promote(db, user.id, product_id),
             "plan_id": terms.plan_id if terms else None, "rate_bps": terms.rate_bps if terms else None,
             "flat_fee": terms.flat_fee if terms else None, "currency": terms.currency if terms else None,
-            "promoting_since": terms.promoting_since if terms else None, "joinable_plan_ids": joinable}
+            "promoting_since": terms.promoting_since if terms else None, "joinable_plan_ids": joinable,
+            "commission_display": commission_display(terms.rate_bps, terms.flat_fee, terms.currency) if terms else None}

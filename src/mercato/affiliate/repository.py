@@ -20,7 +20,7 @@ from mercato.affiliate.models import (
     ShowcaseItem,
 )
 from mercato.catalog import repository as catalog_repository
-from mercato.catalog.models import Category, Product, ShopMember
+from mercato.catalog.models import Category, Product, ShopMember, Variant
 from mercato.orders.models import Address
 
 # --- plans ----------------------------------------------------------------------------------
@@ -139,10 +139,11 @@ def _live_plan(now: datetime) -> Any:
 
 def _covers(product_id_col: Any, shop_id_col: Any) -> Any:
     """The plan (``AffiliatePlan``) covers the product given by the two columns."""
+    # correlate_except: the product and the plan come from the enclosing queries, however deep.
     listed = (select(AffiliatePlanProduct.product_id)
               .where(AffiliatePlanProduct.plan_id == AffiliatePlan.id,
                      AffiliatePlanProduct.product_id == product_id_col)
-              .exists())
+              .correlate_except(AffiliatePlanProduct).exists())
     return and_(AffiliatePlan.shop_id == shop_id_col, or_(AffiliatePlan.scope == "shop", listed))
 
 
@@ -464,3 +465,23 @@ async def users_by_ids(db: AsyncSession, ids: Sequence[int]) -> dict[int, User]:
     if not ids:
         return {}
     return {u.id: u for u in (await db.execute(select(User).where(User.id.in_(set(ids))))).scalars()}
+
+
+async def shop_active_products(db: AsyncSession, shop_id: int, limit: int) -> list[Product]:
+    stmt = (select(Product).where(Product.shop_id == shop_id, Product.status == "active")
+            .order_by(Product.title, Product.id).limit(limit))
+    return list((await db.execute(stmt)).scalars())
+
+
+async def plan_variants(db: AsyncSession, plan_ids: Sequence[int], limit: int = 300) -> list[tuple[int, str, int, str]]:
+    """(plan id, plan name, variant id, "product · variant") of the active products the plans
+    cover: the choices of a sample request."""
+    if not plan_ids:
+        return []
+    stmt = (select(AffiliatePlan.id, AffiliatePlan.name, Variant.id, Product.title, Variant.title)
+            .select_from(AffiliatePlan).join(Product, _covers(Product.id, Product.shop_id))
+            .join(Variant, Variant.product_id == Product.id)
+            .where(AffiliatePlan.id.in_(set(plan_ids)), Product.status == "active")
+            .order_by(AffiliatePlan.id, Product.title, Variant.id).limit(limit))
+    return [(int(pid), str(name), int(vid), f"{title} · {vtitle}" if vtitle else str(title))
+            for pid, name, vid, title, vtitle in (await db.execute(stmt)).all()]

@@ -188,3 +188,4 @@ class TermsOut(BaseModel):
     currency: str | None
     promoting_since: datetime | None
     joinable_plan_ids: list[int]
+    commission_display: str | None

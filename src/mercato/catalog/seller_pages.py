@@ -158,7 +158,6 @@ async def create_product(request: Request, slug: str, user: CurrentUser, db: DbS
             category=form.get("category") or None, brand=form.get("brand") or None,
             tags=[t for t in form.get("tags", "").replace(",", " ").split() if t],
             variants=[_variant_in(form, shop.currency)],
-            open_to_creators=form.get("open_to_creators") == "on",
         )
         product = await products.create_product(db, shop, body)
         if image is not None and image.filename:
@@ -221,7 +220,6 @@ async def update_product(request: Request, slug: str, product_id: PathId, user: 
             status=form.get("status") or None,
             category=form.get("category", ""), brand=form.get("brand", ""),
             tags=[t for t in form.get("tags", "").replace(",", " ").split() if t],
-            open_to_creators=form.get("open_to_creators") == "on",
         )
         await products.update_product(db, product, body)
 

@@ -447,3 +447,11 @@ async def set_status(db: AsyncSession, video_id: int, *, from_status: str, to_st
 
 async def delete_video(db: AsyncSession, video_id: int) -> None:
     await db.execute(delete(Video).where(Video.id == video_id).execution_options(synchronize_session=False))
+
+
+async def videos_featuring(db: AsyncSession, product_id: int, limit: int) -> list[Video]:
+    """Published videos anchoring the product, newest first (the product page's "featuring")."""
+    stmt = (select(Video).join(VideoProduct, VideoProduct.video_id == Video.id)
+            .where(VideoProduct.product_id == product_id, Video.status == "published")
+            .order_by(Video.created_at.desc(), Video.id.desc()).limit(limit))
+    return list((await db.execute(stmt)).scalars())

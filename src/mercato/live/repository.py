@@ -140,3 +140,12 @@ async def reminder_counts(db: AsyncSession, live_ids: list[int]) -> dict[int, in
     rows = await db.execute(select(LiveReminder.live_id, func.count()).where(LiveReminder.live_id.in_(live_ids))
                             .group_by(LiveReminder.live_id))
     return {int(live_id): int(count) for live_id, count in rows.all()}
+
+
+async def lives_featuring(db: AsyncSession, product_id: int, shop_id: int, limit: int) -> Sequence[Live]:
+    """LIVEs on air or coming that show the product: it is pinned, or it is a LIVE of its shop
+    (whose bag is the shop's products); on air first, then the soonest."""
+    stmt = (select(Live).where(Live.status.in_(["live", "scheduled"]),
+                               or_(Live.pinned_product_id == product_id, Live.shop_id == shop_id))
+            .order_by(Live.status, Live.scheduled_at, Live.id).limit(limit))
+    return (await db.execute(stmt)).scalars().all()
