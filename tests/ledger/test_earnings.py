@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
+from mercato.catalog.models import Shop
 from mercato.kit.errors import ValidationFailed
 from mercato.ledger import earnings, service
 from mercato.ledger.earnings import EarningsSection
-from mercato.ledger.models import LedgerEntry, LedgerTransaction
+from mercato.ledger.models import LedgerEntry, LedgerTransaction, PayoutMethod
 from mercato.ledger.service import Posting, creator_account, platform_account
 
 DbRun = Callable[[Callable[[AsyncSession], Awaitable[Any]]], Any]
@@ -166,3 +168,25 @@ def test_earnings_sections_come_from_registered_providers_in_order(db_run: DbRun
     assert sections[0].rows == (("Spring haul", "$1.20"),)
     assert sections[1].html == "<p>none</p>"
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize("payee", [{}, {"shop_id": 1, "creator_id": 1}])
+def test_a_payout_method_belongs_to_exactly_one_payee(db_run: DbRun, payee: dict[str, int]) -> None:
+    async def go(db: AsyncSession) -> tuple[bool, int]:
+        user = User(email="c@example.com", password_hash="x", display_name="C", date_of_birth=date(1990, 1, 1),
+                    niche_tags=[], bio="")
+        shop = Shop(slug="one-payee", name="One payee", currency="USD")
+        db.add_all([user, shop])
+        await db.flush()
+        ids = {key: (shop.id if key == "shop_id" else user.id) for key in payee}
+        refused = False
+        try:
+            async with db.begin_nested():
+                db.add(PayoutMethod(**ids, kind="bank_account", label="C ····1234"))
+                await db.flush()
+        except IntegrityError:
+            refused = True
+        count = (await db.execute(select(func.count()).select_from(PayoutMethod))).scalar_one()
+        return refused, int(count)
+
+    assert db_run(go) == (True, 0)
