@@ -125,7 +125,8 @@ def _link_out(link: Any) -> LinkOut:
                    clicks=link.clicks, created_at=link.created_at)
 
 
-@router.post("/affiliate/links", status_code=201, response_model=LinkOut)
+@router.post("/affiliate/links", status_code=201, response_model=LinkOut,
+             responses={200: {"model": LinkOut, "description": "The caller's link for it already existed"}})
 async def create_link(body: LinkIn, user: CurrentUser, db: DbSession, response: Response) -> LinkOut:
     """The caller's link for a product they may promote (own shop or a plan they are in), or for
     their showcase; asking again answers the same link (``200``)."""
