@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.affiliate import links, reports
@@ -29,7 +29,7 @@ Status = Literal["pending", "available", "paid", "reversed"]
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: BodyId | None = None
-    showcase: bool = False
+    showcase: bool = Field(default=False, strict=True)
 
     @model_validator(mode="after")
     def one_target(self) -> LinkIn:
