@@ -15,6 +15,9 @@ from mercato import __version__
 from mercato.accounts import api as accounts_api
 from mercato.accounts import pages as accounts_pages
 from mercato.affiliate import api as affiliate_api
+from mercato.affiliate import money_api as affiliate_money_api
+from mercato.affiliate import money_pages as affiliate_money_pages
+from mercato.affiliate import money_wiring as affiliate_money_wiring
 from mercato.affiliate import pages as affiliate_pages
 from mercato.affiliate import tasks as affiliate_tasks
 from mercato.affiliate import wiring as affiliate_wiring
@@ -118,7 +121,8 @@ ROUTERS = (orders_api.buying, feed_api.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
            live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router,
            fanclub_api.router, fanclub_pages.router, community_api.router, community_pages.router, analytics_api.router,
-           affiliate_api.router, affiliate_pages.router)
+           affiliate_api.router, affiliate_pages.router, affiliate_money_api.router, affiliate_money_api.link_router,
+           affiliate_money_pages.router)
 
 
 async def write_held_back(database_url: str) -> None:
@@ -150,6 +154,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     fanclub_wiring.install(settings)  # Fan Club: gifts, watch time and chat earn points; badges in chat
     community_wiring.install()  # community missions count watch, chat, shares, gifts and paid orders
     affiliate_wiring.install()  # affiliate/wiring.py: plans let creators promote other shops' products
+    affiliate_money_wiring.install(settings)  # affiliate/money_wiring.py: order money, touchpoints, earnings page
     # live/clipping.py: the host's clips are cut from the ingest's recording.
     live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))
 

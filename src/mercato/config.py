@@ -177,6 +177,13 @@ class Settings(BaseSettings):
     affiliate_sample_post_days: int = 14  # an approved sample's creator is reminded to post within this
     affiliate_showcase_max: int = 2000  # products on one showcase (PRODUCT.md)
 
+    # --- affiliate attribution (docs/affiliate.md, "Attribution"; branch affiliate-money) ---
+    affiliate_click_window_days: int = 7  # a click older than this at payment earns nothing
+    affiliate_view_window_hours: int = 24  # a view (showcase visit) counts only this long, and only without a click
+    affiliate_dedupe_seconds: int = 30 * 60  # same visitor, creator, product and kind within this: one touchpoint
+    affiliate_visitor_cookie_days: int = 30
+
+
     # --- rate limits (kit/ratelimit.py; the syntax of the ``limits`` package, every rate must hold) ---
     rate_limit_signup: str = "20/hour;100/day"  # per client address
     rate_limit_password: str = "10/hour"  # per user: current-password guessing

@@ -32,6 +32,7 @@ from mercato.connections import webhooks as store_webhooks
 from mercato.connections.platforms import square as square_platform
 from mercato.connections.signatures import hmac_sha256_b64
 from mercato.demo_affiliate import seed_affiliate
+from mercato.demo_affiliate_money import seed_affiliate_money
 from mercato.demo_analytics import seed_analytics
 from mercato.demo_community import seed_community, seed_community_if_missing
 from mercato.demo_credits import seed_credits
@@ -223,6 +224,7 @@ async def seed(settings: Settings, console: Console) -> None:
             await seed_analytics(session, random.Random(SEED + 3), console)
         async with db.unit_of_work() as session:
             await seed_affiliate(session, settings, console)
+        await seed_affiliate_money(db, settings, console)  # demo_affiliate_money.py: commissions in every state
     finally:
         await db.dispose()
 

@@ -2,6 +2,7 @@
 
 from mercato.accounts import models as accounts_models
 from mercato.affiliate import models as affiliate_models
+from mercato.affiliate import money_models as affiliate_money_models
 from mercato.analytics import models as analytics_models
 from mercato.catalog import models as catalog_models
 from mercato.community import models as community_models
@@ -24,8 +25,8 @@ from mercato.promotions import models as promotions_models
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_models", "affiliate_models", "analytics_models", "catalog_models", "community_models",
-    "connections_models", "content_models", "feed_models", "inventory_models", "kit_models", "ledger_models",
-    "live_fanclub_models", "live_gifts_models", "live_models", "live_room_models", "live_selling_models", "metadata",
-    "orders_models", "payments_models", "promotions_models",
+    "accounts_models", "affiliate_models", "affiliate_money_models", "analytics_models", "catalog_models",
+    "community_models", "connections_models", "content_models", "feed_models", "inventory_models", "kit_models",
+    "ledger_models", "live_fanclub_models", "live_gifts_models", "live_models", "live_room_models",
+    "live_selling_models", "metadata", "orders_models", "payments_models", "promotions_models",
 ]

@@ -223,4 +223,9 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
         409: "The LIVE is not on air (`live_not_on_air`), the sender is the host (`cannot_gift_yourself`), or the "
              "same `Idempotency-Key` is running."},
     ("get", "/api/v1/lives/{live_id}/gifts/leaderboard"): {404: "No such LIVE (`live_not_found`)."},
+    # affiliate: links and commissions (docs/affiliate.md)
+    ("post", "/api/v1/affiliate/links"): {
+        403: "Neither of your shops nor in a plan of yours (`product_not_promotable`).",
+        404: "No such product for sale (`not_found`)."},
+    ("get", "/api/v1/shops/{slug}/affiliate/orders"): {**_MEMBERS, 404: "No such shop (`not_found`)."},
 }

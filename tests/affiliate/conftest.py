@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
 from mercato.config import Settings
+from tests.content.conftest import clips, post_video, upload  # noqa: F401  (fixtures for affiliate money's tests)
+from tests.orders.conftest import buyer, stocked  # noqa: F401  (fixtures for affiliate money's tests)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
-from mercato.accounts import notifications, service
+from mercato.accounts import hooks, notifications, service
 from mercato.accounts import repository as repo
 from mercato.accounts.deps import CurrentCaller, CurrentUser, MaybeUser, rate_limited
 from mercato.accounts.errors import AccountsError
@@ -46,6 +46,7 @@ async def register(body: RegisterIn, request: Request, db: DbSession, settings: 
     """Create an account (13+) and log it in; the answer carries a bearer token."""
     user = await service.register(db, body, settings)
     issued = await service.start_session(db, user, settings, request.headers.get("user-agent", ""))
+    await hooks.signed_in(db, user, request.cookies)
     return _session_out(issued, settings)
 
 
@@ -59,6 +60,7 @@ async def login(body: LoginIn, request: Request, db: DbSession, settings: AppSet
         # The recorded failure must survive the error answer (it feeds throttling).
         await db.commit()
         raise Unauthorized(service.GENERIC_LOGIN_ERROR, code=AccountsError.INVALID_CREDENTIALS)
+    await hooks.signed_in(db, issued.user, request.cookies)
     return _session_out(issued, settings)
 
 

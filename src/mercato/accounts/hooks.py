@@ -2,6 +2,8 @@
 
 * **Ranking inputs changed** (a block or an unblock): the feed registers a handler that drops
   the people's cached candidate lists (``feed/wiring.py:install``, at app start).
+* **Signed in**: after a sign-up or a log-in (API or web), handlers get the request's cookies,
+  so the affiliate domain attaches an anonymous visitor's touchpoints to the user.
 * **Page sections**: the account page (``/me``) and the profile page (``/@handle``) show what
   other domains hold about the person (their shops, their videos); those domains register a
   function returning template context, so accounts stay the lowest domain.
@@ -11,7 +13,7 @@ Handlers run in the caller's unit of work, in registration order.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +27,22 @@ ProfileSection = Callable[[AsyncSession, User | None, User], Awaitable[dict[str,
 #: ``section(db, user)`` → context for the signed-in user's account page.
 AccountSection = Callable[[AsyncSession, User], Awaitable[dict[str, Any]]]
 
+#: ``handler(db, user, cookies)`` after a sign-up or log-in, in its unit of work.
+SignedInHandler = Callable[[AsyncSession, User, Mapping[str, str]], Awaitable[None]]
+
 _ranking_inputs: list[RankingInputsHandler] = []
+_signed_in: list[SignedInHandler] = []
+
+
+def register_signed_in(handler: SignedInHandler) -> SignedInHandler:
+    if handler not in _signed_in:
+        _signed_in.append(handler)
+    return handler
+
+
+async def signed_in(db: AsyncSession, user: User, cookies: Mapping[str, str]) -> None:
+    for handler in list(_signed_in):
+        await handler(db, user, cookies)
 _profile_sections: list[ProfileSection] = []
 _account_sections: list[AccountSection] = []
 

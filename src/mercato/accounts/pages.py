@@ -60,6 +60,7 @@ async def login_submit(request: Request, db: DbSession, settings: AppSettings) -
         await db.commit()
         return render(request, "accounts/login.html",
                       {"error": service.GENERIC_LOGIN_ERROR, "values": values, "next": values["next"]}, status=401)
+    await hooks.signed_in(db, issued.user, request.cookies)
     return _with_session_cookie(request, redirect(values["next"]), issued.token)
 
 
@@ -79,6 +80,7 @@ async def signup_submit(request: Request, db: DbSession, settings: AppSettings) 
         body = RegisterIn.model_validate({**values, "password": form.get("password", "")})
         user = await service.register(db, body, settings)
         issued = await service.start_session(db, user, settings, request.headers.get("user-agent", ""))
+        await hooks.signed_in(db, user, request.cookies)
     except (ValidationError, AppError) as exc:
         message, errors = error_messages(exc)
         return render(request, "accounts/signup.html", {"error": message, "errors": errors, "values": values},

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from mercato.accounts.deps import CurrentUser, MaybeUser
 from mercato.accounts.service import find_user
@@ -302,15 +302,17 @@ async def my_terms(product_id: PathId, user: CurrentUser, db: DbSession) -> dict
 
 
 @router.get("/creators/{handle}/showcase", response_model=ShowcasePage)
-async def creator_showcase(handle: str, request: Request, db: DbSession, settings: AppSettings, viewer: MaybeUser,
-                           cursor: str | None = None, limit: Limit = None) -> dict[str, Any]:
+async def creator_showcase(handle: str, request: Request, response: Response, db: DbSession, settings: AppSettings,
+                           viewer: MaybeUser, cursor: str | None = None, limit: Limit = None) -> dict[str, Any]:
     """A creator's showcase (public): buying from it is attributed to them (``touch.register_showcase_visit``)."""
     creator = await find_user(db, handle)
     products, nxt = await showcase.page(db, creator.id, cursor, _limit(limit, settings))
-    await touch.showcase_visited(touch.ShowcaseVisit(db=db, creator_id=creator.id,
-                                                     viewer_id=viewer.id if viewer else None,
-                                                     product_ids=[p.id for p in products],
-                                                     request_cookies=dict(request.cookies)))
+    visit = touch.ShowcaseVisit(db=db, creator_id=creator.id, viewer_id=viewer.id if viewer else None,
+                                product_ids=[p.id for p in products], request_cookies=dict(request.cookies))
+    await touch.showcase_visited(visit)
+    for name, value, max_age in visit.cookies:  # the anonymous visitor's signed token (affiliate money)
+        response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax",
+                            secure=settings.secure_cookies)
     return {"creator": creator_out(creator), "items": await catalog_presenters.product_cards(db, products),
             "next_cursor": nxt}
 

@@ -56,6 +56,7 @@ from mercato.kit.pagination import clamp_limit
 
 if TYPE_CHECKING:  # annotations only: routes use no models at run time
     from mercato.accounts.models import User
+    from mercato.config import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["videos"])
 share_router = APIRouter(tags=["videos"])
@@ -224,10 +225,20 @@ async def anchorable_products(user: CurrentUser, db: DbSession) -> dict[str, Any
 
 
 @router.post("/videos/{video_id:int}/product-clicks", status_code=204)
-async def product_click(video_id: VideoId, body: ProductClickIn, db: DbSession, user: MaybeUser) -> Response:
-    """A tap on a product card of the video (counts, and feeds the ranking)."""
-    await service.product_click(db, user, video_id, body.product_id, body.src)
-    return Response(status_code=204)
+async def product_click(video_id: VideoId, body: ProductClickIn, request: Request, db: DbSession, user: MaybeUser,
+                        settings: AppSettings) -> Response:
+    """A tap on a product card of the video (counts, feeds the ranking and analytics, and is an
+    affiliate touchpoint of the video's creator)."""
+    cookies = await service.product_click(db, user, video_id, body.product_id, body.src, request.cookies)
+    response = Response(status_code=204)
+    _set_cookies(response, cookies, settings)
+    return response
+
+
+def _set_cookies(response: Response, cookies: list[tuple[str, str, int]], settings: Settings) -> None:
+    for name, value, max_age in cookies:
+        response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax",
+                            secure=settings.secure_cookies)
 
 
 @router.get("/videos/{video_id:int}/comments", response_model=CommentPage)
@@ -342,12 +353,14 @@ async def dismiss_report(report_id: ReportId, admin: AdminUser, db: DbSession) -
 # --- share links ----------------------------------------------------------------------------
 
 @share_router.get("/share/{token}", include_in_schema=False)
-async def open_share(token: str, request: Request, settings: AppSettings) -> Response:
-    """Count a visit of the share link and go to the video. The link's token is kept in a cookie
-    for attribution (who brought this viewer)."""
+async def open_share(token: str, request: Request, settings: AppSettings, user: MaybeUser) -> Response:
+    """Count a visit of the share link and go to the video. The visit is an affiliate touchpoint
+    of the video's creator on its products (recorded server-side now); the link's token is kept
+    in a cookie too (who brought this viewer)."""
     async with get_database(request).unit_of_work() as db:  # a GET that writes: take the writer
-        item = await service.visit_share(db, token)
+        item, cookies = await service.visit_share(db, token, user, request.cookies)
     response = RedirectResponse(f"/videos/{item.video_id}", status_code=303)
     response.set_cookie(SHARE_COOKIE, item.token, max_age=7 * 24 * 3600, httponly=True, samesite="lax",
                         secure=settings.secure_cookies)
+    _set_cookies(response, cookies, settings)
     return response

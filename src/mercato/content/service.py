@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -332,10 +332,13 @@ async def saved_videos(db: AsyncSession, user: User, cursor: str | None, limit: 
 
 
 async def product_click(db: AsyncSession, viewer: User | None, video_id: int, product_id: int,
-                        source: str | None = None) -> None:
-    """A tap on a product card of a video. ``source`` is where the viewer found the video (the
-    ``src`` the feed, search and LIVE links carry); analytics credits a later add to cart or
-    purchase of the product to this click (docs/analytics.md)."""
+                        source: str | None = None, cookies: Mapping[str, str] | None = None
+                        ) -> list[hooks.SetCookie]:
+    """A tap on a product card of a video: count it, tell the ranking, record it for analytics
+    (``source`` is where the viewer found the video — the ``src`` the feed, search and LIVE links
+    carry; analytics credits a later add to cart or purchase of the product to this click,
+    docs/analytics.md), and tell affiliate attribution (a touchpoint of the video's creator on that
+    product); answers the cookies the attribution wants set."""
     video = await visible_video(db, video_id, viewer)
     if not await repo.anchor_exists(db, video_id, product_id):
         raise NotFound("This product is not on this video.", code=ContentError.NOT_ANCHORED)
@@ -346,6 +349,9 @@ async def product_click(db: AsyncSession, viewer: User | None, video_id: int, pr
         event_id=f"product_card_click:{uuid.uuid4().hex}", kind="product_card_click", occurred_at=now,
         source=normal_source(source), creator_id=video.creator_id, video_id=video_id,
         product_id=product_id, shop_id=await repo.shop_of_product(db, product_id), **_audience(viewer, now)))
+    return await hooks.promotion_touch(db, hooks.PromotionTouch(
+        kind="card_click", viewer_id=viewer.id if viewer else None, cookies=cookies or {}, video_id=video_id,
+        creator_id=video.creator_id, product_ids=(product_id,), at=now))
 
 
 def _audience(viewer: User | None, now: datetime) -> dict[str, Any]:
@@ -435,14 +441,26 @@ async def share(db: AsyncSession, viewer: User | None, video_id: int, channel: s
     return item, (await repo.counters(db, video.id))["shares_count"]
 
 
-async def visit_share(db: AsyncSession, token: str) -> VideoShare:
+async def visit_share(db: AsyncSession, token: str, viewer: User | None = None,
+                      cookies: Mapping[str, str] | None = None) -> tuple[VideoShare, list[hooks.SetCookie]]:
+    """Count the visit; an opened share link is a touchpoint of the video's creator on the products
+    the video shows (affiliate attribution, through ``hooks.promotion_touch``)."""
     if not token or len(token) > 32:
         raise NotFound("This link does not exist.")
     item = await repo.share_by_token(db, token)
     if item is None:
         raise NotFound("This link does not exist.")
     await repo.count_share_visit(db, item.id)
-    return item
+    video = await repo.video(db, item.video_id)
+    cookies_to_set: list[hooks.SetCookie] = []
+    if video is not None:
+        anchors = (await repo.anchors_of(db, [video.id])).get(video.id, [])
+        product_ids = tuple(product.id for product in anchors)
+        if product_ids:
+            cookies_to_set = await hooks.promotion_touch(db, hooks.PromotionTouch(
+                kind="share", viewer_id=viewer.id if viewer else None, cookies=cookies or {}, video_id=video.id,
+                creator_id=video.creator_id, product_ids=product_ids, at=datetime.now(UTC)))
+    return item, cookies_to_set
 
 
 # --- reports and moderation -----------------------------------------------------------------
