@@ -17,6 +17,9 @@ from mercato.accounts import pages as accounts_pages
 from mercato.analytics import api as analytics_api
 from mercato.analytics import tasks as analytics_tasks
 from mercato.analytics import wiring as analytics_wiring
+from mercato.analytics.dash import api as dash_api
+from mercato.analytics.dash import pages as dash_pages
+from mercato.analytics.dash import wiring as dash_wiring
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
 from mercato.catalog import read_cache as catalog_read_cache
@@ -99,7 +102,8 @@ ROUTERS = (orders_api.buying, feed_api.router,
            catalog_pages.router, seller_pages.router, orders_pages.router, payments_pages.router,
            ledger_pages.router, promotions_pages.router, connections_pages.router, live_pages.router, feed_pages.router,
            content_pages.router, content_api.share_router, live_selling_api.router, live_room_api.router,
-           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router, analytics_api.router)
+           live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router, analytics_api.router,
+           dash_api.router, dash_api.ws_router, dash_pages.router)  # analytics/dash: dashboards and homes
 
 
 async def write_held_back(database_url: str) -> None:
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings = settings or get_settings()
     feed_wiring.install()
     analytics_wiring.install(settings)  # analytics/wiring.py: the SQL event sink and the capture handlers
+    dash_wiring.install()  # analytics/dash/wiring.py: the Seller Center home's "today"
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
     # live/clipping.py: the host's clips are cut from the ingest's recording.
     live_clipping.install(lambda s, live, start_ms, end_ms: live_clips.cut_clip(s, live.id, start_ms, end_ms))

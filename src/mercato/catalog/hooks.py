@@ -39,3 +39,22 @@ async def reviews_of_product(db: AsyncSession, product_id: int, limit: int = 20)
     if not _reviews:
         return []
     return await _reviews[-1](db, product_id, limit)
+
+
+# --- the Seller Center home's panels (analytics' "today") ----------------------------------------
+
+ShopPanel = Callable[[AsyncSession, int, str], Awaitable[str]]
+
+_shop_panels: list[ShopPanel] = []
+
+
+def register_shop_panel(panel: ShopPanel) -> ShopPanel:
+    """``panel(db, shop_id, currency)`` answers an HTML fragment (already escaped) that the Seller
+    Center home shows under the shop's name — analytics shows today's figures. Idempotent."""
+    if panel not in _shop_panels:
+        _shop_panels.append(panel)
+    return panel
+
+
+async def shop_panels(db: AsyncSession, shop_id: int, currency: str) -> list[str]:
+    return [await panel(db, shop_id, currency) for panel in _shop_panels]
