@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.accounts import repository as accounts_repo
 from mercato.accounts.deps import CurrentUser
 from mercato.catalog import browse as browsing
-from mercato.catalog import hooks
-from mercato.catalog import importing, products, shops
+from mercato.catalog import hooks, importing, products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.api import import_report
 from mercato.catalog.errors import CatalogError

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson

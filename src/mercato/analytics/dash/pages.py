@@ -104,6 +104,6 @@ async def creator_dashboard(request: Request, db: DbSession, user: MaybeUser) ->
     return render(request, "dash/creator_dashboard.html", {"d": d, "presets": PRESETS}, user=user)
 
 
-async def _shop_nav(db: DbSession, shop: Any, user: Any) -> dict[str, Any]:
+async def _shop_nav(db: DbSession, shop: Any, user: Any) -> Any:
     member = await catalog_repo.membership(db, shop.id, user.id)
     return shop_out(shop, member.role if member else None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from mercato.analytics.dash.errors import DashboardError
 from mercato.kit.errors import ValidationFailed
@@ -41,7 +42,7 @@ class Period:
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
     @property
-    def bucket(self) -> str:
+    def bucket(self) -> Literal["hour", "day"]:
         """The chart's step: hours for a period of up to two days, else days."""
         return "hour" if self.days <= 2 else "day"
 

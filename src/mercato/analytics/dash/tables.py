@@ -63,7 +63,7 @@ async def _labels(db: AsyncSession, by: str, keys: list[int | str]) -> dict[int 
     if by == "creator":
         return {i: (f"@{u.handle}" if u.handle else u.display_name)
                 for i, u in (await content_repo.users_by_ids(db, ids)).items()}
-    return dict(await repository.live_titles(db, ids))
+    return {i: t for i, t in (await repository.live_titles(db, ids)).items()}
 
 
 async def rows_of(db: AsyncSession, scope: Scope, period: Period, by: str, currency: str) -> list[dict[str, Any]]:
