@@ -151,4 +151,11 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
         404: "No such LIVE, or not yours (`live_not_found`).",
         409: "The LIVE has not ended (`live_not_ended`) or its replay is not ready (`replay_not_ready`).",
         503: "Video processing (ffmpeg) is unavailable; nothing was kept."},
+    # analytics dashboards (analytics/dash)
+    ("get", "/api/v1/shops/{slug}/analytics/overview"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/analytics/timeseries"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/analytics/breakdown"): _MEMBERS,
+    ("get", "/api/v1/lives/{live_id}/dashboard"): {
+        403: "Not the host of the LIVE, a member of its shop or an operator (`not_host`).",
+        404: "No such LIVE (`live_not_found`)."},
 }

@@ -12,4 +12,3 @@ class DashboardError(StrEnum):
     INVALID_PERIOD = "invalid_period"
     INVALID_SORT = "invalid_sort"
     INVALID_BREAKDOWN = "invalid_breakdown"
-    NOT_A_CREATOR = "not_a_creator"
