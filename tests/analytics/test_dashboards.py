@@ -207,6 +207,11 @@ def test_a_creator_sees_only_their_own_figures(api: httpx.Client, make_user: Mak
     b = api.get("/api/v1/creators/me/analytics/overview", params={"days": 7}, headers=ben["headers"]).json()
     assert (a["now"]["views"], a["now"]["orders"], a["now"]["gmv"], a["now"]["gifts"]) == (1, 1, 1200, 1)
     assert (b["now"]["views"], b["now"]["orders"], b["now"]["gmv"]) == (2, 0, 0)
+    series = api.get("/api/v1/creators/me/analytics/timeseries", params={"days": 7, "currency": "usd"},
+                     headers=ava["headers"]).json()
+    assert series["currency"] == "USD" and sum(series["views"]) == 1 and sum(series["gmv"]) == 1200
+    unknown = api.get("/api/v1/creators/me/analytics/timeseries", params={"currency": "ZZZ"}, headers=ava["headers"])
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "invalid_currency"
     videos = api.get("/api/v1/creators/me/analytics/breakdown", params={"by": "video", "days": 7},
                      headers=ben["headers"]).json()
     assert [r["key"] for r in videos["items"]] == [202]

@@ -122,7 +122,7 @@ async def creator_breakdown(user: CurrentUser, db: DbSession, by: By = "video", 
     return await _breakdown(db, subject, period, by, sort, page, per_page, format)
 
 
-@router.get("/lives/{live_id}/dashboard")
+@router.get("/lives/{live_id:int}/dashboard")
 async def live_dashboard(live_id: PathId, user: CurrentUser, db: DbSession) -> dict[str, Any]:
     """The LIVE's dashboard now (the WebSocket at the same path pushes it as it changes)."""
     live = await live_board.watchable_live(db, user, live_id)

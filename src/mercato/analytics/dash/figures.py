@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -156,7 +156,3 @@ def check_breakdown(by: str, audience: Audience) -> None:
 def today() -> Period:
     now = datetime.now(UTC).date()
     return Period(now, now)
-
-
-def minutes_ago(minutes: int) -> datetime:
-    return datetime.now(UTC) - timedelta(minutes=minutes)
