@@ -59,10 +59,11 @@ def event(n: str, kind: str, day: date, *, shop: int | None = None, creator: int
 
 
 def scenario(shop: dict[str, Any], p1: int, p2: int, creator: int) -> list[Event]:
-    """This week: 10 views (60 s each), 4 product clicks, 3 orders (2 through a creator's affiliate
+    """This week: 8 impressions, 10 views (60 s each), 4 product clicks, 3 orders (2 through a creator's affiliate
     link); the week before: 5 views, 1 click, 1 order."""
     s, now, before = shop["id"], TODAY - timedelta(days=1), TODAY - timedelta(days=8)
     items = [event(f"v{i}", "view", now, shop=s, product=p1, watch_ms=60_000) for i in range(10)]
+    items += [event(f"i{i}", "impression", now, shop=s, product=p1) for i in range(8)]
     items += [event(f"c{i}", "product_card_click", now, shop=s, product=p1 if i < 3 else p2) for i in range(4)]
     items += [event("o1", "order_paid", now, shop=s, product=p1, value=2500, quantity=1),
               event("o2", "order_paid", now, shop=s, product=p2, value=1000, quantity=2, creator=creator,
@@ -111,7 +112,7 @@ def test_the_shop_dashboard_equals_the_scripted_truth(api: httpx.Client, make_sh
                                                            "days": 7}
     now = body["now"]
     assert (now["views"], now["product_clicks"], now["orders"], now["items_sold"], now["gmv"]) == (10, 4, 3, 4, 4500)
-    assert now["ctr"] == 40.0 and now["conversion"] == 75.0 and now["watch_ms"] == 600_000
+    assert now["impressions"] == 8 and now["ctr"] == 50.0 and now["conversion"] == 75.0 and now["watch_ms"] == 600_000
     assert now["affiliate_gmv"] == 2000
     before = body["before"]
     assert (before["views"], before["orders"], before["gmv"]) == (5, 1, 1500)

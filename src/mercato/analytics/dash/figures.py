@@ -3,7 +3,8 @@
 Definitions (docs/analytics.md, "Dashboards"):
 
 - views: ``view`` events; watch time: their ``watch_ms`` (with the LIVE's, recorded on ``live_leave``);
-- product clicks: ``product_card_click`` events; CTR: product clicks ÷ views;
+- product clicks: ``product_card_click`` events; CTR: product clicks ÷ impressions (as the
+  capture's summary API counts it);
 - orders: ``order_paid`` events; items sold: their quantity; GMV: their value in the dashboard's
   currency (money in other currencies is not converted: it is reported per currency by the API);
 - conversion: orders ÷ product clicks;
@@ -30,7 +31,7 @@ from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import format_money
 
 Audience = Literal["creator", "seller"]
-KINDS = ("view", "live_leave", "product_card_click", "order_paid", "gift", "like", "comment", "share")
+KINDS = ("impression", "view", "live_leave", "product_card_click", "order_paid", "gift", "like", "comment", "share")
 BREAKDOWNS = ("video", "live", "product", "creator", "source")
 COLUMNS = ("views", "watch_ms", "product_clicks", "ctr", "orders", "items_sold", "gmv")
 SOURCE_NAMES = {"foryou": "For You (organic)", "following": "Following (organic)", "search": "Search (organic)",
@@ -56,7 +57,8 @@ def values_of(figures: dict[str, Figures], currency: str) -> dict[str, Any]:
         "views": views,
         "watch_ms": figures["view"].watch_ms + figures["live_leave"].watch_ms,
         "product_clicks": clicks,
-        "ctr": ratio(clicks, views),
+        "impressions": figures["impression"].count,
+        "ctr": ratio(clicks, figures["impression"].count),
         "orders": orders,
         "items_sold": figures["order_paid"].quantity,
         "gmv": figures["order_paid"].value(currency),
