@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.kit.db import Base, BigId, IdMixin, UTCDateTime
@@ -53,12 +53,14 @@ class AnalyticsEvent(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("event_id", name="uq_analytics_events_event_id"),
         Index("ix_analytics_events_occurred_at", "occurred_at"),
-        # The click that led to an add to cart or a purchase (analytics/sink.py, attribution):
-        # clicks only, so the other events' inserts do not maintain it.
-        Index("ix_analytics_events_clicks", "viewer_id", "product_id", "occurred_at",
-              sqlite_where=text("kind = 'product_card_click'"),
-              postgresql_where=text("kind = 'product_card_click'")),
     )
+
+
+# The click that led to an add to cart or a purchase (analytics/sink.py, attribution): clicks
+# only, so the other events' inserts do not maintain it.
+Index("ix_analytics_events_clicks", AnalyticsEvent.viewer_id, AnalyticsEvent.product_id, AnalyticsEvent.occurred_at,
+      sqlite_where=AnalyticsEvent.kind == "product_card_click",
+      postgresql_where=AnalyticsEvent.kind == "product_card_click")
 
 
 class AnalyticsRollup(IdMixin, Base):

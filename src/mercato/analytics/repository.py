@@ -66,6 +66,7 @@ async def insert_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> 
     databases and under concurrency (a conflicting row is not returned)."""
     new: set[str] = set()
     raw = InTransaction.of(db)
+    rows = sorted(rows, key=lambda row: str(row["event_id"]))  # one lock order for concurrent re-sends
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
         values = [row[name] for row in chunk for name in EVENT_COLUMNS]
@@ -89,6 +90,9 @@ async def upsert_rollups(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) ->
     """Add grouped deltas (``ROLLUP_KEY`` + ``ROLLUP_SUMS``, one row per key) to their rollup rows."""
     raw = InTransaction.of(db)
     names = (*ROLLUP_KEY, *ROLLUP_SUMS)
+    # In key order: two transactions upserting overlapping rows lock them in the same order (no
+    # deadlock on PostgreSQL).
+    rows = sorted(rows, key=lambda row: tuple(row[name] for name in ROLLUP_KEY))
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
         await raw.all_positional(_upsert_rollups_sql(len(chunk)), [row[name] for row in chunk for name in names])

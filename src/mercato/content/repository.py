@@ -212,11 +212,6 @@ async def shop_of_product(db: AsyncSession, product_id: int) -> int | None:
     return found.scalar_one_or_none()
 
 
-async def creator_of(db: AsyncSession, video_id: int) -> int | None:
-    found = await db.execute(select(Video.creator_id).where(Video.id == video_id))
-    return found.scalar_one_or_none()
-
-
 async def anchor_exists(db: AsyncSession, video_id: int, product_id: int) -> bool:
     return await db.get(VideoProduct, (video_id, product_id)) is not None
 

@@ -300,7 +300,7 @@ async def tag_videos(db: AsyncSession, tag: str, sort: str, cursor: str | None, 
 # --- likes, saves, product clicks -----------------------------------------------------------
 
 async def like(db: AsyncSession, user: User, video_id: int, on: bool) -> tuple[bool, int]:
-    await visible_video(db, video_id, user)
+    video = await visible_video(db, video_id, user)
     if on:
         changed = await repo.add_like(db, user.id, video_id)
     else:
@@ -308,7 +308,7 @@ async def like(db: AsyncSession, user: User, video_id: int, on: bool) -> tuple[b
     if changed:
         await hooks.dispatch_engagement(db, user_id=user.id, video_id=video_id, kind="like" if on else "unlike")
         if on:  # once per viewer and video, ever (unlike and like again is not a new like)
-            await _capture(db, "like", f"like:{user.id}:{video_id}", video_id, user)
+            await _capture(db, "like", f"like:{user.id}:{video_id}", video, user)
     return on, (await repo.counters(db, video_id))["likes_count"]
 
 
@@ -354,12 +354,11 @@ def _audience(viewer: User | None, now: datetime) -> dict[str, Any]:
     return {"viewer_id": viewer.id, "age_band": age_band(viewer.date_of_birth, now.date())}
 
 
-async def _capture(db: AsyncSession, kind: str, event_id: str, video_id: int, viewer: User | None) -> None:
+async def _capture(db: AsyncSession, kind: str, event_id: str, video: Video, viewer: User | None) -> None:
     """An engagement event for analytics (``kit/events.py``), in this unit of work."""
-    creator_id = await repo.creator_of(db, video_id)
     now = utcnow()
-    await record_event(db, Event(event_id=event_id, kind=kind, occurred_at=now, creator_id=creator_id,
-                                 video_id=video_id, **_audience(viewer, now)))
+    await record_event(db, Event(event_id=event_id, kind=kind, occurred_at=now, creator_id=video.creator_id,
+                                 video_id=video.id, **_audience(viewer, now)))
 
 
 # --- comments -------------------------------------------------------------------------------
@@ -405,7 +404,7 @@ async def add_comment(db: AsyncSession, user: User, video_id: int, data: Comment
         parent_id = parent.parent_id if parent.parent_id is not None else parent.id  # one level of replies
     item = await repo.add_comment(db, video.id, user.id, body, parent_id)
     await hooks.dispatch_engagement(db, user_id=user.id, video_id=video.id, kind="comment")
-    await _capture(db, "comment", f"comment:{item.id}", video.id, user)
+    await _capture(db, "comment", f"comment:{item.id}", video, user)
     return video, item
 
 
@@ -431,7 +430,7 @@ async def share(db: AsyncSession, viewer: User | None, video_id: int, channel: s
     await db.flush()
     await repo.bump(db, video.id, "shares_count", 1)
     await hooks.dispatch_engagement(db, user_id=viewer.id if viewer else None, video_id=video.id, kind="share")
-    await _capture(db, "share", f"share:{item.id}", video.id, viewer)
+    await _capture(db, "share", f"share:{item.id}", video, viewer)
     return item, (await repo.counters(db, video.id))["shares_count"]
 
 
