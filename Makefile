@@ -25,6 +25,9 @@ $(BIN)/python:
 	mkdir -p src/mercato/web/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js src/mercato/web/static/vendor/
 	cp node_modules/hls.js/dist/hls.min.js src/mercato/web/static/vendor/
+	mkdir -p src/mercato/web/static/vendor/uplot
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE \
+	   src/mercato/web/static/vendor/uplot/
 	mkdir -p src/mercato/web/static/vendor/swagger-ui
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 	   node_modules/swagger-ui-dist/LICENSE src/mercato/web/static/vendor/swagger-ui/

@@ -24,6 +24,9 @@ from mercato.affiliate import wiring as affiliate_wiring
 from mercato.analytics import api as analytics_api
 from mercato.analytics import tasks as analytics_tasks
 from mercato.analytics import wiring as analytics_wiring
+from mercato.analytics.dash import api as dash_api
+from mercato.analytics.dash import pages as dash_pages
+from mercato.analytics.dash import wiring as dash_wiring
 from mercato.catalog import api as catalog_api
 from mercato.catalog import pages as catalog_pages
 from mercato.catalog import read_cache as catalog_read_cache
@@ -122,7 +125,8 @@ ROUTERS = (orders_api.buying, feed_api.router,
            live_room_pages.router, live_room_ws.router, api_docs_router, live_hls.router,
            fanclub_api.router, fanclub_pages.router, community_api.router, community_pages.router, analytics_api.router,
            affiliate_api.router, affiliate_pages.router, affiliate_money_api.router, affiliate_money_api.link_router,
-           affiliate_money_pages.router)
+           affiliate_money_pages.router,
+           dash_api.router, dash_api.ws_router, dash_pages.router)  # analytics/dash: dashboards and homes
 
 
 async def write_held_back(database_url: str) -> None:
@@ -149,6 +153,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings = settings or get_settings()
     feed_wiring.install()
     analytics_wiring.install(settings)  # analytics/wiring.py: the SQL event sink and the capture handlers
+    dash_wiring.install()  # analytics/dash/wiring.py: the Seller Center home's "today"
     live_wiring.install()  # live/wiring.py: the room's snapshot and watch time reach LIVE selling
     live_gifts_wiring.install()  # live/gifts/wiring.py: "Diamonds by LIVE" on the Earnings page
     fanclub_wiring.install(settings)  # Fan Club: gifts, watch time and chat earn points; badges in chat

@@ -228,4 +228,11 @@ EXTRA_STATUSES: Mapping[tuple[str, str], Mapping[int, str]] = {
         403: "Neither of your shops nor in a plan of yours (`product_not_promotable`).",
         404: "No such product for sale (`not_found`)."},
     ("get", "/api/v1/shops/{slug}/affiliate/orders"): {**_MEMBERS, 404: "No such shop (`not_found`)."},
+    # analytics dashboards (analytics/dash)
+    ("get", "/api/v1/shops/{slug}/analytics/overview"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/analytics/timeseries"): _MEMBERS,
+    ("get", "/api/v1/shops/{slug}/analytics/breakdown"): _MEMBERS,
+    ("get", "/api/v1/lives/{live_id}/dashboard"): {
+        403: "Not the host of the LIVE, a member of its shop or an operator (`not_host`).",
+        404: "No such LIVE (`live_not_found`)."},
 }

@@ -63,3 +63,22 @@ def register_promotion_rule(rule: PromotionRule) -> PromotionRule:
 
 def promotion_rules() -> list[PromotionRule]:
     return list(_promotion_rules)
+
+
+# --- the Seller Center home's panels (analytics' "today") ----------------------------------------
+
+ShopPanel = Callable[[AsyncSession, int, str], Awaitable[str]]
+
+_shop_panels: list[ShopPanel] = []
+
+
+def register_shop_panel(panel: ShopPanel) -> ShopPanel:
+    """``panel(db, shop_id, currency)`` answers an HTML fragment (already escaped) that the Seller
+    Center home shows under the shop's name — analytics shows today's figures. Idempotent."""
+    if panel not in _shop_panels:
+        _shop_panels.append(panel)
+    return panel
+
+
+async def shop_panels(db: AsyncSession, shop_id: int, currency: str) -> list[str]:
+    return [await panel(db, shop_id, currency) for panel in _shop_panels]

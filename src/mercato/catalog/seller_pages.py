@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.accounts import repository as accounts_repo
 from mercato.accounts.deps import CurrentUser
 from mercato.catalog import browse as browsing
-from mercato.catalog import importing, products, shops
+from mercato.catalog import hooks, importing, products, shops
 from mercato.catalog import repository as repo
 from mercato.catalog.api import import_report
 from mercato.catalog.errors import CatalogError
@@ -104,7 +104,9 @@ async def seller_home(request: Request, user: CurrentUser, db: DbSession) -> Res
     my = await repo.shops_of_user(db, user.id)
     if len(my) == 1 and not request.query_params.get("all"):
         return redirect(f"/seller/{my[0][0].slug}")
-    return render(request, "seller/home.html", {"shops": my, "values": {}, "errors": {}}, user=user)
+    panels = {shop.id: await hooks.shop_panels(db, shop.id, shop.currency) for shop, _ in my}
+    return render(request, "seller/home.html", {"shops": my, "panels": panels, "values": {}, "errors": {}},
+                  user=user)
 
 
 @router.post("/shops", response_class=HTMLResponse)
