@@ -258,7 +258,7 @@ def test_nothing_counts_outside_the_event(api: httpx.Client, admin: dict[str, An
     api.post(f"/api/v1/videos/{video['id']}/shares", headers=fan["headers"], json={})
     assert progress(api, fan, "old-fest")["share"]["progress"] == 0
     assert counts(db_run)[2:] == (0, 0)
-    assert api.get("/events/banner").text.strip() == ""
+    assert api.get("/event-banner").text.strip() == ""
 
 
 def test_gift_conversion_routes_the_host_share_during_the_event(api: httpx.Client, admin: dict[str, Any],
@@ -270,7 +270,7 @@ def test_gift_conversion_routes_the_host_share_during_the_event(api: httpx.Clien
     api.patch(f"/api/v1/admin/events/{created['id']}", json={"gift_conversion": "commission"},
               headers=admin["headers"])
     assert _route(db_run, now) == "commission"
-    banner = api.get("/events/banner")
+    banner = api.get("/event-banner")
     assert banner.status_code == 200 and 'data-testid="event-banner"' in banner.text
 
 
@@ -292,6 +292,6 @@ def test_journey_page_and_banner_places(api: httpx.Client, admin: dict[str, Any]
     assert 'data-testid="journey-login"' not in mine.text and "0 of 2 missions completed" in mine.text
     assert api.get("/events/nope").status_code == 404
     for page in ("/", "/live"):
-        assert 'hx-get="/events/banner"' in api.get(page).text
-    banner = api.get("/events/banner").text
+        assert 'hx-get="/event-banner"' in api.get(page).text
+    banner = api.get("/event-banner").text
     assert 'href="/events/community-fest"' in banner and "data-dismiss-event" in banner

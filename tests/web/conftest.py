@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.harness import chromium, missing
+from tests.live.conftest import hub_installed  # the room hub publishes frames in browser tests too
+
+__all__ = ["hub_installed"]
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response, ViewportSize

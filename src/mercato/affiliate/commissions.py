@@ -51,6 +51,12 @@ def reversed_target(amount: int, refunded: int, total: int) -> int:
 
 
 async def on_paid(db: AsyncSession, settings: Settings, terms_for: TermsFor, event: OrderMoneyEvent) -> None:
+    """Attribute the lines of a paid order and post their commissions. Most orders have no
+    touchpoint at all: bought outside a LIVE by a buyer with no touchpoint in the window, the
+    order costs one indexed lookup and stores nothing (its lines are "no touchpoint" by absence)."""
+    lookback = _lookback(event.at, settings)
+    if event.live_id is None and not await repository.buyer_has_touchpoints(db, event.buyer_id, lookback, event.at):
+        return
     order = await repository.order_facts(db, event.order_id)
     if order is None or await repository.attributions_of_order(db, event.order_id):
         return  # unknown, or decided already (a retried step)
@@ -62,7 +68,7 @@ async def on_paid(db: AsyncSession, settings: Settings, terms_for: TermsFor, eve
     bases = [max(int(line["total"]), 0) for line in lines]
     buyer_id = int(order["buyer_id"])
     product_ids = sorted({int(line["product_id"]) for line in lines})
-    found = await repository.touchpoints_of_buyer(db, buyer_id, product_ids, _lookback(event.at, settings), event.at)
+    found = await repository.touchpoints_of_buyer(db, buyer_id, product_ids, lookback, event.at)
     host: int | None = None
     host_is_seller = False
     if order["source"] == "live" and order["live_id"] is not None:

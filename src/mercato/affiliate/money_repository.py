@@ -66,6 +66,13 @@ async def touchpoints_of_buyer(db: AsyncSession, user_id: int, product_ids: Sequ
     return list((await db.execute(query)).scalars())
 
 
+async def buyer_has_touchpoints(db: AsyncSession, user_id: int, since: datetime, until: datetime) -> bool:
+    """Whether the buyer has any touchpoint in the window (one indexed probe, ``LIMIT 1``)."""
+    query = (select(Touchpoint.id).where(Touchpoint.user_id == user_id, Touchpoint.at >= since,
+                                         Touchpoint.at <= until).limit(1))
+    return (await db.execute(query)).first() is not None
+
+
 async def touchpoints_by_ids(db: AsyncSession, ids: Sequence[int]) -> dict[int, Touchpoint]:
     if not ids:
         return {}

@@ -119,7 +119,7 @@ async def admin_update(request: Request, event_id: PathId, db: DbSession, user: 
     return redirect("/admin/events?saved=1")
 
 
-@router.get("/events/banner", response_class=HTMLResponse)
+@router.get("/event-banner", response_class=HTMLResponse)
 async def banner(request: Request, db: DbSession, user: MaybeUser) -> HTMLResponse:
     """The running event (if any), as a small dismissible banner (empty otherwise)."""
     running = await service.running_events(db)

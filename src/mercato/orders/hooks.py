@@ -179,6 +179,7 @@ class OrderMoneyEvent:
     at: datetime
     refund_id: int | None = None
     refunded_before: int = 0
+    live_id: int | None = None  # ``paid``: the LIVE the order was bought in, if any
 
 
 OrderMoneyHandler = Callable[[AsyncSession, OrderMoneyEvent], Awaitable[None]]

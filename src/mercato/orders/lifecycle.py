@@ -67,6 +67,7 @@ class _PaidOrder:
     total: int
     refunded: int
     split: postings.PaymentSplit
+    live_id: int | None = None
     status: str = "paid"
 
 
@@ -90,7 +91,8 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
     await db.flush()  # the intent's pending changes first
     rows = await repository.orders_of_intent(db, intent.id)
     paid: list[_PaidOrder] = []
-    for order_id, status, checkout_id, shop_id, buyer_id, currency, total, tax, discount, refunded, credits in rows:
+    for order_id, status, checkout_id, shop_id, buyer_id, currency, total, tax, discount, refunded, credits, live_id \
+            in rows:
         if status == "expired":
             expired = await repository.order(db, order_id)
             assert expired is not None
@@ -102,7 +104,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
         if not await repository.mark_paid(db, order_id, split.fee, now):
             continue
         paid.append(_PaidOrder(id=order_id, checkout_id=checkout_id, shop_id=shop_id, buyer_id=buyer_id,
-                               currency=currency, total=total, refunded=refunded, split=split))
+                               currency=currency, total=total, refunded=refunded, split=split, live_id=live_id))
     bought: dict[int, int] = {}
     if paid:
         ids = [order.id for order in paid]
@@ -121,7 +123,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
                                               split=order.split)
             await hooks.order_money(db, hooks.OrderMoneyEvent(
                 kind="paid", order_id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id,
-                currency=order.currency, amount=order.total, at=now))
+                currency=order.currency, amount=order.total, at=now, live_id=order.live_id))
             await notify.order_changed(db, order, "order.paid", buyer_subject="Thanks for your order",
                                        buyer_body="Your payment went through. The shop will ship soon.",
                                        seller_subject="New paid order",

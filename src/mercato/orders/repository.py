@@ -162,7 +162,7 @@ LINE_COLUMNS = ("order_id", "product_id", "variant_id", "title", "variant_title"
                 "discount", "total", "refunded_quantity")
 _LINE_INSERT_SQL = insert_sql(OrderLine, LINE_COLUMNS, returning="id")
 _ORDERS_OF_INTENT_SQL = ("SELECT id, status, checkout_id, shop_id, buyer_id, currency, total, tax, "
-                         "platform_discount, refunded, credits FROM orders WHERE payment_intent_id = :intent "
+                         "platform_discount, refunded, credits, live_id FROM orders WHERE payment_intent_id = :intent "
                          "ORDER BY id")
 _MARK_PAID_SQL = update_sql(Order, ("status", "paid_at", "fee", "updated_at"),
                             where="id = :id AND status = :from_status")
@@ -257,7 +257,7 @@ async def change_status(db: AsyncSession, order_id: int, from_status: Sequence[s
 
 async def orders_of_intent(db: AsyncSession, intent_id: int) -> list[Sequence[Any]]:
     """(id, status, checkout_id, shop_id, buyer_id, currency, total, tax, platform_discount,
-    refunded, credits) of the orders a payment intent pays, in id order."""
+    refunded, credits, live_id) of the orders a payment intent pays, in id order."""
     return await InTransaction.of(db).all(_ORDERS_OF_INTENT_SQL, {"intent": intent_id})
 
 

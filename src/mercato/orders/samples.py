@@ -43,7 +43,7 @@ async def place_sample_order(db: AsyncSession, buyer: User, *, variant_id: int, 
         checkout_id=checkout_id, buyer_id=buyer.id, shop_id=shop.id, status="awaiting_payment", currency=shop.currency,
         subtotal=0, seller_discount=0, platform_discount=0, shipping=0, tax=0, total=0, fee=0, refunded=0,
         address=address, seller_coupon_id=None, platform_coupon_id=None, payment_intent_id=None, live_id=None,
-        source="sample", created_at=now, updated_at=now))
+        source="sample", credits=0, created_at=now, updated_at=now))
     await repository.mark_paid(db, order_id, 0, now)  # paid at once: nothing to pay
     line_id = await repository.insert_order_line(db, dict(
         order_id=order_id, product_id=product.id, variant_id=variant.id, title=product.title,
