@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,6 @@ from mercato.analytics.dash.csv_export import safe_cell, to_csv
 from mercato.analytics.dash.live_board import spikes, worst_metric
 from mercato.analytics.dash.periods import Period, change_pct, parse_period
 from mercato.analytics.models import AnalyticsEvent
-from mercato.analytics.sink import SqlSink
 from mercato.kit import events
 from mercato.kit.events import Event
 
@@ -28,15 +27,7 @@ DbRun = Callable[..., Any]
 TODAY = datetime.now(UTC).date()
 
 
-@pytest.fixture(autouse=True)
-def sql_sink() -> Iterator[None]:
-    before = events.sink()
-    events.install_sink(SqlSink())
-    yield
-    if before is None:
-        events.uninstall_sink()
-    else:
-        events.install_sink(before)
+pytestmark = pytest.mark.usefixtures("sql_sink")
 
 
 def record(db_run: DbRun, items: list[Event]) -> None:

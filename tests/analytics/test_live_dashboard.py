@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from mercato.analytics.sink import SqlSink
 from mercato.kit import events
 from mercato.kit.events import Event
 from mercato.live.models import Live
@@ -26,15 +25,7 @@ Maker = Callable[..., dict[str, Any]]
 DbRun = Callable[..., Any]
 
 
-@pytest.fixture(autouse=True)
-def sql_sink() -> Iterator[None]:
-    before = events.sink()
-    events.install_sink(SqlSink())
-    yield
-    if before is None:
-        events.uninstall_sink()
-    else:
-        events.install_sink(before)
+pytestmark = pytest.mark.usefixtures("sql_sink")
 
 
 def make_live(db_run: DbRun, host_id: int, shop_id: int | None, *, status: str = "live",

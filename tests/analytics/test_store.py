@@ -3,17 +3,15 @@ grains, the read functions over them, and the no-op without a sink."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.analytics import queries, rollup
 from mercato.analytics.models import AnalyticsEvent, AnalyticsRollup
-from mercato.analytics.sink import SqlSink
 from mercato.analytics.tasks import prune_raw_events
 from mercato.config import Settings
 from mercato.kit import events
@@ -21,16 +19,6 @@ from mercato.kit.events import Event, age_band
 
 T0 = datetime(2026, 11, 30, 10, 15, 30, tzinfo=UTC)
 
-
-@pytest.fixture
-def sql_sink() -> Iterator[None]:
-    before = events.sink()
-    events.install_sink(SqlSink())
-    yield
-    if before is None:
-        events.uninstall_sink()
-    else:
-        events.install_sink(before)
 
 
 def _order(n: int, at: datetime, *, shop: int = 7, creator: int | None = 3, value: int = 1000,

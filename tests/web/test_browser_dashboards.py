@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,24 +14,16 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.analytics.sink import SqlSink
 from mercato.kit import events
 from mercato.kit.events import Event
 from mercato.live.models import Live
+from tests.analytics.conftest import sql_sink
 
-pytestmark = pytest.mark.browser
+__all__ = ["sql_sink"]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("sql_sink")]
 DbRun = Callable[..., Any]
 
 
-@pytest.fixture(autouse=True)
-def sql_sink() -> Iterator[None]:
-    before = events.sink()
-    events.install_sink(SqlSink())
-    yield
-    if before is None:
-        events.uninstall_sink()
-    else:
-        events.install_sink(before)
 
 
 def test_the_seller_dashboard_charts_and_exports(
