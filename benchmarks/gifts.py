@@ -12,9 +12,10 @@ What it does (see benchmarks/README.md and PERFORMANCE.md, bench ``gifts``):
    - n WHERE user_id = u AND coins >= n``) on the reference users' wallets, with the app's
    ``Database`` (same engines, same SQLite write queue);
 3. the app: the same C tasks send the gifts through ``service.send_gift`` in a unit of work each —
-   the checks, the guarded debit, FIFO lots, the ledger transaction, the send row, listeners and
-   the ``gift`` room frame published after the commit (a counting publisher stands in for the
-   room hub, whose fan-out ``live_fanout`` measures);
+   the checks, the guarded debit, FIFO lots, the ledger transaction, the send row, the listeners
+   the app installs (fan club, community, analytics: their ``wiring.install``) and the ``gift``
+   room frame published after the commit (a counting publisher stands in for the room hub,
+   whose fan-out ``live_fanout`` measures);
 4. afterwards, exactly: every gifter's wallet = 330 − the coins of their sent gifts = the coins
    left in their lots; the ledger's trial balance is 0 and money in = coin liabilities + host
    shares + gift revenue; one frame per gift. ``balance_errors`` counts every mismatch;
@@ -61,10 +62,13 @@ async def bench(url: str, args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import func, insert, select
 
     from mercato.accounts.models import User
+    from mercato.analytics import wiring as analytics_wiring
+    from mercato.community import wiring as community_wiring
     from mercato.config import get_settings
     from mercato.kit.db import Database
     from mercato.ledger.models import LedgerAccount, LedgerEntry
     from mercato.live import broadcast
+    from mercato.live.fanclub import wiring as fanclub_wiring
     from mercato.live.gifts import repository, service
     from mercato.live.gifts.models import CoinPurchase, CoinWallet
     from mercato.live.models import Live
@@ -78,6 +82,10 @@ async def bench(url: str, args: argparse.Namespace) -> dict[str, Any]:
             frames.append(live_id)
 
     broadcast.install(publisher)
+    # The gift listeners and router the app installs (app.create_app), so the figure is the app's.
+    analytics_wiring.install(settings)
+    fanclub_wiring.install(settings)
+    community_wiring.install()
     try:
         count = args.gifters
         async with db.unit_of_work() as session:

@@ -82,6 +82,7 @@ from mercato.live.fanclub import tasks as fanclub_tasks
 from mercato.live.fanclub import wiring as fanclub_wiring
 from mercato.live.gifts import api as live_gifts_api
 from mercato.live.gifts import pages as live_gifts_pages
+from mercato.live.gifts import service as gifts_service
 from mercato.live.gifts import tasks as live_gifts_tasks
 from mercato.live.gifts import wiring as live_gifts_wiring
 from mercato.live.ingest import clips as live_clips
@@ -142,6 +143,7 @@ def forget_cached(database_url: str) -> None:
     of the database, so forgetting it costs one reload, never correctness."""
     catalog_cache.clear_all()
     community_service.forget_windows()
+    gifts_service.forget_catalog()
     catalog_read_cache.clear_all()
     orders_read_cache.clear_all()
     feed_engine.forget_index(database_url)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.analytics import repository
 from mercato.kit.db import utcnow
-from mercato.kit.events import Event, record, record_many
+from mercato.kit.events import Event, age_band, record, record_many
 from mercato.live.gifts.hooks import GiftSent
 from mercato.orders.hooks import OrderMoneyEvent
 
@@ -44,7 +44,9 @@ async def on_live_watch(db: AsyncSession, live_id: int, user_id: int, seconds: i
 
 async def on_gift(db: AsyncSession, gift: GiftSent) -> None:
     """A gift sent in a LIVE: counted once per gift transaction, its money value (the coins' worth)
-    and its coins as the quantity, credited to the host."""
+    and its coins as the quantity, credited to the host. The sender's age band comes with the gift
+    (no query for their birth date)."""
+    band = age_band(gift.sender_born, gift.at.date()) if gift.sender_born is not None else None
     await record(db, Event(event_id=f"gift:{gift.gift_tx_id}", kind="gift", occurred_at=gift.at, source="live",
                            creator_id=gift.host_id, live_id=gift.live_id, viewer_id=gift.sender_id,
-                           value=gift.value, currency=gift.currency, quantity=gift.coins))
+                           value=gift.value, currency=gift.currency, quantity=gift.coins, age_band=band))

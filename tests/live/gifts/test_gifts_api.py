@@ -236,6 +236,40 @@ def test_concurrent_gifts_over_the_balance(server: str, api: httpx.Client, make_
     assert_identity(db_run)
 
 
+def test_an_operator_edit_reaches_the_send_path_at_once(api: httpx.Client, make_user: Callable[..., dict[str, Any]],
+                                                        room: tuple[dict[str, Any], int],
+                                                        db_run: Callable[..., Any]) -> None:
+    """The send path reads the catalog from the process's copy: an edit empties it, so a gift just
+    deactivated is refused (nothing changed) and a new price applies to the next send."""
+    _, live_id = room
+    operator, viewer = make_user(), make_user()
+
+    async def promote(db: AsyncSession) -> None:
+        from mercato.accounts.models import User  # lint: local-import (test set-up)
+        found = await db.get(User, operator["user"]["id"])
+        assert found is not None
+        found.is_admin = True
+    db_run(promote)
+    buy(api, viewer)
+    rose = gift_id(api, "Rose")
+
+    def send() -> httpx.Response:
+        return api.post(f"/api/v1/lives/{live_id}/gifts", json={"gift_id": rose, "quantity": 1},
+                        headers={**viewer["headers"], **key()})
+
+    assert send().json()["balance"] == 64  # the catalog is now in the process's copy
+    off = api.patch(f"/api/v1/admin/gifts/{rose}", json={"active": False}, headers=operator["headers"])
+    assert off.status_code == 200 and off.json()["active"] is False
+    refused = send()
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "gift_not_found"
+    assert wallet_rows(db_run)[viewer["user"]["id"]] == 64
+    on = api.patch(f"/api/v1/admin/gifts/{rose}", json={"active": True, "coins": 3}, headers=operator["headers"])
+    assert on.status_code == 200 and on.json()["coins"] == 3
+    sent = send()
+    assert sent.status_code == 201 and (sent.json()["coins"], sent.json()["balance"]) == (3, 61)
+    assert wallet_rows(db_run)[viewer["user"]["id"]] == 61
+
+
 def test_operator_catalog(api: httpx.Client, make_user: Callable[..., dict[str, Any]],
                           db_run: Callable[..., Any]) -> None:
     operator, viewer = make_user(), make_user()

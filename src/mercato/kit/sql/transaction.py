@@ -141,8 +141,9 @@ class InTransaction:
             out.append(loaded)
         return out
 
-    def sync(self, model: type[Any], ident: int, **values: Any) -> None:
-        """Tell the session's loaded copy of a row (if any) what a plain statement just wrote to it."""
+    def sync(self, model: type[Any], ident: int | tuple[int, ...], **values: Any) -> None:
+        """Tell the session's loaded copy of a row (if any) what a plain statement just wrote to it
+        (``ident``: its primary key; a tuple for a composite one)."""
         loaded = self._session.sync_session.identity_map.get(identity_key(model, ident))
         if loaded is not None:
             for key, value in values.items():

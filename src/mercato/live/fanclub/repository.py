@@ -8,6 +8,8 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
+from mercato.kit.sql.params import as_datetime
+from mercato.kit.sql.transaction import InTransaction
 from mercato.live.fanclub.models import FanMembership, FanPointCounter
 from mercato.live.models import Live
 
@@ -30,6 +32,34 @@ async def membership(db: AsyncSession, host_id: int, user_id: int, *, lock: bool
     if lock:
         query = query.with_for_update()
     return (await db.scalars(query.execution_options(populate_existing=True))).first()
+
+
+def _add_points_sql(levels: int) -> str:
+    """The guarded points update of an active member: the new level is the highest whose threshold
+    (``:t0`` … for levels 1 …) the new points reach, computed in the statement."""
+    cases = " ".join(f"WHEN points + :points >= :t{i} THEN {i + 1}" for i in reversed(range(levels)))
+    level = f"CASE {cases} ELSE 1 END" if levels else "1"
+    return (f"UPDATE {FanMembership.__tablename__} SET points = points + :points, "  # noqa: S608 (no input)
+            f"level = {level}, "
+            "last_points_at = CASE WHEN last_points_at >= :at THEN last_points_at ELSE :at END "
+            "WHERE host_id = :host_id AND user_id = :user_id AND status = 'active' "
+            "RETURNING points, level, last_points_at")
+
+
+async def add_points(db: AsyncSession, host_id: int, user_id: int, points: int, at: datetime,
+                     thresholds: list[int]) -> bool:
+    """Credit ``points`` to an active member in one statement (the row's lock serialises
+    concurrent credits): ``False`` (nothing changed) for anyone else. A copy of the row the
+    session holds is told the new values."""
+    raw = InTransaction.of(db)
+    params = {"points": points, "at": at, "host_id": host_id, "user_id": user_id,
+              **{f"t{i}": need for i, need in enumerate(thresholds)}}
+    row = await raw.first(_add_points_sql(len(thresholds)), params)
+    if row is None:
+        return False
+    raw.sync(FanMembership, (host_id, user_id), points=int(row[0]), level=int(row[1]),
+             last_points_at=as_datetime(row[2]))
+    return True
 
 
 async def active_level(db: AsyncSession, host_id: int, user_id: int) -> int | None:

@@ -57,18 +57,12 @@ async def join(db: AsyncSession, settings: Settings, *, host_id: int, user_id: i
 
 
 async def add_points(db: AsyncSession, settings: Settings, *, host_id: int, user_id: int, points: int,
-                     at: datetime) -> FanMembership | None:
-    """Credit ``points`` to an active member (a no-op for anyone else); the level follows."""
+                     at: datetime) -> bool:
+    """Credit ``points`` to an active member (a no-op for anyone else, ``False``); the level
+    follows (:func:`level_for`, computed by the one guarded update)."""
     if points <= 0:
-        return None
-    member = await repo.membership(db, host_id, user_id, lock=True)
-    if member is None or member.status != "active":
-        return None
-    member.points += points
-    member.level = level_for(member.points, settings.fan_level_thresholds)
-    member.last_points_at = max(member.last_points_at, at)
-    await db.flush()
-    return member
+        return False
+    return await repo.add_points(db, host_id, user_id, points, at, settings.fan_level_thresholds)
 
 
 async def _bucket_points(db: AsyncSession, *, host_id: int, user_id: int, bucket: str, units: int,

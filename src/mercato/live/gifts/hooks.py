@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,8 @@ class GiftSent:
     """One gift (a combo of ``quantity`` identical gifts counts once) as committed with its send.
 
     ``coins`` is the number of coins spent (price × quantity), ``value`` their money value in
-    minor units of ``currency`` (taken from the sender's coin lots, docs/gifts.md)."""
+    minor units of ``currency`` (taken from the sender's coin lots, docs/gifts.md). ``sender_born``
+    is the sender's birth date, so that a listener needing their age asks no query for it."""
 
     gift_tx_id: int
     sender_id: int
@@ -43,6 +44,7 @@ class GiftSent:
     joins_fan_club: bool
     at: datetime
     quantity: int = 1
+    sender_born: date | None = None
 
 
 GiftListener = Callable[[AsyncSession, GiftSent], Awaitable[None]]

@@ -4,7 +4,8 @@ matches only while the balance covers it, so concurrent spends can never take it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -12,8 +13,68 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import User
+from mercato.kit.sql.params import as_datetime
+from mercato.kit.sql.statements import insert_sql
+from mercato.kit.sql.transaction import InTransaction
 from mercato.live.gifts.models import CoinEntry, CoinPurchase, CoinWallet, Gift, GiftSend
 from mercato.live.models import Live
+
+# The send path's plain statements (``kit/sql``: no ORM on the hottest write of a LIVE room).
+_DEBIT_SQL = ('UPDATE coin_wallets SET coins = coins - :coins, updated_at = :now '
+              'WHERE user_id = :user_id AND coins >= :coins RETURNING coins')
+_OPEN_LOTS_SQL = ("SELECT id, coins, amount, coins_left, amount_left, currency FROM coin_purchases "
+                  "WHERE user_id = :user_id AND status = 'paid' AND coins_left > 0 ORDER BY paid_at, id")
+_TAKE_SQL = ("UPDATE coin_purchases SET coins_left = coins_left - :coins, amount_left = amount_left - :amount "
+             "WHERE id = :id AND coins_left = :coins_left")
+# The LIVE, its host's birth date and the sender's last send in it (for the combo): one read.
+_SEND_CONTEXT_SQL = (
+    "SELECT l.status, l.host_id, u.date_of_birth, s.gift_id, s.combo, s.created_at FROM lives l "
+    "LEFT JOIN users u ON u.id = l.host_id "
+    "LEFT JOIN gift_sends s ON s.id = (SELECT max(id) FROM gift_sends "
+    "WHERE live_id = :live_id AND sender_id = :sender_id) "
+    "WHERE l.id = :live_id")
+_INSERT_SEND_SQL = insert_sql(GiftSend, ("live_id", "host_id", "sender_id", "gift_id", "quantity", "coins", "value",
+                                         "currency", "host_share", "route", "combo", "created_at"), returning="id")
+_INSERT_ENTRY_SQL = insert_sql(CoinEntry, ("user_id", "kind", "coins", "amount", "currency", "purchase_id",
+                                           "gift_send_id", "created_at"))
+_CATALOG_SQL = "SELECT id, name, coins, animation, active, joins_fan_club FROM gifts"
+
+
+@dataclass(frozen=True)
+class CatalogGift:
+    """A gift of the catalog as the send path reads it (a plain, immutable copy: it is cached)."""
+
+    id: int
+    name: str
+    coins: int
+    animation: str
+    active: bool
+    joins_fan_club: bool
+
+
+@dataclass(frozen=True)
+class Lot:
+    """An open coin lot as the FIFO take reads it."""
+
+    id: int
+    coins: int
+    amount: int
+    coins_left: int
+    amount_left: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class SendContext:
+    """What a send checks and combines with, read at once: the LIVE's status and host, the host's
+    birth date (None: no such user) and the sender's last send in this LIVE (None: none)."""
+
+    status: str
+    host_id: int
+    host_born: date | None
+    last_gift_id: int | None
+    last_combo: int
+    last_at: datetime | None
 
 # --------------------------------------------------------------------------- wallets
 
@@ -36,6 +97,13 @@ async def debit_wallet(db: AsyncSession, user_id: int, coins: int, now: datetime
         update(CoinWallet).where(CoinWallet.user_id == user_id, CoinWallet.coins >= coins)
         .values(coins=CoinWallet.coins - coins, updated_at=now).execution_options(synchronize_session=False))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def debit_wallet_returning(db: AsyncSession, user_id: int, coins: int, now: datetime) -> int | None:
+    """The guarded debit as one plain statement: the balance left, or ``None`` (nothing changed)
+    when the balance does not cover ``coins``."""
+    row = await InTransaction.of(db).first(_DEBIT_SQL, {"coins": coins, "now": now, "user_id": user_id})
+    return None if row is None else int(row[0])
 
 
 async def wallet_coins(db: AsyncSession, user_id: int) -> int:
@@ -74,21 +142,16 @@ async def mark_paid(db: AsyncSession, purchase_id: int, now: datetime) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def open_lots(db: AsyncSession, user_id: int) -> Sequence[CoinPurchase]:
-    """The user's paid lots with coins left, oldest first (the order gifts spend them)."""
-    return (await db.execute(
-        select(CoinPurchase).where(CoinPurchase.user_id == user_id, CoinPurchase.status == "paid",
-                                   CoinPurchase.coins_left > 0)
-        .order_by(CoinPurchase.paid_at, CoinPurchase.id).execution_options(populate_existing=True))).scalars().all()
+async def open_lots(db: AsyncSession, user_id: int) -> list[Lot]:
+    """The user's paid lots with coins left, oldest first (the order gifts spend them): one plain read."""
+    return [Lot(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), str(r[5]))
+            for r in await InTransaction.of(db).all(_OPEN_LOTS_SQL, {"user_id": user_id})]
 
 
-async def take_from_lot(db: AsyncSession, purchase_id: int, *, coins_left: int, coins: int, amount: int) -> bool:
-    """Take ``coins`` worth ``amount`` from a lot still holding ``coins_left`` (guarded)."""
-    result = await db.execute(
-        update(CoinPurchase).where(CoinPurchase.id == purchase_id, CoinPurchase.coins_left == coins_left)
-        .values(coins_left=CoinPurchase.coins_left - coins, amount_left=CoinPurchase.amount_left - amount)
-        .execution_options(synchronize_session=False))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+async def take_from_lot(db: AsyncSession, lot_id: int, *, coins_left: int, coins: int, amount: int) -> bool:
+    """Take ``coins`` worth ``amount`` from a lot still holding ``coins_left`` (guarded, one plain statement)."""
+    return await InTransaction.of(db).execute(_TAKE_SQL, {"id": lot_id, "coins_left": coins_left, "coins": coins,
+                                                          "amount": amount}) == 1
 
 
 async def mark_refunded(db: AsyncSession, purchase_id: int, *, coins_left: int, amount_left: int) -> bool:
@@ -113,7 +176,8 @@ async def lots_left(db: AsyncSession, user_id: int) -> tuple[int, int]:
 
 
 async def add_entry(db: AsyncSession, values: dict[str, Any]) -> None:
-    await db.execute(insert(CoinEntry).values(**values))
+    """A line of the coin history: one plain INSERT (``values`` names every column)."""
+    await InTransaction.of(db).execute(_INSERT_ENTRY_SQL, values)
 
 
 async def entries(db: AsyncSession, user_id: int, *, before_id: int | None, limit: int) -> Sequence[CoinEntry]:
@@ -147,6 +211,12 @@ async def gifts(db: AsyncSession, *, active_only: bool) -> Sequence[Gift]:
     return (await db.execute(query.order_by(Gift.coins, Gift.id))).scalars().all()
 
 
+async def catalog_rows(db: AsyncSession) -> list[CatalogGift]:
+    """Every gift of the catalog, active or not, as immutable copies (one plain read)."""
+    return [CatalogGift(int(r[0]), str(r[1]), int(r[2]), str(r[3]), bool(r[4]), bool(r[5]))
+            for r in await InTransaction.of(db).all(_CATALOG_SQL)]
+
+
 async def gift(db: AsyncSession, gift_id: int) -> Gift | None:
     return (await db.execute(select(Gift).where(Gift.id == gift_id)
                              .execution_options(populate_existing=True))).scalar_one_or_none()
@@ -177,13 +247,22 @@ async def update_gift(db: AsyncSession, gift_id: int, values: dict[str, Any]) ->
 # --------------------------------------------------------------------------- sends
 
 
+async def send_context(db: AsyncSession, live_id: int, sender_id: int) -> SendContext | None:
+    """The LIVE (None: no such LIVE), its host's birth date and the sender's last send there."""
+    row = await InTransaction.of(db).first(_SEND_CONTEXT_SQL, {"live_id": live_id, "sender_id": sender_id})
+    if row is None:
+        return None
+    born = row[2]
+    if isinstance(born, str):
+        born = date.fromisoformat(born[:10])
+    return SendContext(status=str(row[0]), host_id=int(row[1]), host_born=born,
+                       last_gift_id=None if row[3] is None else int(row[3]), last_combo=int(row[4] or 0),
+                       last_at=as_datetime(row[5]))
+
+
 async def insert_send(db: AsyncSession, values: dict[str, Any]) -> int:
-    return int((await db.execute(insert(GiftSend).values(**values).returning(GiftSend.id))).scalar_one())
-
-
-async def last_send(db: AsyncSession, live_id: int, sender_id: int) -> GiftSend | None:
-    return (await db.execute(select(GiftSend).where(GiftSend.live_id == live_id, GiftSend.sender_id == sender_id)
-                             .order_by(GiftSend.id.desc()).limit(1))).scalar_one_or_none()
+    """The send row as one plain ``INSERT … RETURNING id``."""
+    return int(await InTransaction.of(db).scalar(_INSERT_SEND_SQL, values))
 
 
 async def top_gifters(db: AsyncSession, *, live_id: int | None = None, host_id: int | None = None,

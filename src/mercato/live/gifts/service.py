@@ -10,6 +10,7 @@ the coin liability of a user equals the money left in their lots.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.errors import AccountsError
 from mercato.accounts.models import User
-from mercato.accounts.service import is_adult, require_adult
+from mercato.accounts.service import age_on, require_adult
 from mercato.config import Settings
 from mercato.kit.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from mercato.kit.pagination import decode_cursor, encode_cursor
@@ -116,7 +117,7 @@ async def on_intent_succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
     await repo.credit_wallet(db, purchase.user_id, purchase.coins, now)
     await repo.add_entry(db, dict(user_id=purchase.user_id, kind="purchase", coins=purchase.coins,
                                   amount=purchase.amount, currency=purchase.currency, purchase_id=purchase.id,
-                                  created_at=now))
+                                  gift_send_id=None, created_at=now))
     if purchase.amount:
         await ledger.post(db, kind="coin_purchase", reference=f"coin_purchase:{purchase.id}",
                           currency=purchase.currency, memo=f"{purchase.coins} coins",
@@ -151,7 +152,8 @@ async def refund_purchase(db: AsyncSession, user: User, purchase_id: int, *, pro
                           postings=[Posting(user_account(user.id, "coins", purchase.currency), amount),
                                     Posting(platform_account("cash", purchase.currency), -amount)])
     await repo.add_entry(db, dict(user_id=user.id, kind="refund", coins=-coins, amount=-amount,
-                                  currency=purchase.currency, purchase_id=purchase.id, created_at=now))
+                                  currency=purchase.currency, purchase_id=purchase.id, gift_send_id=None,
+                                  created_at=now))
     found = await repo.purchase(db, purchase.id)
     assert found is not None
     return found
@@ -208,6 +210,7 @@ async def create_gift(db: AsyncSession, *, name: str, coins: int, animation: str
                                                         created_at=_now()))
     if gift_id is None:
         raise Conflict("A gift has this name already.", code=GiftsError.GIFT_NAME_TAKEN, details={"field": "name"})
+    forget_catalog()
     found = await repo.gift(db, gift_id)
     assert found is not None
     return found
@@ -227,6 +230,7 @@ async def update_gift(db: AsyncSession, gift_id: int, changes: dict[str, Any]) -
                            details={"field": "name"})
     if changes:
         await repo.update_gift(db, gift_id, changes)
+        forget_catalog()
     updated = await repo.gift(db, gift_id)
     assert updated is not None
     return updated
@@ -237,7 +241,8 @@ async def update_gift(db: AsyncSession, gift_id: int, changes: dict[str, Any]) -
 
 async def spend(db: AsyncSession, user_id: int, coins: int) -> tuple[int, str]:
     """Take ``coins`` from the user's lots, oldest first: their money value and currency. The
-    caller debited the wallet first (which serialises the user's coin moves)."""
+    caller debited the wallet first (which serialises the user's coin moves). One read, and one
+    guarded update per lot touched (one, unless a lot runs out)."""
     left, value, currency = coins, 0, ""
     for lot in await repo.open_lots(db, user_id):
         if left == 0:
@@ -255,6 +260,31 @@ async def spend(db: AsyncSession, user_id: int, coins: int) -> tuple[int, str]:
     return value, currency
 
 
+#: How long this process trusts its copy of the gift catalog: an operator's edit made in another
+#: process shows here within this time (an edit made in this process shows at once).
+CATALOG_TTL_S = 5.0
+#: database URL → (loaded at, gift id → gift): the catalog as the send path reads it.
+_catalogs: dict[str, tuple[float, dict[int, repo.CatalogGift]]] = {}
+
+
+def forget_catalog() -> None:
+    """Drop this process's copies of the gift catalog (an operator edit; a database replaced)."""
+    _catalogs.clear()
+
+
+async def _catalog_gift(db: AsyncSession, gift_id: int) -> repo.CatalogGift | None:
+    """A gift of the catalog from this process's copy, read again when older than
+    :data:`CATALOG_TTL_S` or when it lacks the gift (one created meanwhile)."""
+    key = str(db.get_bind().engine.url)
+    now = time.monotonic()
+    cached = _catalogs.get(key)
+    if cached is not None and now - cached[0] <= CATALOG_TTL_S and gift_id in cached[1]:
+        return cached[1][gift_id]
+    gifts = {gift.id: gift for gift in await repo.catalog_rows(db)}
+    _catalogs[key] = (now, gifts)
+    return gifts.get(gift_id)
+
+
 async def send_gift(db: AsyncSession, sender: User, live_id: int, gift_id: int, quantity: int,
                     settings: Settings) -> dict[str, Any]:
     """Send ``quantity`` of a gift in a LIVE that is on air: coins debited (``402`` if the balance
@@ -262,44 +292,44 @@ async def send_gift(db: AsyncSession, sender: User, live_id: int, gift_id: int, 
     :func:`hooks.route_host_share`) and gift revenue in one ledger transaction, listeners told,
     and a ``gift`` frame for the room once committed. Answers the frame."""
     require_adult(sender, settings, "send gifts")
-    live = await live_repository.live(db, live_id)
-    if live is None:
+    context = await repo.send_context(db, live_id, sender.id)
+    if context is None:
         raise NotFound("No such LIVE.", code=LiveError.LIVE_NOT_FOUND)
-    if live.status != "live":
-        raise Conflict("This LIVE is not on air.", code=LiveError.LIVE_NOT_ON_AIR, details={"status": live.status})
-    if live.host_id == sender.id:
+    if context.status != "live":
+        raise Conflict("This LIVE is not on air.", code=LiveError.LIVE_NOT_ON_AIR, details={"status": context.status})
+    host_id = context.host_id
+    if host_id == sender.id:
         raise Conflict("You cannot send gifts to yourself.", code=GiftsError.CANNOT_GIFT_YOURSELF)
-    host = await repo.user(db, live.host_id)
-    if host is None or not is_adult(host, settings):
+    if context.host_born is None or age_on(context.host_born, datetime.now(UTC).date()) < settings.adult_age:
         raise Forbidden(f"This host cannot receive gifts (under {settings.adult_age}).",
                         code=AccountsError.AGE_RESTRICTED)
-    gift = await repo.gift(db, gift_id)
+    gift = await _catalog_gift(db, gift_id)
     if gift is None or not gift.active:
         raise NotFound("No such gift.", code=GiftsError.GIFT_NOT_FOUND)
     coins = gift.coins * quantity
     now = _now()
-    if not await repo.debit_wallet(db, sender.id, coins, now):
-        balance = await repo.wallet_coins(db, sender.id)
-        raise InsufficientCoins(f"This gift needs {coins} coins; you have {balance}.",
-                                details={"coins": balance, "needed": coins})
+    balance = await repo.debit_wallet_returning(db, sender.id, coins, now)
+    if balance is None:
+        had = await repo.wallet_coins(db, sender.id)
+        raise InsufficientCoins(f"This gift needs {coins} coins; you have {had}.",
+                                details={"coins": had, "needed": coins})
     value, currency = await spend(db, sender.id, coins)
     currency = currency or settings.coin_currency.upper()
-    route = await hooks.route_host_share(db, live.host_id, now)
+    route = await hooks.route_host_share(db, host_id, now)
     host_share = value * settings.gift_host_share_bps // 10_000
-    last = await repo.last_send(db, live_id, sender.id)
-    recent = last is not None and last.gift_id == gift.id and \
-        (now - last.created_at).total_seconds() <= settings.gift_combo_seconds
-    combo = (last.combo if last is not None and recent else 0) + quantity
-    send_id = await repo.insert_send(db, dict(live_id=live_id, host_id=live.host_id, sender_id=sender.id,
+    recent = context.last_gift_id == gift.id and context.last_at is not None and \
+        (now - context.last_at).total_seconds() <= settings.gift_combo_seconds
+    combo = (context.last_combo if recent else 0) + quantity
+    send_id = await repo.insert_send(db, dict(live_id=live_id, host_id=host_id, sender_id=sender.id,
                                               gift_id=gift.id, quantity=quantity, coins=coins, value=value,
                                               currency=currency, host_share=host_share, route=route, combo=combo,
                                               created_at=now))
     await repo.add_entry(db, dict(user_id=sender.id, kind="gift", coins=-coins, amount=-value, currency=currency,
-                                  gift_send_id=send_id, created_at=now))
+                                  purchase_id=None, gift_send_id=send_id, created_at=now))
     if value:
-        share_account = {"diamonds": creator_account(live.host_id, "available", currency),
-                         "credits": user_account(live.host_id, "credits", currency),
-                         "commission": creator_account(live.host_id, "pending", currency)}[route]
+        share_account = {"diamonds": creator_account(host_id, "available", currency),
+                         "credits": user_account(host_id, "credits", currency),
+                         "commission": creator_account(host_id, "pending", currency)}[route]
         lines = [Posting(user_account(sender.id, "coins", currency), value),
                  Posting(share_account, -host_share), Posting(platform_account("gift_revenue", currency),
                                                               -(value - host_share))]
@@ -307,16 +337,16 @@ async def send_gift(db: AsyncSession, sender: User, live_id: int, gift_id: int, 
                           memo=f"{quantity} × {gift.name} in LIVE {live_id} ({route})",
                           postings=[line for line in lines if line.amount])
     await hooks.gift_sent(db, hooks.GiftSent(
-        gift_tx_id=send_id, sender_id=sender.id, host_id=live.host_id, live_id=live_id, gift_id=gift.id,
+        gift_tx_id=send_id, sender_id=sender.id, host_id=host_id, live_id=live_id, gift_id=gift.id,
         gift_name=gift.name, coins=coins, value=value, currency=currency, joins_fan_club=gift.joins_fan_club,
-        at=now, quantity=quantity))
+        at=now, quantity=quantity, sender_born=sender.date_of_birth))
     frame: dict[str, Any] = {
         "type": "gift", "id": send_id, "sender": {"id": sender.id, "name": sender.display_name},
         "gift": {"id": gift.id, "name": gift.name, "animation": gift.animation, "coins": gift.coins},
         "quantity": quantity, "combo": combo, "coins": coins,
     }
     broadcast.after_commit(db, live_id, frame)
-    return {**frame, "route": route, "balance": await repo.wallet_coins(db, sender.id)}
+    return {**frame, "route": route, "balance": balance}
 
 
 # --------------------------------------------------------------------------- leaderboards, diamonds
