@@ -160,7 +160,7 @@ async def remove_member(slug: str, membership_id: PathId, user: CurrentUser, db:
 @router.get("/shops/{slug}/affiliate/creators", response_model=CreatorCardPage)
 async def find_creators(slug: str, user: CurrentUser, db: DbSession, settings: AppSettings,
                         niche: Annotated[str | None, Query(max_length=40)] = None,
-                        min_followers: Annotated[int | None, Query(ge=0, le=10**10)] = None,
+                        min_followers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
                         region: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
                         sort: Literal["followers", "gmv"] = "followers", cursor: str | None = None,
                         limit: Limit = None) -> dict[str, Any]:
