@@ -189,6 +189,12 @@ def test_breakdown_by_product_and_plan(api: httpx.Client, stocked: Maker, make_c
     by_plan = api.get("/api/v1/creators/me/commissions/breakdown", headers=w["creator"]["headers"],
                       params={"by": "plan"}).json()
     assert [(i["key"], i["pending"]) for i in by_plan["items"]] == [(w["plan_id"], 1200)]
+    # The Earnings page shows the same groups: by product, plan, video and LIVE (a link click: no
+    # video, no LIVE, so one "—" row each).
+    page = api.get("/studio/earnings", headers=w["creator"]["headers"]).text
+    for title in ("Commissions by product", "Commissions by plan", "Commissions by video", "Commissions by LIVE"):
+        assert title in page
+    assert page.count("$12.00") >= 4
 
 
 @hsettings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -123,18 +123,21 @@ async def attributions_for_creator(db: AsyncSession, creator_id: int, order_id: 
 
 
 async def earnings_sections(db: AsyncSession, user: User) -> list[EarningsSection]:
-    """"Commissions by product" and "Commissions by plan" on the creator's Earnings page (none for
-    someone who never earned a commission: the page keeps its empty state)."""
+    """Commissions by product, plan, video and LIVE on the creator's Earnings page (none for
+    someone who never earned a commission: the page keeps its empty state; "—" groups the
+    commissions that came through no video or no LIVE)."""
     sections: list[EarningsSection] = []
     if not await repository.breakdown(db, user.id, "plan"):
         return sections
     for by, title, label in (("product", "Commissions by product", "Product"),
-                             ("plan", "Commissions by plan", "Plan")):
+                             ("plan", "Commissions by plan", "Plan"), ("video", "Commissions by video", "Video"),
+                             ("live", "Commissions by LIVE", "LIVE")):
         groups = await breakdown(db, user.id, by)
         names: dict[int, dict[str, Any]] = {}
         if by == "product":
             names = await repository.product_summaries(db, [g["key"] for g in groups if g["key"] is not None])
-        rows = tuple((str(names.get(g["key"], {}).get("title", g["key"])) if by == "product" else f"#{g['key']}",
+        rows = tuple((str(names.get(g["key"], {}).get("title", g["key"])) if by == "product"
+                      else f"#{g['key']}" if g["key"] is not None else "—",
                       format_money(g["pending"], g["currency"]), format_money(g["available"], g["currency"]),
                       str(g["orders"])) for g in groups)
         sections.append(EarningsSection(key=f"commissions_by_{by}", title=title,
