@@ -284,22 +284,18 @@ async def analytics_event(tx: SqliteTx | PostgresTx, event_id: str, kind: str, n
                           product_id: int | None, viewer_id: int, value: int, currency: str, quantity: int,
                           count: int = 1) -> None:
     """The app's analytics capture of one event (kit/events.py → analytics/sink.py): the raw row
-    (insert-or-ignore by event id) and its minute rollup (upsert)."""
-    await tx.execute(
-        "INSERT INTO analytics_events (event_id, kind, occurred_at, source, product_id, shop_id, viewer_id, value, "
-        "currency, quantity, watch_ms, count) VALUES ($1, $2, $3, 'direct', $4, $5, $6, $7, $8, $9, 0, $10) "
-        "ON CONFLICT (event_id) DO NOTHING", event_id, kind, tx.ts(now), product_id, shop_id, viewer_id, value,
-        currency, quantity, count)
-    await tx.execute(
-        "INSERT INTO analytics_rollups (grain, bucket, kind, source, creator_id, video_id, live_id, product_id, "
-        "shop_id, age_band, region, currency, count, value_sum, quantity_sum, watch_ms) "
-        "VALUES ('minute', $1, $2, 'direct', 0, 0, 0, $3, $4, '', '', $5, $6, $7, $8, 0) "
-        "ON CONFLICT (grain, bucket, kind, source, creator_id, video_id, live_id, product_id, shop_id, age_band, "
-        "region, currency) DO UPDATE SET count = analytics_rollups.count + excluded.count, "
-        "value_sum = analytics_rollups.value_sum + excluded.value_sum, "
-        "quantity_sum = analytics_rollups.quantity_sum + excluded.quantity_sum",
-        tx.ts(now.replace(second=0, microsecond=0)), kind, product_id or 0, shop_id, currency, count, value,
-        quantity)
+    (insert-or-ignore by event id) queued for the fold (``analytics_pending``) when new — one
+    statement on PostgreSQL, two on SQLite, as the app's."""
+    insert = ("INSERT INTO analytics_events (event_id, kind, occurred_at, source, product_id, shop_id, viewer_id, "
+              "value, currency, quantity, watch_ms, count) VALUES ($1, $2, $3, 'direct', $4, $5, $6, $7, $8, $9, 0, "
+              "$10) ON CONFLICT (event_id) DO NOTHING RETURNING id")
+    args = (event_id, kind, tx.ts(now), product_id, shop_id, viewer_id, value, currency, quantity, count)
+    if tx.dialect == "postgresql":
+        await tx.execute(f"WITH new AS ({insert}) INSERT INTO analytics_pending (event_pk) SELECT id FROM new", *args)
+        return
+    new = await tx.fetchval(insert, *args)
+    if new is not None:
+        await tx.execute("INSERT INTO analytics_pending (event_pk) VALUES ($1)", new)
 
 
 async def cart_add(request: Request) -> Response:

@@ -40,11 +40,13 @@ if str(ROOT) not in sys.path:
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -55,6 +57,7 @@ KINDS = (("impression", 55), ("view", 20), ("product_card_click", 8), ("like", 6
 SOURCES = ("foryou", "following", "search", "affiliate", "live", "profile", "direct", "ads")
 BANDS = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")
 REF_TABLE = "analytics_events_ref"
+POLL_SECONDS = 0.1  # how often the dashboard of the freshness measure reads
 VIDEOS, CREATORS, PRODUCTS, SHOPS = 2000, 400, 500, 50
 
 
@@ -85,31 +88,63 @@ def make_events(count: int, rng: random.Random, label: str) -> list[Any]:
 
 
 async def capture_phase(db: Any, events: list[Any], batch: int, marker_base: int) -> tuple[float, list[float]]:
-    """Record ``events`` in batches through the capture path: (seconds spent making and
-    recording the batches — the dashboard reads run between them, as another client's would, and
-    are not counted — and each batch's delay until a dashboard read saw it)."""
-    from dataclasses import replace
-
-    from mercato.analytics import queries
+    """Record ``events`` in batches through the capture path while the app's fold job runs every
+    ``FOLD_SECONDS`` and a dashboard polls every ``POLL_SECONDS``, all in this process: (seconds
+    from the first batch until the writer is done and the queue folded — the folds and the reads
+    meanwhile counted — and each batch's delay until a dashboard read saw it)."""
+    from mercato.analytics import queries, rollup
     from mercato.kit.events import record_many
 
-    delays: list[float] = []
-    writing = 0.0
+    made: dict[int, float] = {}
+    delays: dict[int, float] = {}
+    written = -1
+    done = asyncio.Event()
+
+    async def fold_job() -> None:
+        while True:
+            await asyncio.sleep(rollup.FOLD_SECONDS)
+            async with db.unit_of_work() as session:
+                await rollup.fold(session, datetime.now(UTC))
+
+    async def dashboard() -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            latest = written
+            if latest < 0 or latest in delays:
+                if done.is_set() and latest in delays:
+                    return
+                continue
+            now = datetime.now(UTC)
+            async with db.unit_of_work(write=False) as session:
+                seen = await queries.totals(session, queries.Scope.live(marker_base + latest), ["live_join"],
+                                            now - timedelta(minutes=5), now + timedelta(minutes=1))
+            if seen["live_join"].count == 1:  # one writer: every batch before it committed too
+                at = time.perf_counter()
+                for n in range(latest + 1):
+                    delays.setdefault(n, at - made[n])
+
+    started = time.perf_counter()
+    folder, reader = asyncio.create_task(fold_job()), asyncio.create_task(dashboard())
     for n, first in enumerate(range(0, len(events), batch)):
-        made = time.perf_counter()
-        now = datetime.now(UTC)
-        chunk = [replace(e, occurred_at=now) for e in events[first:first + batch]]
-        marker = marker_base + n
-        chunk.append(replace(chunk[0], event_id=f"marker:{marker}", kind="live_join", live_id=marker))
+        made[n] = time.perf_counter()
+        chunk = events[first:first + batch]
+        chunk = [*chunk, replace(chunk[0], event_id=f"marker:{marker_base + n}", kind="live_join",
+                                 live_id=marker_base + n, occurred_at=datetime.now(UTC))]
         async with db.unit_of_work() as session:
             await record_many(session, chunk)
-        writing += time.perf_counter() - made
-        async with db.unit_of_work(write=False) as session:
-            seen = await queries.totals(session, queries.Scope.live(marker), ["live_join"],
-                                        now - timedelta(minutes=1), now + timedelta(minutes=1))
-        assert seen["live_join"].count == 1, "the dashboard read did not see the batch"
-        delays.append(time.perf_counter() - made)
-    return writing, delays
+        written = n
+        await asyncio.sleep(0)  # let the fold and the dashboard take their turn
+    folder.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await folder
+    while True:
+        async with db.unit_of_work() as session:
+            if not await rollup.fold(session, datetime.now(UTC)):
+                break
+    elapsed = time.perf_counter() - started
+    done.set()
+    await reader  # its last read (the delay of the last batches) is not part of the writing time
+    return elapsed, [delays[n] for n in sorted(delays)]
 
 
 async def reference_phase(db: Any, events: list[Any], batch: int) -> float:

@@ -1,5 +1,5 @@
 """The demo world's two weeks of analytics: its orders, likes, comments, shares and follows, and
-impressions, views and card clicks of its videos, through the capture's own sink and rollups
+impressions, views and card clicks of its videos, through the capture's own sink and fold
 (``analytics/backfill.py``) at times spread over the last 14 days, so dashboards have history."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The event store: insert-or-ignore by event id, rollups in the same transaction at three
-grains, the read functions over them, and the no-op without a sink."""
+"""The event store: insert-or-ignore by event id, the queue the fold moves into the rollups at
+three grains, the read functions over rollups and queue, and the no-op without a sink."""
 
 from __future__ import annotations
 
@@ -7,17 +7,28 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.analytics import queries, rollup
-from mercato.analytics.models import AnalyticsEvent, AnalyticsRollup
+from mercato.analytics import queries, repository, rollup
+from mercato.analytics.models import AnalyticsEvent, AnalyticsPending, AnalyticsRollup
 from mercato.analytics.tasks import prune_raw_events
 from mercato.config import Settings
 from mercato.kit import events
 from mercato.kit.events import Event, age_band
 
 T0 = datetime(2026, 11, 30, 10, 15, 30, tzinfo=UTC)
+
+
+async def fold(db: AsyncSession) -> int:
+    return await rollup.fold(db, datetime.now(UTC))
+
+
+async def grains(db: AsyncSession) -> dict[str, int]:
+    rows = await db.execute(select(AnalyticsRollup.grain, func.sum(AnalyticsRollup.value_sum))
+                            .group_by(AnalyticsRollup.grain))
+    return {str(g): int(v) for g, v in rows.all()}
 
 
 
@@ -36,6 +47,10 @@ def test_a_resent_event_counts_once_in_raw_and_rollups(sql_sink: None, db_run: C
 
     assert db_run(first) == 2
     assert db_run(again) == 0
+    assert db_run(repository.pending_count) == 2
+    assert db_run(fold) == 2
+    assert db_run(fold) == 0  # folded once
+    assert db_run(repository.pending_count) == 0
 
     async def read(db: AsyncSession) -> tuple[int, list[tuple[str, int, int, int]]]:
         raw = (await db.execute(select(func.count()).select_from(AnalyticsEvent))).scalar_one()
@@ -45,7 +60,7 @@ def test_a_resent_event_counts_once_in_raw_and_rollups(sql_sink: None, db_run: C
 
     raw, rollups = db_run(read)
     assert raw == 2
-    assert rollups == [("day", 2, 2000, 4), ("hour", 2, 2000, 4), ("minute", 2, 2000, 4)]
+    assert rollups == [("day", 2, 2000, 4), ("hour", 2, 2000, 4), ("minute", 2, 2000, 4)]  # late: all three
 
 
 def test_totals_series_and_breakdown_read_the_rollups(sql_sink: None, db_run: Callable[..., Any]) -> None:
@@ -120,6 +135,7 @@ def test_pruning_drops_old_raw_events_and_keeps_the_rollups(sql_sink: None, db_r
         await events.record_many(db, [_order(1, old), _order(2, now - timedelta(days=1))])
 
     db_run(write)
+    db_run(fold)
 
     async def state(db: AsyncSession) -> tuple[list[str], list[tuple[str, int]]]:
         raw = (await db.execute(select(AnalyticsEvent.event_id).order_by(AnalyticsEvent.event_id))).scalars()
@@ -146,12 +162,8 @@ def test_recent_events_fill_minutes_and_the_job_rolls_hours_and_days(sql_sink: N
         await events.record_many(db, [_order(1, recent, value=300), _order(2, recent, value=200)])
 
     db_run(write)
-
-    async def grains(db: AsyncSession) -> dict[str, int]:
-        rows = await db.execute(select(AnalyticsRollup.grain, func.sum(AnalyticsRollup.value_sum))
-                                .group_by(AnalyticsRollup.grain))
-        return {str(g): int(v) for g, v in rows.all()}
-
+    assert db_run(grains) == {}  # queued
+    assert db_run(fold) == 2
     assert db_run(grains) == {"minute": 500}  # hours and days are the job's
     day = datetime(recent.year, recent.month, recent.day, tzinfo=UTC)
 
@@ -186,3 +198,86 @@ def test_a_period_is_read_from_the_coarsest_complete_rows() -> None:
         ("minute", cut, end)]
     assert queries.plan(start, end, None) == [("minute", start, end)]
     assert queries.plan(start, end, cut, "hour")[1] == ("hour", datetime(2026, 12, 3, 23, tzinfo=UTC), cut)
+
+
+def test_reads_add_the_queued_events_once_before_and_after_the_fold(sql_sink: None,
+                                                                   db_run: Callable[..., Any]) -> None:
+    now = datetime.now(UTC).replace(second=30)
+    minute = now.replace(second=0, microsecond=0)
+
+    async def write(db: AsyncSession) -> None:
+        await events.record_many(db, [_order(1, now, value=400), _order(2, now, value=100, source="affiliate"),
+                                      _order(3, now, value=50, shop=8)])
+
+    async def read(db: AsyncSession) -> tuple[Any, ...]:
+        shop = queries.Scope.shop(7)
+        whole = await queries.totals(db, shop, ["order_paid"], minute - timedelta(hours=1), minute + timedelta(hours=1))
+        # a minute that starts inside the period counts whole; one that started before it does not
+        inside = await queries.totals(db, shop, ["order_paid"], minute, minute + timedelta(minutes=1))
+        after = await queries.totals(db, shop, ["order_paid"], minute + timedelta(seconds=1),
+                                     minute + timedelta(hours=1))
+        points = await queries.series(db, shop, ["order_paid"], minute - timedelta(minutes=1),
+                                      minute + timedelta(minutes=1), "minute")
+        sources = await queries.breakdown(db, shop, ["order_paid"], minute, minute + timedelta(hours=1), "source")
+        videos = await queries.breakdown(db, shop, ["order_paid"], minute, minute + timedelta(hours=1), "video")
+        return (whole["order_paid"].value("USD"), whole["order_paid"].count, inside["order_paid"].count,
+                after["order_paid"].count, [(p.at, p.figures["order_paid"].value("USD")) for p in points],
+                {k: v["order_paid"].value("USD") for k, v in sources.items()},
+                {k: v["order_paid"].count for k, v in videos.items()})
+
+    db_run(write)
+    queued = db_run(read)
+    assert queued == (500, 2, 2, 0, [(minute - timedelta(minutes=1), 0), (minute, 500)],
+                      {"foryou": 400, "affiliate": 100}, {11: 2})
+    assert db_run(fold) == 3
+    assert db_run(repository.pending_count) == 0
+    assert db_run(read) == queued  # the same figures from the rollups alone
+
+
+def test_a_rolled_back_recording_queues_nothing(sql_sink: None, db_run: Callable[..., Any]) -> None:
+    class Abort(Exception):
+        pass
+
+    async def write_and_fail(db: AsyncSession) -> None:
+        await events.record(db, _order(1, datetime.now(UTC)))
+        raise Abort
+
+    with pytest.raises(Abort):
+        db_run(write_and_fail)
+
+    async def counts(db: AsyncSession) -> tuple[int, int]:
+        raw = (await db.execute(select(func.count()).select_from(AnalyticsEvent))).scalar_one()
+        queued = (await db.execute(select(func.count()).select_from(AnalyticsPending))).scalar_one()
+        return int(raw), int(queued)
+
+    assert db_run(counts) == (0, 0)
+    assert db_run(fold) == 0
+
+
+def test_a_fold_takes_at_most_its_limit_oldest_first(sql_sink: None, db_run: Callable[..., Any]) -> None:
+    now = datetime.now(UTC)
+
+    async def write(db: AsyncSession) -> None:
+        await events.record_many(db, [_order(n, now, value=n) for n in range(1, 6)])
+
+    async def fold_two(db: AsyncSession) -> int:
+        return await rollup.fold(db, datetime.now(UTC), limit=2)
+
+    db_run(write)
+    assert [db_run(fold_two) for _ in range(4)] == [2, 2, 1, 0]
+    assert db_run(grains) == {"minute": 15}
+
+
+def test_the_rollup_job_folds_the_queue_first(sql_sink: None, db_run: Callable[..., Any]) -> None:
+    now = datetime.now(UTC)
+
+    async def write(db: AsyncSession) -> None:
+        await events.record(db, _order(1, now - timedelta(minutes=1), value=700))
+
+    async def roll(db: AsyncSession) -> int:
+        return await rollup.roll_up(db, now + timedelta(hours=3))
+
+    db_run(write)
+    db_run(roll)
+    assert db_run(repository.pending_count) == 0
+    assert db_run(grains) == {"minute": 700, "hour": 700, "day": 700}

@@ -93,9 +93,9 @@ def test_a_bare_flow_writes_the_rows_of_an_app_flow(api: httpx.Client, clean_db:
     assert app_rows.pop("ledger_accounts") == 3  # cash, fees, the shop's pending earnings: the first payment
     assert delta(after_app, after_bare) == app_rows
     # (a cart line is added, then deleted by the payment)
-    # Analytics: checkout_started and order_paid, and add_to_cart through the cart (one minute rollup each).
+    # Analytics: checkout_started and order_paid, and add_to_cart through the cart (each queued for the fold).
     events = 3 if mode == "cart" else 2
-    assert app_rows == {"analytics_events": events, "analytics_rollups": events, "checkouts": 1,
+    assert app_rows == {"analytics_events": events, "analytics_pending": events, "checkouts": 1,
                         "email_messages": 2, "idempotency_keys": 2, "ledger_entries": 3,
                         "ledger_transactions": 1, "order_events": 2, "order_lines": 1, "orders": 1,
                         "outbox_events": 1, "payment_events": 3, "payment_intents": 1, "reservations": 1,

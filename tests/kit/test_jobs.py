@@ -19,8 +19,9 @@ from mercato.kit import jobs
 from mercato.kit.db import Database
 from tests.conftest import run_async
 
-APP_JOBS = {"affiliate_sample_reminders", "analytics_prune", "analytics_rollup", "auto_approve_returns",
-            "deliver_sandbox_webhooks", "expire_reservations", "fan_club_lapse", "gifts_release_commissions",
+APP_JOBS = {"affiliate_sample_reminders", "analytics_fold", "analytics_prune", "analytics_rollup",
+            "auto_approve_returns", "deliver_sandbox_webhooks", "expire_reservations", "fan_club_lapse",
+            "gifts_release_commissions",
             "live_end_and_replay", "live_flash_deals", "push_store_orders", "reconcile_connections",
             "release_held_payouts", "settle_orders", "sweep_video_files", "train_feed_ranker"}
 

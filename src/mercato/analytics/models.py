@@ -7,11 +7,15 @@
 - ``analytics_rollups``: the aggregates dashboards read, one row per grain (``minute``, ``hour``,
   ``day``) × bucket start × kind × source × dimensions (creator, video, LIVE, product, shop, age
   band, region, currency) with ``count``, ``value_sum``, ``quantity_sum`` and ``watch_ms``.
-  Minute rows are upserted in the transaction that records the events; hour and day rows are
-  recomputed from them by the ``analytics_rollup`` job (an event older than the job's window
-  updates all three grains itself). Kept forever. A dimension that
+  Minute rows are folded from ``analytics_pending`` by the ``analytics_fold`` job; hour and day
+  rows are recomputed from them by the ``analytics_rollup`` job (an event older than that job's
+  window is folded into all three grains). Kept forever. A dimension that
   does not apply is ``0`` / ``''`` rather than NULL, so the unique key matches it (NULLs are
   distinct in a unique index). No viewer id in rollups.
+- ``analytics_pending``: the events recorded and not yet folded into the minute rollups (their
+  ``analytics_events`` ids), appended by the capturing transaction; the ``analytics_fold`` job
+  moves them into the rollups (deletes them in the transaction that adds them), and reads add
+  what is still queued (analytics/sink.py).
 - ``analytics_rollup_state``: one row, how far the hour and day rollups are complete
   (``rolled_until``): readers take hours and days before it, minutes after.
 """
@@ -96,3 +100,12 @@ class AnalyticsRollupState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rolled_until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AnalyticsPending(IdMixin, Base):
+    """An event recorded and not yet in its rollups. No foreign key: the capture path checks
+    nothing it does not need, and the fold joins the event by its id."""
+
+    __tablename__ = "analytics_pending"
+
+    event_pk: Mapped[int] = mapped_column(BigId)

@@ -1,11 +1,13 @@
 """Read functions over the rollups — what every dashboard and the summary API are built on
-(docs/analytics.md, "Reading"). They never scan raw events.
+(docs/analytics.md, "Reading"). They never scan raw events beyond those still queued for the
+fold (half a second's worth; analytics/sink.py).
 
 A :class:`Scope` is one shop, one creator or one LIVE. Periods are half-open ``[start, end)``
 UTC datetimes (a minute that starts inside counts whole). Each read takes the coarsest rows the
 period allows (:func:`plan`): whole days and hours before ``rolled_until`` (how far the
 ``analytics_rollup`` job has made them complete), minutes for the rest — so a month costs ~30
-day rows per dimension combination, and the last minutes are as fresh as the capture.
+day rows per dimension combination — and adds the events still queued, so the last minutes are as
+fresh as the capture.
 """
 
 from __future__ import annotations
@@ -118,11 +120,8 @@ def _utc(at: datetime) -> datetime:
 async def _sums(db: AsyncSession, scope: Scope, kinds: Sequence[str], start: datetime, end: datetime,
                 by: str | None, coarsest: str = "day") -> list[tuple[object, ...]]:
     cut = await repository.rolled_until(db)
-    rows: list[tuple[object, ...]] = []
-    for grain, a, b in plan(start, end, cut, coarsest):
-        rows.extend(await repository.rollup_sums(db, scope_column=_SCOPE_COLUMNS[scope.kind], scope_id=scope.id,
-                                                 kinds=list(kinds), grain=grain, start=a, end=b, by=by))
-    return rows
+    return await repository.scope_sums(db, scope_column=_SCOPE_COLUMNS[scope.kind], scope_id=scope.id,
+                                       kinds=list(kinds), ranges=plan(start, end, cut, coarsest), by=by)
 
 
 async def totals(db: AsyncSession, scope: Scope, kinds: Sequence[str], start: datetime,

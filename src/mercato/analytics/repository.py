@@ -1,24 +1,35 @@
 """The statements of the analytics event store: the raw insert (insert-or-ignore by
-``event_id``, answering the ids that were new), the rollup upsert, the pruning of raw events
-and the reads of the rollups that ``analytics/queries.py`` shapes.
+``event_id``, answering the ids that were new) and the queueing of the new ones, the fold of the
+queue into the rollups, the hour and day recomputation, the pruning of raw events and the reads
+of rollups and queue that ``analytics/queries.py`` shapes.
 
-The write path runs in the caller's transaction with plain statements (``kit/sql``): one
-multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per chunk of events, then one
-``executemany`` upsert of the grouped rollup deltas. Both spellings are the same on SQLite and
-PostgreSQL.
+The write path runs in the caller's transaction with plain statements (``kit/sql``), spelled
+per database where that saves statements: on PostgreSQL one statement (the rows as one JSON
+parameter, the insert and the queueing in one ``WITH``); on SQLite one multi-row
+``INSERT … ON CONFLICT DO NOTHING RETURNING`` per chunk of events and one queueing statement.
+The fold is one statement on PostgreSQL and three on SQLite (its one writer makes the
+``DELETE … RETURNING`` hand-over unnecessary).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, select
+import orjson
+from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.accounts.models import Follow, User
-from mercato.analytics.models import DIMENSIONS, AnalyticsEvent, AnalyticsRollup, AnalyticsRollupState
+from mercato.analytics.models import (
+    DIMENSIONS,
+    GRAINS,
+    AnalyticsEvent,
+    AnalyticsPending,
+    AnalyticsRollup,
+    AnalyticsRollupState,
+)
 from mercato.catalog.models import Product, Shop
 from mercato.content.models import Video, VideoComment, VideoLike, VideoProduct, VideoShare
 from mercato.kit.sql.statements import column_name, insert_sql, quoted
@@ -44,34 +55,128 @@ _ROLLUP_UPSERT_SQL = insert_sql(AnalyticsRollup, (*ROLLUP_KEY, *ROLLUP_SUMS), on
 _EVENT_TABLE = quoted(AnalyticsEvent.__tablename__)
 _EVENT_NAMES = ", ".join(quoted(column_name(AnalyticsEvent, name)) for name in EVENT_COLUMNS)
 _EVENT_CONFLICT = quoted(column_name(AnalyticsEvent, "event_id"))
+_EVENT_ID = quoted(column_name(AnalyticsEvent, "id"))
 _insert_texts: dict[int, str] = {}
 _upsert_texts: dict[int, str] = {}
 
 
 def _insert_events_sql(rows: int) -> str:
     """``INSERT`` of ``rows`` events (positional parameters, row after row) that ignores known
-    ids and returns the new ones."""
+    ids and returns the new rows' ids and event ids."""
     sql = _insert_texts.get(rows)
     if sql is None:
         one = "(" + ", ".join("?" for _ in EVENT_COLUMNS) + ")"
         sql = (f"INSERT INTO {_EVENT_TABLE} ({_EVENT_NAMES}) VALUES {', '.join([one] * rows)} "  # noqa: S608
-               f"ON CONFLICT ({_EVENT_CONFLICT}) DO NOTHING RETURNING {_EVENT_CONFLICT}")
+               f"ON CONFLICT ({_EVENT_CONFLICT}) DO NOTHING RETURNING {_EVENT_ID}, {_EVENT_CONFLICT}")
         _insert_texts[rows] = sql
     return sql
 
+_ROLLUP_TABLE = quoted(AnalyticsRollup.__tablename__)
+_PENDING_TABLE = quoted(AnalyticsPending.__tablename__)
+_KEYS = ", ".join(str(position) for position in range(1, len(ROLLUP_KEY) + 1))
+_E = {name: quoted(column_name(AnalyticsEvent, name)) for name in (*EVENT_COLUMNS, "id")}
 
-async def insert_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Insert event rows (``EVENT_COLUMNS``) unless their ``event_id`` is known; the new ids.
-    One multi-row statement per chunk: ``RETURNING`` says which rows were new, on both
-    databases and under concurrency (a conflicting row is not returned)."""
-    new: set[str] = set()
+
+def _bucket(grain: str, dialect: str) -> str:
+    """The start of the event's minute, hour or day: SQLite keeps a datetime as ``SQLITE_STAMP``
+    text, so it is a prefix of it; PostgreSQL truncates in UTC."""
+    at = f"e.{_E['occurred_at']}"
+    if dialect == "postgresql":
+        return f"date_trunc('{grain}', {at}, 'UTC')"
+    keep, zeros = {"minute": (17, "00.000000"), "hour": (14, "00:00.000000"), "day": (11, "00:00:00.000000")}[grain]
+    return f"substr({at}, 1, {keep}) || '{zeros}'"
+
+
+def _fold_sql(dialect: str, events: str, where: str) -> str:
+    """``INSERT … SELECT`` of the rollup deltas of the events ``e`` of ``events`` (a ``FROM``
+    clause) that pass ``where``: every event into its minute row, an event from before ``:late``
+    into its hour and day rows too (one pass over the events, crossed with the grains, SQLite
+    keeping the events as the outer loop); grouped by rollup key and in key order (two folds
+    upserting the same rows lock them in the same order), added to the rows already there."""
+    dims = ", ".join(f"coalesce(e.{_E[name]}, {0 if name.endswith('_id') else repr('')}) AS {quoted(name)}"
+                     for name in DIMENSIONS)
+    names = ", ".join(quoted(name) for name in ROLLUP_KEY[2:])
+    grains = " UNION ALL ".join(f"SELECT '{grain}' AS grain" for grain in GRAINS)
+    bucket = " ".join(f"WHEN '{grain}' THEN {_bucket(grain, dialect)}" for grain in GRAINS[:-1])
+    return (f"INSERT INTO {_ROLLUP_TABLE} ({_ROLLUP_NAMES}) "  # noqa: S608
+            f"SELECT grain, bucket, {names}, sum(n), sum(v), sum(q), sum(w) FROM ("
+            f"SELECT g.grain, CASE g.grain {bucket} ELSE {_bucket(GRAINS[-1], dialect)} END AS bucket, "
+            f"e.{_E['kind']} AS kind, e.{_E['source']} AS source, {dims}, e.{_E['count']} AS n, "
+            f"e.{_E['value']} AS v, e.{_E['quantity']} AS q, e.{_E['watch_ms']} AS w "
+            f"FROM {events} CROSS JOIN ({grains}) AS g "
+            f"WHERE {where} AND (g.grain = 'minute' OR e.{_E['occurred_at']} < :late)) AS d WHERE true "
+            f"GROUP BY {_KEYS} ORDER BY {_KEYS} ON CONFLICT ({_ROLLUP_CONFLICT}) DO UPDATE SET {_ROLLUP_ADD}")
+
+
+_ROLLUP_NAMES = ", ".join(quoted(column_name(AnalyticsRollup, name)) for name in (*ROLLUP_KEY, *ROLLUP_SUMS))
+_ROLLUP_CONFLICT = ", ".join(quoted(column_name(AnalyticsRollup, name)) for name in ROLLUP_KEY)
+_ROLLUP_ADD = ", ".join(f"{quoted(column_name(AnalyticsRollup, name))} = {_add(name)}" for name in ROLLUP_SUMS)
+_PENDING_EVENT = quoted(column_name(AnalyticsPending, "event_pk"))
+
+# SQLite: a multi-row insert answers the new rows; their ids are queued in one statement.
+_SQLITE_QUEUE = (f"INSERT INTO {_PENDING_TABLE} ({_PENDING_EVENT}) "  # noqa: S608
+                 f"SELECT value FROM json_each(:ids)")
+_SQLITE_FOLD_UPTO = (f"SELECT max(id) FROM (SELECT id FROM {_PENDING_TABLE} "  # noqa: S608
+                     f"ORDER BY id LIMIT :limit) AS first")
+_SQLITE_FOLD = _fold_sql("sqlite", f"{_PENDING_TABLE} AS p JOIN {_EVENT_TABLE} AS e "
+                                   f"ON e.{_EVENT_ID} = p.{_PENDING_EVENT}", "p.id <= :upto")
+_SQLITE_UNQUEUE = f"DELETE FROM {_PENDING_TABLE} WHERE id <= :upto"  # noqa: S608
+# PostgreSQL: one statement each. The rows arrive as one JSON parameter; the insert answers the
+# new ones, which are queued. A fold deletes the queued rows it takes (rows another fold holds
+# are skipped) and adds their events in the same statement, so each is folded exactly once.
+_PG_STORE = (f"WITH new AS (INSERT INTO {_EVENT_TABLE} ({_EVENT_NAMES}) "  # noqa: S608
+             f"SELECT {_EVENT_NAMES} FROM json_populate_recordset(NULL::{_EVENT_TABLE}, CAST(:rows AS json)) "
+             f"ON CONFLICT ({_EVENT_CONFLICT}) DO NOTHING RETURNING {_EVENT_ID}, {_EVENT_CONFLICT}), "
+             f"queued AS (INSERT INTO {_PENDING_TABLE} ({_PENDING_EVENT}) SELECT {_EVENT_ID} FROM new) "
+             f"SELECT {_EVENT_CONFLICT} FROM new")
+_PG_MOVED_EVENTS = f"{_EVENT_TABLE} AS e JOIN moved ON e.{_EVENT_ID} = moved.{_PENDING_EVENT}"
+_PG_FOLD = (f"WITH moved AS (DELETE FROM {_PENDING_TABLE} WHERE id IN (SELECT id FROM {_PENDING_TABLE} "  # noqa: S608
+            f"ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING {_PENDING_EVENT}), "
+            f"folded AS ({_fold_sql('postgresql', _PG_MOVED_EVENTS, 'true')}) "
+            f"SELECT count(*) FROM moved")
+
+
+def _postgresql(db: AsyncSession) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+async def store_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert event rows (``EVENT_COLUMNS``, distinct ``event_id``) unless their ``event_id`` is
+    known, and queue the new ones for the fold: the new ids. Under concurrency a row another
+    transaction inserted first is not new (the insert waits for that one's commit on
+    PostgreSQL; SQLite has one writer)."""
+    if not rows:
+        return set()
     raw = InTransaction.of(db)
     rows = sorted(rows, key=lambda row: str(row["event_id"]))  # one lock order for concurrent re-sends
+    if _postgresql(db):
+        payload = orjson.dumps([{name: row[name] for name in EVENT_COLUMNS} for row in rows]).decode()
+        return {str(found[0]) for found in await raw.all(_PG_STORE, {"rows": payload})}
+    new: dict[str, int] = {}
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
         values = [row[name] for row in chunk for name in EVENT_COLUMNS]
-        new.update(str(found[0]) for found in await raw.all_positional(_insert_events_sql(len(chunk)), values))
-    return new
+        new.update((str(event_id), int(pk)) for pk, event_id in
+                   await raw.all_positional(_insert_events_sql(len(chunk)), values))
+    if new:
+        await raw.execute(_SQLITE_QUEUE, {"ids": orjson.dumps(list(new.values())).decode()})
+    return set(new)
+
+
+async def fold_pending(db: AsyncSession, *, late: datetime, limit: int) -> int:
+    """Move up to ``limit`` queued events (oldest first) into their rollups; how many moved."""
+    raw = InTransaction.of(db)
+    if _postgresql(db):
+        return int(await raw.scalar(_PG_FOLD, {"limit": limit, "late": late}))
+    upto = await raw.scalar(_SQLITE_FOLD_UPTO, {"limit": limit})
+    if upto is None:
+        return 0
+    await raw.execute(_SQLITE_FOLD, {"upto": upto, "late": late})
+    return await raw.execute(_SQLITE_UNQUEUE, {"upto": upto})
+
+
+async def pending_count(db: AsyncSession) -> int:
+    return int((await db.execute(select(func.count()).select_from(AnalyticsPending))).scalar_one())
 
 
 def _upsert_rollups_sql(rows: int) -> str:
@@ -177,28 +282,46 @@ async def prune_events(db: AsyncSession, before: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _scope_filter(scope_column: str, scope_id: int, kinds: Sequence[str], grain: str, start: datetime,
-                  end: datetime) -> ColumnElement[bool]:
-    return and_(getattr(AnalyticsRollup, scope_column) == scope_id, AnalyticsRollup.grain == grain,
-                AnalyticsRollup.bucket >= start, AnalyticsRollup.bucket < end, AnalyticsRollup.kind.in_(kinds))
+def _minute_ceiling(at: datetime) -> datetime:
+    floor = at.replace(second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(minutes=1)
 
 
-async def rollup_sums(db: AsyncSession, *, scope_column: str, scope_id: int, kinds: Sequence[str], grain: str,
-                      start: datetime, end: datetime, by: str | None) -> list[tuple[Any, ...]]:
-    """``(group, kind, currency, count, value_sum, quantity_sum, watch_ms)`` rows summed over the
-    rollups of a scope; ``group`` is the bucket (``by`` ``"bucket"``), a dimension or ``None``."""
-    group: Any = getattr(AnalyticsRollup, by) if by is not None else None
-    columns: list[Any] = [AnalyticsRollup.kind, AnalyticsRollup.currency,
-                          func.sum(AnalyticsRollup.count), func.sum(AnalyticsRollup.value_sum),
-                          func.sum(AnalyticsRollup.quantity_sum), func.sum(AnalyticsRollup.watch_ms)]
-    grouping: list[Any] = [AnalyticsRollup.kind, AnalyticsRollup.currency]
-    if group is not None:
-        columns.insert(0, group)
-        grouping.insert(0, group)
-    statement = (select(*columns).where(_scope_filter(scope_column, scope_id, kinds, grain, start, end))
-                 .group_by(*grouping))
-    rows = (await db.execute(statement)).all()
-    return [tuple(row) if group is not None else (None, *row) for row in rows]
+async def scope_sums(db: AsyncSession, *, scope_column: str, scope_id: int, kinds: Sequence[str],
+                     ranges: Sequence[tuple[str, datetime, datetime]], by: str | None) -> list[tuple[Any, ...]]:
+    """``(group, kind, currency, count, value_sum, quantity_sum, watch_ms)`` rows summed over a
+    scope's rollups of each ``(grain, from, to)`` range, and over its events still queued for the
+    fold whose minute starts in the whole period — one statement, so that a fold committing
+    meanwhile neither hides nor doubles them. ``group`` is the bucket (``by`` ``"bucket"``; a
+    queued event's own time, its minute for the caller to take), a dimension or ``None``."""
+    r, e = AnalyticsRollup, AnalyticsEvent
+    parts: list[Any] = []
+    for grain, start, end in ranges:
+        group: Any = getattr(r, by) if by is not None else literal(None)
+        parts.append(select(group.label("g"), r.kind, r.currency, func.sum(r.count), func.sum(r.value_sum),
+                            func.sum(r.quantity_sum), func.sum(r.watch_ms))
+                     .where(getattr(r, scope_column) == scope_id, r.grain == grain, r.bucket >= start,
+                            r.bucket < end, r.kind.in_(kinds))
+                     .group_by(*([group] if by is not None else []), r.kind, r.currency))
+    if ranges:
+        first, last = _minute_ceiling(min(a for _, a, _ in ranges)), _minute_ceiling(max(b for _, _, b in ranges))
+        if by is None:
+            group = literal(None)
+        elif by in ("bucket", "source"):
+            group = getattr(e, "occurred_at" if by == "bucket" else by)
+        else:
+            group = func.coalesce(getattr(e, by), 0)
+        currency = func.coalesce(e.currency, "")
+        parts.append(select(group.label("g"), e.kind, currency, func.sum(e.count), func.sum(e.value),
+                            func.sum(e.quantity), func.sum(e.watch_ms))
+                     .select_from(AnalyticsPending).join(e, e.id == AnalyticsPending.event_pk)
+                     .where(getattr(e, scope_column) == scope_id, e.kind.in_(kinds), e.occurred_at >= first,
+                            e.occurred_at < last)
+                     .group_by(*([group] if by is not None else []), e.kind, currency))
+    if not parts:
+        return []
+    rows = (await db.execute(union_all(*parts))).all()
+    return [tuple(row) for row in rows]
 
 
 async def rolled_until(db: AsyncSession) -> datetime | None:

@@ -1,11 +1,17 @@
-"""The SQL sink: events into ``analytics_events`` and their rollups, in the caller's transaction.
+"""The SQL sink: events into ``analytics_events``, queued for their rollups, in the caller's transaction.
 
-Minute rollups are upserted in the same transaction (hours and days: ``analytics/rollup.py``).
-Why in the same transaction rather than an in-process aggregator: an event and its rollup commit
-or roll back with the fact they describe (no lost or doubled counts after a crash, no flusher to
-run in every process), and the dashboards see it as soon as it commits. Only the events that were
-new (not known by ``event_id``) reach the rollups, so a retry counts once. Deltas are grouped per
-rollup key before the upsert, so a batch touches each rollup row once.
+The capturing transaction only appends: the raw rows (insert-or-ignore by ``event_id``, so a
+retry or a re-sent beacon counts once) and, for the new ones, a row each in
+``analytics_pending``. The ``analytics_fold`` job (``analytics/rollup.py``, every
+``FOLD_SECONDS``) moves the queue into the minute rollups — and the hour and day rows of late
+events — deleting what it folds in the same transaction, so each event is folded exactly once
+and commits or rolls back with the fact it describes. Reads add what is still queued
+(``repository.scope_sums``), so a dashboard sees an event as soon as its transaction commits.
+
+Why not upsert the rollups in the capturing transaction: every event of a busy LIVE or video
+updates the same minute row, so the transactions recording them would queue on that row's lock,
+and each commit would rewrite the row's page; folded every half second, a hot row is written
+twice a second whatever the traffic (benchmarks/README.md, ``ingest``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.analytics import repository
-from mercato.analytics.models import GRAINS
 from mercato.kit.events import Event, age_band
 
 
@@ -45,39 +50,10 @@ def _row(event: Event) -> dict[str, Any]:
             "watch_ms": event.watch_ms, "count": event.count}
 
 
-#: An event older than this (from the start of the current hour) adds to its hour and day rows
-#: itself (a late beacon, a backfill): the ``analytics_rollup`` job recomputes only the hours
-#: after it (analytics/rollup.py). A recent one updates its minute row only.
+#: An event older than this (from the start of the current hour) when it is folded adds to its
+#: hour and day rows too (a late beacon, a backfill): the ``analytics_rollup`` job recomputes only
+#: the hours after it (analytics/rollup.py). A recent one is folded into its minute row only.
 LATE = timedelta(hours=2)
-
-
-def rollup_deltas(rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """The grouped ``(key, sums)`` of event rows for the grains they update (a batch shares few
-    timestamps: each one's buckets are computed once)."""
-    late = bucket_of(now, "hour") - LATE
-    buckets: dict[datetime, tuple[tuple[str, datetime], ...]] = {}
-    grouped: dict[tuple[Any, ...], list[int]] = {}
-    for row in rows:
-        at = row["occurred_at"]
-        keys = buckets.get(at)
-        if keys is None:
-            keys = buckets[at] = tuple((grain, bucket_of(at, grain)) for grain in (GRAINS if at < late
-                                                                                   else ("minute",)))
-        dims = (row["kind"], row["source"], row["creator_id"] or 0, row["video_id"] or 0, row["live_id"] or 0,
-                row["product_id"] or 0, row["shop_id"] or 0, row["age_band"] or "", row["region"] or "",
-                row["currency"] or "")
-        for grain_bucket in keys:
-            key = (*grain_bucket, *dims)
-            sums = grouped.get(key)
-            if sums is None:
-                grouped[key] = [row["count"], row["value"], row["quantity"], row["watch_ms"]]
-            else:
-                sums[0] += row["count"]
-                sums[1] += row["value"]
-                sums[2] += row["quantity"]
-                sums[3] += row["watch_ms"]
-    return [dict(zip(repository.ROLLUP_KEY, key, strict=True))
-            | dict(zip(repository.ROLLUP_SUMS, sums, strict=True)) for key, sums in grouped.items()]
 
 
 class SqlSink:
@@ -120,9 +96,5 @@ class SqlSink:
                 event = replace(event, creator_id=hosts[event.live_id])
             complete.append(await self._attribute(db, event))
         rows = [_row(event) for event in complete]
-        new = await repository.insert_events(db, rows)
-        if not new:
-            return []
-        await repository.upsert_rollups(db, rollup_deltas([row for row in rows if row["event_id"] in new],
-                                                          datetime.now(UTC)))
-        return [event for event in complete if event.event_id in new]
+        new = await repository.store_events(db, rows)
+        return complete if len(new) == len(complete) else [event for event in complete if event.event_id in new]

@@ -19,6 +19,12 @@ async def prune_raw_events(db: AsyncSession, settings: Settings) -> int:
     return await repository.prune_events(db, utcnow() - timedelta(days=settings.analytics_raw_retention_days))
 
 
+@job("analytics_fold", rollup.FOLD_SECONDS, quiet=True)
+async def fold(db: AsyncSession, settings: Settings) -> int:
+    """Queued events into their minute rollups (analytics/rollup.py)."""
+    return await rollup.fold(db, utcnow())
+
+
 @job("analytics_rollup", 60)
 async def roll_up(db: AsyncSession, settings: Settings) -> int:
     """Hour and day rollups recomputed from the minutes (analytics/rollup.py)."""

@@ -30,14 +30,15 @@ class Job:
     name: str
     interval_seconds: float
     run: JobFn  # returns how many things it handled
+    quiet: bool = False  # a job that runs every second or so logs what it handled at debug level
 
 
 REGISTRY: dict[str, Job] = {}
 
 
-def job(name: str, interval_seconds: float) -> Callable[[JobFn], JobFn]:
+def job(name: str, interval_seconds: float, *, quiet: bool = False) -> Callable[[JobFn], JobFn]:
     def register(fn: JobFn) -> JobFn:
-        REGISTRY[name] = Job(name=name, interval_seconds=interval_seconds, run=fn)
+        REGISTRY[name] = Job(name=name, interval_seconds=interval_seconds, run=fn, quiet=quiet)
         return fn
 
     return register
@@ -71,7 +72,7 @@ class JobRunner:
             try:
                 handled = await run_job(self.db, self.settings, item.name)
                 if handled:
-                    log.info("job %s handled %d", item.name, handled)
+                    log.log(logging.DEBUG if item.quiet else logging.INFO, "job %s handled %d", item.name, handled)
             except asyncio.CancelledError:
                 raise
             except Exception:
