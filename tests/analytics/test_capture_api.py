@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.analytics import rollup
 from mercato.analytics.models import AnalyticsEvent, AnalyticsRollup
 from mercato.content.models import Video, VideoProduct
 from mercato.feed.models import FeedEvent
@@ -146,6 +147,33 @@ def test_the_scripted_scenario(api: httpx.Client, world: dict[str, Any], db_run:
         **period, "orders": 1, "gmv": {"amount": 5000, "currency": "USD"}, "items_sold": 2,
         "product_clicks": 1, "impressions": 2, "ctr": 0.5, "refunds": {"count": 0, "amount": 0}}
     assert order_one["total"] >= 5000
+
+    # The seller dashboard shows the same truth, per product too (the orders tables again), from
+    # the queued events and — once the fold job ran — from the rollups alone.
+    async def per_product(db: AsyncSession) -> list[tuple[int, int, int]]:
+        rows = await db.execute(
+            select(OrderLine.product_id, func.count(func.distinct(Order.id)), func.sum(OrderLine.total))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.shop_id == shop["id"], Order.paid_at.is_not(None))
+            .group_by(OrderLine.product_id).order_by(func.sum(OrderLine.total).desc()))
+        return [(int(p), int(n), int(v)) for p, n, v in rows.all()]
+
+    def dashboard() -> tuple[Any, ...]:
+        h = shop["owner"]["headers"]
+        now = api.get(f"/api/v1/shops/{shop['slug']}/analytics/overview", params=period, headers=h).json()["now"]
+        products = api.get(f"/api/v1/shops/{shop['slug']}/analytics/breakdown",
+                           params={"by": "product", **period}, headers=h).json()["items"]
+        return ((now["orders"], now["gmv"], now["items_sold"], now["product_clicks"], now["impressions"],
+                 now["ctr"]), [(r["key"], r["orders"], r["gmv"]) for r in products])
+
+    expected = ((orders, gmv, items, 1, 2, 50.0), db_run(per_product))
+    assert dashboard() == expected
+
+    async def fold(db: AsyncSession) -> int:
+        return await rollup.fold(db, datetime.now(UTC))
+
+    assert db_run(fold) > 0
+    assert dashboard() == expected
 
     # The feed learnt buyer one's add to cart and purchase from the server, credited to the video.
     async def feed_kinds(db: AsyncSession) -> list[tuple[int, str]]:

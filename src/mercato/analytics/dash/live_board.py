@@ -1,9 +1,9 @@
 """The LIVE dashboard: what the host and the shop watch while a LIVE runs (docs/analytics.md,
 "LIVE dashboard").
 
-A snapshot is built from the LIVE's minute rollups (everything recorded for the LIVE: joins and
-leaves with watch time, likes, comments, shares, gifts, product clicks, paid orders) and the room's
-live viewer count (``live/audience.py``). Two judgements are added:
+A snapshot is built from the LIVE's minute rollups and its events still queued for the fold
+(everything recorded for the LIVE: joins and leaves with watch time, likes, comments, shares,
+gifts, product clicks, paid orders) and the room's live viewer count (``live/audience.py``). Two judgements are added:
 
 - **the worst metric**: each rate (average watch time, likes per viewer, comment rate, gift rate,
   CTR, click-to-order) divided by the median of the same rate over the host's last
