@@ -290,12 +290,15 @@ async def analytics_event(tx: SqliteTx | PostgresTx, event_id: str, kind: str, n
               "value, currency, quantity, watch_ms, count) VALUES ($1, $2, $3, 'direct', $4, $5, $6, $7, $8, $9, 0, "
               "$10) ON CONFLICT (event_id) DO NOTHING RETURNING id")
     args = (event_id, kind, tx.ts(now), product_id, shop_id, viewer_id, value, currency, quantity, count)
+    queue = ("INSERT INTO analytics_pending (occurred_at, kind, source, creator_id, video_id, live_id, product_id, "
+             "shop_id, age_band, region, currency, count, value, quantity, watch_ms) ")
     if tx.dialect == "postgresql":
-        await tx.execute(f"WITH new AS ({insert}) INSERT INTO analytics_pending (event_pk) SELECT id FROM new", *args)
+        await tx.execute(f"WITH new AS ({insert}, occurred_at) {queue}SELECT occurred_at, $2, 'direct', 0, 0, 0, "
+                         "coalesce($4, 0), $5, '', '', $8, $10, $7, $9, 0 FROM new", *args)
         return
-    new = await tx.fetchval(insert, *args)
-    if new is not None:
-        await tx.execute("INSERT INTO analytics_pending (event_pk) VALUES ($1)", new)
+    if await tx.fetchval(insert, *args) is not None:
+        await tx.execute(f"{queue}VALUES ($1, $2, 'direct', 0, 0, 0, $3, $4, '', '', $5, $6, $7, $8, 0)",
+                         tx.ts(now), kind, product_id or 0, shop_id, currency, count, value, quantity)
 
 
 async def cart_add(request: Request) -> Response:

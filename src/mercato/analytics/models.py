@@ -12,8 +12,8 @@
   window is folded into all three grains). Kept forever. A dimension that
   does not apply is ``0`` / ``''`` rather than NULL, so the unique key matches it (NULLs are
   distinct in a unique index). No viewer id in rollups.
-- ``analytics_pending``: the events recorded and not yet folded into the minute rollups (their
-  ``analytics_events`` ids), appended by the capturing transaction; the ``analytics_fold`` job
+- ``analytics_pending``: the events recorded and not yet folded into the minute rollups (what
+  the fold needs of each), appended by the capturing transaction; the ``analytics_fold`` job
   moves them into the rollups (deletes them in the transaction that adds them), and reads add
   what is still queued (analytics/sink.py).
 - ``analytics_rollup_state``: one row, how far the hour and day rollups are complete
@@ -103,9 +103,25 @@ class AnalyticsRollupState(Base):
 
 
 class AnalyticsPending(IdMixin, Base):
-    """An event recorded and not yet in its rollups. No foreign key: the capture path checks
-    nothing it does not need, and the fold joins the event by its id."""
+    """An event recorded and not yet in its rollups: what the fold needs of it (time, kind,
+    source, dimensions — ``0`` / ``''`` when they do not apply, as in rollups — and the sums),
+    copied by the capturing statement, so that neither the fold nor a read joins the raw table.
+    No index but the id: the queue holds half a second's worth of events."""
 
     __tablename__ = "analytics_pending"
 
-    event_pk: Mapped[int] = mapped_column(BigId)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(12))
+    creator_id: Mapped[int] = mapped_column(BigId)
+    video_id: Mapped[int] = mapped_column(BigId)
+    live_id: Mapped[int] = mapped_column(BigId)
+    product_id: Mapped[int] = mapped_column(BigId)
+    shop_id: Mapped[int] = mapped_column(BigId)
+    age_band: Mapped[str] = mapped_column(String(8))
+    region: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    count: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    watch_ms: Mapped[int] = mapped_column(BigInteger)

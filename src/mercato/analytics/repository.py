@@ -111,28 +111,32 @@ def _fold_sql(dialect: str, events: str, where: str) -> str:
 _ROLLUP_NAMES = ", ".join(quoted(column_name(AnalyticsRollup, name)) for name in (*ROLLUP_KEY, *ROLLUP_SUMS))
 _ROLLUP_CONFLICT = ", ".join(quoted(column_name(AnalyticsRollup, name)) for name in ROLLUP_KEY)
 _ROLLUP_ADD = ", ".join(f"{quoted(column_name(AnalyticsRollup, name))} = {_add(name)}" for name in ROLLUP_SUMS)
-_PENDING_EVENT = quoted(column_name(AnalyticsPending, "event_pk"))
+#: What the queue holds of an event (``AnalyticsPending``): the raw row's columns of these names.
+PENDING_COLUMNS = ("occurred_at", "kind", "source", *DIMENSIONS, "count", "value", "quantity", "watch_ms")
+_PENDING_NAMES = ", ".join(quoted(column_name(AnalyticsPending, name)) for name in PENDING_COLUMNS)
+# The raw row's values as the queue keeps them (a dimension that does not apply: 0 or '').
+_PENDING_VALUES = ", ".join(
+    f"coalesce({_E[name]}, {0 if name.endswith('_id') else repr('')})" if name in DIMENSIONS else _E[name]
+    for name in PENDING_COLUMNS)
 
-# SQLite: a multi-row insert answers the new rows; their ids are queued in one statement.
-_SQLITE_QUEUE = (f"INSERT INTO {_PENDING_TABLE} ({_PENDING_EVENT}) "  # noqa: S608
-                 f"SELECT value FROM json_each(:ids)")
+# SQLite: a multi-row insert answers the new rows; one statement queues them (by row id).
+_SQLITE_QUEUE = (f"INSERT INTO {_PENDING_TABLE} ({_PENDING_NAMES}) SELECT {_PENDING_VALUES} "  # noqa: S608
+                 f"FROM {_EVENT_TABLE} WHERE {_EVENT_ID} IN (SELECT value FROM json_each(:ids))")
 _SQLITE_FOLD_UPTO = (f"SELECT max(id) FROM (SELECT id FROM {_PENDING_TABLE} "  # noqa: S608
                      f"ORDER BY id LIMIT :limit) AS first")
-_SQLITE_FOLD = _fold_sql("sqlite", f"{_PENDING_TABLE} AS p JOIN {_EVENT_TABLE} AS e "
-                                   f"ON e.{_EVENT_ID} = p.{_PENDING_EVENT}", "p.id <= :upto")
+_SQLITE_FOLD = _fold_sql("sqlite", f"{_PENDING_TABLE} AS e", "e.id <= :upto")
 _SQLITE_UNQUEUE = f"DELETE FROM {_PENDING_TABLE} WHERE id <= :upto"  # noqa: S608
 # PostgreSQL: one statement each. The rows arrive as one JSON parameter; the insert answers the
 # new ones, which are queued. A fold deletes the queued rows it takes (rows another fold holds
-# are skipped) and adds their events in the same statement, so each is folded exactly once.
+# are skipped) and adds them up in the same statement, so each is folded exactly once.
 _PG_STORE = (f"WITH new AS (INSERT INTO {_EVENT_TABLE} ({_EVENT_NAMES}) "  # noqa: S608
              f"SELECT {_EVENT_NAMES} FROM json_populate_recordset(NULL::{_EVENT_TABLE}, CAST(:rows AS json)) "
-             f"ON CONFLICT ({_EVENT_CONFLICT}) DO NOTHING RETURNING {_EVENT_ID}, {_EVENT_CONFLICT}), "
-             f"queued AS (INSERT INTO {_PENDING_TABLE} ({_PENDING_EVENT}) SELECT {_EVENT_ID} FROM new) "
+             f"ON CONFLICT ({_EVENT_CONFLICT}) DO NOTHING RETURNING {_EVENT_NAMES}), "
+             f"queued AS (INSERT INTO {_PENDING_TABLE} ({_PENDING_NAMES}) SELECT {_PENDING_VALUES} FROM new) "
              f"SELECT {_EVENT_CONFLICT} FROM new")
-_PG_MOVED_EVENTS = f"{_EVENT_TABLE} AS e JOIN moved ON e.{_EVENT_ID} = moved.{_PENDING_EVENT}"
 _PG_FOLD = (f"WITH moved AS (DELETE FROM {_PENDING_TABLE} WHERE id IN (SELECT id FROM {_PENDING_TABLE} "  # noqa: S608
-            f"ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING {_PENDING_EVENT}), "
-            f"folded AS ({_fold_sql('postgresql', _PG_MOVED_EVENTS, 'true')}) "
+            f"ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING {_PENDING_NAMES}), "
+            f"folded AS ({_fold_sql('postgresql', 'moved AS e', 'true')}) "
             f"SELECT count(*) FROM moved")
 
 
@@ -159,7 +163,7 @@ async def store_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> s
         new.update((str(event_id), int(pk)) for pk, event_id in
                    await raw.all_positional(_insert_events_sql(len(chunk)), values))
     if new:
-        await raw.execute(_SQLITE_QUEUE, {"ids": orjson.dumps(list(new.values())).decode()})
+        await raw.execute(_SQLITE_QUEUE, {"ids": orjson.dumps(sorted(new.values())).decode()})
     return set(new)
 
 
@@ -294,7 +298,7 @@ async def scope_sums(db: AsyncSession, *, scope_column: str, scope_id: int, kind
     fold whose minute starts in the whole period — one statement, so that a fold committing
     meanwhile neither hides nor doubles them. ``group`` is the bucket (``by`` ``"bucket"``; a
     queued event's own time, its minute for the caller to take), a dimension or ``None``."""
-    r, e = AnalyticsRollup, AnalyticsEvent
+    r = AnalyticsRollup
     parts: list[Any] = []
     for grain, start, end in ranges:
         group: Any = getattr(r, by) if by is not None else literal(None)
@@ -305,19 +309,13 @@ async def scope_sums(db: AsyncSession, *, scope_column: str, scope_id: int, kind
                      .group_by(*([group] if by is not None else []), r.kind, r.currency))
     if ranges:
         first, last = _minute_ceiling(min(a for _, a, _ in ranges)), _minute_ceiling(max(b for _, _, b in ranges))
-        if by is None:
-            group = literal(None)
-        elif by in ("bucket", "source"):
-            group = getattr(e, "occurred_at" if by == "bucket" else by)
-        else:
-            group = func.coalesce(getattr(e, by), 0)
-        currency = func.coalesce(e.currency, "")
-        parts.append(select(group.label("g"), e.kind, currency, func.sum(e.count), func.sum(e.value),
-                            func.sum(e.quantity), func.sum(e.watch_ms))
-                     .select_from(AnalyticsPending).join(e, e.id == AnalyticsPending.event_pk)
-                     .where(getattr(e, scope_column) == scope_id, e.kind.in_(kinds), e.occurred_at >= first,
-                            e.occurred_at < last)
-                     .group_by(*([group] if by is not None else []), e.kind, currency))
+        q = AnalyticsPending
+        group = (getattr(q, "occurred_at" if by == "bucket" else by) if by is not None else literal(None))
+        parts.append(select(group.label("g"), q.kind, q.currency, func.sum(q.count), func.sum(q.value),
+                            func.sum(q.quantity), func.sum(q.watch_ms))
+                     .where(getattr(q, scope_column) == scope_id, q.kind.in_(kinds), q.occurred_at >= first,
+                            q.occurred_at < last)
+                     .group_by(*([group] if by is not None else []), q.kind, q.currency))
     if not parts:
         return []
     rows = (await db.execute(union_all(*parts))).all()

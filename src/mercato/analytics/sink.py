@@ -2,7 +2,7 @@
 
 The capturing transaction only appends: the raw rows (insert-or-ignore by ``event_id``, so a
 retry or a re-sent beacon counts once) and, for the new ones, a row each in
-``analytics_pending``. The ``analytics_fold`` job (``analytics/rollup.py``, every
+``analytics_pending`` (their rollup key and sums). The ``analytics_fold`` job (``analytics/rollup.py``, every
 ``FOLD_SECONDS``) moves the queue into the minute rollups — and the hour and day rows of late
 events — deleting what it folds in the same transaction, so each event is folded exactly once
 and commits or rolls back with the fact it describes. Reads add what is still queued
