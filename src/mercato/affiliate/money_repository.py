@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.affiliate.money_models import AffiliateLink, Attribution, Commission, Touchpoint
+from mercato.kit.sql.transaction import InTransaction
 
 
 async def link_of(db: AsyncSession, creator_id: int, product_id: int | None) -> AffiliateLink | None:
@@ -66,11 +67,15 @@ async def touchpoints_of_buyer(db: AsyncSession, user_id: int, product_ids: Sequ
     return list((await db.execute(query)).scalars())
 
 
+_HAS_TOUCHPOINTS = (f"SELECT 1 FROM {Touchpoint.__tablename__} "  # noqa: S608
+                    "WHERE user_id = :user AND at >= :since AND at <= :until LIMIT 1")
+
+
 async def buyer_has_touchpoints(db: AsyncSession, user_id: int, since: datetime, until: datetime) -> bool:
-    """Whether the buyer has any touchpoint in the window (one indexed probe, ``LIMIT 1``)."""
-    query = (select(Touchpoint.id).where(Touchpoint.user_id == user_id, Touchpoint.at >= since,
-                                         Touchpoint.at <= until).limit(1))
-    return (await db.execute(query)).first() is not None
+    """Whether the buyer has any touchpoint in the window (one indexed probe, ``LIMIT 1``; a
+    plain statement: every paid order runs it)."""
+    found = await InTransaction.of(db).first(_HAS_TOUCHPOINTS, {"user": user_id, "since": since, "until": until})
+    return found is not None
 
 
 async def touchpoints_by_ids(db: AsyncSession, ids: Sequence[int]) -> dict[int, Touchpoint]:

@@ -207,24 +207,32 @@ async def upsert_rollups(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) ->
         await raw.all_positional(_upsert_rollups_sql(len(chunk)), [row[name] for row in chunk for name in names])
 
 
+# The capture path's look-ups, as plain statements (an ORM ``select`` costs several times their
+# CPU, and the buying loop runs five of them per order: benchmarks/README.md, ``checkout``).
+_BIRTHS = f"SELECT id, date_of_birth FROM {quoted(User.__tablename__)} WHERE id IN :ids"  # noqa: S608
+_LAST_CLICK = (f"SELECT source, video_id, creator_id, live_id FROM {_EVENT_TABLE} "  # noqa: S608
+               "WHERE viewer_id = :viewer AND product_id = :product AND kind = 'product_card_click' "
+               "AND occurred_at >= :since AND occurred_at <= :until ORDER BY occurred_at DESC, id DESC LIMIT 1")
+_HOSTS = f"SELECT id, host_id FROM {quoted(Live.__tablename__)} WHERE id IN :ids"  # noqa: S608
+_PAID_ORDER = (f"SELECT o.live_id, l.id, l.product_id, l.quantity, l.total FROM {quoted(Order.__tablename__)} AS o "  # noqa: S608
+               f"JOIN {quoted(OrderLine.__tablename__)} AS l ON l.order_id = o.id WHERE o.id = :order ORDER BY l.id")
+
+
 async def births(db: AsyncSession, user_ids: Iterable[int]) -> dict[int, date]:
     ids = set(user_ids)
     if not ids:
         return {}
-    found = await db.execute(select(User.id, User.date_of_birth).where(User.id.in_(ids)))
-    return {int(user_id): born for user_id, born in found.all()}
+    rows = await InTransaction.of(db).all(_BIRTHS, {"ids": sorted(ids)})
+    return {int(user_id): born if isinstance(born, date) else date.fromisoformat(born)
+            for user_id, born in rows if born is not None}
 
 
 async def last_click(db: AsyncSession, viewer_id: int, product_id: int, since: datetime,
                      until: datetime) -> tuple[str, int | None, int | None, int | None] | None:
     """The viewer's latest product-card click on the product in ``[since, until]``:
-    ``(source, video_id, creator_id, live_id)``."""
-    e = AnalyticsEvent
-    found = (await db.execute(
-        select(e.source, e.video_id, e.creator_id, e.live_id)
-        .where(e.viewer_id == viewer_id, e.product_id == product_id, e.kind == "product_card_click",
-               e.occurred_at >= since, e.occurred_at <= until)
-        .order_by(e.occurred_at.desc(), e.id.desc()).limit(1))).first()
+    ``(source, video_id, creator_id, live_id)`` (the partial index ``ix_analytics_events_clicks``)."""
+    found = await InTransaction.of(db).first(_LAST_CLICK, {"viewer": viewer_id, "product": product_id,
+                                                           "since": since, "until": until})
     return None if found is None else (str(found[0]), found[1], found[2], found[3])
 
 
@@ -232,16 +240,14 @@ async def hosts(db: AsyncSession, live_ids: Iterable[int]) -> dict[int, int]:
     ids = set(live_ids)
     if not ids:
         return {}
-    found = await db.execute(select(Live.id, Live.host_id).where(Live.id.in_(ids)))
-    return {int(live_id): int(host) for live_id, host in found.all()}
+    rows = await InTransaction.of(db).all(_HOSTS, {"ids": sorted(ids)})
+    return {int(live_id): int(host) for live_id, host in rows}
 
 
 async def paid_order(db: AsyncSession, order_id: int) -> tuple[int | None, list[tuple[int, int, int, int]]]:
     """The order's LIVE and its lines ``(line id, product id, quantity, total)`` in line order
     (one statement)."""
-    rows = (await db.execute(select(Order.live_id, OrderLine.id, OrderLine.product_id, OrderLine.quantity,
-                                    OrderLine.total).join(OrderLine, OrderLine.order_id == Order.id)
-                             .where(Order.id == order_id).order_by(OrderLine.id))).all()
+    rows = await InTransaction.of(db).all(_PAID_ORDER, {"order": order_id})
     live_id = rows[0][0] if rows else None
     return live_id, [(int(a), int(b), int(c), int(d)) for _, a, b, c, d in rows]
 
