@@ -6,7 +6,10 @@ Only the names the packager writes are served (``index.m3u8``, ``replay.m3u8``, 
 anything else — another file of the folder, a path, a dot name — is 404 like a missing file.
 Playlists change every segment (``no-cache``: a cache must ask again); a segment never changes
 once listed (``immutable``, a year), so a CDN in front of the app serves the viewers of a
-crowded room from its cache.
+crowded room from its cache. A playlist is answered from one read of the file: the packager
+replaces it whole (``os.replace``) every segment, and a ``FileResponse`` takes the size and the
+bytes in two steps, so a replacement between them sent a ``Content-Length`` of the old file and
+the bytes of the new one (the server then drops the connection).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from mercato.config import Settings
 from mercato.kit.errors import NotFound
@@ -45,7 +48,7 @@ def _missing() -> NotFound:
 
 
 @router.api_route("/live/{live_id:int}/hls/{name}", methods=["GET", "HEAD"], include_in_schema=False)
-async def hls_file(request: Request, live_id: PathId, name: str) -> FileResponse:
+async def hls_file(request: Request, live_id: PathId, name: str) -> Response:
     match = NAME.fullmatch(name)
     if match is None:
         raise _missing()
@@ -54,5 +57,9 @@ async def hls_file(request: Request, live_id: PathId, name: str) -> FileResponse
     if not path.is_file():
         raise _missing()
     if match.group("playlist"):
-        return FileResponse(path, media_type=PLAYLIST_TYPE, headers={"Cache-Control": PLAYLIST_CACHE})
+        try:
+            text = path.read_bytes()  # a few hundred bytes: one read, one version of the file
+        except FileNotFoundError:
+            raise _missing() from None
+        return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": PLAYLIST_CACHE})
     return FileResponse(path, media_type=SEGMENT_TYPES[match.group("ext")], headers={"Cache-Control": SEGMENT_CACHE})

@@ -6,6 +6,7 @@ import logging
 import shutil
 import socket
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from mercato.kit.jobs import run_job
 from mercato.live import service
 from mercato.live.hls import playback_url, replay_url
 from mercato.live.ingest import clips, recording
+from mercato.live.ingest.packager import write_atomically
 from mercato.live.ingest.server import IngestServer, live_folder
 from tests.conftest import run_async
 from tests.harness import missing
@@ -336,3 +338,29 @@ def test_a_client_that_breaks_the_protocol_is_closed(ingest: Ingest, make_live: 
         wait_for(lambda: listed_segments(api, hosted.live_id), "a listed segment", PLAYLIST_SECONDS)
     finally:
         assert publisher.stop() == 0, publisher.output
+
+
+def test_a_playlist_replaced_while_it_is_served_comes_whole(api: httpx.Client, settings: Settings) -> None:
+    """The packager replaces ``index.m3u8`` every segment (``os.replace``): every answer is one
+    whole version of the file, never the length of one and the bytes of another."""
+    folder = settings.media_dir / "live" / "79"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    versions = [f"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:{n}\n" + "#EXTINF:2.0,\nseg_000001.ts\n" * n for n in (1, 40)]
+    write_atomically(folder / "index.m3u8", versions[0])
+    stop = threading.Event()
+
+    def rewrite() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            write_atomically(folder / "index.m3u8", versions[n % 2])
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        answers = {api.get("/live/79/hls/index.m3u8").text for _ in range(300)}
+    finally:
+        stop.set()
+        writer.join()
+    assert answers <= set(versions) and answers
